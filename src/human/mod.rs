@@ -1,0 +1,187 @@
+//! Human response models: the probability πH(u) that the human lets the robot's action go ahead when its
+//! utility is u.
+//!
+//! Any model that implements [`ResponseModel`] plugs into the off-switch engine's generic path (quadrature and
+//! Monte Carlo); the built-in [`Human`] models also have closed forms there.
+//!
+//! ## References
+//! - Hadfield-Menell, Dragan, Abbeel, Russell. *The Off-Switch Game*. IJCAI 2017 (Eq. 5, the noisy human).
+//! - Wängberg, Böörs, Catt, Everitt, Hutter. *A Game-Theoretic Analysis of the Off-Switch Game*. AGI 2017
+//!   (the p-rational human).
+
+use crate::error::{Error, Result};
+use crate::numerics::logistic;
+
+/// What the off-switch engine needs of a human model.
+pub trait ResponseModel: Send + Sync {
+    /// Probability that the human allows an action of utility `u` (in [0, 1]).
+    fn p_allow(&self, u: f64) -> f64;
+    /// Points where `p_allow` jumps, has a kink, or changes fast (used as quadrature break points; a model whose
+    /// response changes over a short width should give points at that width, or quadrature may step over it).
+    fn breaks(&self) -> Vec<f64> {
+        Vec::new()
+    }
+    /// A short label, e.g. `boltzmann:0.5`.
+    fn label(&self) -> String;
+}
+
+/// The built-in human models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Human {
+    /// Allows iff U ≥ 0.
+    Rational,
+    /// πH(U) = 1/(1 + exp(−U/β)), β ≥ 0; β = 0 is rational, β → ∞ a coin flip.
+    Boltzmann { beta: f64 },
+    /// Takes the better of allow / switch-off with probability p (allows with p if U ≥ 0, with 1 − p if U < 0).
+    PRational { p: f64 },
+    /// Allows with fixed probability p whatever U is.
+    Chance { p: f64 },
+}
+
+impl Human {
+    /// Boltzmann human with rationality β ≥ 0 (β = 0 is the rational human; +∞ is allowed, a coin flip).
+    pub fn boltzmann(beta: f64) -> Result<Self> {
+        if beta.is_nan() || beta < 0.0 {
+            return Err(Error::invalid("human.beta", format!("must be >= 0 (0 = rational), got {beta}")));
+        }
+        Ok(Human::Boltzmann { beta })
+    }
+
+    /// p-rational human, p ∈ [0, 1].
+    pub fn p_rational(p: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::invalid("human.p", format!("must be in [0, 1], got {p}")));
+        }
+        Ok(Human::PRational { p })
+    }
+
+    /// Chance human allowing with probability p ∈ [0, 1].
+    pub fn chance(p: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::invalid("human.p", format!("must be in [0, 1], got {p}")));
+        }
+        Ok(Human::Chance { p })
+    }
+
+    /// Parses `rational`, `boltzmann:BETA`, `p-rational:P` or `chance:P`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let spec = spec.trim();
+        let (kind, arg) = spec.split_once(':').map(|(k, a)| (k, Some(a))).unwrap_or((spec, None));
+        let num = |name: &str| -> Result<f64> {
+            let a = arg.ok_or_else(|| Error::invalid("human", format!("'{spec}': expected {kind}:{name}")))?;
+            a.trim().parse::<f64>().map_err(|_| Error::invalid("human", format!("'{spec}': '{a}' is not a number (expected {kind}:{name})")))
+        };
+        match kind {
+            "rational" if arg.is_none() => Ok(Human::Rational),
+            "rational" => Err(Error::invalid("human", format!("'{spec}': rational takes no parameter"))),
+            "boltzmann" => Self::boltzmann(num("BETA")?),
+            "p-rational" => Self::p_rational(num("P")?),
+            "chance" => Self::chance(num("P")?),
+            other => Err(Error::invalid(
+                "human",
+                format!("unknown human kind '{other}'; use rational, boltzmann:BETA, p-rational:P or chance:P"),
+            )),
+        }
+    }
+
+    /// The kind's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Human::Rational => "rational",
+            Human::Boltzmann { .. } => "boltzmann",
+            Human::PRational { .. } => "p-rational",
+            Human::Chance { .. } => "chance",
+        }
+    }
+
+    /// Whether πH(−u) = 1 − πH(u) for all u ≠ 0 (then Δ(μ) = Δ(−μ) for symmetric priors).
+    pub fn is_symmetric(&self) -> bool {
+        match self {
+            Human::Chance { p } => *p == 0.5,
+            _ => true,
+        }
+    }
+
+    /// dπH/dU at u (0 away from the jump for rational and p-rational humans; their jump is handled as a point
+    /// mass by the off-switch engine).
+    pub fn p_allow_derivative(&self, u: f64) -> f64 {
+        match self {
+            Human::Boltzmann { beta } if *beta > 0.0 && beta.is_finite() => {
+                let p = logistic(u / beta);
+                p * (1.0 - p) / beta
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+impl ResponseModel for Human {
+    fn p_allow(&self, u: f64) -> f64 {
+        match self {
+            Human::Rational => (u >= 0.0) as u8 as f64,
+            Human::Boltzmann { beta } => {
+                if *beta == 0.0 {
+                    (u >= 0.0) as u8 as f64
+                } else if beta.is_infinite() {
+                    0.5
+                } else {
+                    logistic(u / beta)
+                }
+            }
+            Human::PRational { p } => {
+                if u >= 0.0 {
+                    *p
+                } else {
+                    1.0 - p
+                }
+            }
+            Human::Chance { p } => *p,
+        }
+    }
+
+    fn breaks(&self) -> Vec<f64> {
+        match self {
+            Human::Chance { .. } => vec![],
+            // The logistic changes over a width of a few β around 0: break there so that no quadrature panel
+            // can step over the transition.
+            Human::Boltzmann { beta } if *beta > 0.0 && beta.is_finite() => {
+                [-25.0, -5.0, -1.0, 0.0, 1.0, 5.0, 25.0].iter().map(|k| k * beta).collect()
+            }
+            _ => vec![0.0],
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Human::Rational => "rational".into(),
+            Human::Boltzmann { beta } => format!("boltzmann:{beta}"),
+            Human::PRational { p } => format!("p-rational:{p}"),
+            Human::Chance { p } => format!("chance:{p}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_validate() {
+        assert_eq!(Human::parse("rational").unwrap(), Human::Rational);
+        assert_eq!(Human::parse("boltzmann:0.5").unwrap(), Human::Boltzmann { beta: 0.5 });
+        assert_eq!(Human::parse("p-rational:0.9").unwrap(), Human::PRational { p: 0.9 });
+        assert_eq!(Human::parse("chance:0.25").unwrap(), Human::Chance { p: 0.25 });
+        for bad in ["boltzmann:-1", "boltzmann", "p-rational:1.5", "chance:x", "rational:1", "oracle"] {
+            assert!(Human::parse(bad).unwrap_err().is_input_error(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(Human::Boltzmann { beta: 0.0 }.p_allow(-1e-300), 0.0);
+        assert_eq!(Human::Boltzmann { beta: 0.0 }.p_allow(0.0), 1.0);
+        assert_eq!(Human::Boltzmann { beta: f64::INFINITY }.p_allow(1e300), 0.5);
+        assert!((Human::Boltzmann { beta: 1e6 }.p_allow(1.0) - 0.5).abs() < 1e-6);
+        assert_eq!(Human::Boltzmann { beta: 1e-6 }.p_allow(1e6), 1.0);
+    }
+}

@@ -1,0 +1,290 @@
+//! Numerical building blocks: the normal distribution's functions, a stable logistic, Gauss rules built by
+//! Golub–Welsch, adaptive Gauss–Legendre quadrature and Brent's root finder.
+//!
+//! Tolerances are stated where each function is defined. Nothing here allocates on a hot path: the Gauss rules
+//! are computed once and cached.
+
+use std::f64::consts::{FRAC_1_SQRT_2, PI};
+use std::sync::OnceLock;
+
+use nalgebra::{DMatrix, SymmetricEigen};
+
+/// 1/√(2π).
+pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+
+/// Standard normal density φ(x).
+#[inline]
+pub fn norm_pdf(x: f64) -> f64 {
+    INV_SQRT_2PI * (-0.5 * x * x).exp()
+}
+
+/// Standard normal distribution function Φ(x), accurate to a few ulp in both tails (erfc based).
+#[inline]
+pub fn norm_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * FRAC_1_SQRT_2)
+}
+
+/// ln Φ(x), finite for every finite x (asymptotic series below −35, relative error < 1e-15 there).
+pub fn ln_norm_cdf(x: f64) -> f64 {
+    if x > -35.0 {
+        let c = norm_cdf(x);
+        if c > 0.5 { (-norm_cdf(-x)).ln_1p() } else { c.ln() }
+    } else {
+        // Φ(x) = φ(x)/|x| · (1 − 1/x² + 3/x⁴ − 15/x⁶ + 105/x⁸ − …)
+        let x2 = x * x;
+        let s = 1.0 - 1.0 / x2 + 3.0 / (x2 * x2) - 15.0 / (x2 * x2 * x2) + 105.0 / (x2 * x2 * x2 * x2);
+        -0.5 * x2 - (-x).ln() - 0.5 * (2.0 * PI).ln() + s.ln()
+    }
+}
+
+/// The logistic function 1/(1+e^{−x}), computed without overflow for any x (±∞ give 1 and 0).
+#[inline]
+pub fn logistic(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// ln(1 + e^x) without overflow.
+#[inline]
+pub fn softplus(x: f64) -> f64 {
+    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+/// A Gauss quadrature rule: nodes and weights.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub nodes: Vec<f64>,
+    pub weights: Vec<f64>,
+}
+
+/// Golub–Welsch: nodes are the eigenvalues of the symmetric Jacobi matrix with zero diagonal and the given
+/// off-diagonal, weights are `mu0 · v₀²` (first components of the normalised eigenvectors).
+fn golub_welsch(off_diag: &[f64], mu0: f64) -> Rule {
+    let n = off_diag.len() + 1;
+    let mut j = DMatrix::<f64>::zeros(n, n);
+    for (k, &b) in off_diag.iter().enumerate() {
+        j[(k, k + 1)] = b;
+        j[(k + 1, k)] = b;
+    }
+    let eig = SymmetricEigen::new(j);
+    let mut pairs: Vec<(f64, f64)> = (0..n)
+        .map(|i| (eig.eigenvalues[i], mu0 * eig.eigenvectors[(0, i)].powi(2)))
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Symmetrise: the rules below are symmetric about 0; averaging removes eigen-solver asymmetry.
+    for i in 0..n / 2 {
+        let k = n - 1 - i;
+        let x = 0.5 * (pairs[k].0 - pairs[i].0);
+        let w = 0.5 * (pairs[k].1 + pairs[i].1);
+        pairs[i] = (-x, w);
+        pairs[k] = (x, w);
+    }
+    if n % 2 == 1 {
+        pairs[n / 2].0 = 0.0;
+    }
+    Rule { nodes: pairs.iter().map(|p| p.0).collect(), weights: pairs.iter().map(|p| p.1).collect() }
+}
+
+/// n-point Gauss–Legendre rule on [−1, 1].
+pub fn gauss_legendre(n: usize) -> Rule {
+    let off: Vec<f64> = (1..n).map(|k| k as f64 / ((4 * k * k - 1) as f64).sqrt()).collect();
+    golub_welsch(&off, 2.0)
+}
+
+/// n-point Gauss–Hermite rule for the standard normal weight: Σ wᵢ f(zᵢ) ≈ E[f(Z)], Z ~ N(0, 1).
+pub fn gauss_hermite_prob(n: usize) -> Rule {
+    // Probabilists' Hermite recurrence: off-diagonal √k, weights sum to 1.
+    let off: Vec<f64> = (1..n).map(|k| (k as f64).sqrt()).collect();
+    let mut r = golub_welsch(&off, 1.0);
+    let s: f64 = r.weights.iter().sum();
+    r.weights.iter_mut().for_each(|w| *w /= s);
+    r
+}
+
+/// The 15-point Gauss–Legendre rule used by [`integrate`], cached.
+fn gl15() -> &'static Rule {
+    static R: OnceLock<Rule> = OnceLock::new();
+    R.get_or_init(|| gauss_legendre(15))
+}
+
+/// The 15-point value on [a, b] and the sum of |wᵢ f(xᵢ)| (the scale of its rounding error).
+fn gl_panel(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> (f64, f64) {
+    let r = gl15();
+    let (c, h) = (0.5 * (a + b), 0.5 * (b - a));
+    let (mut s, mut sa) = (0.0, 0.0);
+    for (x, w) in r.nodes.iter().zip(&r.weights) {
+        let t = w * f(c + h * x);
+        s += t;
+        sa += t.abs();
+    }
+    (h * s, h.abs() * sa)
+}
+
+/// Adaptive Gauss–Legendre quadrature of `f` over [a, b] split first at `breaks` (points where `f` has a
+/// kink or jump). Each panel is bisected until the 15-point value on the panel and the sum over its halves
+/// agree within the panel's share of `abs_tol` (or within 100 ulp of the panel's absolute sum, the rounding
+/// floor); the returned value is the refined (halves) sum. Depth is capped at 40 bisections.
+pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], abs_tol: f64) -> f64 {
+    if !(b > a) {
+        return 0.0;
+    }
+    let mut cuts = vec![a];
+    let mut inner: Vec<f64> = breaks.iter().copied().filter(|&x| x > a && x < b).collect();
+    inner.sort_by(f64::total_cmp);
+    cuts.extend(inner);
+    cuts.push(b);
+    let total = b - a;
+    let mut sum = 0.0;
+    for w in cuts.windows(2) {
+        let whole = gl_panel(&f, w[0], w[1]).0;
+        sum += adapt(&f, w[0], w[1], whole, abs_tol * (w[1] - w[0]) / total, 0);
+    }
+    sum
+}
+
+fn adapt(f: &impl Fn(f64) -> f64, a: f64, b: f64, whole: f64, tol: f64, depth: u32) -> f64 {
+    let m = 0.5 * (a + b);
+    let (left, la) = gl_panel(f, a, m);
+    let (right, ra) = gl_panel(f, m, b);
+    let halves = left + right;
+    let floor = 100.0 * f64::EPSILON * (la + ra);
+    if (halves - whole).abs() <= tol.max(floor) || depth >= 40 || !(m > a && m < b) {
+        return halves;
+    }
+    adapt(f, a, m, left, 0.5 * tol, depth + 1) + adapt(f, m, b, right, 0.5 * tol, depth + 1)
+}
+
+/// Brent's method for a root of `f` in [a, b] where f(a), f(b) have opposite signs (or one is zero).
+/// Stops when the bracket is narrower than `x_tol` (absolute) or f is exactly zero. Returns `None` when the
+/// end points do not bracket a root.
+pub fn brent(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, x_tol: f64) -> Option<f64> {
+    let mut fa = f(a);
+    let mut fb = f(b);
+    if fa == 0.0 {
+        return Some(a);
+    }
+    if fb == 0.0 {
+        return Some(b);
+    }
+    if fa.signum() == fb.signum() || !fa.is_finite() || !fb.is_finite() {
+        return None;
+    }
+    let (mut c, mut fc) = (a, fa);
+    let mut d = b - a;
+    let mut e = d;
+    for _ in 0..200 {
+        if fb.signum() == fc.signum() {
+            c = a;
+            fc = fa;
+            d = b - a;
+            e = d;
+        }
+        if fc.abs() < fb.abs() {
+            a = b;
+            b = c;
+            c = a;
+            fa = fb;
+            fb = fc;
+            fc = fa;
+        }
+        let tol = 2.0 * f64::EPSILON * b.abs() + 0.5 * x_tol;
+        let m = 0.5 * (c - b);
+        if m.abs() <= tol || fb == 0.0 {
+            return Some(b);
+        }
+        if e.abs() >= tol && fa.abs() > fb.abs() {
+            let s = fb / fa;
+            let (mut p, mut q);
+            if a == c {
+                p = 2.0 * m * s;
+                q = 1.0 - s;
+            } else {
+                let qa = fa / fc;
+                let r = fb / fc;
+                p = s * (2.0 * m * qa * (qa - r) - (b - a) * (r - 1.0));
+                q = (qa - 1.0) * (r - 1.0) * (s - 1.0);
+            }
+            if p > 0.0 {
+                q = -q;
+            } else {
+                p = -p;
+            }
+            if 2.0 * p < (3.0 * m * q - (tol * q).abs()).min((e * q).abs()) {
+                e = d;
+                d = p / q;
+            } else {
+                d = m;
+                e = m;
+            }
+        } else {
+            d = m;
+            e = m;
+        }
+        a = b;
+        fa = fb;
+        b += if d.abs() > tol { d } else { tol * m.signum() };
+        fb = f(b);
+    }
+    Some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+
+    #[test]
+    fn legendre_integrates_polynomials_exactly() {
+        let r = gauss_legendre(10);
+        // ∫_{-1}^{1} x^18 dx = 2/19
+        let v: f64 = r.nodes.iter().zip(&r.weights).map(|(x, w)| w * x.powi(18)).sum();
+        assert_abs_diff_eq!(v, 2.0 / 19.0, epsilon = 1e-14);
+    }
+
+    #[test]
+    fn hermite_gives_normal_moments() {
+        let r = gauss_hermite_prob(20);
+        let m = |k: i32| -> f64 { r.nodes.iter().zip(&r.weights).map(|(x, w)| w * x.powi(k)).sum() };
+        assert_abs_diff_eq!(m(0), 1.0, epsilon = 1e-14);
+        assert_abs_diff_eq!(m(2), 1.0, epsilon = 1e-13);
+        assert_abs_diff_eq!(m(4), 3.0, epsilon = 1e-12);
+        assert_abs_diff_eq!(m(6), 15.0, epsilon = 1e-11);
+    }
+
+    #[test]
+    fn adaptive_handles_kinks_and_peaks() {
+        // ∫_{-3}^{2} |x| dx = 4.5 + 2 = 6.5
+        assert_abs_diff_eq!(integrate(|x| x.abs(), -3.0, 2.0, &[0.0], 1e-13), 6.5, epsilon = 1e-12);
+        // a sharp logistic: ∫_{-1}^{1} logistic(x/1e-4) dx = 1 (odd part integrates to zero)
+        let v = integrate(|x| logistic(x / 1e-4), -1.0, 1.0, &[], 1e-13);
+        assert_abs_diff_eq!(v, 1.0, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn ln_norm_cdf_is_continuous_across_the_switch() {
+        let a = ln_norm_cdf(-35.0 + 1e-9);
+        let b = ln_norm_cdf(-35.0 - 1e-9);
+        assert!((a - b).abs() / a.abs() < 1e-9, "{a} {b}");
+        assert!(ln_norm_cdf(-1e6).is_finite());
+        assert_abs_diff_eq!(ln_norm_cdf(40.0), 0.0, epsilon = 1e-300);
+    }
+
+    #[test]
+    fn brent_finds_roots_and_rejects_non_brackets() {
+        let r = brent(|x| x * x - 2.0, 0.0, 2.0, 1e-14).unwrap();
+        assert_abs_diff_eq!(r, 2f64.sqrt(), epsilon = 1e-13);
+        assert!(brent(|x| x * x + 1.0, -1.0, 1.0, 1e-12).is_none());
+    }
+
+    #[test]
+    fn logistic_and_softplus_are_finite_at_extremes() {
+        assert_eq!(logistic(1e308), 1.0);
+        assert_eq!(logistic(-1e308), 0.0);
+        assert_eq!(softplus(1e308), 1e308);
+        assert_eq!(softplus(-1e308), 0.0);
+    }
+}

@@ -1,0 +1,519 @@
+//! The off-switch game (Hadfield-Menell et al. 2017): the values of the robot's three moves and its incentive
+//! to defer.
+//!
+//! The robot R can act (`a`, payoff U), switch itself off (`s`, payoff 0) or announce the action and wait
+//! (`w(a)`): the human H then allows it with probability πH(U) (payoff U) or presses the switch (payoff 0).
+//! Asking costs c ≥ 0 (Freedman & Gleave 2022), so
+//!
+//! ```text
+//! v_act = E[U],  v_off = 0,  v_wait = E[πH(U)·U] − c,  Δ = v_wait − max(v_act, v_off).
+//! ```
+//!
+//! For a normal belief N(μ, σ²) Theorem 2 decomposes the incentive (with c = 0) as
+//! `Δ = σ²·E[π̇H] − |μ|·Pr(C)` where `Pr(C) = 1 − E[πH]` if μ ≥ 0 else `E[πH]`; [`Theorem2`] reports these terms.
+//!
+//! ## How values are computed, and to what accuracy
+//! - Discrete priors and CSV samples: exact finite sums.
+//! - Normal and uniform priors with rational, p-rational or chance humans: closed forms (Φ, φ).
+//! - Normal prior × Boltzmann human: a dedicated rule. With s = σ/β ≤ [`SHARP_RATIO`] the logistic is smooth on
+//!   the prior's scale and a 64-node Gauss–Hermite rule is used; above it, the rational (step) part is taken in
+//!   closed form and the remainder, which decays like e^{−|u|/β}, by a fixed composite Gauss–Legendre rule;
+//!   for β ≤ 1e-6·σ the rational values are used (the neglected terms are O((β/σ)²) ≤ 1e-12 relative).
+//!   Tested against adaptive quadrature: |error| ≤ 1e-10 × max(σ, |μ|) for E[πU] and ≤ 1e-10 for E[πH].
+//! - Anything else (uniform × Boltzmann, any [`ResponseModel`]): adaptive Gauss–Legendre quadrature with
+//!   absolute error ≤ 1e-12 × the prior's scale.
+//! - [`monte_carlo`] estimates the same values by sampling games, with 95% confidence intervals.
+//!
+//! Two moves are reported as tied when their values differ by at most [`TIE_RTOL`] × the prior's scale.
+
+use std::sync::OnceLock;
+
+use rand::RngExt;
+use serde::Serialize;
+
+use crate::belief::{NORMAL_SPAN, Prior};
+use crate::error::{Error, Result};
+use crate::human::{Human, ResponseModel};
+use crate::numerics::{self, Rule, logistic, norm_cdf, norm_pdf};
+
+/// Relative tolerance (× the prior's scale) within which two moves count as tied.
+pub const TIE_RTOL: f64 = 1e-9;
+/// Above this ratio σ/β the Normal × Boltzmann rule switches from Gauss–Hermite to step + correction.
+pub const SHARP_RATIO: f64 = 1.0;
+/// Below this ratio β/σ a Boltzmann human is treated as rational (error O((β/σ)²)).
+pub const RATIONAL_RATIO: f64 = 1e-6;
+const GH_NODES: usize = 64;
+
+/// One of the robot's three moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Move {
+    /// `a`: take the action (deployed agents: allow).
+    Act,
+    /// `w(a)`: announce it and let the human decide (ask / offer a choice).
+    Wait,
+    /// `s`: switch off (hand over / stop / deny).
+    Off,
+}
+
+impl Move {
+    /// "act", "wait" or "off".
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Move::Act => "act",
+            Move::Wait => "wait",
+            Move::Off => "off",
+        }
+    }
+}
+
+/// Expectations under the prior that determine every value of the game.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Moments {
+    /// E[U].
+    pub mean: f64,
+    /// E[πH(U)]: the probability that the human allows the action.
+    pub e_pi: f64,
+    /// E[πH(U)·U].
+    pub e_u_pi: f64,
+    /// E[π̇H(U)] (normal priors only; `None` where it is a point mass at a jump).
+    pub e_pi_dot: Option<f64>,
+    /// How the values were computed.
+    pub method: &'static str,
+}
+
+/// Theorem 2's terms for a normal belief.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Theorem2 {
+    pub e_pi: f64,
+    pub e_pi_dot: Option<f64>,
+    /// Pr(C): the probability that the human overrides the robot's prior choice.
+    pub pr_correction: f64,
+    /// σ²·E[π̇H] − |μ|·Pr(C) − c: equals Δ.
+    pub delta: Option<f64>,
+}
+
+/// The values of one off-switch game and the robot's decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Values {
+    pub v_act: f64,
+    pub v_wait: f64,
+    pub v_off: f64,
+    /// Δ = v_wait − max(v_act, v_off): the incentive to defer.
+    pub delta: f64,
+    /// The best move; among tied moves the first of wait, off, act.
+    pub decision: Move,
+    /// Whether the best move is tied with another within the tie tolerance.
+    pub tie: bool,
+    /// The moves tied for best (one entry when there is no tie).
+    pub tied: Vec<Move>,
+    /// The tie tolerance used: TIE_RTOL × the prior's scale.
+    pub tie_tol: f64,
+    pub cost: f64,
+    /// E[πH]: the probability the human allows the action when asked.
+    pub p_allow: f64,
+    pub theorem2: Option<Theorem2>,
+    pub method: &'static str,
+}
+
+/// The expectations of a built-in human under a prior, by the most accurate method available.
+pub fn moments(prior: &Prior, human: &Human) -> Moments {
+    match prior {
+        Prior::Normal { mu, sigma } => normal_moments(*mu, *sigma, human),
+        Prior::Uniform { lo, hi } => uniform_moments(*lo, *hi, human),
+        Prior::Discrete { .. } | Prior::Samples { .. } => Moments { method: "exact-sum", ..moments_generic(prior, human) },
+        Prior::Mixture { weights, components } => {
+            let parts: Vec<Moments> = components.iter().map(|c| moments(c, human)).collect();
+            let sum = |f: &dyn Fn(&Moments) -> f64| weights.iter().zip(&parts).map(|(w, m)| w * f(m)).sum::<f64>();
+            let method = if parts.iter().all(|m| m.method == parts[0].method) { parts[0].method } else { "mixture" };
+            Moments { mean: sum(&|m| m.mean), e_pi: sum(&|m| m.e_pi), e_u_pi: sum(&|m| m.e_u_pi), e_pi_dot: None, method }
+        }
+    }
+}
+
+/// The expectations of any response model, by quadrature (continuous priors) or exact sums (discrete ones).
+pub fn moments_generic<M: ResponseModel + ?Sized>(prior: &Prior, model: &M) -> Moments {
+    let breaks = model.breaks();
+    let scale = prior.scale();
+    let e_pi = prior.expect(&|u| model.p_allow(u), &breaks, 1e-13);
+    let e_u_pi = prior.expect(&|u| u * model.p_allow(u), &breaks, 1e-12 * scale);
+    Moments { mean: prior.mean(), e_pi, e_u_pi, e_pi_dot: None, method: "adaptive-quadrature" }
+}
+
+fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
+    let point = |p: f64, pd: Option<f64>| Moments { mean: mu, e_pi: p, e_u_pi: mu * p, e_pi_dot: pd, method: "closed-form" };
+    let h = match human {
+        Human::Boltzmann { beta } if *beta == 0.0 || (sigma > 0.0 && *beta <= RATIONAL_RATIO * sigma) => Human::Rational,
+        Human::Boltzmann { beta } if beta.is_infinite() => Human::Chance { p: 0.5 },
+        h => *h,
+    };
+    if sigma == 0.0 {
+        // A point belief: π̇ at a jump is a point mass, reported as None.
+        let pd = match h {
+            Human::Rational => (mu != 0.0).then_some(0.0),
+            Human::PRational { p } => (mu != 0.0 || p == 0.5).then_some(0.0),
+            _ => Some(h.p_allow_derivative(mu)),
+        };
+        return point(h.p_allow(mu), pd);
+    }
+    let t = mu / sigma;
+    let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
+    let pos_part = mu * cdf + sigma * pdf; // E[U·1{U ≥ 0}]
+    let neg_part = mu * norm_cdf(-t) - sigma * pdf; // E[U·1{U < 0}]
+    match h {
+        Human::Rational => Moments { mean: mu, e_pi: cdf, e_u_pi: pos_part, e_pi_dot: Some(pdf / sigma), method: "closed-form" },
+        Human::PRational { p } => Moments {
+            mean: mu,
+            e_pi: p * cdf + (1.0 - p) * norm_cdf(-t),
+            e_u_pi: p * pos_part + (1.0 - p) * neg_part,
+            e_pi_dot: Some((2.0 * p - 1.0) * pdf / sigma),
+            method: "closed-form",
+        },
+        Human::Chance { p } => Moments { mean: mu, e_pi: p, e_u_pi: p * mu, e_pi_dot: Some(0.0), method: "closed-form" },
+        Human::Boltzmann { beta } => {
+            let (e_pi, e_u_pi, e_pi_dot, method) = normal_boltzmann(mu, sigma, beta);
+            Moments { mean: mu, e_pi, e_u_pi, e_pi_dot: Some(e_pi_dot), method }
+        }
+    }
+}
+
+fn gh_rule() -> &'static Rule {
+    static R: OnceLock<Rule> = OnceLock::new();
+    R.get_or_init(|| numerics::gauss_hermite_prob(GH_NODES))
+}
+
+/// Nodes x and weight triples (w·r̃(x), w·x·r̃(x), w·r̃(x)(1 − r̃(x))) on [0, 40] for the sharp regime,
+/// with r̃(x) = 1/(1 + eˣ).
+struct SharpRule {
+    x: Vec<f64>,
+    w_r: Vec<f64>,
+    w_xr: Vec<f64>,
+    w_d: Vec<f64>,
+}
+
+fn sharp_rule() -> &'static SharpRule {
+    static R: OnceLock<SharpRule> = OnceLock::new();
+    R.get_or_init(|| {
+        // Panels grow geometrically: r̃ has poles at ±iπ, so panels near 0 stay short; e^{-40} < 5e-18.
+        const EDGES: [f64; 10] = [0.0, 0.75, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 40.0];
+        let gl = numerics::gauss_legendre(12);
+        let mut r = SharpRule { x: vec![], w_r: vec![], w_xr: vec![], w_d: vec![] };
+        for e in EDGES.windows(2) {
+            let (c, h) = (0.5 * (e[0] + e[1]), 0.5 * (e[1] - e[0]));
+            for (t, w) in gl.nodes.iter().zip(&gl.weights) {
+                let x = c + h * t;
+                let rt = logistic(-x);
+                r.x.push(x);
+                r.w_r.push(h * w * rt);
+                r.w_xr.push(h * w * x * rt);
+                r.w_d.push(h * w * rt * (1.0 - rt));
+            }
+        }
+        r
+    })
+}
+
+/// (E[πH], E[U·πH], E[π̇H], method) for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
+pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> (f64, f64, f64, &'static str) {
+    let s = sigma / beta;
+    if s <= SHARP_RATIO {
+        let r = gh_rule();
+        let (mut e_pi, mut e_u_pi, mut e_d) = (0.0, 0.0, 0.0);
+        for (z, w) in r.nodes.iter().zip(&r.weights) {
+            let u = mu + sigma * z;
+            let p = logistic(u / beta);
+            e_pi += w * p;
+            e_u_pi += w * u * p;
+            e_d += w * p * (1.0 - p);
+        }
+        (e_pi, e_u_pi, e_d / beta, "gauss-hermite-64")
+    } else {
+        // U = βX with X ~ N(m, s²); σ(x) = 1{x ≥ 0} + r(x), r odd, r(x) = −r̃(x) for x > 0.
+        let m = mu / beta;
+        let t = mu / sigma;
+        let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
+        let r = sharp_rule();
+        let (mut d_pi, mut d_upi, mut e_d) = (0.0, 0.0, 0.0);
+        let inv = 1.0 / s;
+        for k in 0..r.x.len() {
+            let x = r.x[k];
+            let np = norm_pdf((x - m) * inv) * inv; // density of X at +x
+            let nm = norm_pdf((-x - m) * inv) * inv; // density of X at −x
+            d_pi += r.w_r[k] * (nm - np);
+            d_upi -= r.w_xr[k] * (nm + np);
+            e_d += r.w_d[k] * (nm + np);
+        }
+        let e_pi = (cdf + d_pi).clamp(0.0, 1.0);
+        let e_u_pi = mu * cdf + sigma * pdf + beta * d_upi;
+        (e_pi, e_u_pi, e_d / beta, "step+gauss-legendre")
+    }
+}
+
+fn uniform_moments(lo: f64, hi: f64, human: &Human) -> Moments {
+    let w = hi - lo;
+    let mean = 0.5 * (lo + hi);
+    let (lp, hp) = (lo.max(0.0), hi.max(0.0));
+    let p_pos = (hp - lp) / w; // Pr(U ≥ 0)
+    let pos_part = (hp * hp - lp * lp) / (2.0 * w); // E[U·1{U ≥ 0}]
+    let closed = |e_pi: f64, e_u_pi: f64| Moments { mean, e_pi, e_u_pi, e_pi_dot: None, method: "closed-form" };
+    match human {
+        Human::Rational | Human::Boltzmann { beta: 0.0 } => closed(p_pos, pos_part),
+        Human::PRational { p } => closed(p * p_pos + (1.0 - p) * (1.0 - p_pos), p * pos_part + (1.0 - p) * (mean - pos_part)),
+        Human::Chance { p } => closed(*p, p * mean),
+        Human::Boltzmann { beta } if beta.is_infinite() => closed(0.5, 0.5 * mean),
+        Human::Boltzmann { beta } => {
+            // E[π] = β/w · [softplus(hi/β) − softplus(lo/β)] in closed form; E[Uπ] by adaptive quadrature.
+            let e_pi = (beta / w * (numerics::softplus(hi / beta) - numerics::softplus(lo / beta))).clamp(0.0, 1.0);
+            let scale = (w / 12f64.sqrt()).max(mean.abs());
+            let e_u_pi = Prior::Uniform { lo, hi }.expect(&|u| u * logistic(u / beta), &[0.0], 1e-12 * scale);
+            Moments { mean, e_pi, e_u_pi, e_pi_dot: None, method: "adaptive-quadrature" }
+        }
+    }
+}
+
+/// The values of the game for a built-in human. `cost` (the cost of asking) must be finite and ≥ 0.
+pub fn values(prior: &Prior, human: &Human, cost: f64) -> Result<Values> {
+    check_cost(cost)?;
+    let m = moments(prior, human);
+    let mut v = values_from_moments(&m, cost, prior.scale());
+    if let Prior::Normal { mu, sigma } = prior {
+        let pr_correction = if *mu >= 0.0 { 1.0 - m.e_pi } else { m.e_pi };
+        v.theorem2 = Some(Theorem2 {
+            e_pi: m.e_pi,
+            e_pi_dot: m.e_pi_dot,
+            pr_correction,
+            delta: m.e_pi_dot.map(|d| sigma * sigma * d - mu.abs() * pr_correction - cost),
+        });
+    }
+    Ok(v)
+}
+
+/// The values of the game for any response model (generic quadrature / exact sums).
+pub fn values_generic<M: ResponseModel + ?Sized>(prior: &Prior, model: &M, cost: f64) -> Result<Values> {
+    check_cost(cost)?;
+    Ok(values_from_moments(&moments_generic(prior, model), cost, prior.scale()))
+}
+
+fn check_cost(cost: f64) -> Result<()> {
+    if !(cost.is_finite() && cost >= 0.0) {
+        return Err(Error::invalid("cost", format!("the cost of asking must be a finite number >= 0, got {cost}")));
+    }
+    Ok(())
+}
+
+/// The values and decision from the moments, with ties within `TIE_RTOL × scale` reported.
+pub fn values_from_moments(m: &Moments, cost: f64, scale: f64) -> Values {
+    let v_act = m.mean;
+    let v_wait = m.e_u_pi - cost;
+    let v_off = 0.0;
+    let delta = v_wait - v_act.max(v_off);
+    let tie_tol = TIE_RTOL * scale;
+    let best = v_act.max(v_wait).max(v_off);
+    // Preference among tied moves: defer first, then stop, then act.
+    let tied: Vec<Move> = [(Move::Wait, v_wait), (Move::Off, v_off), (Move::Act, v_act)]
+        .into_iter()
+        .filter(|(_, v)| best - v <= tie_tol)
+        .map(|(mv, _)| mv)
+        .collect();
+    Values {
+        v_act,
+        v_wait,
+        v_off,
+        delta,
+        decision: tied[0],
+        tie: tied.len() > 1,
+        tied,
+        tie_tol,
+        cost,
+        p_allow: m.e_pi,
+        theorem2: None,
+        method: m.method,
+    }
+}
+
+/// A Monte Carlo estimate with its standard error and 95% normal confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub std_err: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+impl Estimate {
+    fn new(mean: f64, var: f64, n: f64) -> Self {
+        let se = (var.max(0.0) / n).sqrt();
+        Estimate { mean, std_err: se, ci_low: mean - Z95 * se, ci_high: mean + Z95 * se }
+    }
+    /// Whether `x` lies within `k` standard errors (plus `slack`) of the estimate.
+    pub fn covers(&self, x: f64, k: f64, slack: f64) -> bool {
+        (x - self.mean).abs() <= k * self.std_err + slack
+    }
+}
+
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// Monte Carlo estimates of the game's values from sampled games.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct McValues {
+    pub games: u64,
+    pub v_act: Estimate,
+    pub v_wait: Estimate,
+    /// Δ estimated as mean(W) − max(mean(U), 0), with the standard error of W − U or of W accordingly.
+    pub delta: Estimate,
+    pub p_allow: Estimate,
+}
+
+/// Running sums of a batch of sampled games (mergeable, so batches can run in parallel).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct McSums {
+    pub n: u64,
+    su: f64,
+    suu: f64,
+    sw: f64,
+    sww: f64,
+    suw: f64,
+    sa: f64,
+}
+
+impl McSums {
+    /// Plays `n` games: U from the prior, the human's choice from πH(U); the robot's payoffs are recorded for
+    /// all three moves on the same draw (common random numbers).
+    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(prior: &Prior, model: &M, n: u64, rng: &mut R) -> Self {
+        let mut s = McSums { n, ..Default::default() };
+        for _ in 0..n {
+            let u = prior.sample(rng);
+            let allow = rng.random::<f64>() < model.p_allow(u);
+            let w = if allow { u } else { 0.0 };
+            s.su += u;
+            s.suu += u * u;
+            s.sw += w;
+            s.sww += w * w;
+            s.suw += u * w;
+            s.sa += allow as u8 as f64;
+        }
+        s
+    }
+
+    /// Adds another batch's sums.
+    pub fn merge(&mut self, o: &McSums) {
+        self.n += o.n;
+        self.su += o.su;
+        self.suu += o.suu;
+        self.sw += o.sw;
+        self.sww += o.sww;
+        self.suw += o.suw;
+        self.sa += o.sa;
+    }
+
+    /// The estimates, for a cost of asking `cost`.
+    pub fn estimates(&self, cost: f64) -> McValues {
+        let n = self.n as f64;
+        let (mu, mw, ma) = (self.su / n, self.sw / n, self.sa / n);
+        let d = n.max(2.0) - 1.0;
+        let vu = (self.suu - n * mu * mu) / d;
+        let vw = (self.sww - n * mw * mw) / d;
+        let cov = (self.suw - n * mu * mw) / d;
+        let delta = if mu > 0.0 {
+            Estimate::new(mw - cost - mu, vw + vu - 2.0 * cov, n)
+        } else {
+            Estimate::new(mw - cost, vw, n)
+        };
+        McValues {
+            games: self.n,
+            v_act: Estimate::new(mu, vu, n),
+            v_wait: Estimate::new(mw - cost, vw, n),
+            delta,
+            p_allow: Estimate::new(ma, ma * (1.0 - ma) * n / d, n),
+        }
+    }
+}
+
+/// Monte Carlo estimate of the game's values from `n` sampled games, on the caller's generator.
+pub fn monte_carlo<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
+    prior: &Prior,
+    model: &M,
+    cost: f64,
+    n: u64,
+    rng: &mut R,
+) -> McValues {
+    McSums::sample(prior, model, n, rng).estimates(cost)
+}
+
+/// Games per parallel batch in [`monte_carlo_par`].
+pub const MC_BATCH: u64 = 1 << 16;
+
+/// Parallel Monte Carlo: batch `i` uses [`crate::rng::job_rng`]`(seed, i)` and batches are merged in index
+/// order, so the result is identical for every thread count.
+pub fn monte_carlo_par<M: ResponseModel + ?Sized>(prior: &Prior, model: &M, cost: f64, n: u64, seed: u64) -> McValues {
+    use rayon::prelude::*;
+    let batches = n.div_ceil(MC_BATCH);
+    let sums: Vec<McSums> = (0..batches)
+        .into_par_iter()
+        .map(|i| {
+            let k = MC_BATCH.min(n - i * MC_BATCH);
+            McSums::sample(prior, model, k, &mut crate::rng::job_rng(seed, i))
+        })
+        .collect();
+    let mut total = McSums::default();
+    sums.iter().for_each(|s| total.merge(s));
+    total.estimates(cost)
+}
+
+/// The reference value of E[U·πH] for a normal prior by adaptive quadrature (for tests and benchmarks).
+pub fn normal_reference(mu: f64, sigma: f64, human: &Human, abs_tol: f64) -> (f64, f64) {
+    let p = Prior::Normal { mu, sigma };
+    let b = human.breaks();
+    let _ = NORMAL_SPAN;
+    (p.expect(&|u| human.p_allow(u), &b, abs_tol), p.expect(&|u| u * human.p_allow(u), &b, abs_tol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+
+    #[test]
+    fn rational_normal_closed_form() {
+        let v = values(&Prior::normal(0.0, 1.0).unwrap(), &Human::Rational, 0.0).unwrap();
+        assert_abs_diff_eq!(v.v_wait, numerics::INV_SQRT_2PI, epsilon = 1e-15);
+        assert_eq!(v.decision, Move::Wait);
+        assert!(!v.tie);
+    }
+
+    #[test]
+    fn chance_human_at_zero_mean_ties_everything() {
+        let v = values(&Prior::normal(0.0, 1.0).unwrap(), &Human::Chance { p: 0.3 }, 0.0).unwrap();
+        assert!(v.tie);
+        assert_eq!(v.tied, vec![Move::Wait, Move::Off, Move::Act]);
+    }
+
+    #[test]
+    fn boltzmann_fast_path_matches_adaptive_quadrature() {
+        let mut worst: f64 = 0.0;
+        for &mu in &[-3.0, -0.25, 0.0, 0.1, 0.25, 2.0, 40.0] {
+            for &sigma in &[0.01, 0.1, 0.5, 1.0, 3.0] {
+                for &beta in &[1e-5, 1e-3, 0.01, 0.05, 0.2, 0.7, 1.0, 1.3, 3.0, 10.0, 1e3] {
+                    let h = Human::Boltzmann { beta };
+                    let m = moments(&Prior::Normal { mu, sigma }, &h);
+                    let scale = sigma.max(mu.abs());
+                    let (rp, ru) = normal_reference(mu, sigma, &h, 1e-15 * scale);
+                    let err = ((m.e_u_pi - ru).abs() / scale).max((m.e_pi - rp).abs());
+                    worst = worst.max(err);
+                    assert!(err < 1e-10, "mu={mu} sigma={sigma} beta={beta}: {} vs {ru}, {} vs {rp}", m.e_u_pi, m.e_pi);
+                }
+            }
+        }
+        eprintln!("worst relative error {worst:e}");
+    }
+
+    #[test]
+    fn e_pi_dot_matches_quadrature() {
+        for &(mu, sigma, beta) in &[(0.3, 1.0, 0.5), (-0.2, 2.0, 0.1), (1.0, 0.5, 2.0), (0.0, 1.0, 0.01)] {
+            let h = Human::Boltzmann { beta };
+            let m = moments(&Prior::Normal { mu, sigma }, &h);
+            let r = Prior::Normal { mu, sigma }.expect(&|u| h.p_allow_derivative(u), &[0.0], 1e-15);
+            assert_abs_diff_eq!(m.e_pi_dot.unwrap(), r, epsilon = 1e-10 / sigma);
+        }
+    }
+}
