@@ -124,10 +124,15 @@ fn gl_panel(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> (f64, f64) {
     (h * s, h.abs() * sa)
 }
 
-/// Adaptive Gauss–Legendre quadrature of `f` over [a, b] split first at `breaks` (points where `f` has a
-/// kink or jump). Each panel is bisected until the 15-point value on the panel and the sum over its halves
-/// agree within the panel's share of `abs_tol` (or within 100 ulp of the panel's absolute sum, the rounding
-/// floor); the returned value is the refined (halves) sum. Depth is capped at 40 bisections.
+/// Most panels [`integrate`] will hold before it returns its best value.
+pub const MAX_PANELS: usize = 4000;
+
+/// Globally adaptive Gauss–Legendre quadrature of `f` over [a, b], split first at `breaks` (points where `f`
+/// has a kink or jump). Every panel carries the sum of 15-point values over its two halves and, as its error
+/// estimate, the difference from the 15-point value on the whole panel; the panel with the largest error is
+/// bisected until the total error is ≤ `abs_tol`. Panels whose error is below 100 ulp of their absolute sum
+/// (the rounding floor: f itself is no more accurate) count as converged. At most [`MAX_PANELS`] panels, so
+/// the cost is bounded even when `f` is noisier than the tolerance asks.
 pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], abs_tol: f64) -> f64 {
     if !(b > a) {
         return 0.0;
@@ -137,25 +142,52 @@ pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], abs_tol
     inner.sort_by(f64::total_cmp);
     cuts.extend(inner);
     cuts.push(b);
-    let total = b - a;
-    let mut sum = 0.0;
-    for w in cuts.windows(2) {
-        let whole = gl_panel(&f, w[0], w[1]).0;
-        sum += adapt(&f, w[0], w[1], whole, abs_tol * (w[1] - w[0]) / total, 0);
+    let mut panels: Vec<Panel> = cuts.windows(2).map(|w| Panel::new(&f, w[0], w[1], gl_panel(&f, w[0], w[1]).0)).collect();
+    loop {
+        let total_err: f64 = panels.iter().map(|p| p.err).sum();
+        if total_err <= abs_tol || panels.len() >= MAX_PANELS {
+            break;
+        }
+        // Bisect the panel with the largest error; stop if none can be split further.
+        let Some((i, _)) = panels
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.err > 0.0 && p.splittable())
+            .max_by(|x, y| x.1.err.total_cmp(&y.1.err))
+        else {
+            break;
+        };
+        let p = panels.swap_remove(i);
+        let m = 0.5 * (p.a + p.b);
+        panels.push(Panel::new(&f, p.a, m, p.left));
+        panels.push(Panel::new(&f, m, p.b, p.right));
     }
-    sum
+    panels.iter().map(|p| p.value).sum()
 }
 
-fn adapt(f: &impl Fn(f64) -> f64, a: f64, b: f64, whole: f64, tol: f64, depth: u32) -> f64 {
-    let m = 0.5 * (a + b);
-    let (left, la) = gl_panel(f, a, m);
-    let (right, ra) = gl_panel(f, m, b);
-    let halves = left + right;
-    let floor = 100.0 * f64::EPSILON * (la + ra);
-    if (halves - whole).abs() <= tol.max(floor) || depth >= 40 || !(m > a && m < b) {
-        return halves;
+struct Panel {
+    a: f64,
+    b: f64,
+    left: f64,
+    right: f64,
+    value: f64,
+    err: f64,
+}
+
+impl Panel {
+    fn new(f: &impl Fn(f64) -> f64, a: f64, b: f64, whole: f64) -> Self {
+        let m = 0.5 * (a + b);
+        let (left, la) = gl_panel(f, a, m);
+        let (right, ra) = gl_panel(f, m, b);
+        let value = left + right;
+        let floor = 100.0 * f64::EPSILON * (la + ra);
+        let diff = (value - whole).abs();
+        Panel { a, b, left, right, value, err: if diff <= floor { 0.0 } else { diff } }
     }
-    adapt(f, a, m, left, 0.5 * tol, depth + 1) + adapt(f, m, b, right, 0.5 * tol, depth + 1)
+    fn splittable(&self) -> bool {
+        let m = 0.5 * (self.a + self.b);
+        m > self.a && m < self.b
+    }
 }
 
 /// Brent's method for a root of `f` in [a, b] where f(a), f(b) have opposite signs (or one is zero).
