@@ -10,10 +10,16 @@ pub enum Error {
     Invalid { field: String, message: String },
     /// A file that could not be read or written.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A configuration file that is not valid TOML or has unknown or mistyped keys.
     #[error("{path}: {message}")]
     Config { path: String, message: String },
+    /// A run whose results fail the checks its config states (e.g. a paper's values).
+    #[error("{path}: {message}")]
+    Check { path: String, message: String },
     /// A plot that could not be drawn.
     #[error("plot {path}: {message}")]
     Plot { path: String, message: String },
@@ -22,7 +28,10 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Invalid { field: field.into(), message: message.into() }
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// Whether this error is the caller's input (exit code 2) rather than the environment (exit code 1).

@@ -25,6 +25,7 @@
 
 pub mod belief;
 pub mod error;
+pub mod experiment;
 pub mod human;
 pub mod numerics;
 pub mod offswitch;

@@ -1,1 +1,312 @@
-fn main(){}
+//! The `cirl` command line: one off-switch game, sweeps, and the paper reproductions.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use cirl::belief::Prior;
+use cirl::error::{Error, Result};
+use cirl::experiment::{self, RunOptions, table::fmt_num};
+use cirl::human::Human;
+use cirl::offswitch;
+
+#[derive(Parser)]
+#[command(
+    name = "cirl",
+    version,
+    about = "The games behind human–agent deference: when should an agent defer?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The values of one off-switch game: act, wait (ask the human), or switch off.
+    Offswitch {
+        /// The robot's belief about the action's utility U: normal:MU,SIGMA | uniform:LO,HI |
+        /// discrete:V1@P1,V2@P2,... | two-point:MU,SIGMA | csv:FILE#COLUMN | FILE.toml (mixtures).
+        #[arg(long)]
+        prior: String,
+        /// The human: rational | boltzmann:BETA | p-rational:P | chance:P.
+        #[arg(long)]
+        human: String,
+        /// The cost of asking the human (≥ 0).
+        #[arg(long, default_value_t = 0.0)]
+        cost: f64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also estimate the values from this many sampled games (Monte Carlo, 95% intervals).
+        #[arg(long)]
+        mc: Option<u64>,
+        /// Seed of the Monte Carlo estimate.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run a sweep or designer experiment from a TOML config.
+    Run {
+        /// The experiment config (see experiments/).
+        config: PathBuf,
+        /// Output directory (default: runs/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// Regenerate a paper result (see `cirl list`); `all` runs every one.
+    Reproduce {
+        name: String,
+        /// Output directory (default: runs/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// List the built-in reproductions.
+    List,
+}
+
+#[derive(clap::Args)]
+struct Exec {
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Skip the plots.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_input_error() { 2 } else { 1 })
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Offswitch {
+            prior,
+            human,
+            cost,
+            json,
+            mc,
+            seed,
+        } => offswitch_cmd(&prior, &human, cost, json, mc, seed),
+        Command::Run { config, out, exec } => {
+            threads(&exec)?;
+            let cfg = experiment::load(&config)?;
+            let out = out.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+            run_one(&cfg, &out, &exec)
+        }
+        Command::Reproduce { name, out, exec } => {
+            threads(&exec)?;
+            let names: Vec<&str> = if name == "all" {
+                experiment::REPRODUCTIONS.iter().map(|r| r.0).collect()
+            } else {
+                vec![name.as_str()]
+            };
+            for n in names {
+                let cfg = experiment::reproduction(n)?;
+                let dir = match (&out, name == "all") {
+                    (Some(o), true) => o.join(n),
+                    (Some(o), false) => o.clone(),
+                    (None, _) => Path::new("runs").join(n),
+                };
+                run_one(&cfg, &dir, &exec)?;
+            }
+            Ok(())
+        }
+        Command::List => {
+            for (name, _) in experiment::REPRODUCTIONS {
+                let cfg = experiment::reproduction(name)?;
+                println!("{name:<22} {}", cfg.title);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn threads(exec: &Exec) -> Result<()> {
+    if let Some(n) = exec.threads {
+        if n == 0 {
+            return Err(Error::invalid(
+                "--threads",
+                "must be at least 1 (omit it to use all cores)",
+            ));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::invalid("--threads", e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn run_one(cfg: &experiment::config::Config, out: &Path, exec: &Exec) -> Result<()> {
+    let opts = RunOptions {
+        progress: !exec.quiet,
+        no_plots: exec.no_plots,
+    };
+    let o = experiment::run(cfg, out, &opts)?;
+    println!(
+        "{}: {} rows in {:.2} s -> {}",
+        cfg.name,
+        o.results.rows.len(),
+        o.seconds,
+        out.display()
+    );
+    if let Some(f) = &o.frontier {
+        let roots = (0..f.rows.len())
+            .filter(|&i| f.text(i, "kind") == "root")
+            .count();
+        println!(
+            "  frontier: {roots} roots, {} tie stretches",
+            f.rows.len() - roots
+        );
+    }
+    let mut failed = 0;
+    for (claim, ok, detail) in &o.checks {
+        println!(
+            "  [{}] {claim}: {detail}",
+            if *ok { "pass" } else { "FAIL" }
+        );
+        failed += !ok as usize;
+    }
+    for f in &o.files {
+        println!("  {}", f.display());
+    }
+    if failed > 0 {
+        return Err(Error::Check {
+            path: out.display().to_string(),
+            message: format!("{failed} check(s) against the paper failed; see summary.md"),
+        });
+    }
+    Ok(())
+}
+
+fn offswitch_cmd(
+    prior: &str,
+    human: &str,
+    cost: f64,
+    json: bool,
+    mc: Option<u64>,
+    seed: u64,
+) -> Result<()> {
+    let prior = Prior::parse(prior).map_err(|e| rename(e, "--prior"))?;
+    let human = Human::parse(human).map_err(|e| rename(e, "--human"))?;
+    let v = offswitch::values(&prior, &human, cost).map_err(|e| rename(e, "--cost"))?;
+    let mcv = match mc {
+        Some(0) => {
+            return Err(Error::invalid(
+                "--mc",
+                "the number of sampled games must be at least 1",
+            ));
+        }
+        Some(n) => Some(offswitch::monte_carlo_par(&prior, &human, cost, n, seed)),
+        None => None,
+    };
+    if json {
+        let mut o = json!({
+            "prior": prior.label(),
+            "human": cirl::human::ResponseModel::label(&human),
+            "cost": cost,
+            "v_act": v.v_act,
+            "v_wait": v.v_wait,
+            "v_off": v.v_off,
+            "delta": v.delta,
+            "decision": v.decision.as_str(),
+            "tie": v.tie,
+            "tied": v.tied.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            "tie_tol": v.tie_tol,
+            "p_allow": v.p_allow,
+            "method": v.method,
+        });
+        if let Some(t) = &v.theorem2 {
+            o["e_pi"] = json!(t.e_pi);
+            o["e_pi_dot"] = json!(t.e_pi_dot);
+            o["pr_correction"] = json!(t.pr_correction);
+            o["theorem2_delta"] = json!(t.delta);
+        }
+        if let Some(m) = &mcv {
+            o["monte_carlo"] = serde_json::to_value(m).expect("serializable");
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&o).expect("serializable")
+        );
+        return Ok(());
+    }
+    println!("prior  {}", prior.label());
+    println!("human  {}", cirl::human::ResponseModel::label(&human));
+    println!("cost   {}", fmt_num(cost));
+    println!();
+    println!("{:<10} {:>14}", "move", "value");
+    println!("{:<10} {:>14}", "act", fmt_num(v.v_act));
+    println!("{:<10} {:>14}", "wait", fmt_num(v.v_wait));
+    println!("{:<10} {:>14}", "off", fmt_num(v.v_off));
+    println!();
+    println!("Δ = v_wait − max(v_act, v_off) = {}", fmt_num(v.delta));
+    let tie = if v.tie {
+        format!(
+            " (tie within {}: {})",
+            fmt_num(v.tie_tol),
+            v.tied
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        String::new()
+    };
+    println!("decision: {}{tie}", v.decision.as_str());
+    println!("P(human allows) = {}", fmt_num(v.p_allow));
+    if let Some(t) = &v.theorem2 {
+        let d = t
+            .e_pi_dot
+            .map_or("undefined (point mass at a jump)".into(), fmt_num);
+        println!(
+            "Theorem 2: E[πH] = {}, E[π̇H] = {d}, Pr(C) = {}",
+            fmt_num(t.e_pi),
+            fmt_num(t.pr_correction)
+        );
+    }
+    println!("method: {}", v.method);
+    if let Some(m) = &mcv {
+        println!();
+        println!("Monte Carlo, {} games (95% intervals):", m.games);
+        for (name, e) in [
+            ("v_act", m.v_act),
+            ("v_wait", m.v_wait),
+            ("delta", m.delta),
+            ("p_allow", m.p_allow),
+        ] {
+            println!(
+                "  {name:<8} {} [{}, {}]",
+                fmt_num(e.mean),
+                fmt_num(e.ci_low),
+                fmt_num(e.ci_high)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn rename(e: Error, flag: &str) -> Error {
+    match e {
+        Error::Invalid { field, message } => Error::invalid(format!("{flag} ({field})"), message),
+        e => e,
+    }
+}

@@ -28,11 +28,16 @@ pub fn norm_cdf(x: f64) -> f64 {
 pub fn ln_norm_cdf(x: f64) -> f64 {
     if x > -35.0 {
         let c = norm_cdf(x);
-        if c > 0.5 { (-norm_cdf(-x)).ln_1p() } else { c.ln() }
+        if c > 0.5 {
+            (-norm_cdf(-x)).ln_1p()
+        } else {
+            c.ln()
+        }
     } else {
         // Φ(x) = φ(x)/|x| · (1 − 1/x² + 3/x⁴ − 15/x⁶ + 105/x⁸ − …)
         let x2 = x * x;
-        let s = 1.0 - 1.0 / x2 + 3.0 / (x2 * x2) - 15.0 / (x2 * x2 * x2) + 105.0 / (x2 * x2 * x2 * x2);
+        let s =
+            1.0 - 1.0 / x2 + 3.0 / (x2 * x2) - 15.0 / (x2 * x2 * x2) + 105.0 / (x2 * x2 * x2 * x2);
         -0.5 * x2 - (-x).ln() - 0.5 * (2.0 * PI).ln() + s.ln()
     }
 }
@@ -51,7 +56,11 @@ pub fn logistic(x: f64) -> f64 {
 /// ln(1 + e^x) without overflow.
 #[inline]
 pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
 }
 
 /// A Gauss quadrature rule: nodes and weights.
@@ -86,12 +95,17 @@ fn golub_welsch(off_diag: &[f64], mu0: f64) -> Rule {
     if n % 2 == 1 {
         pairs[n / 2].0 = 0.0;
     }
-    Rule { nodes: pairs.iter().map(|p| p.0).collect(), weights: pairs.iter().map(|p| p.1).collect() }
+    Rule {
+        nodes: pairs.iter().map(|p| p.0).collect(),
+        weights: pairs.iter().map(|p| p.1).collect(),
+    }
 }
 
 /// n-point Gauss–Legendre rule on [−1, 1].
 pub fn gauss_legendre(n: usize) -> Rule {
-    let off: Vec<f64> = (1..n).map(|k| k as f64 / ((4 * k * k - 1) as f64).sqrt()).collect();
+    let off: Vec<f64> = (1..n)
+        .map(|k| k as f64 / ((4 * k * k - 1) as f64).sqrt())
+        .collect();
     golub_welsch(&off, 2.0)
 }
 
@@ -142,7 +156,10 @@ pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], abs_tol
     inner.sort_by(f64::total_cmp);
     cuts.extend(inner);
     cuts.push(b);
-    let mut panels: Vec<Panel> = cuts.windows(2).map(|w| Panel::new(&f, w[0], w[1], gl_panel(&f, w[0], w[1]).0)).collect();
+    let mut panels: Vec<Panel> = cuts
+        .windows(2)
+        .map(|w| Panel::new(&f, w[0], w[1], gl_panel(&f, w[0], w[1]).0))
+        .collect();
     loop {
         let total_err: f64 = panels.iter().map(|p| p.err).sum();
         if total_err <= abs_tol || panels.len() >= MAX_PANELS {
@@ -182,7 +199,14 @@ impl Panel {
         let value = left + right;
         let floor = 100.0 * f64::EPSILON * (la + ra);
         let diff = (value - whole).abs();
-        Panel { a, b, left, right, value, err: if diff <= floor { 0.0 } else { diff } }
+        Panel {
+            a,
+            b,
+            left,
+            right,
+            value,
+            err: if diff <= floor { 0.0 } else { diff },
+        }
     }
     fn splittable(&self) -> bool {
         let m = 0.5 * (self.a + self.b);
@@ -273,14 +297,25 @@ mod tests {
     fn legendre_integrates_polynomials_exactly() {
         let r = gauss_legendre(10);
         // ∫_{-1}^{1} x^18 dx = 2/19
-        let v: f64 = r.nodes.iter().zip(&r.weights).map(|(x, w)| w * x.powi(18)).sum();
+        let v: f64 = r
+            .nodes
+            .iter()
+            .zip(&r.weights)
+            .map(|(x, w)| w * x.powi(18))
+            .sum();
         assert_abs_diff_eq!(v, 2.0 / 19.0, epsilon = 1e-14);
     }
 
     #[test]
     fn hermite_gives_normal_moments() {
         let r = gauss_hermite_prob(20);
-        let m = |k: i32| -> f64 { r.nodes.iter().zip(&r.weights).map(|(x, w)| w * x.powi(k)).sum() };
+        let m = |k: i32| -> f64 {
+            r.nodes
+                .iter()
+                .zip(&r.weights)
+                .map(|(x, w)| w * x.powi(k))
+                .sum()
+        };
         assert_abs_diff_eq!(m(0), 1.0, epsilon = 1e-14);
         assert_abs_diff_eq!(m(2), 1.0, epsilon = 1e-13);
         assert_abs_diff_eq!(m(4), 3.0, epsilon = 1e-12);
@@ -290,7 +325,11 @@ mod tests {
     #[test]
     fn adaptive_handles_kinks_and_peaks() {
         // ∫_{-3}^{2} |x| dx = 4.5 + 2 = 6.5
-        assert_abs_diff_eq!(integrate(|x| x.abs(), -3.0, 2.0, &[0.0], 1e-13), 6.5, epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            integrate(|x| x.abs(), -3.0, 2.0, &[0.0], 1e-13),
+            6.5,
+            epsilon = 1e-12
+        );
         // a sharp logistic: ∫_{-1}^{1} logistic(x/1e-4) dx = 1 (odd part integrates to zero)
         let v = integrate(|x| logistic(x / 1e-4), -1.0, 1.0, &[], 1e-13);
         assert_abs_diff_eq!(v, 1.0, epsilon = 1e-12);

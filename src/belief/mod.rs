@@ -28,13 +28,23 @@ pub enum Prior {
     /// Uniform on [lo, hi] (lo < hi).
     Uniform { lo: f64, hi: f64 },
     /// A finite mixture: weights > 0 summing to 1.
-    Mixture { weights: Vec<f64>, components: Vec<Prior> },
+    Mixture {
+        weights: Vec<f64>,
+        components: Vec<Prior>,
+    },
     /// The empirical distribution of samples read from a CSV column (each sample weighs 1/n).
     Samples { values: Vec<f64>, source: String },
 }
 
 fn finite(field: &str, x: f64) -> Result<f64> {
-    if x.is_finite() { Ok(x) } else { Err(Error::invalid(field, format!("must be a finite number, got {x}"))) }
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be a finite number, got {x}"),
+        ))
+    }
 }
 
 /// Tolerance on a probability vector's sum.
@@ -46,7 +56,10 @@ impl Prior {
         finite("prior.mu", mu)?;
         finite("prior.sigma", sigma)?;
         if sigma < 0.0 {
-            return Err(Error::invalid("prior.sigma", format!("must be >= 0, got {sigma}")));
+            return Err(Error::invalid(
+                "prior.sigma",
+                format!("must be >= 0, got {sigma}"),
+            ));
         }
         Ok(Prior::Normal { mu, sigma })
     }
@@ -56,7 +69,10 @@ impl Prior {
         finite("prior.lo", lo)?;
         finite("prior.hi", hi)?;
         if lo >= hi {
-            return Err(Error::invalid("prior.hi", format!("must be greater than lo ({lo}), got {hi}")));
+            return Err(Error::invalid(
+                "prior.hi",
+                format!("must be greater than lo ({lo}), got {hi}"),
+            ));
         }
         Ok(Prior::Uniform { lo, hi })
     }
@@ -74,7 +90,10 @@ impl Prior {
     pub fn two_point(mu: f64, sigma: f64) -> Result<Self> {
         finite("prior.sigma", sigma)?;
         if sigma < 0.0 {
-            return Err(Error::invalid("prior.sigma", format!("must be >= 0, got {sigma}")));
+            return Err(Error::invalid(
+                "prior.sigma",
+                format!("must be >= 0, got {sigma}"),
+            ));
         }
         if sigma == 0.0 {
             return Self::normal(mu, 0.0);
@@ -86,21 +105,34 @@ impl Prior {
     /// Zero-probability points are dropped and equal values merged.
     pub fn discrete(values: Vec<f64>, probs: Vec<f64>) -> Result<Self> {
         if values.is_empty() || values.len() != probs.len() {
-            return Err(Error::invalid("prior", "a discrete prior needs at least one VALUE@PROB pair"));
+            return Err(Error::invalid(
+                "prior",
+                "a discrete prior needs at least one VALUE@PROB pair",
+            ));
         }
         for (&v, &p) in values.iter().zip(&probs) {
             finite("prior value", v)?;
             finite("prior probability", p)?;
             if p < 0.0 {
-                return Err(Error::invalid("prior probability", format!("must be >= 0, got {p}")));
+                return Err(Error::invalid(
+                    "prior probability",
+                    format!("must be >= 0, got {p}"),
+                ));
             }
         }
         let total: f64 = probs.iter().sum();
         if (total - 1.0).abs() > SUM_TOL {
-            return Err(Error::invalid("prior probabilities", format!("must sum to 1, they sum to {total}")));
+            return Err(Error::invalid(
+                "prior probabilities",
+                format!("must sum to 1, they sum to {total}"),
+            ));
         }
-        let mut pairs: Vec<(f64, f64)> =
-            values.into_iter().zip(probs).filter(|p| p.1 > 0.0).map(|(v, p)| (v, p / total)).collect();
+        let mut pairs: Vec<(f64, f64)> = values
+            .into_iter()
+            .zip(probs)
+            .filter(|p| p.1 > 0.0)
+            .map(|(v, p)| (v, p / total))
+            .collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut merged: Vec<(f64, f64)> = Vec::with_capacity(pairs.len());
         for (v, p) in pairs {
@@ -118,19 +150,31 @@ impl Prior {
     /// A mixture; weights ≥ 0 summing to 1 within 1e-9.
     pub fn mixture(weights: Vec<f64>, components: Vec<Prior>) -> Result<Self> {
         if components.is_empty() || weights.len() != components.len() {
-            return Err(Error::invalid("prior.components", "a mixture needs at least one component"));
+            return Err(Error::invalid(
+                "prior.components",
+                "a mixture needs at least one component",
+            ));
         }
         for &w in &weights {
             finite("prior.components.weight", w)?;
             if w < 0.0 {
-                return Err(Error::invalid("prior.components.weight", format!("must be >= 0, got {w}")));
+                return Err(Error::invalid(
+                    "prior.components.weight",
+                    format!("must be >= 0, got {w}"),
+                ));
             }
         }
         let total: f64 = weights.iter().sum();
         if (total - 1.0).abs() > SUM_TOL {
-            return Err(Error::invalid("prior.components.weight", format!("weights must sum to 1, they sum to {total}")));
+            return Err(Error::invalid(
+                "prior.components.weight",
+                format!("weights must sum to 1, they sum to {total}"),
+            ));
         }
-        Ok(Prior::Mixture { weights: weights.iter().map(|w| w / total).collect(), components })
+        Ok(Prior::Mixture {
+            weights: weights.iter().map(|w| w / total).collect(),
+            components,
+        })
     }
 
     /// The empirical distribution of `values` (at least one, all finite).
@@ -149,18 +193,32 @@ impl Prior {
     pub fn from_csv(path: &Path, column: &str) -> Result<Self> {
         let source = format!("{}#{column}", path.display());
         let mut rdr = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(io) => Error::Io { path: path.to_path_buf(), source: io },
+            csv::ErrorKind::Io(io) => Error::Io {
+                path: path.to_path_buf(),
+                source: io,
+            },
             k => Error::invalid("prior", format!("{source}: {k:?}")),
         })?;
-        let headers = rdr.headers().map_err(|e| Error::invalid("prior", format!("{source}: {e}")))?.clone();
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::invalid("prior", format!("{source}: {e}")))?
+            .clone();
         let idx = match headers.iter().position(|h| h.trim() == column) {
             Some(i) => i,
-            None => column.parse::<usize>().ok().filter(|&i| i < headers.len()).ok_or_else(|| {
-                Error::invalid(
-                    "prior",
-                    format!("{}: no column '{column}' (columns: {})", path.display(), headers.iter().collect::<Vec<_>>().join(", ")),
-                )
-            })?,
+            None => column
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < headers.len())
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "prior",
+                        format!(
+                            "{}: no column '{column}' (columns: {})",
+                            path.display(),
+                            headers.iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })?,
         };
         let mut values = Vec::new();
         for (row, rec) in rdr.records().enumerate() {
@@ -170,7 +228,10 @@ impl Prior {
                 continue;
             }
             let v: f64 = cell.parse().map_err(|_| {
-                Error::invalid("prior", format!("{source}: row {} holds '{cell}', not a number", row + 2))
+                Error::invalid(
+                    "prior",
+                    format!("{source}: row {} holds '{cell}', not a number", row + 2),
+                )
             })?;
             values.push(v);
         }
@@ -188,13 +249,20 @@ impl Prior {
         let nums = |n: usize, names: &str| -> Result<Vec<f64>> {
             let parts: Vec<&str> = args.split(',').map(str::trim).collect();
             if parts.len() != n || parts.iter().any(|p| p.is_empty()) {
-                return Err(Error::invalid("prior", format!("'{spec}': expected {kind}:{names}")));
+                return Err(Error::invalid(
+                    "prior",
+                    format!("'{spec}': expected {kind}:{names}"),
+                ));
             }
             parts
                 .iter()
                 .map(|p| {
-                    p.parse::<f64>()
-                        .map_err(|_| Error::invalid("prior", format!("'{spec}': '{p}' is not a number (expected {kind}:{names})")))
+                    p.parse::<f64>().map_err(|_| {
+                        Error::invalid(
+                            "prior",
+                            format!("'{spec}': '{p}' is not a number (expected {kind}:{names})"),
+                        )
+                    })
                 })
                 .collect()
         };
@@ -219,7 +287,9 @@ impl Prior {
                         Error::invalid("prior", format!("'{spec}': '{part}' should be VALUE@PROB, e.g. discrete:-1@0.3,2@0.7"))
                     })?;
                     let parse = |s: &str| {
-                        s.trim().parse::<f64>().map_err(|_| Error::invalid("prior", format!("'{spec}': '{s}' is not a number")))
+                        s.trim().parse::<f64>().map_err(|_| {
+                            Error::invalid("prior", format!("'{spec}': '{s}' is not a number"))
+                        })
                     };
                     values.push(parse(v)?);
                     probs.push(parse(p)?);
@@ -228,7 +298,12 @@ impl Prior {
             }
             "csv" => {
                 let (path, col) = args.rsplit_once('#').ok_or_else(|| {
-                    Error::invalid("prior", format!("'{spec}': expected csv:PATH#COLUMN (a header name or 0-based index)"))
+                    Error::invalid(
+                        "prior",
+                        format!(
+                            "'{spec}': expected csv:PATH#COLUMN (a header name or 0-based index)"
+                        ),
+                    )
                 })?;
                 Self::from_csv(Path::new(path), col)
             }
@@ -238,22 +313,31 @@ impl Prior {
             )),
             other => Err(Error::invalid(
                 "prior",
-                format!("unknown prior kind '{other}' in '{spec}'; use normal:MU,SIGMA, uniform:LO,HI, discrete:V@P,..., two-point:MU,SIGMA, csv:PATH#COLUMN or FILE.toml"),
+                format!(
+                    "unknown prior kind '{other}' in '{spec}'; use normal:MU,SIGMA, uniform:LO,HI, discrete:V@P,..., two-point:MU,SIGMA, csv:PATH#COLUMN or FILE.toml"
+                ),
             )),
         }
     }
 
     /// Reads the `[prior]` table (or a top-level prior table) of a TOML file.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
-        let value: toml::Table =
-            toml::from_str(&text).map_err(|e| Error::Config { path: path.display().to_string(), message: e.message().to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let value: toml::Table = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: e.message().to_string(),
+        })?;
         let table = match value.get("prior") {
             Some(v) => v.clone(),
             None => toml::Value::Table(value),
         };
-        Self::from_toml(&table, "prior")
-            .map_err(|e| Error::Config { path: path.display().to_string(), message: e.to_string() })
+        Self::from_toml(&table, "prior").map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// A prior from a TOML value: a spec string, or a table with `kind` and that kind's keys
@@ -261,10 +345,15 @@ impl Prior {
     /// `field` names the value in error messages.
     pub fn from_toml(value: &toml::Value, field: &str) -> Result<Self> {
         match value {
-            toml::Value::String(s) => Self::parse(s).map_err(|e| Error::invalid(field, e.to_string())),
+            toml::Value::String(s) => {
+                Self::parse(s).map_err(|e| Error::invalid(field, e.to_string()))
+            }
             toml::Value::Table(t) => {
                 let kind = t.get("kind").and_then(|k| k.as_str()).ok_or_else(|| {
-                    Error::invalid(format!("{field}.kind"), "missing; use normal, uniform, discrete, two-point, csv or mixture")
+                    Error::invalid(
+                        format!("{field}.kind"),
+                        "missing; use normal, uniform, discrete, two-point, csv or mixture",
+                    )
                 })?;
                 let allowed: &[&str] = match kind {
                     "normal" | "two-point" => &["kind", "mu", "sigma"],
@@ -275,20 +364,27 @@ impl Prior {
                     other => {
                         return Err(Error::invalid(
                             format!("{field}.kind"),
-                            format!("unknown kind '{other}'; use normal, uniform, discrete, two-point, csv or mixture"),
+                            format!(
+                                "unknown kind '{other}'; use normal, uniform, discrete, two-point, csv or mixture"
+                            ),
                         ));
                     }
                 };
                 if let Some(k) = t.keys().find(|k| !allowed.contains(&k.as_str())) {
                     return Err(Error::invalid(
                         format!("{field}.{k}"),
-                        format!("unknown key for a {kind} prior (allowed: {})", allowed.join(", ")),
+                        format!(
+                            "unknown key for a {kind} prior (allowed: {})",
+                            allowed.join(", ")
+                        ),
                     ));
                 }
                 let num = |k: &str| -> Result<f64> { toml_f64(t.get(k), &format!("{field}.{k}")) };
                 let nums = |k: &str| -> Result<Vec<f64>> {
                     let key = format!("{field}.{k}");
-                    let arr = t.get(k).and_then(|v| v.as_array()).ok_or_else(|| Error::invalid(&key, "missing; expected an array of numbers"))?;
+                    let arr = t.get(k).and_then(|v| v.as_array()).ok_or_else(|| {
+                        Error::invalid(&key, "missing; expected an array of numbers")
+                    })?;
                     arr.iter().map(|v| toml_f64(Some(v), &key)).collect()
                 };
                 match kind {
@@ -301,7 +397,10 @@ impl Prior {
                             match t.get(k) {
                                 Some(toml::Value::String(s)) => Ok(s.clone()),
                                 Some(toml::Value::Integer(i)) => Ok(i.to_string()),
-                                _ => Err(Error::invalid(format!("{field}.{k}"), "missing; expected a string")),
+                                _ => Err(Error::invalid(
+                                    format!("{field}.{k}"),
+                                    "missing; expected a string",
+                                )),
                             }
                         };
                         Self::from_csv(Path::new(&get("path")?), &get("column")?)
@@ -314,19 +413,29 @@ impl Prior {
                         let mut priors = Vec::new();
                         for (i, c) in comps.iter().enumerate() {
                             let key = format!("{field}.components[{i}]");
-                            let ct = c.as_table().ok_or_else(|| Error::invalid(&key, "expected a table { weight, prior }"))?;
+                            let ct = c.as_table().ok_or_else(|| {
+                                Error::invalid(&key, "expected a table { weight, prior }")
+                            })?;
                             if let Some(k) = ct.keys().find(|k| *k != "weight" && *k != "prior") {
-                                return Err(Error::invalid(format!("{key}.{k}"), "unknown key (allowed: weight, prior)"));
+                                return Err(Error::invalid(
+                                    format!("{key}.{k}"),
+                                    "unknown key (allowed: weight, prior)",
+                                ));
                             }
                             weights.push(toml_f64(ct.get("weight"), &format!("{key}.weight"))?);
-                            let p = ct.get("prior").ok_or_else(|| Error::invalid(format!("{key}.prior"), "missing"))?;
+                            let p = ct
+                                .get("prior")
+                                .ok_or_else(|| Error::invalid(format!("{key}.prior"), "missing"))?;
                             priors.push(Self::from_toml(p, &format!("{key}.prior"))?);
                         }
                         Self::mixture(weights, priors)
                     }
                 }
             }
-            _ => Err(Error::invalid(field, "expected a spec string like \"normal:0,1\" or a table with `kind`")),
+            _ => Err(Error::invalid(
+                field,
+                "expected a spec string like \"normal:0,1\" or a table with `kind`",
+            )),
         }
     }
 
@@ -336,7 +445,11 @@ impl Prior {
             Prior::Normal { mu, sigma } => format!("normal:{mu},{sigma}"),
             Prior::Uniform { lo, hi } => format!("uniform:{lo},{hi}"),
             Prior::Discrete { values, probs } => {
-                let parts: Vec<String> = values.iter().zip(probs).map(|(v, p)| format!("{v}@{p}")).collect();
+                let parts: Vec<String> = values
+                    .iter()
+                    .zip(probs)
+                    .map(|(v, p)| format!("{v}@{p}"))
+                    .collect();
                 format!("discrete:{}", parts.join(","))
             }
             Prior::Mixture { components, .. } => format!("mixture of {}", components.len()),
@@ -361,7 +474,14 @@ impl Prior {
             Prior::Normal { mu, .. } => *mu,
             Prior::Uniform { lo, hi } => 0.5 * (lo + hi),
             Prior::Discrete { values, probs } => values.iter().zip(probs).map(|(v, p)| v * p).sum(),
-            Prior::Mixture { weights, components } => weights.iter().zip(components).map(|(w, c)| w * c.mean()).sum(),
+            Prior::Mixture {
+                weights,
+                components,
+            } => weights
+                .iter()
+                .zip(components)
+                .map(|(w, c)| w * c.mean())
+                .sum(),
             Prior::Samples { values, .. } => values.iter().sum::<f64>() / values.len() as f64,
         }
     }
@@ -390,14 +510,23 @@ impl Prior {
                 if *sigma == 0.0 {
                     ((*mu > 0.0) as u8 as f64, (*mu < 0.0) as u8 as f64)
                 } else {
-                    (numerics::norm_cdf(mu / sigma), numerics::norm_cdf(-mu / sigma))
+                    (
+                        numerics::norm_cdf(mu / sigma),
+                        numerics::norm_cdf(-mu / sigma),
+                    )
                 }
             }
             Prior::Uniform { lo, hi } => {
                 let w = hi - lo;
-                (((hi.max(0.0) - lo.max(0.0)) / w), ((hi.min(0.0) - lo.min(0.0)) / w))
+                (
+                    ((hi.max(0.0) - lo.max(0.0)) / w),
+                    ((hi.min(0.0) - lo.min(0.0)) / w),
+                )
             }
-            _ => (self.expect(&|u| (u > 0.0) as u8 as f64, &[0.0], 0.0), self.expect(&|u| (u < 0.0) as u8 as f64, &[0.0], 0.0)),
+            _ => (
+                self.expect(&|u| (u > 0.0) as u8 as f64, &[0.0], 0.0),
+                self.expect(&|u| (u < 0.0) as u8 as f64, &[0.0], 0.0),
+            ),
         }
     }
 
@@ -413,20 +542,37 @@ impl Prior {
                 }
                 let g = |z: f64| numerics::norm_pdf(z) * f(mu + sigma * z);
                 let zb: Vec<f64> = breaks.iter().map(|b| (b - mu) / sigma).collect();
-                let tol = if abs_tol > 0.0 { abs_tol } else { auto_tol(&g, -8.0, 8.0) };
+                let tol = if abs_tol > 0.0 {
+                    abs_tol
+                } else {
+                    auto_tol(&g, -8.0, 8.0)
+                };
                 numerics::integrate(g, -NORMAL_SPAN, NORMAL_SPAN, &zb, tol)
             }
             Prior::Uniform { lo, hi } => {
                 let w = hi - lo;
                 let g = |u: f64| f(u) / w;
-                let tol = if abs_tol > 0.0 { abs_tol } else { auto_tol(&g, *lo, *hi) * w.max(1.0) };
+                let tol = if abs_tol > 0.0 {
+                    abs_tol
+                } else {
+                    auto_tol(&g, *lo, *hi) * w.max(1.0)
+                };
                 numerics::integrate(g, *lo, *hi, breaks, tol)
             }
-            Prior::Discrete { values, probs } => values.iter().zip(probs).map(|(v, p)| p * f(*v)).sum(),
-            Prior::Mixture { weights, components } => {
-                weights.iter().zip(components).map(|(w, c)| w * c.expect(f, breaks, abs_tol)).sum()
+            Prior::Discrete { values, probs } => {
+                values.iter().zip(probs).map(|(v, p)| p * f(*v)).sum()
             }
-            Prior::Samples { values, .. } => values.iter().map(|v| f(*v)).sum::<f64>() / values.len() as f64,
+            Prior::Mixture {
+                weights,
+                components,
+            } => weights
+                .iter()
+                .zip(components)
+                .map(|(w, c)| w * c.expect(f, breaks, abs_tol))
+                .sum(),
+            Prior::Samples { values, .. } => {
+                values.iter().map(|v| f(*v)).sum::<f64>() / values.len() as f64
+            }
         }
     }
 
@@ -449,7 +595,10 @@ impl Prior {
                 }
                 *values.last().expect("validated non-empty")
             }
-            Prior::Mixture { weights, components } => {
+            Prior::Mixture {
+                weights,
+                components,
+            } => {
                 let r: f64 = rng.random();
                 let mut acc = 0.0;
                 for (w, c) in weights.iter().zip(components) {
@@ -467,7 +616,9 @@ impl Prior {
 
 /// A tolerance of 1e-12 times the integrand's largest magnitude on a coarse grid over [a, b] (times the width).
 fn auto_tol(g: &dyn Fn(f64) -> f64, a: f64, b: f64) -> f64 {
-    let m = (0..=64).map(|i| g(a + (b - a) * i as f64 / 64.0).abs()).fold(0.0, f64::max);
+    let m = (0..=64)
+        .map(|i| g(a + (b - a) * i as f64 / 64.0).abs())
+        .fold(0.0, f64::max);
     1e-12 * if m > 0.0 { m * (b - a) } else { 1.0 }
 }
 
@@ -476,7 +627,10 @@ pub fn toml_f64(v: Option<&toml::Value>, field: &str) -> Result<f64> {
     match v {
         Some(toml::Value::Float(x)) => finite(field, *x),
         Some(toml::Value::Integer(i)) => Ok(*i as f64),
-        Some(other) => Err(Error::invalid(field, format!("expected a number, got {}", other.type_str()))),
+        Some(other) => Err(Error::invalid(
+            field,
+            format!("expected a number, got {}", other.type_str()),
+        )),
         None => Err(Error::invalid(field, "missing; expected a number")),
     }
 }
@@ -488,11 +642,35 @@ mod tests {
 
     #[test]
     fn specs_parse_and_validate() {
-        assert_eq!(Prior::parse("normal:0.25,1").unwrap(), Prior::Normal { mu: 0.25, sigma: 1.0 });
-        assert_eq!(Prior::parse("uniform:-1,2").unwrap(), Prior::Uniform { lo: -1.0, hi: 2.0 });
+        assert_eq!(
+            Prior::parse("normal:0.25,1").unwrap(),
+            Prior::Normal {
+                mu: 0.25,
+                sigma: 1.0
+            }
+        );
+        assert_eq!(
+            Prior::parse("uniform:-1,2").unwrap(),
+            Prior::Uniform { lo: -1.0, hi: 2.0 }
+        );
         let d = Prior::parse("discrete:2@0.7,-1@0.3").unwrap();
-        assert_eq!(d, Prior::Discrete { values: vec![-1.0, 2.0], probs: vec![0.3, 0.7] });
-        for bad in ["normal:0", "normal:0,-1", "uniform:2,1", "discrete:1@0.5", "discrete:1", "gamma:1,2", "normal:a,1", "normal:nan,1"] {
+        assert_eq!(
+            d,
+            Prior::Discrete {
+                values: vec![-1.0, 2.0],
+                probs: vec![0.3, 0.7]
+            }
+        );
+        for bad in [
+            "normal:0",
+            "normal:0,-1",
+            "uniform:2,1",
+            "discrete:1@0.5",
+            "discrete:1",
+            "gamma:1,2",
+            "normal:a,1",
+            "normal:nan,1",
+        ] {
             let e = Prior::parse(bad).unwrap_err();
             assert!(e.is_input_error(), "{bad}: {e}");
         }
@@ -504,10 +682,18 @@ mod tests {
         assert_abs_diff_eq!(u.mean(), 1.0);
         assert_abs_diff_eq!(u.sd(), 4.0 / 12f64.sqrt(), epsilon = 1e-14);
         let n = Prior::normal(0.3, 2.0).unwrap();
-        assert_abs_diff_eq!(n.expect(&|x| x * x, &[], 1e-13), 4.0 + 0.09, epsilon = 1e-11);
+        assert_abs_diff_eq!(
+            n.expect(&|x| x * x, &[], 1e-13),
+            4.0 + 0.09,
+            epsilon = 1e-11
+        );
         let m = Prior::mixture(vec![0.25, 0.75], vec![n.clone(), u.clone()]).unwrap();
         assert_abs_diff_eq!(m.mean(), 0.25 * 0.3 + 0.75, epsilon = 1e-15);
-        assert_abs_diff_eq!(Prior::uniform_mean_sd(0.5, 2.0).unwrap().sd(), 2.0, epsilon = 1e-14);
+        assert_abs_diff_eq!(
+            Prior::uniform_mean_sd(0.5, 2.0).unwrap().sd(),
+            2.0,
+            epsilon = 1e-14
+        );
     }
 
     #[test]
@@ -519,7 +705,10 @@ mod tests {
         .unwrap();
         let p = Prior::from_toml(&v, "prior").unwrap();
         assert_abs_diff_eq!(p.mean(), 0.99 - 0.2, epsilon = 1e-14);
-        let bad: toml::Value = toml::from_str::<toml::Table>("kind = \"normal\"\nmu = 0\nsigmaa = 1").map(toml::Value::Table).unwrap();
+        let bad: toml::Value =
+            toml::from_str::<toml::Table>("kind = \"normal\"\nmu = 0\nsigmaa = 1")
+                .map(toml::Value::Table)
+                .unwrap();
         let e = Prior::from_toml(&bad, "prior").unwrap_err().to_string();
         assert!(e.contains("prior.sigmaa"), "{e}");
     }

@@ -42,7 +42,10 @@ impl Human {
     /// Boltzmann human with rationality β ≥ 0 (β = 0 is the rational human; +∞ is allowed, a coin flip).
     pub fn boltzmann(beta: f64) -> Result<Self> {
         if beta.is_nan() || beta < 0.0 {
-            return Err(Error::invalid("human.beta", format!("must be >= 0 (0 = rational), got {beta}")));
+            return Err(Error::invalid(
+                "human.beta",
+                format!("must be >= 0 (0 = rational), got {beta}"),
+            ));
         }
         Ok(Human::Boltzmann { beta })
     }
@@ -50,7 +53,10 @@ impl Human {
     /// p-rational human, p ∈ [0, 1].
     pub fn p_rational(p: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid("human.p", format!("must be in [0, 1], got {p}")));
+            return Err(Error::invalid(
+                "human.p",
+                format!("must be in [0, 1], got {p}"),
+            ));
         }
         Ok(Human::PRational { p })
     }
@@ -58,7 +64,10 @@ impl Human {
     /// Chance human allowing with probability p ∈ [0, 1].
     pub fn chance(p: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid("human.p", format!("must be in [0, 1], got {p}")));
+            return Err(Error::invalid(
+                "human.p",
+                format!("must be in [0, 1], got {p}"),
+            ));
         }
         Ok(Human::Chance { p })
     }
@@ -66,20 +75,35 @@ impl Human {
     /// Parses `rational`, `boltzmann:BETA`, `p-rational:P` or `chance:P`.
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
-        let (kind, arg) = spec.split_once(':').map(|(k, a)| (k, Some(a))).unwrap_or((spec, None));
+        let (kind, arg) = spec
+            .split_once(':')
+            .map(|(k, a)| (k, Some(a)))
+            .unwrap_or((spec, None));
         let num = |name: &str| -> Result<f64> {
-            let a = arg.ok_or_else(|| Error::invalid("human", format!("'{spec}': expected {kind}:{name}")))?;
-            a.trim().parse::<f64>().map_err(|_| Error::invalid("human", format!("'{spec}': '{a}' is not a number (expected {kind}:{name})")))
+            let a = arg.ok_or_else(|| {
+                Error::invalid("human", format!("'{spec}': expected {kind}:{name}"))
+            })?;
+            a.trim().parse::<f64>().map_err(|_| {
+                Error::invalid(
+                    "human",
+                    format!("'{spec}': '{a}' is not a number (expected {kind}:{name})"),
+                )
+            })
         };
         match kind {
             "rational" if arg.is_none() => Ok(Human::Rational),
-            "rational" => Err(Error::invalid("human", format!("'{spec}': rational takes no parameter"))),
+            "rational" => Err(Error::invalid(
+                "human",
+                format!("'{spec}': rational takes no parameter"),
+            )),
             "boltzmann" => Self::boltzmann(num("BETA")?),
             "p-rational" => Self::p_rational(num("P")?),
             "chance" => Self::chance(num("P")?),
             other => Err(Error::invalid(
                 "human",
-                format!("unknown human kind '{other}'; use rational, boltzmann:BETA, p-rational:P or chance:P"),
+                format!(
+                    "unknown human kind '{other}'; use rational, boltzmann:BETA, p-rational:P or chance:P"
+                ),
             )),
         }
     }
@@ -145,7 +169,10 @@ impl ResponseModel for Human {
             // The logistic changes over a width of a few β around 0: break there so that no quadrature panel
             // can step over the transition.
             Human::Boltzmann { beta } if *beta > 0.0 && beta.is_finite() => {
-                [-25.0, -5.0, -1.0, 0.0, 1.0, 5.0, 25.0].iter().map(|k| k * beta).collect()
+                [-25.0, -5.0, -1.0, 0.0, 1.0, 5.0, 25.0]
+                    .iter()
+                    .map(|k| k * beta)
+                    .collect()
             }
             _ => vec![0.0],
         }
@@ -168,10 +195,26 @@ mod tests {
     #[test]
     fn specs_parse_and_validate() {
         assert_eq!(Human::parse("rational").unwrap(), Human::Rational);
-        assert_eq!(Human::parse("boltzmann:0.5").unwrap(), Human::Boltzmann { beta: 0.5 });
-        assert_eq!(Human::parse("p-rational:0.9").unwrap(), Human::PRational { p: 0.9 });
-        assert_eq!(Human::parse("chance:0.25").unwrap(), Human::Chance { p: 0.25 });
-        for bad in ["boltzmann:-1", "boltzmann", "p-rational:1.5", "chance:x", "rational:1", "oracle"] {
+        assert_eq!(
+            Human::parse("boltzmann:0.5").unwrap(),
+            Human::Boltzmann { beta: 0.5 }
+        );
+        assert_eq!(
+            Human::parse("p-rational:0.9").unwrap(),
+            Human::PRational { p: 0.9 }
+        );
+        assert_eq!(
+            Human::parse("chance:0.25").unwrap(),
+            Human::Chance { p: 0.25 }
+        );
+        for bad in [
+            "boltzmann:-1",
+            "boltzmann",
+            "p-rational:1.5",
+            "chance:x",
+            "rational:1",
+            "oracle",
+        ] {
             assert!(Human::parse(bad).unwrap_err().is_input_error(), "{bad}");
         }
     }
@@ -180,7 +223,13 @@ mod tests {
     fn limits() {
         assert_eq!(Human::Boltzmann { beta: 0.0 }.p_allow(-1e-300), 0.0);
         assert_eq!(Human::Boltzmann { beta: 0.0 }.p_allow(0.0), 1.0);
-        assert_eq!(Human::Boltzmann { beta: f64::INFINITY }.p_allow(1e300), 0.5);
+        assert_eq!(
+            Human::Boltzmann {
+                beta: f64::INFINITY
+            }
+            .p_allow(1e300),
+            0.5
+        );
         assert!((Human::Boltzmann { beta: 1e6 }.p_allow(1.0) - 0.5).abs() < 1e-6);
         assert_eq!(Human::Boltzmann { beta: 1e-6 }.p_allow(1e6), 1.0);
     }

@@ -76,6 +76,8 @@ pub struct Moments {
     pub e_pi: f64,
     /// E[πH(U)·U].
     pub e_u_pi: f64,
+    /// E[(1 − πH(U))·U], computed on its own (not as E[U] − E[πH·U]) so that Δ has no cancellation.
+    pub e_u_not_pi: f64,
     /// E[π̇H(U)] (normal priors only; `None` where it is a point mass at a jump).
     pub e_pi_dot: Option<f64>,
     /// How the values were computed.
@@ -121,12 +123,35 @@ pub fn moments(prior: &Prior, human: &Human) -> Moments {
     match prior {
         Prior::Normal { mu, sigma } => normal_moments(*mu, *sigma, human),
         Prior::Uniform { lo, hi } => uniform_moments(*lo, *hi, human),
-        Prior::Discrete { .. } | Prior::Samples { .. } => Moments { method: "exact-sum", ..moments_generic(prior, human) },
-        Prior::Mixture { weights, components } => {
+        Prior::Discrete { .. } | Prior::Samples { .. } => Moments {
+            method: "exact-sum",
+            ..moments_generic(prior, human)
+        },
+        Prior::Mixture {
+            weights,
+            components,
+        } => {
             let parts: Vec<Moments> = components.iter().map(|c| moments(c, human)).collect();
-            let sum = |f: &dyn Fn(&Moments) -> f64| weights.iter().zip(&parts).map(|(w, m)| w * f(m)).sum::<f64>();
-            let method = if parts.iter().all(|m| m.method == parts[0].method) { parts[0].method } else { "mixture" };
-            Moments { mean: sum(&|m| m.mean), e_pi: sum(&|m| m.e_pi), e_u_pi: sum(&|m| m.e_u_pi), e_pi_dot: None, method }
+            let sum = |f: &dyn Fn(&Moments) -> f64| {
+                weights
+                    .iter()
+                    .zip(&parts)
+                    .map(|(w, m)| w * f(m))
+                    .sum::<f64>()
+            };
+            let method = if parts.iter().all(|m| m.method == parts[0].method) {
+                parts[0].method
+            } else {
+                "mixture"
+            };
+            Moments {
+                mean: sum(&|m| m.mean),
+                e_pi: sum(&|m| m.e_pi),
+                e_u_pi: sum(&|m| m.e_u_pi),
+                e_u_not_pi: sum(&|m| m.e_u_not_pi),
+                e_pi_dot: None,
+                method,
+            }
         }
     }
 }
@@ -137,13 +162,32 @@ pub fn moments_generic<M: ResponseModel + ?Sized>(prior: &Prior, model: &M) -> M
     let scale = prior.scale();
     let e_pi = prior.expect(&|u| model.p_allow(u), &breaks, 1e-13);
     let e_u_pi = prior.expect(&|u| u * model.p_allow(u), &breaks, 1e-12 * scale);
-    Moments { mean: prior.mean(), e_pi, e_u_pi, e_pi_dot: None, method: "adaptive-quadrature" }
+    let e_u_not_pi = prior.expect(&|u| u * (1.0 - model.p_allow(u)), &breaks, 1e-12 * scale);
+    Moments {
+        mean: prior.mean(),
+        e_pi,
+        e_u_pi,
+        e_u_not_pi,
+        e_pi_dot: None,
+        method: "adaptive-quadrature",
+    }
 }
 
 fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
-    let point = |p: f64, pd: Option<f64>| Moments { mean: mu, e_pi: p, e_u_pi: mu * p, e_pi_dot: pd, method: "closed-form" };
+    let point = |p: f64, pd: Option<f64>| Moments {
+        mean: mu,
+        e_pi: p,
+        e_u_pi: mu * p,
+        e_u_not_pi: mu * (1.0 - p),
+        e_pi_dot: pd,
+        method: "closed-form",
+    };
     let h = match human {
-        Human::Boltzmann { beta } if *beta == 0.0 || (sigma > 0.0 && *beta <= RATIONAL_RATIO * sigma) => Human::Rational,
+        Human::Boltzmann { beta }
+            if *beta == 0.0 || (sigma > 0.0 && *beta <= RATIONAL_RATIO * sigma) =>
+        {
+            Human::Rational
+        }
         Human::Boltzmann { beta } if beta.is_infinite() => Human::Chance { p: 0.5 },
         h => *h,
     };
@@ -158,21 +202,44 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
     }
     let t = mu / sigma;
     let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
-    let pos_part = mu * cdf + sigma * pdf; // E[U·1{U ≥ 0}]
-    let neg_part = mu * norm_cdf(-t) - sigma * pdf; // E[U·1{U < 0}]
+    // E[U·1{U ≥ 0}] ≥ 0 and E[U·1{U < 0}] ≤ 0: clamped so rounding cannot flip the sign Theorem 1 is about.
+    let pos_part = (mu * cdf + sigma * pdf).max(0.0);
+    let neg_part = (mu * norm_cdf(-t) - sigma * pdf).min(0.0);
     match h {
-        Human::Rational => Moments { mean: mu, e_pi: cdf, e_u_pi: pos_part, e_pi_dot: Some(pdf / sigma), method: "closed-form" },
+        Human::Rational => Moments {
+            mean: mu,
+            e_pi: cdf,
+            e_u_pi: pos_part,
+            e_u_not_pi: neg_part,
+            e_pi_dot: Some(pdf / sigma),
+            method: "closed-form",
+        },
         Human::PRational { p } => Moments {
             mean: mu,
             e_pi: p * cdf + (1.0 - p) * norm_cdf(-t),
             e_u_pi: p * pos_part + (1.0 - p) * neg_part,
+            e_u_not_pi: p * neg_part + (1.0 - p) * pos_part,
             e_pi_dot: Some((2.0 * p - 1.0) * pdf / sigma),
             method: "closed-form",
         },
-        Human::Chance { p } => Moments { mean: mu, e_pi: p, e_u_pi: p * mu, e_pi_dot: Some(0.0), method: "closed-form" },
+        Human::Chance { p } => Moments {
+            mean: mu,
+            e_pi: p,
+            e_u_pi: p * mu,
+            e_u_not_pi: (1.0 - p) * mu,
+            e_pi_dot: Some(0.0),
+            method: "closed-form",
+        },
         Human::Boltzmann { beta } => {
-            let (e_pi, e_u_pi, e_pi_dot, method) = normal_boltzmann(mu, sigma, beta);
-            Moments { mean: mu, e_pi, e_u_pi, e_pi_dot: Some(e_pi_dot), method }
+            let nb = normal_boltzmann(mu, sigma, beta);
+            Moments {
+                mean: mu,
+                e_pi: nb.e_pi,
+                e_u_pi: nb.e_u_pi,
+                e_u_not_pi: nb.e_u_not_pi,
+                e_pi_dot: Some(nb.e_pi_dot),
+                method: nb.method,
+            }
         }
     }
 }
@@ -197,7 +264,12 @@ fn sharp_rule() -> &'static SharpRule {
         // Panels grow geometrically: r̃ has poles at ±iπ, so panels near 0 stay short; e^{-40} < 5e-18.
         const EDGES: [f64; 10] = [0.0, 0.75, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 40.0];
         let gl = numerics::gauss_legendre(12);
-        let mut r = SharpRule { x: vec![], w_r: vec![], w_xr: vec![], w_d: vec![] };
+        let mut r = SharpRule {
+            x: vec![],
+            w_r: vec![],
+            w_xr: vec![],
+            w_d: vec![],
+        };
         for e in EDGES.windows(2) {
             let (c, h) = (0.5 * (e[0] + e[1]), 0.5 * (e[1] - e[0]));
             for (t, w) in gl.nodes.iter().zip(&gl.weights) {
@@ -213,20 +285,37 @@ fn sharp_rule() -> &'static SharpRule {
     })
 }
 
-/// (E[πH], E[U·πH], E[π̇H], method) for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
-pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> (f64, f64, f64, &'static str) {
+/// The expectations of a Boltzmann human under a normal belief.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormalBoltzmann {
+    pub e_pi: f64,
+    pub e_u_pi: f64,
+    pub e_u_not_pi: f64,
+    pub e_pi_dot: f64,
+    pub method: &'static str,
+}
+
+/// E[πH], E[U·πH], E[U·(1 − πH)], E[π̇H] for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
+pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> NormalBoltzmann {
     let s = sigma / beta;
     if s <= SHARP_RATIO {
         let r = gh_rule();
-        let (mut e_pi, mut e_u_pi, mut e_d) = (0.0, 0.0, 0.0);
+        let (mut e_pi, mut e_u_pi, mut e_u_not_pi, mut e_d) = (0.0, 0.0, 0.0, 0.0);
         for (z, w) in r.nodes.iter().zip(&r.weights) {
             let u = mu + sigma * z;
-            let p = logistic(u / beta);
+            let (p, q) = (logistic(u / beta), logistic(-u / beta));
             e_pi += w * p;
             e_u_pi += w * u * p;
-            e_d += w * p * (1.0 - p);
+            e_u_not_pi += w * u * q;
+            e_d += w * p * q;
         }
-        (e_pi, e_u_pi, e_d / beta, "gauss-hermite-64")
+        NormalBoltzmann {
+            e_pi,
+            e_u_pi,
+            e_u_not_pi,
+            e_pi_dot: e_d / beta,
+            method: "gauss-hermite-64",
+        }
     } else {
         // U = βX with X ~ N(m, s²); σ(x) = 1{x ≥ 0} + r(x), r odd, r(x) = −r̃(x) for x > 0.
         let m = mu / beta;
@@ -244,8 +333,16 @@ pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> (f64, f64, f64, &'sta
             e_d += r.w_d[k] * (nm + np);
         }
         let e_pi = (cdf + d_pi).clamp(0.0, 1.0);
+        // U·π = U·1{U ≥ 0} + β·X·r(X) and U·(1 − π) = U·1{U < 0} − β·X·r(X).
         let e_u_pi = mu * cdf + sigma * pdf + beta * d_upi;
-        (e_pi, e_u_pi, e_d / beta, "step+gauss-legendre")
+        let e_u_not_pi = mu * norm_cdf(-t) - sigma * pdf - beta * d_upi;
+        NormalBoltzmann {
+            e_pi,
+            e_u_pi,
+            e_u_not_pi,
+            e_pi_dot: e_d / beta,
+            method: "step+gauss-legendre",
+        }
     }
 }
 
@@ -255,18 +352,51 @@ fn uniform_moments(lo: f64, hi: f64, human: &Human) -> Moments {
     let (lp, hp) = (lo.max(0.0), hi.max(0.0));
     let p_pos = (hp - lp) / w; // Pr(U ≥ 0)
     let pos_part = (hp * hp - lp * lp) / (2.0 * w); // E[U·1{U ≥ 0}]
-    let closed = |e_pi: f64, e_u_pi: f64| Moments { mean, e_pi, e_u_pi, e_pi_dot: None, method: "closed-form" };
+    let (ln, hn) = (lo.min(0.0), hi.min(0.0));
+    let neg_part = (hn * hn - ln * ln) / (2.0 * w); // E[U·1{U < 0}]
+    let closed = |e_pi: f64, e_u_pi: f64, e_u_not_pi: f64| Moments {
+        mean,
+        e_pi,
+        e_u_pi,
+        e_u_not_pi,
+        e_pi_dot: None,
+        method: "closed-form",
+    };
     match human {
-        Human::Rational | Human::Boltzmann { beta: 0.0 } => closed(p_pos, pos_part),
-        Human::PRational { p } => closed(p * p_pos + (1.0 - p) * (1.0 - p_pos), p * pos_part + (1.0 - p) * (mean - pos_part)),
-        Human::Chance { p } => closed(*p, p * mean),
-        Human::Boltzmann { beta } if beta.is_infinite() => closed(0.5, 0.5 * mean),
+        Human::Rational | Human::Boltzmann { beta: 0.0 } => closed(p_pos, pos_part, neg_part),
+        Human::PRational { p } => closed(
+            p * p_pos + (1.0 - p) * (1.0 - p_pos),
+            p * pos_part + (1.0 - p) * neg_part,
+            p * neg_part + (1.0 - p) * pos_part,
+        ),
+        Human::Chance { p } => closed(*p, p * mean, (1.0 - p) * mean),
+        Human::Boltzmann { beta } if beta.is_infinite() => closed(0.5, 0.5 * mean, 0.5 * mean),
         Human::Boltzmann { beta } => {
             // E[π] = β/w · [softplus(hi/β) − softplus(lo/β)] in closed form; E[Uπ] by adaptive quadrature.
-            let e_pi = (beta / w * (numerics::softplus(hi / beta) - numerics::softplus(lo / beta))).clamp(0.0, 1.0);
+            let e_pi = (beta / w * (numerics::softplus(hi / beta) - numerics::softplus(lo / beta)))
+                .clamp(0.0, 1.0);
             let scale = (w / 12f64.sqrt()).max(mean.abs());
-            let e_u_pi = Prior::Uniform { lo, hi }.expect(&|u| u * logistic(u / beta), &[0.0], 1e-12 * scale);
-            Moments { mean, e_pi, e_u_pi, e_pi_dot: None, method: "adaptive-quadrature" }
+            let u = Prior::Uniform { lo, hi };
+            let beta = *beta;
+            let b = [
+                0.0,
+                -beta,
+                beta,
+                -5.0 * beta,
+                5.0 * beta,
+                -25.0 * beta,
+                25.0 * beta,
+            ];
+            let e_u_pi = u.expect(&|x| x * logistic(x / beta), &b, 1e-12 * scale);
+            let e_u_not_pi = u.expect(&|x| x * logistic(-x / beta), &b, 1e-12 * scale);
+            Moments {
+                mean,
+                e_pi,
+                e_u_pi,
+                e_u_not_pi,
+                e_pi_dot: None,
+                method: "adaptive-quadrature",
+            }
         }
     }
 }
@@ -282,21 +412,34 @@ pub fn values(prior: &Prior, human: &Human, cost: f64) -> Result<Values> {
             e_pi: m.e_pi,
             e_pi_dot: m.e_pi_dot,
             pr_correction,
-            delta: m.e_pi_dot.map(|d| sigma * sigma * d - mu.abs() * pr_correction - cost),
+            delta: m
+                .e_pi_dot
+                .map(|d| sigma * sigma * d - mu.abs() * pr_correction - cost),
         });
     }
     Ok(v)
 }
 
 /// The values of the game for any response model (generic quadrature / exact sums).
-pub fn values_generic<M: ResponseModel + ?Sized>(prior: &Prior, model: &M, cost: f64) -> Result<Values> {
+pub fn values_generic<M: ResponseModel + ?Sized>(
+    prior: &Prior,
+    model: &M,
+    cost: f64,
+) -> Result<Values> {
     check_cost(cost)?;
-    Ok(values_from_moments(&moments_generic(prior, model), cost, prior.scale()))
+    Ok(values_from_moments(
+        &moments_generic(prior, model),
+        cost,
+        prior.scale(),
+    ))
 }
 
 fn check_cost(cost: f64) -> Result<()> {
     if !(cost.is_finite() && cost >= 0.0) {
-        return Err(Error::invalid("cost", format!("the cost of asking must be a finite number >= 0, got {cost}")));
+        return Err(Error::invalid(
+            "cost",
+            format!("the cost of asking must be a finite number >= 0, got {cost}"),
+        ));
     }
     Ok(())
 }
@@ -306,7 +449,9 @@ pub fn values_from_moments(m: &Moments, cost: f64, scale: f64) -> Values {
     let v_act = m.mean;
     let v_wait = m.e_u_pi - cost;
     let v_off = 0.0;
-    let delta = v_wait - v_act.max(v_off);
+    // Eq. 1's second form, min{E[Uπ], −E[U(1 − π)]} − c: equal to v_wait − max(v_act, 0) but free of the
+    // cancellation in E[Uπ] − E[U] when E[U] is large.
+    let delta = m.e_u_pi.min(-m.e_u_not_pi) - cost;
     let tie_tol = TIE_RTOL * scale;
     let best = v_act.max(v_wait).max(v_off);
     // Preference among tied moves: defer first, then stop, then act.
@@ -343,7 +488,12 @@ pub struct Estimate {
 impl Estimate {
     fn new(mean: f64, var: f64, n: f64) -> Self {
         let se = (var.max(0.0) / n).sqrt();
-        Estimate { mean, std_err: se, ci_low: mean - Z95 * se, ci_high: mean + Z95 * se }
+        Estimate {
+            mean,
+            std_err: se,
+            ci_low: mean - Z95 * se,
+            ci_high: mean + Z95 * se,
+        }
     }
     /// Whether `x` lies within `k` standard errors (plus `slack`) of the estimate.
     pub fn covers(&self, x: f64, k: f64, slack: f64) -> bool {
@@ -379,8 +529,16 @@ pub struct McSums {
 impl McSums {
     /// Plays `n` games: U from the prior, the human's choice from πH(U); the robot's payoffs are recorded for
     /// all three moves on the same draw (common random numbers).
-    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(prior: &Prior, model: &M, n: u64, rng: &mut R) -> Self {
-        let mut s = McSums { n, ..Default::default() };
+    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
+        prior: &Prior,
+        model: &M,
+        n: u64,
+        rng: &mut R,
+    ) -> Self {
+        let mut s = McSums {
+            n,
+            ..Default::default()
+        };
         for _ in 0..n {
             let u = prior.sample(rng);
             let allow = rng.random::<f64>() < model.p_allow(u);
@@ -445,7 +603,13 @@ pub const MC_BATCH: u64 = 1 << 16;
 
 /// Parallel Monte Carlo: batch `i` uses [`crate::rng::job_rng`]`(seed, i)` and batches are merged in index
 /// order, so the result is identical for every thread count.
-pub fn monte_carlo_par<M: ResponseModel + ?Sized>(prior: &Prior, model: &M, cost: f64, n: u64, seed: u64) -> McValues {
+pub fn monte_carlo_par<M: ResponseModel + ?Sized>(
+    prior: &Prior,
+    model: &M,
+    cost: f64,
+    n: u64,
+    seed: u64,
+) -> McValues {
     use rayon::prelude::*;
     let batches = n.div_ceil(MC_BATCH);
     let sums: Vec<McSums> = (0..batches)
@@ -465,7 +629,10 @@ pub fn normal_reference(mu: f64, sigma: f64, human: &Human, abs_tol: f64) -> (f6
     let p = Prior::Normal { mu, sigma };
     let b = human.breaks();
     let _ = NORMAL_SPAN;
-    (p.expect(&|u| human.p_allow(u), &b, abs_tol), p.expect(&|u| u * human.p_allow(u), &b, abs_tol))
+    (
+        p.expect(&|u| human.p_allow(u), &b, abs_tol),
+        p.expect(&|u| u * human.p_allow(u), &b, abs_tol),
+    )
 }
 
 #[cfg(test)]
@@ -483,7 +650,12 @@ mod tests {
 
     #[test]
     fn chance_human_at_zero_mean_ties_everything() {
-        let v = values(&Prior::normal(0.0, 1.0).unwrap(), &Human::Chance { p: 0.3 }, 0.0).unwrap();
+        let v = values(
+            &Prior::normal(0.0, 1.0).unwrap(),
+            &Human::Chance { p: 0.3 },
+            0.0,
+        )
+        .unwrap();
         assert!(v.tie);
         assert_eq!(v.tied, vec![Move::Wait, Move::Off, Move::Act]);
     }
@@ -500,7 +672,12 @@ mod tests {
                     let (rp, ru) = normal_reference(mu, sigma, &h, 1e-13 * scale);
                     let err = ((m.e_u_pi - ru).abs() / scale).max((m.e_pi - rp).abs());
                     worst = worst.max(err);
-                    assert!(err < 1e-10, "mu={mu} sigma={sigma} beta={beta}: {} vs {ru}, {} vs {rp}", m.e_u_pi, m.e_pi);
+                    assert!(
+                        err < 1e-10,
+                        "mu={mu} sigma={sigma} beta={beta}: {} vs {ru}, {} vs {rp}",
+                        m.e_u_pi,
+                        m.e_pi
+                    );
                 }
             }
         }
@@ -509,10 +686,19 @@ mod tests {
 
     #[test]
     fn e_pi_dot_matches_quadrature() {
-        for &(mu, sigma, beta) in &[(0.3, 1.0, 0.5), (-0.2, 2.0, 0.1), (1.0, 0.5, 2.0), (0.0, 1.0, 0.01)] {
+        for &(mu, sigma, beta) in &[
+            (0.3, 1.0, 0.5),
+            (-0.2, 2.0, 0.1),
+            (1.0, 0.5, 2.0),
+            (0.0, 1.0, 0.01),
+        ] {
             let h = Human::Boltzmann { beta };
             let m = moments(&Prior::Normal { mu, sigma }, &h);
-            let r = Prior::Normal { mu, sigma }.expect(&|u| h.p_allow_derivative(u), &h.breaks(), 1e-13);
+            let r = Prior::Normal { mu, sigma }.expect(
+                &|u| h.p_allow_derivative(u),
+                &h.breaks(),
+                1e-13,
+            );
             assert_abs_diff_eq!(m.e_pi_dot.unwrap(), r, epsilon = 1e-10 / sigma);
         }
     }

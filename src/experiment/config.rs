@@ -1,0 +1,291 @@
+//! Experiment configs: the TOML a sweep or a designer study is described in.
+//!
+//! ```toml
+//! name = "hm2017-fig3"
+//! title = "Δ over (σ, β)"
+//! [sweep]
+//! prior = "normal"                             # normal | uniform | two-point | any prior SPEC; or a list
+//! human = "boltzmann"                          # rational | boltzmann | p-rational | chance | any SPEC; or a list
+//! mu = [-0.25, 0.0, 0.25]                      # a number, a list, or a range
+//! sigma = { start = 0.0, stop = 2.0, num = 101 }
+//! beta = { start = 0.0, stop = 2.0, num = 101 }
+//! cost = 0.0
+//! [frontier]
+//! along = "beta"                               # root-find Δ = 0 along this axis in every slice
+//! [[plot]]
+//! kind = "heatmap"                             # heatmap | lines
+//! x = "sigma"
+//! y = "beta"
+//! panels = "mu"
+//! ```
+//! Unknown keys and mistyped values are rejected with the key's name and line.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A whole experiment file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Short identifier, used in file names and the summary.
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    /// Free text: what the experiment shows and which assumptions it makes.
+    #[serde(default)]
+    pub description: String,
+    /// The paper result this reproduces, if any.
+    #[serde(default)]
+    pub paper: String,
+    /// The master seed (Monte Carlo experiments).
+    #[serde(default)]
+    pub seed: u64,
+    pub sweep: Option<Sweep>,
+    pub frontier: Option<Frontier>,
+    pub designer: Option<Designer>,
+    #[serde(default)]
+    pub plot: Vec<Plot>,
+    /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
+    #[serde(default)]
+    pub check: Vec<Check>,
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The values of one swept parameter.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Axis {
+    Value(f64),
+    List(Vec<f64>),
+    Range(Range),
+}
+
+/// `num` evenly spaced values from `start` to `stop` inclusive (`log = true`: evenly spaced logarithms).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub start: f64,
+    pub stop: f64,
+    pub num: usize,
+    #[serde(default)]
+    pub log: bool,
+}
+
+impl Axis {
+    /// The axis values; `field` names the key in errors.
+    pub fn values(&self, field: &str) -> Result<Vec<f64>> {
+        let v = match self {
+            Axis::Value(x) => vec![*x],
+            Axis::List(v) => v.clone(),
+            Axis::Range(r) => {
+                if r.num == 0 || r.num > 1_000_000 {
+                    return Err(Error::invalid(
+                        format!("{field}.num"),
+                        format!("must be between 1 and 1000000, got {}", r.num),
+                    ));
+                }
+                if r.log && !(r.start > 0.0 && r.stop > 0.0) {
+                    return Err(Error::invalid(
+                        field,
+                        "a log range needs start > 0 and stop > 0",
+                    ));
+                }
+                let n = r.num;
+                (0..n)
+                    .map(|i| {
+                        let t = if n == 1 {
+                            0.0
+                        } else {
+                            i as f64 / (n - 1) as f64
+                        };
+                        if r.log {
+                            (r.start.ln() + t * (r.stop.ln() - r.start.ln())).exp()
+                        } else if i == n - 1 {
+                            r.stop
+                        } else {
+                            r.start + t * (r.stop - r.start)
+                        }
+                    })
+                    .collect()
+            }
+        };
+        if v.is_empty() {
+            return Err(Error::invalid(
+                field,
+                "the list of values is empty; give at least one value",
+            ));
+        }
+        if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+            return Err(Error::invalid(
+                field,
+                format!("values must be finite numbers, got {x}"),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// A grid over priors, humans and costs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    pub prior: OneOrMany,
+    pub human: OneOrMany,
+    pub mu: Option<Axis>,
+    pub sigma: Option<Axis>,
+    pub beta: Option<Axis>,
+    pub p: Option<Axis>,
+    pub cost: Option<Axis>,
+}
+
+/// Where to look for the frontier.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Frontier {
+    /// The axis along which Δ's sign changes are located: mu, sigma, beta, p or cost.
+    pub along: String,
+}
+
+/// A plot of the results.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plot {
+    /// "heatmap" (Δ over x × y with the Δ = 0 frontier) or "lines" (a column against x).
+    pub kind: String,
+    pub x: String,
+    /// heatmap: the second axis; lines: the plotted column (default "delta").
+    pub y: Option<String>,
+    /// lines: one curve per value of this parameter.
+    pub series: Option<String>,
+    /// One panel per value of this parameter.
+    pub panels: Option<String>,
+    /// heatmap: the colored column (default "delta").
+    pub z: Option<String>,
+    /// heatmap: draw iso-lines of z at these levels.
+    #[serde(default)]
+    pub levels: Vec<f64>,
+    /// Output file stem (default: kind_x_y).
+    pub file: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A value the run must reproduce: the `column` of the row matching `at` equals `value` within `tol`
+/// (or, for `min`/`max`, bounds it).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// What the paper states (free text, shown in summary.md).
+    pub claim: String,
+    /// Parameter values selecting the rows, e.g. { mu = 0.0, sigma = 1.0 }.
+    #[serde(default)]
+    pub at: std::collections::BTreeMap<String, f64>,
+    pub column: String,
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub tol: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// The designer Monte Carlo (HM 2017 §4, Fig. 4): a robot picks among actions from noisy estimates of their
+/// utilities, believing its estimates have standard deviation σ (what the designer tells it).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Designer {
+    /// Numbers of candidate actions |A|, one curve each.
+    pub actions: Vec<usize>,
+    /// The σ the robot is told.
+    pub sigma: Axis,
+    /// The human's Boltzmann temperature (0 = rational).
+    pub beta: f64,
+    /// Standard deviation of the true utilities U_a ~ N(0, prior_sd²).
+    #[serde(default = "one")]
+    pub prior_sd: f64,
+    /// Standard deviation of the robot's observation noise: Û_a = U_a + ε.
+    #[serde(default = "one")]
+    pub noise_sd: f64,
+    /// Simulated games per (|A|, σ).
+    pub games: u64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Parses a config, turning TOML errors into one line naming the key (and line) to fix.
+pub fn parse(text: &str, origin: &str) -> Result<Config> {
+    let cfg: Config = toml::from_str(text).map_err(|e| {
+        let mut msg = e.message().replace('\n', " ");
+        if let Some(span) = e.span() {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let src = text.lines().nth(line - 1).unwrap_or("").trim();
+            let key = src.split('=').next().unwrap_or("").trim();
+            if !key.is_empty() && !key.starts_with('[') && src.contains('=') {
+                msg = format!("line {line}, key `{key}`: {msg}");
+            } else {
+                msg = format!("line {line}: {msg}");
+            }
+        }
+        Error::Config {
+            path: origin.to_string(),
+            message: msg,
+        }
+    })?;
+    validate(&cfg, origin)?;
+    Ok(cfg)
+}
+
+fn validate(cfg: &Config, origin: &str) -> Result<()> {
+    let bad = |m: String| {
+        Err(Error::Config {
+            path: origin.to_string(),
+            message: m,
+        })
+    };
+    if cfg.name.trim().is_empty() || cfg.name.contains(['/', '\\']) {
+        return bad("`name` must be a non-empty identifier without slashes".into());
+    }
+    match (&cfg.sweep, &cfg.designer) {
+        (Some(_), Some(_)) => {
+            return bad("give either a [sweep] or a [designer] table, not both".into());
+        }
+        (None, None) => {
+            return bad(
+                "missing a [sweep] (grid of games) or [designer] (Monte Carlo) table".into(),
+            );
+        }
+        _ => {}
+    }
+    if cfg.designer.is_some() && cfg.frontier.is_some() {
+        return bad("[frontier] applies to [sweep] experiments only; remove it".into());
+    }
+    for (i, p) in cfg.plot.iter().enumerate() {
+        if p.kind != "heatmap" && p.kind != "lines" {
+            return bad(format!(
+                "plot[{i}].kind must be \"heatmap\" or \"lines\", got {:?}",
+                p.kind
+            ));
+        }
+        if p.kind == "heatmap" && p.y.is_none() {
+            return bad(format!("plot[{i}]: a heatmap needs `y` (the second axis)"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The designer's problem (Hadfield-Menell et al. 2017, §4 and Fig. 4): how much uncertainty should a
+//! designer tell the robot it has?
+//!
+//! The paper underspecifies the simulation; this is the model `cirl` uses (stated in the Fig. 4 config too):
+//! - each of |A| candidate actions has a true utility U_a ~ N(0, prior_sd²), independent;
+//! - the robot observes Û_a = U_a + ε_a with ε_a ~ N(0, noise_sd²), so its Bayes posterior is N(m_a, σ*²) with
+//!   m_a = Û_a·prior_sd²/(prior_sd² + noise_sd²) and σ*² = prior_sd²·noise_sd²/(prior_sd² + noise_sd²);
+//! - the designer tells the robot to use N(m_a, σ²) instead: σ < σ* is overconfident, σ > σ* underconfident;
+//! - the robot plays one off-switch game: it picks the action and move (act / wait / off) with the highest
+//!   value under its belief, against a Boltzmann human with temperature β who knows U;
+//! - the game's true value is U (act), 0 (off) or E[πH(U)·U] (wait, the expectation over the human's noise).
+//!
+//! Reported per (|A|, σ): the mean true value V and the mean incentive to defer Δ of the chosen action, with
+//! 95% confidence intervals, and how often each move was chosen. The same sampled worlds are used for every σ
+//! (common random numbers), so the curves' shapes are not sampling noise.
+
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+use super::config::Designer;
+use super::table::Table;
+use crate::belief::Prior;
+use crate::error::{Error, Result};
+use crate::human::{Human, ResponseModel};
+use crate::offswitch::{Moments, moments};
+use crate::rng::job_rng;
+
+/// Games per parallel job (each job has its own random stream).
+const CHUNK: u64 = 2048;
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The columns of the designer's results.csv.
+pub const COLUMNS: [&str; 14] = [
+    "actions",
+    "sigma",
+    "beta",
+    "games",
+    "value",
+    "value_ci_low",
+    "value_ci_high",
+    "delta",
+    "delta_ci_low",
+    "delta_ci_high",
+    "p_act",
+    "p_wait",
+    "p_off",
+    "calibrated_sigma",
+];
+
+/// The calibrated σ*: the robot's true posterior standard deviation.
+pub fn calibrated_sigma(d: &Designer) -> f64 {
+    let (a, b) = (d.prior_sd * d.prior_sd, d.noise_sd * d.noise_sd);
+    (a * b / (a + b)).sqrt()
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    n: f64,
+    v: f64,
+    vv: f64,
+    d: f64,
+    dd: f64,
+    moves: [f64; 3],
+}
+
+impl Acc {
+    fn add(&mut self, o: &Acc) {
+        self.n += o.n;
+        self.v += o.v;
+        self.vv += o.vv;
+        self.d += o.d;
+        self.dd += o.dd;
+        for k in 0..3 {
+            self.moves[k] += o.moves[k];
+        }
+    }
+}
+
+/// Runs the designer study: one row per (|A|, σ).
+pub fn run(d: &Designer, seed: u64) -> Result<Table> {
+    if d.actions.is_empty() || d.actions.iter().any(|&a| a == 0 || a > 10_000) {
+        return Err(Error::invalid(
+            "designer.actions",
+            "give a list of action counts between 1 and 10000",
+        ));
+    }
+    if !(d.beta.is_finite() && d.beta >= 0.0) {
+        return Err(Error::invalid(
+            "designer.beta",
+            format!("must be a finite number >= 0, got {}", d.beta),
+        ));
+    }
+    for (k, v) in [
+        ("designer.prior_sd", d.prior_sd),
+        ("designer.noise_sd", d.noise_sd),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(Error::invalid(
+                k,
+                format!("must be a finite number > 0, got {v}"),
+            ));
+        }
+    }
+    if d.games == 0 {
+        return Err(Error::invalid("designer.games", "must be at least 1"));
+    }
+    let sigmas = d.sigma.values("designer.sigma")?;
+    if let Some(s) = sigmas.iter().find(|s| **s < 0.0) {
+        return Err(Error::invalid(
+            "designer.sigma",
+            format!("must be >= 0, got {s}"),
+        ));
+    }
+    let human = Human::boltzmann(d.beta)?;
+    let shrink = d.prior_sd * d.prior_sd / (d.prior_sd * d.prior_sd + d.noise_sd * d.noise_sd);
+    let chunks = d.games.div_ceil(CHUNK);
+    let jobs: Vec<(usize, u64)> = (0..d.actions.len())
+        .flat_map(|a| (0..chunks).map(move |c| (a, c)))
+        .collect();
+    // Each job: its own stream keyed on (|A| index, chunk), all σ on the same draws.
+    let parts: Vec<Vec<Acc>> = jobs
+        .par_iter()
+        .map(|&(ai, c)| {
+            let mut rng = job_rng(seed, (ai as u64) << 32 | c);
+            let n_a = d.actions[ai];
+            let games = CHUNK.min(d.games - c * CHUNK);
+            let mut acc = vec![Acc::default(); sigmas.len()];
+            let mut u = vec![0.0; n_a];
+            let mut m = vec![0.0; n_a];
+            for _ in 0..games {
+                for k in 0..n_a {
+                    let z1: f64 = StandardNormal.sample(&mut rng);
+                    let z2: f64 = StandardNormal.sample(&mut rng);
+                    u[k] = d.prior_sd * z1;
+                    m[k] = shrink * (u[k] + d.noise_sd * z2);
+                }
+                for (si, &sigma) in sigmas.iter().enumerate() {
+                    let (value, delta, mv) = play(&u, &m, sigma, &human);
+                    let a = &mut acc[si];
+                    a.n += 1.0;
+                    a.v += value;
+                    a.vv += value * value;
+                    a.d += delta;
+                    a.dd += delta * delta;
+                    a.moves[mv] += 1.0;
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut t = Table::new(&COLUMNS);
+    let cal = calibrated_sigma(d);
+    for (ai, &n_a) in d.actions.iter().enumerate() {
+        let mut tot = vec![Acc::default(); sigmas.len()];
+        for (j, (a, _)) in jobs.iter().enumerate() {
+            if *a == ai {
+                for (s, p) in tot.iter_mut().zip(&parts[j]) {
+                    s.add(p);
+                }
+            }
+        }
+        for (si, s) in tot.iter().enumerate() {
+            let (vm, vse) = mean_se(s.v, s.vv, s.n);
+            let (dm, dse) = mean_se(s.d, s.dd, s.n);
+            t.push(vec![
+                (n_a as f64).into(),
+                sigmas[si].into(),
+                d.beta.into(),
+                s.n.into(),
+                vm.into(),
+                (vm - Z95 * vse).into(),
+                (vm + Z95 * vse).into(),
+                dm.into(),
+                (dm - Z95 * dse).into(),
+                (dm + Z95 * dse).into(),
+                (s.moves[0] / s.n).into(),
+                (s.moves[1] / s.n).into(),
+                (s.moves[2] / s.n).into(),
+                cal.into(),
+            ]);
+        }
+    }
+    Ok(t)
+}
+
+fn mean_se(s: f64, ss: f64, n: f64) -> (f64, f64) {
+    let m = s / n;
+    let var = if n > 1.0 {
+        ((ss - n * m * m) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    (m, (var / n).sqrt())
+}
+
+/// One game: the robot's choice under belief N(m_a, σ²) for every action; returns (true value, Δ of the chosen
+/// action, move index 0 = act, 1 = wait, 2 = off). Ties prefer wait, then off, then act (as in `offswitch`).
+fn play(u: &[f64], m: &[f64], sigma: f64, human: &Human) -> (f64, f64, usize) {
+    let mut best = (f64::NEG_INFINITY, 0usize, 2usize, 0.0f64); // (belief value, action, move, Δ)
+    for (k, &mk) in m.iter().enumerate() {
+        let mo: Moments = moments(&Prior::Normal { mu: mk, sigma }, human);
+        let (v_act, v_wait) = (mo.mean, mo.e_u_pi);
+        let delta = v_wait - v_act.max(0.0);
+        // Candidate moves in preference order.
+        for (mv, v) in [(1usize, v_wait), (2, 0.0), (0, v_act)] {
+            if v > best.0 {
+                best = (v, k, mv, delta);
+            }
+        }
+    }
+    let (_, k, mv, delta) = best;
+    let value = match mv {
+        0 => u[k],
+        1 => human.p_allow(u[k]) * u[k],
+        _ => 0.0,
+    };
+    (value, delta, mv)
+}

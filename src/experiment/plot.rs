@@ -1,0 +1,614 @@
+//! Plots of experiment tables: Δ heatmaps with the Δ = 0 frontier and iso-lines, and line plots with
+//! confidence bands. Every plot is written as SVG and PNG (fonts embedded, no system library needed).
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::config::Plot;
+use super::table::Table;
+use crate::error::{Error, Result};
+
+const PANEL_W: u32 = 520;
+const PANEL_H: u32 = 440;
+const BAR_W: u32 = 140;
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded DejaVu Sans: PNG text renders on machines without system fonts.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// A readable axis label for a column name.
+pub fn label(name: &str) -> String {
+    match name {
+        "mu" => "μ = E[U] (the robot's mean belief)".into(),
+        "sigma" => "σ (the robot's uncertainty about U)".into(),
+        "beta" => "β (human noise; 0 = rational)".into(),
+        "p" => "p (human reliability)".into(),
+        "cost" => "c (cost of asking)".into(),
+        "delta" => "Δ = v_wait − max(v_act, v_off)".into(),
+        "v_wait" => "v_wait = E[πH·U] − c".into(),
+        "v_act" => "v_act = E[U]".into(),
+        "value" => "V (true value of the robot's choice)".into(),
+        "actions" => "|A|".into(),
+        "p_allow" => "E[πH] (probability the human allows)".into(),
+        other => other.into(),
+    }
+}
+
+fn short(name: &str) -> &str {
+    match name {
+        "mu" => "μ",
+        "sigma" => "σ",
+        "beta" => "β",
+        "delta" => "Δ",
+        "actions" => "|A|",
+        other => other,
+    }
+}
+
+fn pe<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// Draws `plot` from `table` (and the frontier, for heatmaps) into `dir`; returns the files written.
+pub fn draw(
+    dir: &Path,
+    plot: &Plot,
+    table: &Table,
+    frontier: Option<&Table>,
+    default_title: &str,
+) -> Result<Vec<PathBuf>> {
+    register_font();
+    let stem = plot
+        .file
+        .clone()
+        .unwrap_or_else(|| match plot.kind.as_str() {
+            "heatmap" => format!("heatmap_{}_{}", plot.x, plot.y.as_deref().unwrap_or("y")),
+            _ => format!("lines_{}_{}", plot.y.as_deref().unwrap_or("delta"), plot.x),
+        });
+    let title = plot
+        .title
+        .clone()
+        .unwrap_or_else(|| default_title.to_string());
+    let spec = Spec::new(plot, table, frontier)?;
+    let (w, h) = spec.size();
+    // Wide enough for the title (about 12 px per character at 24 px).
+    let w = w.max(12 * title.chars().count() as u32 + 40);
+    let mut written = Vec::new();
+    for ext in ["svg", "png"] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
+        let res = if ext == "svg" {
+            let root = SVGBackend::new(&tmp, (w, h)).into_drawing_area();
+            spec.render(&root, &title)
+                .and_then(|_| root.present().map_err(pe))
+        } else {
+            let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
+            spec.render(&root, &title)
+                .and_then(|_| root.present().map_err(pe))
+        };
+        if let Err(message) = res {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::Plot {
+                path: path.display().to_string(),
+                message,
+            });
+        }
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// What one plot shows, extracted from the table and checked before drawing.
+struct Spec<'a> {
+    plot: &'a Plot,
+    table: &'a Table,
+    frontier: Option<&'a Table>,
+    panels: Vec<String>,
+}
+
+impl<'a> Spec<'a> {
+    fn new(plot: &'a Plot, table: &'a Table, frontier: Option<&'a Table>) -> Result<Self> {
+        let need = |c: &str, key: &str| {
+            if table.col(c).is_none() {
+                Err(Error::invalid(
+                    format!("plot.{key}"),
+                    format!("no column {c:?}; columns are {:?}", table.columns),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        need(&plot.x, "x")?;
+        if plot.kind == "heatmap" {
+            need(plot.y.as_deref().unwrap_or(""), "y")?;
+            need(plot.z.as_deref().unwrap_or("delta"), "z")?;
+        } else {
+            need(plot.y.as_deref().unwrap_or("delta"), "y")?;
+            if let Some(s) = &plot.series {
+                need(s, "series")?;
+            }
+        }
+        let panels = match &plot.panels {
+            Some(p) => {
+                need(p, "panels")?;
+                table.distinct(p)
+            }
+            None => vec![String::new()],
+        };
+        if panels.len() > 12 {
+            return Err(Error::invalid(
+                "plot.panels",
+                format!("{} panels is too many (at most 12)", panels.len()),
+            ));
+        }
+        Ok(Spec {
+            plot,
+            table,
+            frontier,
+            panels,
+        })
+    }
+
+    fn size(&self) -> (u32, u32) {
+        let n = self.panels.len() as u32;
+        let bar = if self.plot.kind == "heatmap" {
+            BAR_W
+        } else {
+            0
+        };
+        (PANEL_W * n + bar, PANEL_H + 50)
+    }
+
+    fn rows_in_panel(&self, panel: &str) -> Vec<usize> {
+        (0..self.table.rows.len())
+            .filter(|&i| {
+                self.plot
+                    .panels
+                    .as_ref()
+                    .is_none_or(|p| self.table.text(i, p) == panel)
+            })
+            .collect()
+    }
+
+    fn panel_caption(&self, panel: &str) -> String {
+        match &self.plot.panels {
+            Some(p) => format!("{} = {}", short(p), panel),
+            None => String::new(),
+        }
+    }
+
+    fn render<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        title: &str,
+    ) -> std::result::Result<(), String> {
+        root.fill(&WHITE).map_err(pe)?;
+        let root = root.titled(title, (FONT, 24)).map_err(pe)?;
+        if self.plot.kind == "heatmap" {
+            self.heatmap(&root)
+        } else {
+            self.lines(&root)
+        }
+    }
+
+    fn heatmap<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
+        let (xk, yk) = (self.plot.x.as_str(), self.plot.y.as_deref().unwrap_or(""));
+        let zk = self.plot.z.as_deref().unwrap_or("delta");
+        let (w, _) = root.dim_in_pixel();
+        let (main, bar) = root.split_horizontally(w - BAR_W);
+        let areas = main.split_evenly((1, self.panels.len()));
+        // One color scale over all panels, symmetric about 0 so Δ = 0 is white.
+        let zmax = (0..self.table.rows.len())
+            .filter_map(|i| self.table.num(i, zk))
+            .filter(|z| z.is_finite())
+            .fold(0.0f64, |m, z| m.max(z.abs()))
+            .max(1e-300);
+        for (area, panel) in areas.iter().zip(&self.panels) {
+            let rows = self.rows_in_panel(panel);
+            let grid = Grid::from_rows(self.table, &rows, xk, yk, zk)?;
+            let (xr, yr) = (grid.edges(&grid.xs), grid.edges(&grid.ys));
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .caption(self.panel_caption(panel), (FONT, 20))
+                .x_label_area_size(48)
+                .y_label_area_size(62)
+                .build_cartesian_2d(xr[0]..*xr.last().unwrap(), yr[0]..*yr.last().unwrap())
+                .map_err(pe)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(label(xk))
+                .y_desc(label(yk))
+                .axis_desc_style((FONT, 16))
+                .label_style((FONT, 14))
+                .draw()
+                .map_err(pe)?;
+            let mut cells = Vec::new();
+            for (i, _) in grid.xs.iter().enumerate() {
+                for (j, _) in grid.ys.iter().enumerate() {
+                    if let Some(z) = grid.z[i][j] {
+                        let c = diverging(z / zmax);
+                        cells.push(Rectangle::new(
+                            [(xr[i], yr[j]), (xr[i + 1], yr[j + 1])],
+                            c.filled(),
+                        ));
+                    }
+                }
+            }
+            chart.draw_series(cells).map_err(pe)?;
+            for &level in &self.plot.levels {
+                let segs = grid.contour(level);
+                let style = RGBColor(60, 60, 60).stroke_width(1);
+                chart
+                    .draw_series(
+                        segs.into_iter()
+                            .map(|s| PathElement::new(vec![s.0, s.1], style)),
+                    )
+                    .map_err(pe)?;
+            }
+            // The frontier: Δ = 0 located by root finding (frontier.csv), not read off the grid.
+            if let Some(f) = self.frontier.filter(|_| zk == "delta") {
+                let pts = self.frontier_points(f, panel, xk, yk);
+                let style = BLACK.stroke_width(3);
+                for line in pts {
+                    if line.len() > 1 {
+                        chart
+                            .draw_series(LineSeries::new(line, style))
+                            .map_err(pe)?;
+                    } else {
+                        chart
+                            .draw_series(
+                                line.into_iter().map(|p| Circle::new(p, 3, BLACK.filled())),
+                            )
+                            .map_err(pe)?;
+                    }
+                }
+            }
+        }
+        colorbar(&bar, zmax, zk)
+    }
+
+    /// Frontier roots in this panel as polylines in (x, y): consecutive slices with one root each are joined.
+    fn frontier_points(&self, f: &Table, panel: &str, xk: &str, yk: &str) -> Vec<Vec<(f64, f64)>> {
+        let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+        let along = if f.rows.is_empty() {
+            String::new()
+        } else {
+            f.text(0, "along")
+        };
+        if along != xk && along != yk {
+            return out;
+        }
+        let other = if along == yk { xk } else { yk };
+        let mut pts: Vec<(f64, f64)> = Vec::new();
+        for i in 0..f.rows.len() {
+            if f.text(i, "kind") != "root" {
+                continue;
+            }
+            if let Some(p) = &self.plot.panels
+                && f.text(i, p) != panel
+            {
+                continue;
+            }
+            if let (Some(x), Some(y)) = (f.num(i, xk), f.num(i, yk)) {
+                pts.push((x, y));
+            }
+        }
+        let key = |p: &(f64, f64)| if other == xk { p.0 } else { p.1 };
+        pts.sort_by(|a, b| key(a).total_cmp(&key(b)));
+        // Slices with one root join into a curve; slices with several roots are drawn as dots.
+        let mut i = 0;
+        let mut current: Vec<(f64, f64)> = Vec::new();
+        while i < pts.len() {
+            let mut j = i;
+            while j + 1 < pts.len() && key(&pts[j + 1]) == key(&pts[i]) {
+                j += 1;
+            }
+            if j == i {
+                current.push(pts[i]);
+            } else {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+                out.extend(pts[i..=j].iter().map(|p| vec![*p]));
+            }
+            i = j + 1;
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+
+    fn lines<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
+        let xk = self.plot.x.as_str();
+        let yk = self.plot.y.as_deref().unwrap_or("delta");
+        let (lo_k, hi_k) = (format!("{yk}_ci_low"), format!("{yk}_ci_high"));
+        let band = self.table.col(&lo_k).is_some() && self.table.col(&hi_k).is_some();
+        let areas = root.split_evenly((1, self.panels.len()));
+        let series_names = match &self.plot.series {
+            Some(s) => self.table.distinct(s),
+            None => vec![String::new()],
+        };
+        for (area, panel) in areas.iter().zip(&self.panels) {
+            let rows = self.rows_in_panel(panel);
+            let mut xs = (f64::INFINITY, f64::NEG_INFINITY);
+            let mut ys = (f64::INFINITY, f64::NEG_INFINITY);
+            for &i in &rows {
+                if let (Some(x), Some(y)) = (self.table.num(i, xk), self.table.num(i, yk)) {
+                    xs = (xs.0.min(x), xs.1.max(x));
+                    ys = (ys.0.min(y), ys.1.max(y));
+                    if band {
+                        for k in [&lo_k, &hi_k] {
+                            if let Some(v) = self.table.num(i, k) {
+                                ys = (ys.0.min(v), ys.1.max(v));
+                            }
+                        }
+                    }
+                }
+            }
+            if !xs.0.is_finite() || !ys.0.is_finite() {
+                return Err(format!("no numeric data for {yk} against {xk}"));
+            }
+            let pad = ((ys.1 - ys.0) * 0.06).max(1e-9);
+            let xpad = if xs.1 > xs.0 { 0.0 } else { 0.5 };
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .caption(self.panel_caption(panel), (FONT, 20))
+                .x_label_area_size(48)
+                .y_label_area_size(70)
+                .build_cartesian_2d((xs.0 - xpad)..(xs.1 + xpad), (ys.0 - pad)..(ys.1 + pad))
+                .map_err(pe)?;
+            chart
+                .configure_mesh()
+                .x_desc(label(xk))
+                .y_desc(label(yk))
+                .axis_desc_style((FONT, 16))
+                .label_style((FONT, 14))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(pe)?;
+            if ys.0 - pad < 0.0 && ys.1 + pad > 0.0 {
+                chart
+                    .draw_series(LineSeries::new(
+                        vec![(xs.0 - xpad, 0.0), (xs.1 + xpad, 0.0)],
+                        RGBColor(120, 120, 120),
+                    ))
+                    .map_err(pe)?;
+            }
+            for (k, s) in series_names.iter().enumerate() {
+                let color = palette(k);
+                let mut pts: Vec<(f64, f64, f64, f64)> = rows
+                    .iter()
+                    .filter(|&&i| {
+                        self.plot
+                            .series
+                            .as_ref()
+                            .is_none_or(|c| &self.table.text(i, c) == s)
+                    })
+                    .filter_map(|&i| {
+                        let (x, y) = (self.table.num(i, xk)?, self.table.num(i, yk)?);
+                        let lo = if band {
+                            self.table.num(i, &lo_k).unwrap_or(y)
+                        } else {
+                            y
+                        };
+                        let hi = if band {
+                            self.table.num(i, &hi_k).unwrap_or(y)
+                        } else {
+                            y
+                        };
+                        Some((x, y, lo, hi))
+                    })
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if band {
+                    let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
+                    poly.extend(pts.iter().rev().map(|p| (p.0, p.2)));
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))
+                        .map_err(pe)?;
+                }
+                let name = match &self.plot.series {
+                    Some(c) => format!("{} = {s}", short(c)),
+                    None => short(yk).to_string(),
+                };
+                chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|p| (p.0, p.1)),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(pe)?
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .label_font((FONT, 14))
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()
+                .map_err(pe)?;
+        }
+        Ok(())
+    }
+}
+
+fn palette(k: usize) -> RGBColor {
+    const C: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ];
+    C[k % C.len()]
+}
+
+/// Blue (t = −1) – white (0) – red (+1).
+fn diverging(t: f64) -> RGBColor {
+    let t = t.clamp(-1.0, 1.0);
+    let (r, g, b) = if t >= 0.0 {
+        (178.0, 24.0, 43.0)
+    } else {
+        (33.0, 102.0, 172.0)
+    };
+    let a = t.abs().powf(0.7);
+    let mix = |c: f64| (255.0 + (c - 255.0) * a).round() as u8;
+    RGBColor(mix(r), mix(g), mix(b))
+}
+
+fn colorbar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    zmax: f64,
+    zk: &str,
+) -> std::result::Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(40)
+        .margin_bottom(60)
+        .margin_left(10)
+        .margin_right(10)
+        .right_y_label_area_size(70)
+        .caption(short(zk), (FONT, 18))
+        .build_cartesian_2d(0.0..1.0, -zmax..zmax)
+        .map_err(pe)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style((FONT, 13))
+        .y_labels(7)
+        .draw()
+        .map_err(pe)?;
+    let n = 100;
+    chart
+        .draw_series((0..n).map(|k| {
+            let (a, b) = (
+                -zmax + 2.0 * zmax * k as f64 / n as f64,
+                -zmax + 2.0 * zmax * (k + 1) as f64 / n as f64,
+            );
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                diverging(0.5 * (a + b) / zmax).filled(),
+            )
+        }))
+        .map_err(pe)?;
+    Ok(())
+}
+
+/// Values of z on the x × y grid of one panel.
+struct Grid {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    z: Vec<Vec<Option<f64>>>,
+}
+
+impl Grid {
+    fn from_rows(
+        t: &Table,
+        rows: &[usize],
+        xk: &str,
+        yk: &str,
+        zk: &str,
+    ) -> std::result::Result<Grid, String> {
+        let mut xs: Vec<f64> = rows.iter().filter_map(|&i| t.num(i, xk)).collect();
+        let mut ys: Vec<f64> = rows.iter().filter_map(|&i| t.num(i, yk)).collect();
+        for v in [&mut xs, &mut ys] {
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+        }
+        if xs.len() < 2 || ys.len() < 2 {
+            return Err(format!(
+                "a heatmap needs at least two values of {xk} and of {yk}"
+            ));
+        }
+        let mut z = vec![vec![None; ys.len()]; xs.len()];
+        for &i in rows {
+            if let (Some(x), Some(y)) = (t.num(i, xk), t.num(i, yk)) {
+                let xi = xs
+                    .binary_search_by(|v| v.total_cmp(&x))
+                    .expect("x is on the grid");
+                let yi = ys
+                    .binary_search_by(|v| v.total_cmp(&y))
+                    .expect("y is on the grid");
+                if z[xi][yi].is_some() {
+                    return Err(format!(
+                        "several rows share {xk}={x}, {yk}={y} in one panel: set `panels` to the other swept parameter"
+                    ));
+                }
+                z[xi][yi] = t.num(i, zk);
+            }
+        }
+        Ok(Grid { xs, ys, z })
+    }
+
+    /// Cell edges: midpoints between grid values, extended by half a step at the ends.
+    fn edges(&self, v: &[f64]) -> Vec<f64> {
+        let n = v.len();
+        let mut e = Vec::with_capacity(n + 1);
+        e.push(v[0] - 0.5 * (v[1] - v[0]));
+        for k in 0..n - 1 {
+            e.push(0.5 * (v[k] + v[k + 1]));
+        }
+        e.push(v[n - 1] + 0.5 * (v[n - 1] - v[n - 2]));
+        e
+    }
+
+    /// Marching squares: the segments of the iso-line z = level (linear interpolation on cell edges).
+    fn contour(&self, level: f64) -> Vec<((f64, f64), (f64, f64))> {
+        let mut segs = Vec::new();
+        for i in 0..self.xs.len() - 1 {
+            for j in 0..self.ys.len() - 1 {
+                let c = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+                let Some(v): Option<Vec<f64>> = c.iter().map(|&(a, b)| self.z[a][b]).collect()
+                else {
+                    continue;
+                };
+                let mut cross = Vec::new();
+                for k in 0..4 {
+                    let (a, b) = (k, (k + 1) % 4);
+                    let (za, zb) = (v[a] - level, v[b] - level);
+                    if (za < 0.0) != (zb < 0.0) {
+                        let t = za / (za - zb);
+                        let (pa, pb) = (c[a], c[b]);
+                        let x = self.xs[pa.0] + t * (self.xs[pb.0] - self.xs[pa.0]);
+                        let y = self.ys[pa.1] + t * (self.ys[pb.1] - self.ys[pa.1]);
+                        cross.push((x, y));
+                    }
+                }
+                if cross.len() >= 2 {
+                    segs.push((cross[0], cross[1]));
+                }
+                if cross.len() == 4 {
+                    segs.push((cross[2], cross[3]));
+                }
+            }
+        }
+        segs
+    }
+}

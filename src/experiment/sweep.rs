@@ -1,0 +1,431 @@
+//! Grids of off-switch games and the frontier where deferring stops paying.
+
+use std::collections::BTreeMap;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use super::config::{Axis, Sweep};
+use super::table::{Cell, Table};
+use crate::belief::Prior;
+use crate::error::{Error, Result};
+use crate::human::Human;
+use crate::numerics;
+use crate::offswitch::{self, Move, Values};
+
+/// The numeric parameters a sweep can vary.
+pub const PARAMS: [&str; 5] = ["mu", "sigma", "beta", "p", "cost"];
+
+/// One game of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The prior kind (normal, uniform, two-point) or a fixed prior SPEC.
+    pub prior: String,
+    /// The human kind (rational, boltzmann, p-rational, chance) or a fixed human SPEC.
+    pub human: String,
+    pub mu: Option<f64>,
+    pub sigma: Option<f64>,
+    pub beta: Option<f64>,
+    pub p: Option<f64>,
+    pub cost: f64,
+}
+
+impl Point {
+    /// The value of a numeric parameter.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "mu" => self.mu,
+            "sigma" => self.sigma,
+            "beta" => self.beta,
+            "p" => self.p,
+            "cost" => Some(self.cost),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, name: &str, x: f64) {
+        match name {
+            "mu" => self.mu = Some(x),
+            "sigma" => self.sigma = Some(x),
+            "beta" => self.beta = Some(x),
+            "p" => self.p = Some(x),
+            _ => self.cost = x,
+        }
+    }
+
+    /// The prior this point describes.
+    pub fn build_prior(&self) -> Result<Prior> {
+        let (mu, sigma) = (self.mu.unwrap_or(0.0), self.sigma.unwrap_or(0.0));
+        let r = match self.prior.as_str() {
+            "normal" => Prior::normal(mu, sigma),
+            "uniform" => Prior::uniform_mean_sd(mu, sigma),
+            "two-point" => Prior::two_point(mu, sigma),
+            spec => Prior::parse(spec),
+        };
+        r.map_err(|e| at_point(e, self))
+    }
+
+    /// The human this point describes.
+    pub fn build_human(&self) -> Result<Human> {
+        let r = match self.human.as_str() {
+            "rational" => Ok(Human::Rational),
+            "boltzmann" => Human::boltzmann(self.beta.unwrap_or(0.0)),
+            "p-rational" => Human::p_rational(self.p.unwrap_or(1.0)),
+            "chance" => Human::chance(self.p.unwrap_or(0.5)),
+            spec => Human::parse(spec),
+        };
+        r.map_err(|e| at_point(e, self))
+    }
+
+    /// The game's values.
+    pub fn values(&self) -> Result<Values> {
+        offswitch::values(&self.build_prior()?, &self.build_human()?, self.cost)
+    }
+}
+
+fn at_point(e: Error, p: &Point) -> Error {
+    match e {
+        Error::Invalid { field, message } => {
+            let key = field.rsplit('.').next().unwrap_or(&field).to_string();
+            Error::invalid(
+                format!("sweep.{key}"),
+                format!("{message} (at {})", describe(p)),
+            )
+        }
+        e => e,
+    }
+}
+
+fn describe(p: &Point) -> String {
+    let mut s = format!("prior={} human={}", p.prior, p.human);
+    for n in PARAMS {
+        if let Some(x) = p.get(n) {
+            s += &format!(" {n}={x}");
+        }
+    }
+    s
+}
+
+fn prior_params(kind: &str) -> bool {
+    matches!(kind, "normal" | "uniform" | "two-point")
+}
+
+fn human_param(kind: &str) -> Option<&'static str> {
+    match kind {
+        "boltzmann" => Some("beta"),
+        "p-rational" | "chance" => Some("p"),
+        _ => None,
+    }
+}
+
+/// The sweep's axes as value lists (missing axes are `None`).
+pub fn axes(s: &Sweep) -> Result<BTreeMap<&'static str, Vec<f64>>> {
+    let mut m = BTreeMap::new();
+    let pairs: [(&'static str, &Option<Axis>); 5] = [
+        ("mu", &s.mu),
+        ("sigma", &s.sigma),
+        ("beta", &s.beta),
+        ("p", &s.p),
+        ("cost", &s.cost),
+    ];
+    for (name, a) in pairs {
+        if let Some(a) = a {
+            m.insert(name, a.values(&format!("sweep.{name}"))?);
+        }
+    }
+    Ok(m)
+}
+
+/// Expands a sweep into its grid of games (validated: every point builds), in a fixed order.
+pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
+    let ax = axes(s)?;
+    let priors = s.prior.to_vec();
+    let humans = s.human.to_vec();
+    if priors.is_empty() || humans.is_empty() {
+        return Err(Error::invalid(
+            "sweep.prior",
+            "give at least one prior and one human kind",
+        ));
+    }
+    let need = |name: &'static str, why: &str| -> Result<Vec<f64>> {
+        ax.get(name)
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("sweep.{name}"), format!("missing: {why}")))
+    };
+    let mut out = Vec::new();
+    for pk in &priors {
+        let (mus, sigmas) = if prior_params(pk) {
+            (
+                need("mu", &format!("prior \"{pk}\" needs `mu` (its mean)"))?,
+                need(
+                    "sigma",
+                    &format!("prior \"{pk}\" needs `sigma` (its standard deviation)"),
+                )?,
+            )
+        } else {
+            (vec![f64::NAN], vec![f64::NAN])
+        };
+        for hk in &humans {
+            let hp = human_param(hk);
+            let hvals = match hp {
+                Some(name) => need(name, &format!("human \"{hk}\" needs `{name}`"))?,
+                None => vec![f64::NAN],
+            };
+            let costs = ax.get("cost").cloned().unwrap_or_else(|| vec![0.0]);
+            for &mu in &mus {
+                for &sigma in &sigmas {
+                    for &h in &hvals {
+                        for &cost in &costs {
+                            let mut pt = Point {
+                                prior: pk.clone(),
+                                human: hk.clone(),
+                                mu: None,
+                                sigma: None,
+                                beta: None,
+                                p: None,
+                                cost,
+                            };
+                            if !mu.is_nan() {
+                                pt.mu = Some(mu);
+                                pt.sigma = Some(sigma);
+                            }
+                            if let Some(name) = hp {
+                                pt.set(name, h);
+                            }
+                            let prior = pt.build_prior()?;
+                            let human = pt.build_human()?;
+                            if pt.mu.is_none() {
+                                pt.mu = Some(prior.mean());
+                                pt.sigma = Some(prior.sd());
+                            }
+                            match human {
+                                Human::Boltzmann { beta } => pt.beta = Some(beta),
+                                Human::PRational { p } | Human::Chance { p } => pt.p = Some(p),
+                                Human::Rational => {}
+                            }
+                            if !(cost.is_finite() && cost >= 0.0) {
+                                return Err(Error::invalid(
+                                    "sweep.cost",
+                                    format!("must be >= 0, got {cost}"),
+                                ));
+                            }
+                            out.push(pt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The columns of results.csv.
+pub const RESULT_COLUMNS: [&str; 18] = [
+    "prior",
+    "human",
+    "mu",
+    "sigma",
+    "beta",
+    "p",
+    "cost",
+    "v_act",
+    "v_wait",
+    "v_off",
+    "delta",
+    "decision",
+    "tie",
+    "tied",
+    "p_allow",
+    "e_pi_dot",
+    "pr_correction",
+    "method",
+];
+
+fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
+    let t2 = v.theorem2.as_ref();
+    vec![
+        p.prior.clone().into(),
+        p.human.clone().into(),
+        p.mu.into(),
+        p.sigma.into(),
+        p.beta.into(),
+        p.p.into(),
+        p.cost.into(),
+        v.v_act.into(),
+        v.v_wait.into(),
+        v.v_off.into(),
+        v.delta.into(),
+        v.decision.as_str().into(),
+        v.tie.into(),
+        v.tied
+            .iter()
+            .map(Move::as_str)
+            .collect::<Vec<_>>()
+            .join("|")
+            .into(),
+        v.p_allow.into(),
+        t2.and_then(|t| t.e_pi_dot).into(),
+        t2.map(|t| t.pr_correction).into(),
+        v.method.into(),
+    ]
+}
+
+/// Evaluates every point in parallel (results in grid order whatever the thread count).
+pub fn evaluate(points: &[Point], progress: bool) -> Result<(Table, Vec<Values>)> {
+    let bar = if progress {
+        ProgressBar::new(points.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} games  {elapsed_precise} (eta {eta})")
+            .expect("valid template"),
+    );
+    let vals: Vec<Values> = points
+        .par_iter()
+        .with_min_len(256)
+        .map(|p| {
+            let v = p.values();
+            bar.inc(1);
+            v
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    let mut t = Table::new(&RESULT_COLUMNS);
+    for (p, v) in points.iter().zip(&vals) {
+        t.push(result_row(p, v));
+    }
+    Ok((t, vals))
+}
+
+/// The columns of frontier.csv.
+pub const FRONTIER_COLUMNS: [&str; 16] = [
+    "prior", "human", "mu", "sigma", "beta", "p", "cost", "along", "kind", "value", "lo", "hi",
+    "left", "right", "delta_lo", "delta_hi",
+];
+
+/// Finds, in every slice of the grid along `along`, where Δ changes sign: brackets from the grid, then Brent's
+/// method on the exact Δ (to 1e-12 of the axis range). Stretches where |Δ| is within the tie tolerance are
+/// reported as `tie` intervals rather than a root, so rounding never picks a side.
+pub fn frontier(points: &[Point], vals: &[Values], along: &str) -> Result<Table> {
+    if !PARAMS.contains(&along) {
+        return Err(Error::invalid(
+            "frontier.along",
+            format!("must be one of {PARAMS:?}, got {along:?}"),
+        ));
+    }
+    // Group by everything but `along`, keeping grid order.
+    let mut slices: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, p) in points.iter().enumerate() {
+        let Some(_) = p.get(along) else { continue };
+        let mut key = format!("{}|{}", p.prior, p.human);
+        for n in PARAMS.iter().filter(|n| **n != along) {
+            key += &format!("|{:?}", p.get(n).map(f64::to_bits));
+        }
+        let k = *index.entry(key.clone()).or_insert_with(|| {
+            slices.push((key, Vec::new()));
+            slices.len() - 1
+        });
+        slices[k].1.push(i);
+    }
+    if slices.iter().all(|(_, v)| v.len() < 2) {
+        return Err(Error::invalid(
+            "frontier.along",
+            format!(
+                "the axis `{along}` needs at least two values in the sweep to locate a frontier"
+            ),
+        ));
+    }
+    let results: Vec<Vec<Vec<Cell>>> = slices
+        .par_iter()
+        .map(|(_, idx)| {
+            let mut idx = idx.clone();
+            idx.sort_by(|&a, &b| {
+                points[a]
+                    .get(along)
+                    .unwrap()
+                    .total_cmp(&points[b].get(along).unwrap())
+            });
+            slice_frontier(points, vals, &idx, along)
+        })
+        .collect::<Result<_>>()?;
+    let mut t = Table::new(&FRONTIER_COLUMNS);
+    results.into_iter().flatten().for_each(|r| t.push(r));
+    Ok(t)
+}
+
+fn sign(v: &Values) -> i8 {
+    if v.delta.abs() <= v.tie_tol {
+        0
+    } else if v.delta > 0.0 {
+        1
+    } else {
+        -1
+    }
+}
+
+fn slice_frontier(
+    points: &[Point],
+    vals: &[Values],
+    idx: &[usize],
+    along: &str,
+) -> Result<Vec<Vec<Cell>>> {
+    let mut rows = Vec::new();
+    let xs: Vec<f64> = idx.iter().map(|&i| points[i].get(along).unwrap()).collect();
+    let range = xs.last().unwrap() - xs[0];
+    let row = |kind: &str, value: f64, a: usize, b: usize| -> Vec<Cell> {
+        let mut p = points[idx[a]].clone();
+        p.set(along, value);
+        let (va, vb) = (&vals[idx[a]], &vals[idx[b]]);
+        vec![
+            p.prior.clone().into(),
+            p.human.clone().into(),
+            p.mu.into(),
+            p.sigma.into(),
+            p.beta.into(),
+            p.p.into(),
+            p.cost.into(),
+            along.into(),
+            kind.into(),
+            value.into(),
+            xs[a].into(),
+            xs[b].into(),
+            va.decision.as_str().into(),
+            vb.decision.as_str().into(),
+            va.delta.into(),
+            vb.delta.into(),
+        ]
+    };
+    let signs: Vec<i8> = idx.iter().map(|&i| sign(&vals[i])).collect();
+    let mut k = 0;
+    while k < idx.len() {
+        if signs[k] == 0 {
+            // A maximal run of ties.
+            let start = k;
+            while k + 1 < idx.len() && signs[k + 1] == 0 {
+                k += 1;
+            }
+            rows.push(row("tie", 0.5 * (xs[start] + xs[k]), start, k));
+        } else if k + 1 < idx.len() && signs[k + 1] == -signs[k] {
+            let template = points[idx[k]].clone();
+            let f = |x: f64| {
+                let mut p = template.clone();
+                p.set(along, x);
+                p.values().map(|v| v.delta).unwrap_or(f64::NAN)
+            };
+            let tol = 1e-12 * range.abs().max(1e-300);
+            match numerics::brent(f, xs[k], xs[k + 1], tol) {
+                Some(r) => rows.push(row("root", r, k, k + 1)),
+                None => {
+                    return Err(Error::invalid(
+                        "frontier",
+                        "Δ could not be evaluated inside a bracket",
+                    ));
+                }
+            }
+        }
+        k += 1;
+    }
+    Ok(rows)
+}
