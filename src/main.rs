@@ -35,7 +35,7 @@ enum Command {
         #[arg(long)]
         human: String,
         /// The cost of asking the human (≥ 0).
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         cost: f64,
         /// Print one JSON object instead of a table.
         #[arg(long)]

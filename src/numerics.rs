@@ -148,7 +148,7 @@ pub const MAX_PANELS: usize = 4000;
 /// (the rounding floor: f itself is no more accurate) count as converged. At most [`MAX_PANELS`] panels, so
 /// the cost is bounded even when `f` is noisier than the tolerance asks.
 pub fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], abs_tol: f64) -> f64 {
-    if !(b > a) {
+    if a.partial_cmp(&b) != Some(std::cmp::Ordering::Less) {
         return 0.0;
     }
     let mut cuts = vec![a];

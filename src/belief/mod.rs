@@ -82,7 +82,18 @@ impl Prior {
         if sigma == 0.0 {
             return Self::normal(mu, 0.0);
         }
+        finite("prior.mu", mu)?;
+        if !(sigma >= 0.0 && sigma.is_finite()) {
+            return Err(Error::invalid(
+                "prior.sigma",
+                format!("must be a finite number >= 0, got {sigma}"),
+            ));
+        }
         let h = sigma * 3f64.sqrt();
+        if h.is_finite() && mu - h == mu + h {
+            // Narrower than the resolution of f64 at μ: a point belief.
+            return Self::normal(mu, 0.0);
+        }
         Self::uniform(mu - h, mu + h)
     }
 

@@ -1,0 +1,74 @@
+//! The experiment layer: every reproduction passes its own checks against the paper, and the designer study
+//! (HM 2017 Fig. 4) shows what the theory says it must.
+
+use cirl::experiment::{self, config, designer};
+
+#[test]
+fn every_reproduction_passes_its_checks() {
+    for (name, _) in experiment::REPRODUCTIONS {
+        let cfg = experiment::reproduction(name).unwrap();
+        if cfg.designer.is_some() {
+            continue; // the Monte Carlo study is checked below, with its own statistics
+        }
+        let (t, frontier) = experiment::compute(&cfg, false).unwrap();
+        assert!(!t.rows.is_empty());
+        assert!(
+            frontier.is_some(),
+            "{name}: sweeps in the reproductions locate their frontier"
+        );
+        for c in &cfg.check {
+            let (claim, ok, detail) = experiment::check(c, &t);
+            assert!(ok, "{name}: {claim}: {detail}");
+        }
+    }
+}
+
+/// With σ = σ* the robot's belief is its true posterior, so its choice is Bayes optimal: no other σ can have a
+/// higher expected true value. Overconfidence (σ → 0) must cost value; Δ must grow with σ.
+#[test]
+fn designer_value_peaks_at_the_calibrated_sigma() {
+    let star = std::f64::consts::FRAC_1_SQRT_2;
+    let d = config::Designer {
+        actions: vec![1, 4],
+        sigma: config::Axis::List(vec![0.0, 0.2, 0.4, star, 1.0, 1.5, 3.0]),
+        beta: 0.25,
+        prior_sd: 1.0,
+        noise_sd: 1.0,
+        games: 40_000,
+    };
+    assert!((designer::calibrated_sigma(&d) - star).abs() < 1e-15);
+    let t = designer::run(&d, 11).unwrap();
+    for a in ["1", "4"] {
+        let rows: Vec<usize> = (0..t.rows.len())
+            .filter(|&i| t.text(i, "actions") == a)
+            .collect();
+        let at = |s: f64| {
+            *rows
+                .iter()
+                .find(|&&i| (t.num(i, "sigma").unwrap() - s).abs() < 1e-12)
+                .unwrap()
+        };
+        let v = |i: usize| t.num(i, "value").unwrap();
+        let se =
+            |i: usize| (t.num(i, "value_ci_high").unwrap() - t.num(i, "value").unwrap()) / 1.96;
+        let best = at(star);
+        for &i in &rows {
+            assert!(
+                v(best) >= v(i) - 3.0 * se(i),
+                "|A|={a}: V(σ*)={} < V(σ={})={}",
+                v(best),
+                t.num(i, "sigma").unwrap(),
+                v(i)
+            );
+        }
+        assert!(
+            v(best) - v(at(0.0)) > 5.0 * se(best),
+            "overconfidence should cost value"
+        );
+        let deltas: Vec<f64> = rows.iter().map(|&i| t.num(i, "delta").unwrap()).collect();
+        assert!(
+            deltas.windows(2).all(|w| w[1] >= w[0] - 1e-3),
+            "Δ should grow with σ: {deltas:?}"
+        );
+    }
+}
