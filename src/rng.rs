@@ -17,6 +17,19 @@ pub fn job_rng(seed: u64, index: u64) -> Rng {
     r
 }
 
+/// The generator of high-volume Monte Carlo batches: PCG-64 (MCG variant, `rand_pcg`), a named portable
+/// generator about 2.5× faster than ChaCha8 per draw. Batch `index` of a run seeded with `seed` is seeded from
+/// [`derive_seed`]`(seed, FAST_STREAM, index)`, so results do not depend on the thread count either.
+pub type FastRng = rand_pcg::Pcg64Mcg;
+
+/// The stream tag of [`fast_job_rng`] in [`derive_seed`].
+pub const FAST_STREAM: u64 = 0x4d43; // "MC"
+
+/// The fast generator of Monte Carlo batch `index` in a run seeded with `seed`.
+pub fn fast_job_rng(seed: u64, index: u64) -> FastRng {
+    FastRng::seed_from_u64(derive_seed(seed, FAST_STREAM, index))
+}
+
 /// A 64-bit seed derived from `(seed, stream, index)` by SplitMix64 mixing, for nested jobs
 /// (e.g. trial `index` of sweep point `stream`).
 pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {

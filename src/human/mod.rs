@@ -23,6 +23,11 @@ pub trait ResponseModel: Send + Sync {
     }
     /// A short label, e.g. `boltzmann:0.5`.
     fn label(&self) -> String;
+    /// `Some(β)` if πH(u) is exactly the logistic 1/(1 + e^{−u/β}) with 0 < β < ∞ (enables the vectorized
+    /// Monte Carlo loop).
+    fn logistic_temperature(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The built-in human models.
@@ -175,6 +180,13 @@ impl ResponseModel for Human {
                     .collect()
             }
             _ => vec![0.0],
+        }
+    }
+
+    fn logistic_temperature(&self) -> Option<f64> {
+        match self {
+            Human::Boltzmann { beta } if *beta > 0.0 && beta.is_finite() => Some(*beta),
+            _ => None,
         }
     }
 

@@ -29,6 +29,7 @@
 use std::sync::OnceLock;
 
 use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
 use crate::belief::{NORMAL_SPAN, Prior};
@@ -42,7 +43,6 @@ pub const TIE_RTOL: f64 = 1e-9;
 pub const SHARP_RATIO: f64 = 1.0;
 /// Below this ratio β/σ a Boltzmann human is treated as rational (error O((β/σ)²)).
 pub const RATIONAL_RATIO: f64 = 1e-6;
-const GH_NODES: usize = 64;
 
 /// One of the robot's three moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -244,9 +244,18 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
     }
 }
 
-fn gh_rule() -> &'static Rule {
-    static R: OnceLock<Rule> = OnceLock::new();
-    R.get_or_init(|| numerics::gauss_hermite_prob(GH_NODES))
+/// Gauss–Hermite orders by σ/β: the logistic's poles at u = ±iπβ limit how fast the rule converges, so the
+/// order grows with s = σ/β. Each order was chosen from a study of the worst error over μ/β ∈ [−12, 12]
+/// (`cargo run --release --example ghstudy` in the history of this file) with a margin of ≥ 100× below 1e-10:
+/// worst errors 2e-14 (8 nodes, s ≤ 0.2), 9e-14 (12, s ≤ 0.4), 8e-13 (16, s ≤ 0.6), 3e-13 (24, s ≤ 0.8),
+/// 4e-13 (32, s ≤ 1).
+const GH_ORDERS: [(f64, usize); 5] = [(0.2, 8), (0.4, 12), (0.6, 16), (0.8, 24), (SHARP_RATIO, 32)];
+
+fn gh_rule(s: f64) -> &'static Rule {
+    static R: OnceLock<Vec<Rule>> = OnceLock::new();
+    let rules = R.get_or_init(|| GH_ORDERS.iter().map(|&(_, n)| numerics::gauss_hermite_prob(n)).collect());
+    let k = GH_ORDERS.iter().position(|&(max_s, _)| s <= max_s).unwrap_or(GH_ORDERS.len() - 1);
+    &rules[k]
 }
 
 /// Nodes x and weight triples (w·r̃(x), w·x·r̃(x), w·r̃(x)(1 − r̃(x))) on [0, 40] for the sharp regime,
@@ -299,39 +308,67 @@ pub struct NormalBoltzmann {
 pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> NormalBoltzmann {
     let s = sigma / beta;
     if s <= SHARP_RATIO {
-        let r = gh_rule();
+        // X = U/β ~ N(m, s²) at the nodes x = m ± s·z (the rule is symmetric). With t = e^{−|m|} ≤ 1 and
+        // h = e^{−s·z} ≤ 1, the factor e^{−sign(m)·x} of the logistic is t·h at one node of a pair and t/h at
+        // the other: one exp per pair, and nothing can overflow (t/h ≤ e^{s·z} ≤ e^{8}).
+        let r = gh_rule(s);
+        let m = mu / beta;
+        let t = numerics::exp_nonpositive(-m.abs());
+        let half = r.nodes.len() / 2;
         let (mut e_pi, mut e_u_pi, mut e_u_not_pi, mut e_d) = (0.0, 0.0, 0.0, 0.0);
-        for (z, w) in r.nodes.iter().zip(&r.weights) {
-            let u = mu + sigma * z;
-            let (p, q) = (logistic(u / beta), logistic(-u / beta));
+        for k in 0..half {
+            // Nodes are sorted ascending: r.nodes[k] = −z, r.nodes[n−1−k] = +z, z > 0.
+            let (z, w) = (r.nodes[r.nodes.len() - 1 - k], r.weights[k]);
+            let h = numerics::exp_nonpositive(-s * z);
+            // The node on m's side of zero (|x| larger) has factor t·h, the other t/h:
+            //   far:  big = 1/(1 + th),  small = th/(1 + th);
+            //   near: big = h/(h + t),   small = t/(h + t)   — one division for the pair.
+            let (a1, a2) = (1.0 + t * h, h + t);
+            let d = 1.0 / (a1 * a2);
+            let (far_big, far_small) = (a2 * d, t * h * a2 * d);
+            let (near_big, near_small) = (h * a1 * d, t * a1 * d);
+            // For m ≥ 0, "far" is u = μ + σz and π = big there; for m < 0, "far" is u = μ − σz and π = small.
+            let (u_far, u_near) = if m >= 0.0 { (mu + sigma * z, mu - sigma * z) } else { (mu - sigma * z, mu + sigma * z) };
+            let (p_far, q_far, p_near, q_near) = if m >= 0.0 {
+                (far_big, far_small, near_big, near_small)
+            } else {
+                (far_small, far_big, near_small, near_big)
+            };
+            e_pi += w * (p_far + p_near);
+            e_u_pi += w * (u_far * p_far + u_near * p_near);
+            e_u_not_pi += w * (u_far * q_far + u_near * q_near);
+            e_d += w * (p_far * q_far + p_near * q_near);
+        }
+        if r.nodes.len() % 2 == 1 {
+            let w = r.weights[half];
+            let big = 1.0 / (1.0 + t);
+            let (p, q) = if m >= 0.0 { (big, t * big) } else { (t * big, big) };
             e_pi += w * p;
-            e_u_pi += w * u * p;
-            e_u_not_pi += w * u * q;
+            e_u_pi += w * mu * p;
+            e_u_not_pi += w * mu * q;
             e_d += w * p * q;
         }
-        NormalBoltzmann {
-            e_pi,
-            e_u_pi,
-            e_u_not_pi,
-            e_pi_dot: e_d / beta,
-            method: "gauss-hermite-64",
-        }
+        NormalBoltzmann { e_pi, e_u_pi, e_u_not_pi, e_pi_dot: e_d / beta, method: "gauss-hermite" }
     } else {
         // U = βX with X ~ N(m, s²); σ(x) = 1{x ≥ 0} + r(x), r odd, r(x) = −r̃(x) for x > 0.
         let m = mu / beta;
         let t = mu / sigma;
         let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
         let r = sharp_rule();
-        let (mut d_pi, mut d_upi, mut e_d) = (0.0, 0.0, 0.0);
+        let (mut d_pi, mut d_upi, mut e_d) = (0.0f64, 0.0f64, 0.0f64);
         let inv = 1.0 / s;
         for k in 0..r.x.len() {
             let x = r.x[k];
-            let np = norm_pdf((x - m) * inv) * inv; // density of X at +x
-            let nm = norm_pdf((-x - m) * inv) * inv; // density of X at −x
+            let (a, b) = ((x - m) * inv, (x + m) * inv);
+            // Densities of X at +x and −x, up to the factor 1/(s√(2π)) applied below.
+            let np = numerics::exp_nonpositive(-0.5 * a * a);
+            let nm = numerics::exp_nonpositive(-0.5 * b * b);
             d_pi += r.w_r[k] * (nm - np);
             d_upi -= r.w_xr[k] * (nm + np);
             e_d += r.w_d[k] * (nm + np);
         }
+        let c = inv * numerics::INV_SQRT_2PI;
+        let (d_pi, d_upi, e_d) = (d_pi * c, d_upi * c, e_d * c);
         let e_pi = (cdf + d_pi).clamp(0.0, 1.0);
         // U·π = U·1{U ≥ 0} + β·X·r(X) and U·(1 − π) = U·1{U < 0} − β·X·r(X).
         let e_u_pi = mu * cdf + sigma * pdf + beta * d_upi;
@@ -529,26 +566,90 @@ pub struct McSums {
 impl McSums {
     /// Plays `n` games: U from the prior, the human's choice from πH(U); the robot's payoffs are recorded for
     /// all three moves on the same draw (common random numbers).
-    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
-        prior: &Prior,
-        model: &M,
+    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(prior: &Prior, model: &M, n: u64, rng: &mut R) -> Self {
+        // The normal prior's draw is inlined (no per-draw dispatch): it is the hot path of the benchmarks.
+        match *prior {
+            Prior::Normal { mu, sigma } if model.logistic_temperature().is_some() => {
+                Self::sample_normal_logistic(mu, sigma, model.logistic_temperature().unwrap(), n, rng)
+            }
+            Prior::Normal { mu, sigma } => Self::sample_with(n, rng, model, |r| {
+                let z: f64 = StandardNormal.sample(r);
+                mu + sigma * z
+            }),
+            _ => Self::sample_with(n, rng, model, |r| prior.sample(r)),
+        }
+    }
+
+    /// Normal belief × logistic human, in blocks: the draws are serial, the rest is branch-free arithmetic
+    /// on arrays (4 accumulator lanes) that the compiler vectorizes. Same games as the generic loop, summed in a
+    /// different order.
+    fn sample_normal_logistic<R: rand::Rng + ?Sized>(mu: f64, sigma: f64, beta: f64, n: u64, rng: &mut R) -> Self {
+        const B: usize = 64;
+        const L: usize = 4;
+        let inv_beta = 1.0 / beta;
+        let (mut z, mut v) = ([0.0f64; B], [0.0f64; B]);
+        let mut acc = [[0.0f64; L]; 6];
+        let blocks = n / B as u64;
+        for _ in 0..blocks {
+            for i in 0..B {
+                z[i] = StandardNormal.sample(rng);
+                v[i] = rng.random::<f64>();
+            }
+            for j in 0..B / L {
+                for l in 0..L {
+                    let i = j * L + l;
+                    let u = mu + sigma * z[i];
+                    let x = u * inv_beta;
+                    let e = numerics::exp_nonpositive(-x.abs());
+                    let r = 1.0 / (1.0 + e);
+                    let p = if x >= 0.0 { r } else { e * r };
+                    let a = (v[i] < p) as u8 as f64;
+                    let w = u * a;
+                    acc[0][l] += u;
+                    acc[1][l] += u * u;
+                    acc[2][l] += w;
+                    acc[3][l] += w * w;
+                    acc[4][l] += u * w;
+                    acc[5][l] += a;
+                }
+            }
+        }
+        let rest = n - blocks * B as u64;
+        let human = Human::Boltzmann { beta };
+        let mut s = Self::sample_with(rest, rng, &human, |r| {
+            let z: f64 = StandardNormal.sample(r);
+            mu + sigma * z
+        });
+        s.n = n;
+        let lanes = |k: usize| acc[k].iter().sum::<f64>();
+        s.su += lanes(0);
+        s.suu += lanes(1);
+        s.sw += lanes(2);
+        s.sww += lanes(3);
+        s.suw += lanes(4);
+        s.sa += lanes(5);
+        s
+    }
+
+    #[inline(always)]
+    fn sample_with<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
         n: u64,
         rng: &mut R,
+        model: &M,
+        draw: impl Fn(&mut R) -> f64,
     ) -> Self {
-        let mut s = McSums {
-            n,
-            ..Default::default()
-        };
+        let mut s = McSums { n, ..Default::default() };
         for _ in 0..n {
-            let u = prior.sample(rng);
-            let allow = rng.random::<f64>() < model.p_allow(u);
-            let w = if allow { u } else { 0.0 };
+            let u = draw(rng);
+            // Branch-free: the human's choice is a coin flip the CPU cannot predict.
+            let allow = (rng.random::<f64>() < model.p_allow(u)) as u8 as f64;
+            let w = u * allow;
             s.su += u;
             s.suu += u * u;
             s.sw += w;
             s.sww += w * w;
             s.suw += u * w;
-            s.sa += allow as u8 as f64;
+            s.sa += allow;
         }
         s
     }
@@ -601,8 +702,8 @@ pub fn monte_carlo<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
 /// Games per parallel batch in [`monte_carlo_par`].
 pub const MC_BATCH: u64 = 1 << 16;
 
-/// Parallel Monte Carlo: batch `i` uses [`crate::rng::job_rng`]`(seed, i)` and batches are merged in index
-/// order, so the result is identical for every thread count.
+/// Parallel Monte Carlo: batch `i` uses [`crate::rng::fast_job_rng`]`(seed, i)` and batches are merged in
+/// index order, so the result is identical for every thread count.
 pub fn monte_carlo_par<M: ResponseModel + ?Sized>(
     prior: &Prior,
     model: &M,
@@ -616,7 +717,7 @@ pub fn monte_carlo_par<M: ResponseModel + ?Sized>(
         .into_par_iter()
         .map(|i| {
             let k = MC_BATCH.min(n - i * MC_BATCH);
-            McSums::sample(prior, model, k, &mut crate::rng::job_rng(seed, i))
+            McSums::sample(prior, model, k, &mut crate::rng::fast_job_rng(seed, i))
         })
         .collect();
     let mut total = McSums::default();
