@@ -62,6 +62,12 @@ fn main() {
         black_box(s);
         t.elapsed().as_secs_f64()
     });
+    let smooth_parallel = best_of(3, || {
+        let t = Instant::now();
+        let s: f64 = smooth.par_iter().map(|&(m, s, b)| delta(m, s, b)).sum();
+        black_box(s);
+        t.elapsed().as_secs_f64()
+    });
     println!("grid: {n} points (mu, sigma, beta), Boltzmann human, normal belief");
     println!(
         "  cirl 1 thread, smooth part (sigma <= beta, {} points): {:.1} ns/point",
@@ -89,7 +95,15 @@ fn main() {
             let scale = sigma.max(mu.abs());
             let (rp, ru) = normal_reference(mu, sigma, &Human::Boltzmann { beta }, 1e-13 * scale);
             let err = ((m.e_u_pi - ru).abs() / scale).max((m.e_pi - rp).abs());
-            (mu, sigma, beta, m.e_pi, m.e_u_pi, delta(mu, sigma, beta), err)
+            (
+                mu,
+                sigma,
+                beta,
+                m.e_pi,
+                m.e_u_pi,
+                delta(mu, sigma, beta),
+                err,
+            )
         })
         .collect();
     let worst = rows.iter().map(|r| r.6).fold(0.0, f64::max);
@@ -101,7 +115,12 @@ fn main() {
     let mut f = std::fs::File::create("target/bench/grid_sample.csv").unwrap();
     writeln!(f, "mu,sigma,beta,e_pi,e_u_pi,delta").unwrap();
     for r in &rows {
-        writeln!(f, "{:?},{:?},{:?},{:?},{:?},{:?}", r.0, r.1, r.2, r.3, r.4, r.5).unwrap();
+        writeln!(
+            f,
+            "{:?},{:?},{:?},{:?},{:?},{:?}",
+            r.0, r.1, r.2, r.3, r.4, r.5
+        )
+        .unwrap();
     }
 
     // Monte Carlo throughput: sampled games per second, on all cores.
@@ -121,8 +140,9 @@ fn main() {
     let mut f = std::fs::File::create("target/bench/rust.json").unwrap();
     writeln!(
         f,
-        "{{\"points\": {n}, \"smooth_serial_ns_per_point\": {}, \"serial_ns_per_point\": {}, \"parallel_ns_per_point\": {}, \"threads\": {}, \"max_error\": {worst}, \"mc_games_per_s\": {}}}",
+        "{{\"points\": {n}, \"smooth_serial_ns_per_point\": {}, \"smooth_parallel_ns_per_point\": {}, \"serial_ns_per_point\": {}, \"parallel_ns_per_point\": {}, \"threads\": {}, \"max_error\": {worst}, \"mc_games_per_s\": {}}}",
         smooth_serial / smooth.len() as f64 * 1e9,
+        smooth_parallel / smooth.len() as f64 * 1e9,
         serial / n as f64 * 1e9,
         parallel / n as f64 * 1e9,
         rayon::current_num_threads(),

@@ -200,6 +200,17 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
         };
         return point(h.p_allow(mu), pd);
     }
+    if let Human::Boltzmann { beta } = h {
+        let nb = normal_boltzmann(mu, sigma, beta);
+        return Moments {
+            mean: mu,
+            e_pi: nb.e_pi,
+            e_u_pi: nb.e_u_pi,
+            e_u_not_pi: nb.e_u_not_pi,
+            e_pi_dot: Some(nb.e_pi_dot),
+            method: nb.method,
+        };
+    }
     let t = mu / sigma;
     let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
     // E[U·1{U ≥ 0}] ≥ 0 and E[U·1{U < 0}] ≤ 0: clamped so rounding cannot flip the sign Theorem 1 is about.
@@ -230,33 +241,55 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
             e_pi_dot: Some(0.0),
             method: "closed-form",
         },
-        Human::Boltzmann { beta } => {
-            let nb = normal_boltzmann(mu, sigma, beta);
-            Moments {
-                mean: mu,
-                e_pi: nb.e_pi,
-                e_u_pi: nb.e_u_pi,
-                e_u_not_pi: nb.e_u_not_pi,
-                e_pi_dot: Some(nb.e_pi_dot),
-                method: nb.method,
-            }
-        }
+        Human::Boltzmann { .. } => unreachable!("handled above"),
     }
 }
 
 /// Gauss–Hermite orders by σ/β: the logistic's poles at u = ±iπβ limit how fast the rule converges, so the
-/// order grows with s = σ/β. Each order was chosen from a study of the worst error over μ/β ∈ [−12, 12]
-/// (`cargo run --release --example ghstudy` in the history of this file) with a margin of ≥ 100× below 1e-10:
-/// worst errors 2e-14 (8 nodes, s ≤ 0.2), 9e-14 (12, s ≤ 0.4), 8e-13 (16, s ≤ 0.6), 3e-13 (24, s ≤ 0.8),
+/// order grows with s = σ/β. Each order is the smallest whose worst error over μ/β ∈ [−12, 12] at the bin's
+/// upper end (errors grow with s) is ≤ 1e-12, 100× below the promised 1e-10 (`cargo run --release --example
+/// ghstudy`): 2e-14 (8 nodes, s ≤ 0.2), 9e-14 (12, s ≤ 0.4), 8e-13 (16, s ≤ 0.6), 3e-13 (24, s ≤ 0.8),
 /// 4e-13 (32, s ≤ 1).
 const GH_ORDERS: [(f64, usize); 5] = [(0.2, 8), (0.4, 12), (0.6, 16), (0.8, 24), (SHARP_RATIO, 32)];
 
-fn gh_rule(s: f64) -> &'static Rule {
-    static R: OnceLock<Vec<Rule>> = OnceLock::new();
-    let rules = R.get_or_init(|| GH_ORDERS.iter().map(|&(_, n)| numerics::gauss_hermite_prob(n)).collect());
-    let k = GH_ORDERS.iter().position(|&(max_s, _)| s <= max_s).unwrap_or(GH_ORDERS.len() - 1);
+/// The positive half of a symmetric Gauss–Hermite rule: nodes z > 0 and their weights.
+struct HalfRule {
+    z: Vec<f64>,
+    w: Vec<f64>,
+}
+
+fn gh_rule(s: f64) -> &'static HalfRule {
+    static R: OnceLock<Vec<HalfRule>> = OnceLock::new();
+    let rules = R.get_or_init(|| {
+        GH_ORDERS
+            .iter()
+            .map(|&(_, n)| {
+                let r: Rule = numerics::gauss_hermite_prob(n);
+                // Symmetric rule of even order: pair node k (−z) with node n−1−k (+z).
+                let half = n / 2;
+                HalfRule {
+                    z: (0..half).map(|k| r.nodes[n - 1 - k]).collect(),
+                    w: (0..half)
+                        .map(|k| 0.5 * (r.weights[k] + r.weights[n - 1 - k]))
+                        .collect(),
+                }
+            })
+            .collect()
+    });
+    let k = GH_ORDERS
+        .iter()
+        .position(|&(max_s, _)| s <= max_s)
+        .unwrap_or(GH_ORDERS.len() - 1);
     &rules[k]
 }
+
+/// Panel edges of the sharp-regime rule: panels grow geometrically because r̃ has poles at ±iπ, so panels
+/// near 0 stay short; e^{−40} < 5e-18.
+const EDGES: [f64; 10] = [0.0, 0.75, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 40.0];
+/// Gauss–Legendre nodes per panel: 8 gives a worst error of 1.2e-13 over s ∈ (1, 100], m ∈ [−3s, 3s]
+/// (`examples/sharpstudy.rs`); 6 gives 1.9e-10, too close to the 1e-10 promise.
+const SHARP_GL: usize = 8;
+const SHARP_NODES: usize = (EDGES.len() - 1) * SHARP_GL;
 
 /// Nodes x and weight triples (w·r̃(x), w·x·r̃(x), w·r̃(x)(1 − r̃(x))) on [0, 40] for the sharp regime,
 /// with r̃(x) = 1/(1 + eˣ).
@@ -270,9 +303,7 @@ struct SharpRule {
 fn sharp_rule() -> &'static SharpRule {
     static R: OnceLock<SharpRule> = OnceLock::new();
     R.get_or_init(|| {
-        // Panels grow geometrically: r̃ has poles at ±iπ, so panels near 0 stay short; e^{-40} < 5e-18.
-        const EDGES: [f64; 10] = [0.0, 0.75, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 40.0];
-        let gl = numerics::gauss_legendre(12);
+        let gl = numerics::gauss_legendre(SHARP_GL);
         let mut r = SharpRule {
             x: vec![],
             w_r: vec![],
@@ -305,74 +336,150 @@ pub struct NormalBoltzmann {
 }
 
 /// E[πH], E[U·πH], E[U·(1 − πH)], E[π̇H] for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
+///
+/// The kernels are written as element-wise passes over small arrays followed by sums in four fixed lanes, so
+/// the compiler vectorizes them; on x86-64 CPUs with AVX2 the same code is compiled a second time for AVX2 and
+/// chosen at run time. The arithmetic and the order of every sum are fixed by the code (no FMA contraction), so
+/// both versions return bit-identical results.
 pub fn normal_boltzmann(mu: f64, sigma: f64, beta: f64) -> NormalBoltzmann {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { normal_boltzmann_avx2(mu, sigma, beta) };
+        }
+    }
+    normal_boltzmann_body(mu, sigma, beta)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn normal_boltzmann_avx2(mu: f64, sigma: f64, beta: f64) -> NormalBoltzmann {
+    normal_boltzmann_body(mu, sigma, beta)
+}
+
+/// Lanes of the vectorized sums.
+const LANES: usize = 4;
+
+/// Σ a[k]·b[k] over the first `n` entries, in LANES interleaved partial sums (a fixed order).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed loops over fixed arrays vectorize
+fn dot(a: &[f64], b: &[f64], n: usize) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (a, b) = (&a[..n], &b[..n]);
+    let chunks = n / LANES;
+    for c in 0..chunks {
+        for l in 0..LANES {
+            acc[l] += a[c * LANES + l] * b[c * LANES + l];
+        }
+    }
+    for k in chunks * LANES..n {
+        acc[k % LANES] += a[k] * b[k];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// The Gauss–Hermite kernel with H node pairs (see `normal_boltzmann_body`).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed loops over fixed arrays vectorize
+fn gh_kernel<const H: usize>(
+    mu: f64,
+    sigma: f64,
+    beta: f64,
+    s: f64,
+    r: &HalfRule,
+) -> NormalBoltzmann {
+    let z: &[f64; H] = r.z[..].try_into().expect("rule order matches the kernel");
+    let w: &[f64; H] = r.w[..].try_into().expect("rule order matches the kernel");
+    let m = mu / beta;
+    let t = numerics::exp_nonpositive(-m.abs());
+    let sign = if m >= 0.0 { 1.0 } else { -1.0 };
+    let mut h = [0.0; H];
+    for k in 0..H {
+        h[k] = numerics::exp_nonpositive(-s * z[k]);
+    }
+    let (mut fb, mut fs, mut nb, mut ns) = ([0.0; H], [0.0; H], [0.0; H], [0.0; H]);
+    let (mut uf, mut un) = ([0.0; H], [0.0; H]);
+    for k in 0..H {
+        let (a1, a2) = (1.0 + t * h[k], h[k] + t);
+        let d = 1.0 / (a1 * a2);
+        fb[k] = a2 * d;
+        fs[k] = t * h[k] * a2 * d;
+        nb[k] = h[k] * a1 * d;
+        ns[k] = t * a1 * d;
+        uf[k] = mu + sign * sigma * z[k];
+        un[k] = mu - sign * sigma * z[k];
+    }
+    let (pf, qf, pn, qn) = if m >= 0.0 {
+        (&fb, &fs, &nb, &ns)
+    } else {
+        (&fs, &fb, &ns, &nb)
+    };
+    let (mut a_p, mut a_up, mut a_uq, mut a_d) = ([0.0; H], [0.0; H], [0.0; H], [0.0; H]);
+    for k in 0..H {
+        a_p[k] = pf[k] + pn[k];
+        a_up[k] = uf[k] * pf[k] + un[k] * pn[k];
+        a_uq[k] = uf[k] * qf[k] + un[k] * qn[k];
+        a_d[k] = pf[k] * qf[k] + pn[k] * qn[k];
+    }
+    NormalBoltzmann {
+        e_pi: dot(w, &a_p, H),
+        e_u_pi: dot(w, &a_up, H),
+        e_u_not_pi: dot(w, &a_uq, H),
+        e_pi_dot: dot(w, &a_d, H) / beta,
+        method: "gauss-hermite",
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed loops over fixed arrays vectorize
+fn normal_boltzmann_body(mu: f64, sigma: f64, beta: f64) -> NormalBoltzmann {
     let s = sigma / beta;
     if s <= SHARP_RATIO {
         // X = U/β ~ N(m, s²) at the nodes x = m ± s·z (the rule is symmetric). With t = e^{−|m|} ≤ 1 and
-        // h = e^{−s·z} ≤ 1, the factor e^{−sign(m)·x} of the logistic is t·h at one node of a pair and t/h at
-        // the other: one exp per pair, and nothing can overflow (t/h ≤ e^{s·z} ≤ e^{8}).
+        // h = e^{−s·z} ≤ 1, the factor e^{−sign(m)·x} of the logistic is t·h at the node on m's side of zero
+        // ("far") and t/h at the other ("near"): one exp and one division per pair, and nothing overflows.
+        //   far:  big = 1/(1 + th),  small = th/(1 + th);   near: big = h/(h + t),  small = t/(h + t).
+        // For m ≥ 0, far is u = μ + σz and π = big there; for m < 0, far is u = μ − σz and π = small.
         let r = gh_rule(s);
-        let m = mu / beta;
-        let t = numerics::exp_nonpositive(-m.abs());
-        let half = r.nodes.len() / 2;
-        let (mut e_pi, mut e_u_pi, mut e_u_not_pi, mut e_d) = (0.0, 0.0, 0.0, 0.0);
-        for k in 0..half {
-            // Nodes are sorted ascending: r.nodes[k] = −z, r.nodes[n−1−k] = +z, z > 0.
-            let (z, w) = (r.nodes[r.nodes.len() - 1 - k], r.weights[k]);
-            let h = numerics::exp_nonpositive(-s * z);
-            // The node on m's side of zero (|x| larger) has factor t·h, the other t/h:
-            //   far:  big = 1/(1 + th),  small = th/(1 + th);
-            //   near: big = h/(h + t),   small = t/(h + t)   — one division for the pair.
-            let (a1, a2) = (1.0 + t * h, h + t);
-            let d = 1.0 / (a1 * a2);
-            let (far_big, far_small) = (a2 * d, t * h * a2 * d);
-            let (near_big, near_small) = (h * a1 * d, t * a1 * d);
-            // For m ≥ 0, "far" is u = μ + σz and π = big there; for m < 0, "far" is u = μ − σz and π = small.
-            let (u_far, u_near) = if m >= 0.0 { (mu + sigma * z, mu - sigma * z) } else { (mu - sigma * z, mu + sigma * z) };
-            let (p_far, q_far, p_near, q_near) = if m >= 0.0 {
-                (far_big, far_small, near_big, near_small)
-            } else {
-                (far_small, far_big, near_small, near_big)
-            };
-            e_pi += w * (p_far + p_near);
-            e_u_pi += w * (u_far * p_far + u_near * p_near);
-            e_u_not_pi += w * (u_far * q_far + u_near * q_near);
-            e_d += w * (p_far * q_far + p_near * q_near);
+        // Fixed trip counts per order, so every loop is fully unrolled and vectorized.
+        match r.z.len() {
+            4 => gh_kernel::<4>(mu, sigma, beta, s, r),
+            6 => gh_kernel::<6>(mu, sigma, beta, s, r),
+            8 => gh_kernel::<8>(mu, sigma, beta, s, r),
+            12 => gh_kernel::<12>(mu, sigma, beta, s, r),
+            _ => gh_kernel::<16>(mu, sigma, beta, s, r),
         }
-        if r.nodes.len() % 2 == 1 {
-            let w = r.weights[half];
-            let big = 1.0 / (1.0 + t);
-            let (p, q) = if m >= 0.0 { (big, t * big) } else { (t * big, big) };
-            e_pi += w * p;
-            e_u_pi += w * mu * p;
-            e_u_not_pi += w * mu * q;
-            e_d += w * p * q;
-        }
-        NormalBoltzmann { e_pi, e_u_pi, e_u_not_pi, e_pi_dot: e_d / beta, method: "gauss-hermite" }
     } else {
-        // U = βX with X ~ N(m, s²); σ(x) = 1{x ≥ 0} + r(x), r odd, r(x) = −r̃(x) for x > 0.
+        // U = βX with X ~ N(m, s²); σ(x) = 1{x ≥ 0} + r(x), r odd, r(x) = −r̃(x) for x > 0. The step part is
+        // closed form; the correction is a fixed rule on [0, 40] whose weights carry r̃.
+        const N: usize = SHARP_NODES;
         let m = mu / beta;
-        let t = mu / sigma;
-        let (cdf, pdf) = (norm_cdf(t), norm_pdf(t));
+        let tt = mu / sigma;
+        let (cdf, pdf) = (norm_cdf(tt), norm_pdf(tt));
         let r = sharp_rule();
-        let (mut d_pi, mut d_upi, mut e_d) = (0.0f64, 0.0f64, 0.0f64);
         let inv = 1.0 / s;
-        for k in 0..r.x.len() {
+        let (mut np, mut nm) = ([0.0; N], [0.0; N]);
+        for k in 0..N {
             let x = r.x[k];
             let (a, b) = ((x - m) * inv, (x + m) * inv);
             // Densities of X at +x and −x, up to the factor 1/(s√(2π)) applied below.
-            let np = numerics::exp_nonpositive(-0.5 * a * a);
-            let nm = numerics::exp_nonpositive(-0.5 * b * b);
-            d_pi += r.w_r[k] * (nm - np);
-            d_upi -= r.w_xr[k] * (nm + np);
-            e_d += r.w_d[k] * (nm + np);
+            np[k] = numerics::exp_nonpositive(-0.5 * a * a);
+            nm[k] = numerics::exp_nonpositive(-0.5 * b * b);
+        }
+        let (mut diff, mut sum) = ([0.0; N], [0.0; N]);
+        for k in 0..N {
+            diff[k] = nm[k] - np[k];
+            sum[k] = nm[k] + np[k];
         }
         let c = inv * numerics::INV_SQRT_2PI;
-        let (d_pi, d_upi, e_d) = (d_pi * c, d_upi * c, e_d * c);
+        let d_pi = dot(&r.w_r, &diff, N) * c;
+        let d_upi = -dot(&r.w_xr, &sum, N) * c;
+        let e_d = dot(&r.w_d, &sum, N) * c;
         let e_pi = (cdf + d_pi).clamp(0.0, 1.0);
         // U·π = U·1{U ≥ 0} + β·X·r(X) and U·(1 − π) = U·1{U < 0} − β·X·r(X).
         let e_u_pi = mu * cdf + sigma * pdf + beta * d_upi;
-        let e_u_not_pi = mu * norm_cdf(-t) - sigma * pdf - beta * d_upi;
+        let e_u_not_pi = mu * norm_cdf(-tt) - sigma * pdf - beta * d_upi;
         NormalBoltzmann {
             e_pi,
             e_u_pi,
@@ -566,11 +673,22 @@ pub struct McSums {
 impl McSums {
     /// Plays `n` games: U from the prior, the human's choice from πH(U); the robot's payoffs are recorded for
     /// all three moves on the same draw (common random numbers).
-    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(prior: &Prior, model: &M, n: u64, rng: &mut R) -> Self {
+    pub fn sample<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
+        prior: &Prior,
+        model: &M,
+        n: u64,
+        rng: &mut R,
+    ) -> Self {
         // The normal prior's draw is inlined (no per-draw dispatch): it is the hot path of the benchmarks.
         match *prior {
             Prior::Normal { mu, sigma } if model.logistic_temperature().is_some() => {
-                Self::sample_normal_logistic(mu, sigma, model.logistic_temperature().unwrap(), n, rng)
+                Self::sample_normal_logistic(
+                    mu,
+                    sigma,
+                    model.logistic_temperature().unwrap(),
+                    n,
+                    rng,
+                )
             }
             Prior::Normal { mu, sigma } => Self::sample_with(n, rng, model, |r| {
                 let z: f64 = StandardNormal.sample(r);
@@ -583,7 +701,14 @@ impl McSums {
     /// Normal belief × logistic human, in blocks: the draws are serial, the rest is branch-free arithmetic
     /// on arrays (4 accumulator lanes) that the compiler vectorizes. Same games as the generic loop, summed in a
     /// different order.
-    fn sample_normal_logistic<R: rand::Rng + ?Sized>(mu: f64, sigma: f64, beta: f64, n: u64, rng: &mut R) -> Self {
+    #[allow(clippy::needless_range_loop)] // indexed loops over fixed arrays vectorize
+    fn sample_normal_logistic<R: rand::Rng + ?Sized>(
+        mu: f64,
+        sigma: f64,
+        beta: f64,
+        n: u64,
+        rng: &mut R,
+    ) -> Self {
         const B: usize = 64;
         const L: usize = 4;
         let inv_beta = 1.0 / beta;
@@ -638,7 +763,10 @@ impl McSums {
         model: &M,
         draw: impl Fn(&mut R) -> f64,
     ) -> Self {
-        let mut s = McSums { n, ..Default::default() };
+        let mut s = McSums {
+            n,
+            ..Default::default()
+        };
         for _ in 0..n {
             let u = draw(rng);
             // Branch-free: the human's choice is a coin flip the CPU cannot predict.
