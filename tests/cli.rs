@@ -410,3 +410,32 @@ games = 5000
         1 + 3 * 4 * 2 * 9 * 2
     );
 }
+
+#[test]
+fn fig3_frontier_matches_the_exact_boundary() {
+    // Every root of HM 2017 Fig. 3 lies on β* = σ²/(2|μ|) (see tests/offswitch_theory.rs for the derivation).
+    let dir = tempfile::tempdir().unwrap();
+    cirl()
+        .args(["reproduce", "hm2017-fig3", "--quiet", "--no-plots", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let mut rdr = csv::Reader::from_path(dir.path().join("frontier.csv")).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let mut n = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let num = |c: &str| rec[col(c)].parse::<f64>().unwrap();
+        if &rec[col("kind")] == "root" {
+            let star = num("sigma").powi(2) / (2.0 * num("mu").abs());
+            assert!(
+                (num("beta") - star).abs() < 1e-9,
+                "root {} vs exact {star}",
+                num("beta")
+            );
+            n += 1;
+        }
+    }
+    assert!(n > 50);
+}

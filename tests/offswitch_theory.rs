@@ -387,3 +387,23 @@ fn costly_queries_shift_the_frontier() {
     assert_eq!(costly.decision, Move::Act);
     assert!(values(&p, &h, -0.1).is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The exact frontier for a normal belief and a Boltzmann human: Δ = 0 at β* = σ²/(2|μ|), Δ > 0 below it
+    /// and Δ < 0 above it. (Derivation, μ < 0: with 1/β = −2μ/σ², φ(u; μ, σ)·e^{u/β} = φ(u; −μ, σ), so
+    /// E_μ[U·πβ(U)] = −E_μ[U·πβ(U)] = 0; μ > 0 follows by symmetry.)
+    #[test]
+    fn boltzmann_frontier_is_sigma_squared_over_two_abs_mu(mu in 0.01f64..3.0, sigma in 0.05f64..3.0, neg in any::<bool>()) {
+        let mu = if neg { -mu } else { mu };
+        let p = Prior::normal(mu, sigma).unwrap();
+        let star = sigma * sigma / (2.0 * mu.abs());
+        let scale = sigma.max(mu.abs());
+        let at = delta(&p, &Human::Boltzmann { beta: star });
+        prop_assert!(at.abs() <= 1e-10 * scale, "Δ(β*) = {at}");
+        let (below, above) = (Human::Boltzmann { beta: 0.8 * star }, Human::Boltzmann { beta: 1.25 * star });
+        prop_assert!(delta(&p, &below) > 0.0, "Δ below β* should be > 0");
+        prop_assert!(delta(&p, &above) < 0.0, "Δ above β* should be < 0");
+    }
+}

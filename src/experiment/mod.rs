@@ -193,7 +193,7 @@ pub fn check(c: &Check, t: &Table) -> (String, bool, String) {
         return (c.claim.clone(), false, format!("no row matches {:?}", c.at));
     }
     let mut ok = true;
-    let mut worst = String::new();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &i in &rows {
         let Some(x) = t.num(i, &c.column) else {
             return (
@@ -212,11 +212,15 @@ pub fn check(c: &Check, t: &Table) -> (String, bool, String) {
         if let Some(m) = c.max {
             good &= x <= m;
         }
-        if !good || worst.is_empty() {
-            worst = format!("{} = {}", c.column, fmt_num(x));
-        }
         ok &= good;
+        lo = lo.min(x);
+        hi = hi.max(x);
     }
+    let worst = if lo == hi {
+        format!("{} = {}", c.column, fmt_num(lo))
+    } else {
+        format!("{} in [{}, {}]", c.column, fmt_num(lo), fmt_num(hi))
+    };
     let expect = match (c.value, c.min, c.max) {
         (Some(v), _, _) => format!("expected {} ± {}", fmt_num(v), fmt_num(c.tol)),
         (None, Some(a), Some(b)) => format!("expected in [{}, {}]", fmt_num(a), fmt_num(b)),

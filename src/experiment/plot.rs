@@ -298,7 +298,9 @@ impl<'a> Spec<'a> {
         let other = if along == yk { xk } else { yk };
         let mut pts: Vec<(f64, f64)> = Vec::new();
         for i in 0..f.rows.len() {
-            if f.text(i, "kind") != "root" {
+            // Roots, and single grid points where Δ = 0 within the tie tolerance (a root that falls on the grid).
+            let on_grid_tie = f.text(i, "kind") == "tie" && f.num(i, "lo") == f.num(i, "hi");
+            if f.text(i, "kind") != "root" && !on_grid_tie {
                 continue;
             }
             if let Some(p) = &self.plot.panels

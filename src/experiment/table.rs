@@ -28,6 +28,7 @@ impl Cell {
     /// The cell as CSV text: numbers in shortest round-trip form.
     pub fn render(&self) -> String {
         match self {
+            Cell::Num(x) if *x == 0.0 => "0".to_string(), // also −0
             Cell::Num(x) => format!("{x:?}").trim_end_matches(".0").to_string(),
             Cell::Text(s) => s.clone(),
             Cell::Bool(b) => b.to_string(),

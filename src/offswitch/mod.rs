@@ -914,6 +914,20 @@ mod tests {
     }
 
     #[test]
+    fn dispatched_and_portable_kernels_agree_bit_for_bit() {
+        for &mu in &[-30.0, -1.0, -0.1, 0.0, 0.3, 2.0, 700.0] {
+            for &sigma in &[0.01, 0.3, 0.9, 1.5, 10.0] {
+                for &beta in &[0.02, 0.5, 1.0, 3.0] {
+                    assert_eq!(
+                        normal_boltzmann(mu, sigma, beta),
+                        normal_boltzmann_body(mu, sigma, beta)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn e_pi_dot_matches_quadrature() {
         for &(mu, sigma, beta) in &[
             (0.3, 1.0, 0.5),
