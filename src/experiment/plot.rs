@@ -148,6 +148,44 @@ impl<'a> Spec<'a> {
             }
             None => vec![String::new()],
         };
+        // Each curve (lines) or cell (heatmap) must get one row: otherwise another swept parameter is varying
+        // within it and the plot would be meaningless.
+        let mut seen = std::collections::HashSet::new();
+        let key_cols: Vec<&str> = [
+            plot.panels.as_deref(),
+            plot.series.as_deref(),
+            Some(plot.x.as_str()),
+        ]
+        .into_iter()
+        .chain(std::iter::once(if plot.kind == "heatmap" {
+            plot.y.as_deref()
+        } else {
+            None
+        }))
+        .flatten()
+        .collect();
+        for i in 0..table.rows.len() {
+            let key: Vec<String> = key_cols.iter().map(|c| table.text(i, c)).collect();
+            if !seen.insert(key.clone()) {
+                return Err(Error::invalid(
+                    "plot",
+                    format!(
+                        "several rows share {} in one {}: set `series` or `panels` to the other swept parameter",
+                        key_cols
+                            .iter()
+                            .zip(&key)
+                            .map(|(c, v)| format!("{c}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if plot.kind == "heatmap" {
+                            "cell"
+                        } else {
+                            "curve"
+                        }
+                    ),
+                ));
+            }
+        }
         if panels.len() > 12 {
             return Err(Error::invalid(
                 "plot.panels",
@@ -423,6 +461,15 @@ impl<'a> Spec<'a> {
                     })
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if pts.windows(2).any(|w| w[0].0 == w[1].0) {
+                    return Err(format!(
+                        "several rows share {xk} = {} in one curve: set `series` or `panels` to the other swept parameter",
+                        pts.windows(2)
+                            .find(|w| w[0].0 == w[1].0)
+                            .map(|w| w[0].0)
+                            .unwrap_or_default()
+                    ));
+                }
                 if band {
                     let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
                     poly.extend(pts.iter().rev().map(|p| (p.0, p.2)));
