@@ -7,6 +7,17 @@ use cirl::human::{Human, ResponseModel};
 use cirl::numerics::{INV_SQRT_2PI, logistic, norm_cdf, norm_pdf};
 use cirl::offswitch::{self, Move, moments, moments_generic, values};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+/// Property tests run a fixed, seeded set of cases so CI is reproducible (set PROPTEST_CASES to run more).
+fn cfg(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(2017),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
 
 fn delta(prior: &Prior, human: &Human) -> f64 {
     values(prior, human, 0.0).unwrap().delta
@@ -21,6 +32,16 @@ fn human_strategy() -> impl Strategy<Value = Human> {
     ]
 }
 
+/// Humans with πH(−u) = 1 − πH(u).
+fn symmetric_human_strategy() -> impl Strategy<Value = Human> {
+    prop_oneof![
+        Just(Human::Rational),
+        Just(Human::Chance { p: 0.5 }),
+        (1e-3f64..5.0).prop_map(|beta| Human::Boltzmann { beta }),
+        (0.0f64..=1.0).prop_map(|p| Human::PRational { p }),
+    ]
+}
+
 /// A discrete prior: 1–6 atoms with values in [lo, hi] and random positive weights.
 fn discrete_strategy(lo: f64, hi: f64) -> impl Strategy<Value = Prior> {
     prop::collection::vec((lo..hi, 0.01f64..1.0), 1..6).prop_map(|atoms| {
@@ -32,7 +53,7 @@ fn discrete_strategy(lo: f64, hi: f64) -> impl Strategy<Value = Prior> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(cfg(400))]
 
     /// Theorem 1: a rational human and a belief with mass on both signs ⇒ Δ > 0.
     #[test]
@@ -95,8 +116,8 @@ proptest! {
 
     /// Δ(μ) = Δ(−μ) for humans with πH(−u) = 1 − πH(u).
     #[test]
-    fn symmetric_humans_give_symmetric_incentive(mu in 0.0f64..5.0, sigma in 0.0f64..3.0, h in human_strategy()) {
-        prop_assume!(h.is_symmetric());
+    fn symmetric_humans_give_symmetric_incentive(mu in 0.0f64..5.0, sigma in 0.0f64..3.0, h in symmetric_human_strategy()) {
+        prop_assert!(h.is_symmetric());
         for prior in [Prior::normal(mu, sigma).unwrap(), Prior::uniform_mean_sd(mu, sigma).unwrap()] {
             let neg = match &prior {
                 Prior::Normal { mu, sigma } => Prior::normal(-mu, *sigma).unwrap(),
@@ -389,7 +410,7 @@ fn costly_queries_shift_the_frontier() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(cfg(300))]
 
     /// The exact frontier for a normal belief and a Boltzmann human: Δ = 0 at β* = σ²/(2|μ|), Δ > 0 below it
     /// and Δ < 0 above it. (Derivation, μ < 0: with 1/β = −2μ/σ², φ(u; μ, σ)·e^{u/β} = φ(u; −μ, σ), so
@@ -397,6 +418,8 @@ proptest! {
     #[test]
     fn boltzmann_frontier_is_sigma_squared_over_two_abs_mu(mu in 0.01f64..3.0, sigma in 0.05f64..3.0, neg in any::<bool>()) {
         let mu = if neg { -mu } else { mu };
+        // Beyond ~4 standard deviations Δ near β* is below 1e-12 of the scale: its sign is not resolvable in f64.
+        prop_assume!(mu.abs() / sigma <= 4.0);
         let p = Prior::normal(mu, sigma).unwrap();
         let star = sigma * sigma / (2.0 * mu.abs());
         let scale = sigma.max(mu.abs());
