@@ -10,6 +10,8 @@
 //!   [`human::ResponseModel`] trait for new ones.
 //! - [`offswitch`]: the values of the off-switch game (v_act, v_wait, v_off, Δ), Theorem 2's terms,
 //!   Monte Carlo.
+//! - [`model`]: tabular POMDPs, their model checker, Cassandra's `.pomdp` format.
+//! - [`solvers`]: exact finite-horizon value iteration over alpha vectors with pruning.
 //! - [`experiment`]: sweep configs, the frontier where deferring stops paying, outputs, plots, reproductions.
 //! - [`numerics`], [`rng`], [`error`]: shared building blocks.
 //!
@@ -27,8 +29,10 @@ pub mod belief;
 pub mod error;
 pub mod experiment;
 pub mod human;
+pub mod model;
 pub mod numerics;
 pub mod offswitch;
 pub mod rng;
+pub mod solvers;
 
 pub use error::{Error, Result};

@@ -1,0 +1,150 @@
+//! POMDP models: the explicit (tabular) form every exact and point-based solver works on.
+//!
+//! A [`Tabular`] POMDP has finite states, actions and observations, transition probabilities T(s'|s, a),
+//! observation probabilities O(o|s', a) (the observation is emitted by the state entered), the expected immediate
+//! reward R(s, a), a discount γ ∈ [0, 1], an optional horizon and an initial belief. [`Tabular::check`] is the
+//! model checker: every distribution sums to 1, nothing is NaN or infinite, γ is in [0, 1], and an undiscounted
+//! model has a horizon.
+//!
+//! Cassandra's `.pomdp` text format is read and written by [`pomdp_format`].
+
+pub mod pomdp_format;
+
+use crate::error::{Error, Result};
+
+/// Tolerance on a probability distribution's sum.
+pub const PROB_TOL: f64 = 1e-9;
+
+/// An explicit POMDP. Tables are dense and indexed `[a][s][s']`, `[a][s'][o]`, `[a][s]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tabular {
+    pub name: String,
+    pub states: Vec<String>,
+    pub actions: Vec<String>,
+    pub observations: Vec<String>,
+    /// T[a][s][s'] = P(s' | s, a).
+    pub t: Vec<Vec<Vec<f64>>>,
+    /// O[a][s'][o] = P(o | s', a).
+    pub o: Vec<Vec<Vec<f64>>>,
+    /// R[a][s]: expected immediate reward of taking a in s.
+    pub r: Vec<Vec<f64>>,
+    pub discount: f64,
+    /// Number of decisions for a finite-horizon problem (`None`: infinite horizon, needs γ < 1).
+    pub horizon: Option<usize>,
+    /// The initial belief over states.
+    pub initial: Vec<f64>,
+}
+
+impl Tabular {
+    pub fn n_states(&self) -> usize {
+        self.states.len()
+    }
+    pub fn n_actions(&self) -> usize {
+        self.actions.len()
+    }
+    pub fn n_observations(&self) -> usize {
+        self.observations.len()
+    }
+
+    /// The model checker: shapes agree, probabilities are in [0, 1] and sum to 1 within [`PROB_TOL`], no NaN or
+    /// infinity, γ ∈ [0, 1], and γ = 1 only with a horizon. The error names the offending entry.
+    pub fn check(&self) -> Result<()> {
+        let (ns, na, no) = (self.n_states(), self.n_actions(), self.n_observations());
+        let bad = |field: String, msg: String| {
+            Err(Error::invalid(format!("{}: {field}", self.name), msg))
+        };
+        if ns == 0 || na == 0 || no == 0 {
+            return bad(
+                "sizes".into(),
+                format!("need at least one state, action and observation ({ns}, {na}, {no})"),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.discount) {
+            return bad(
+                "discount".into(),
+                format!("must be in [0, 1], got {}", self.discount),
+            );
+        }
+        if self.discount == 1.0 && self.horizon.is_none() {
+            return bad(
+                "horizon".into(),
+                "an undiscounted model (discount = 1) needs a finite horizon".into(),
+            );
+        }
+        let dist = |field: String, p: &[f64], n: usize| -> Result<()> {
+            if p.len() != n {
+                return bad(field, format!("has {} entries, expected {n}", p.len()));
+            }
+            if let Some((i, x)) = p
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !x.is_finite() || **x < 0.0 || **x > 1.0 + PROB_TOL)
+            {
+                return bad(
+                    format!("{field}[{i}]"),
+                    format!("must be a probability, got {x}"),
+                );
+            }
+            let s: f64 = p.iter().sum();
+            if (s - 1.0).abs() > PROB_TOL {
+                return bad(field, format!("sums to {s}, not 1"));
+            }
+            Ok(())
+        };
+        dist("initial".into(), &self.initial, ns)?;
+        if self.t.len() != na || self.o.len() != na || self.r.len() != na {
+            return bad(
+                "tables".into(),
+                format!("T, O and R need one entry per action ({na})"),
+            );
+        }
+        for a in 0..na {
+            let an = &self.actions[a];
+            if self.t[a].len() != ns || self.o[a].len() != ns || self.r[a].len() != ns {
+                return bad(
+                    format!("action {an}"),
+                    format!("T, O and R need one row per state ({ns})"),
+                );
+            }
+            for s in 0..ns {
+                dist(format!("T[{an}][{}]", self.states[s]), &self.t[a][s], ns)?;
+                dist(format!("O[{an}][{}]", self.states[s]), &self.o[a][s], no)?;
+                if !self.r[a][s].is_finite() {
+                    return bad(
+                        format!("R[{an}][{}]", self.states[s]),
+                        format!("must be finite, got {}", self.r[a][s]),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The Bayes update of belief `b` after action `a` and observation `o`; `None` if o has probability 0.
+    pub fn update(&self, b: &[f64], a: usize, o: usize) -> Option<Vec<f64>> {
+        let ns = self.n_states();
+        let mut next = vec![0.0; ns];
+        for (s, &bs) in b.iter().enumerate() {
+            if bs == 0.0 {
+                continue;
+            }
+            for (sp, n) in next.iter_mut().enumerate() {
+                *n += bs * self.t[a][s][sp];
+            }
+        }
+        for (sp, n) in next.iter_mut().enumerate() {
+            *n *= self.o[a][sp][o];
+        }
+        let z: f64 = next.iter().sum();
+        if z <= 0.0 {
+            return None;
+        }
+        next.iter_mut().for_each(|x| *x /= z);
+        Some(next)
+    }
+
+    /// The largest |R(s, a)|.
+    pub fn max_abs_reward(&self) -> f64 {
+        self.r.iter().flatten().fold(0.0, |m, x| m.max(x.abs()))
+    }
+}
