@@ -12,6 +12,8 @@
 //!   Monte Carlo.
 //! - [`model`]: tabular POMDPs, their model checker, Cassandra's `.pomdp` format.
 //! - [`solvers`]: exact finite-horizon value iteration over alpha vectors with pruning.
+//! - [`games`]: registered models (`tiger`) and `.pomdp` files, with `--set` overrides.
+//! - [`sim`]: rollouts with a Bayes belief updater.
 //! - [`experiment`]: sweep configs, the frontier where deferring stops paying, outputs, plots, reproductions.
 //! - [`numerics`], [`rng`], [`error`]: shared building blocks.
 //!
@@ -28,11 +30,13 @@
 pub mod belief;
 pub mod error;
 pub mod experiment;
+pub mod games;
 pub mod human;
 pub mod model;
 pub mod numerics;
 pub mod offswitch;
 pub mod rng;
+pub mod sim;
 pub mod solvers;
 
 pub use error::{Error, Result};

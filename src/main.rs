@@ -66,8 +66,36 @@ enum Command {
         #[command(flatten)]
         exec: Exec,
     },
-    /// List the built-in reproductions.
+    /// List the built-in reproductions and registered models.
     List,
+    /// Solve a POMDP: a registered model (see `cirl list`) or a .pomdp file.
+    Solve {
+        model: String,
+        /// Solver: exact (value iteration over alpha vectors with incremental pruning).
+        #[arg(long, default_value = "exact")]
+        solver: String,
+        /// Override a model parameter, e.g. --set discount=0.9 --set horizon=4 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// For discounted infinite-horizon models: stop when the remaining error bound is below this.
+        #[arg(long, default_value_t = 1e-6)]
+        tolerance: f64,
+        /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
+        #[arg(long)]
+        simulate: Option<u64>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a model as a .pomdp file.
+    Export {
+        model: String,
+        out: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -129,10 +157,34 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::List => {
+            println!("reproductions (cirl reproduce NAME):");
             for (name, _) in experiment::REPRODUCTIONS {
                 let cfg = experiment::reproduction(name)?;
-                println!("{name:<22} {}", cfg.title);
+                println!("  {name:<22} {}", cfg.title);
             }
+            println!("models (cirl solve NAME):");
+            for (name, about, _) in cirl::games::REGISTERED {
+                println!("  {name:<22} {about}");
+            }
+            Ok(())
+        }
+        Command::Solve {
+            model,
+            solver,
+            sets,
+            tolerance,
+            simulate,
+            seed,
+            json,
+        } => solve_cmd(&model, &solver, &sets, tolerance, simulate, seed, json),
+        Command::Export { model, out, sets } => {
+            let sets = sets
+                .iter()
+                .map(|s| cirl::games::parse_set(s))
+                .collect::<Result<Vec<_>>>()?;
+            let m = cirl::games::load(&model, &sets)?;
+            cirl::model::pomdp_format::write_file(&m, &out)?;
+            println!("{} -> {}", m.name, out.display());
             Ok(())
         }
     }
@@ -300,6 +352,108 @@ fn offswitch_cmd(
                 fmt_num(e.ci_high)
             );
         }
+    }
+    Ok(())
+}
+
+fn solve_cmd(
+    model: &str,
+    solver: &str,
+    sets: &[String],
+    tolerance: f64,
+    simulate: Option<u64>,
+    seed: u64,
+    json: bool,
+) -> Result<()> {
+    let sets = sets
+        .iter()
+        .map(|s| cirl::games::parse_set(s))
+        .collect::<Result<Vec<_>>>()?;
+    let m = cirl::games::load(model, &sets)?;
+    if solver != "exact" {
+        return Err(Error::invalid(
+            "--solver",
+            format!("unknown solver '{solver}'; available: exact"),
+        ));
+    }
+    if !(tolerance.is_finite() && tolerance > 0.0) {
+        return Err(Error::invalid(
+            "--tolerance",
+            format!("must be a number > 0, got {tolerance}"),
+        ));
+    }
+    let start = std::time::Instant::now();
+    let opts = cirl::solvers::exact::ExactOptions {
+        tolerance,
+        ..Default::default()
+    };
+    let sol = cirl::solvers::exact::solve(&m, &opts)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let sim = match simulate {
+        Some(0) => {
+            return Err(Error::invalid(
+                "--simulate",
+                "the number of episodes must be at least 1",
+            ));
+        }
+        Some(n) => Some(cirl::sim::simulate(&m, &sol.alphas, n, seed, tolerance)),
+        None => None,
+    };
+    if json {
+        let mut o = json!({
+            "model": m.name,
+            "solver": solver,
+            "value": sol.value,
+            "error_bound": sol.error_bound,
+            "backups": sol.backups,
+            "vectors": sol.alphas.len(),
+            "states": m.n_states(),
+            "actions": m.n_actions(),
+            "observations": m.n_observations(),
+            "discount": m.discount,
+            "horizon": m.horizon,
+            "seconds": seconds,
+            "initial_action": m.actions[sol.alphas.action(&m.initial)],
+        });
+        if let Some(r) = &sim {
+            o["simulation"] = serde_json::to_value(r).expect("serializable");
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&o).expect("serializable")
+        );
+        return Ok(());
+    }
+    println!(
+        "model    {} ({} states, {} actions, {} observations)",
+        m.name,
+        m.n_states(),
+        m.n_actions(),
+        m.n_observations()
+    );
+    let horizon = m.horizon.map_or("infinite".to_string(), |h| h.to_string());
+    println!("discount {}   horizon {horizon}", m.discount);
+    println!(
+        "solver   {solver}: {} backups, {} alpha vectors, {:.3} s",
+        sol.backups,
+        sol.alphas.len(),
+        seconds
+    );
+    println!(
+        "value    {} (± {:.1e})   first action: {}",
+        fmt_num(sol.value),
+        sol.error_bound,
+        m.actions[sol.alphas.action(&m.initial)]
+    );
+    if let Some(r) = &sim {
+        println!(
+            "simulated {} episodes × {} steps: {} [{}, {}]",
+            r.episodes,
+            r.steps,
+            fmt_num(r.mean),
+            fmt_num(r.ci_low),
+            fmt_num(r.ci_high)
+        );
     }
     Ok(())
 }

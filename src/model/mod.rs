@@ -148,3 +148,41 @@ impl Tabular {
         self.r.iter().flatten().fold(0.0, |m, x| m.max(x.abs()))
     }
 }
+
+/// A random model for tests and benchmarks: Dirichlet(1)-like rows (normalised uniforms), rewards uniform in
+/// [−1, 1], uniform initial belief.
+pub fn random<R: rand::Rng + ?Sized>(
+    ns: usize,
+    na: usize,
+    no: usize,
+    discount: f64,
+    rng: &mut R,
+) -> Tabular {
+    use rand::RngExt;
+    let mut row = |n: usize| {
+        let v: Vec<f64> = (0..n).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+        let s: f64 = v.iter().sum();
+        v.into_iter().map(|x| x / s).collect::<Vec<f64>>()
+    };
+    let t = (0..na)
+        .map(|_| (0..ns).map(|_| row(ns)).collect())
+        .collect();
+    let o = (0..na)
+        .map(|_| (0..ns).map(|_| row(no)).collect())
+        .collect();
+    let r = (0..na)
+        .map(|_| (0..ns).map(|_| 2.0 * rng.random::<f64>() - 1.0).collect())
+        .collect();
+    Tabular {
+        name: format!("random-{ns}x{na}x{no}"),
+        states: (0..ns).map(|i| format!("s{i}")).collect(),
+        actions: (0..na).map(|i| format!("a{i}")).collect(),
+        observations: (0..no).map(|i| format!("o{i}")).collect(),
+        t,
+        o,
+        r,
+        discount,
+        horizon: None,
+        initial: vec![1.0 / ns as f64; ns],
+    }
+}

@@ -228,13 +228,19 @@ impl Parser {
             self.expect_colon()?;
             match kw.as_str() {
                 "discount" => self.number().map(|d| self.discount = Some(d)),
-                "values" => match self.next()?.as_str() {
-                    "reward" => Ok(self.cost = false),
-                    "cost" => Ok(self.cost = true),
-                    other => {
-                        Err(self.err(format!("values: expected reward or cost, found '{other}'")))
+                "values" => {
+                    let v = self.next()?;
+                    match v.as_str() {
+                        "reward" | "cost" => {
+                            self.cost = v == "cost";
+                            Ok(())
+                        }
+                        other => {
+                            Err(self
+                                .err(format!("values: expected reward or cost, found '{other}'")))
+                        }
                     }
-                },
+                }
                 "states" => self.names("states").map(|n| self.states = n),
                 "actions" => self.names("actions").map(|n| self.actions = n),
                 "observations" => self.names("observations").map(|n| self.observations = n),

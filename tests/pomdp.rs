@@ -1,0 +1,150 @@
+//! Tabular POMDPs: the exact solver against exhaustive policy-tree search, the .pomdp round trip through the CLI,
+//! and simulated returns against computed values.
+
+use assert_cmd::Command;
+use cirl::model::{self, Tabular};
+use cirl::solvers::exact::{self, ExactOptions};
+
+/// The value at belief `b` of the best policy tree with `h` decisions, by exhaustive search (recursion over
+/// observations, maximising over actions at every node: the best tree is the best action followed by the best
+/// subtree for each observation, evaluated on the belief it reaches).
+fn tree_value(m: &Tabular, b: &[f64], h: usize) -> f64 {
+    if h == 0 {
+        return 0.0;
+    }
+    let mut best = f64::NEG_INFINITY;
+    for a in 0..m.n_actions() {
+        let mut v: f64 = (0..m.n_states()).map(|s| b[s] * m.r[a][s]).sum();
+        for o in 0..m.n_observations() {
+            // P(o | b, a).
+            let p: f64 = (0..m.n_states())
+                .map(|s| {
+                    b[s] * (0..m.n_states())
+                        .map(|sp| m.t[a][s][sp] * m.o[a][sp][o])
+                        .sum::<f64>()
+                })
+                .sum();
+            if p > 0.0 {
+                let nb = m.update(b, a, o).unwrap();
+                v += m.discount * p * tree_value(m, &nb, h - 1);
+            }
+        }
+        best = best.max(v);
+    }
+    best
+}
+
+#[test]
+fn exact_vi_equals_exhaustive_search_on_random_models() {
+    let mut rng = cirl::rng::job_rng(99, 0);
+    for k in 0..60 {
+        let (ns, na, no) = (2 + k % 3, 2 + k % 2, 2 + (k / 3) % 2);
+        let mut m = model::random(ns, na, no, 0.9, &mut rng);
+        for h in 1..=3 {
+            m.horizon = Some(h);
+            let s = exact::solve(&m, &ExactOptions::default()).unwrap();
+            let brute = tree_value(&m, &m.initial, h);
+            assert!(
+                (s.value - brute).abs() < 1e-9,
+                "model {k} h={h}: VI {} vs search {brute}",
+                s.value
+            );
+            // Everywhere, not just at the initial belief.
+            for b0 in [0.1, 0.5, 0.9] {
+                let mut b = vec![(1.0 - b0) / (ns - 1) as f64; ns];
+                b[0] = b0;
+                assert!((s.alphas.value(&b) - tree_value(&m, &b, h)).abs() < 1e-9);
+            }
+        }
+    }
+}
+
+#[test]
+fn solve_and_export_round_trip_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tiger.pomdp");
+    Command::cargo_bin("cirl")
+        .unwrap()
+        .args(["export", "tiger", "--set", "discount=0.9"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("discount: 0.9") && !text.contains("e-"));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = Command::cargo_bin("cirl")
+            .unwrap()
+            .args(args)
+            .arg("--json")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&o).unwrap()
+    };
+    let a = json(&[
+        "solve",
+        "tiger",
+        "--set",
+        "discount=0.9",
+        "--set",
+        "horizon=8",
+    ]);
+    let b = json(&["solve", out.to_str().unwrap(), "--set", "horizon=8"]);
+    assert_eq!(a["value"], b["value"]);
+    assert_eq!(a["solver"], "exact");
+    assert!(a["seconds"].as_f64().unwrap() >= 0.0);
+    // Bad input: exit 2 naming the problem.
+    for (args, needle) in [
+        (vec!["solve", "no-such-model"], "registered"),
+        (vec!["solve", "tiger", "--set", "gamma=0.5"], "gamma"),
+        (vec!["solve", "tiger", "--set", "discount=2"], "discount"),
+        (vec!["solve", "tiger", "--solver", "magic"], "--solver"),
+    ] {
+        Command::cargo_bin("cirl")
+            .unwrap()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(needle));
+    }
+}
+
+#[test]
+fn simulated_returns_match_the_computed_value() {
+    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    m.horizon = Some(30);
+    let s = exact::solve(&m, &ExactOptions::default()).unwrap();
+    let r = cirl::sim::simulate(&m, &s.alphas, 40_000, 7, 1e-6);
+    assert!(
+        (r.mean - s.value).abs() <= 4.0 * r.std_err,
+        "simulated {r:?} vs value {}",
+        s.value
+    );
+}
+
+#[test]
+fn model_checker_accepts_registered_models_and_names_broken_entries() {
+    for (name, _, _) in cirl::games::REGISTERED {
+        cirl::games::load(name, &[]).unwrap().check().unwrap();
+    }
+    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    m.t[1][0][0] = 0.7;
+    let e = m.check().unwrap_err().to_string();
+    assert!(
+        e.contains("T[open-left][tiger-left]") && e.contains("sums to"),
+        "{e}"
+    );
+    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    m.r[0][1] = f64::NAN;
+    assert!(
+        m.check()
+            .unwrap_err()
+            .to_string()
+            .contains("R[listen][tiger-right]")
+    );
+    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    m.discount = 1.0;
+    assert!(m.check().unwrap_err().to_string().contains("horizon"));
+}
