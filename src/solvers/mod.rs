@@ -43,3 +43,29 @@ impl AlphaSet {
         self.vectors.is_empty()
     }
 }
+
+/// One-step lookahead: Q(b, a) = Σ_s b(s)·R(s, a) + γ·Σ_o P(o | b, a)·V(b'ₐₒ) for every action, with `next` the
+/// value function of the remaining steps (`None`: nothing remains).
+pub fn q_values(m: &crate::model::Tabular, next: Option<&AlphaSet>, b: &[f64]) -> Vec<f64> {
+    let ns = m.n_states();
+    (0..m.n_actions())
+        .map(|a| {
+            let mut q: f64 = (0..ns).map(|s| b[s] * m.r[a][s]).sum();
+            if let Some(v) = next {
+                for o in 0..m.n_observations() {
+                    let p: f64 = (0..ns)
+                        .map(|s| {
+                            b[s] * (0..ns).map(|sp| m.t[a][s][sp] * m.o[a][sp][o]).sum::<f64>()
+                        })
+                        .sum();
+                    if p > 0.0
+                        && let Some(nb) = m.update(b, a, o)
+                    {
+                        q += m.discount * p * v.value(&nb);
+                    }
+                }
+            }
+            q
+        })
+        .collect()
+}
