@@ -99,3 +99,47 @@ fn reduction_sizes() {
         .unwrap_err();
     assert!(e.to_string().contains("generalized backup"), "{e}");
 }
+
+#[test]
+fn naive_and_generalized_backups_agree_on_random_games() {
+    let mut rng = cirl::rng::job_rng(2018, 0);
+    let mut checked = 0;
+    for k in 0..200 {
+        // |S| ∈ {1, 2, 3}, |Θ| ∈ {2, 3, 4}, horizon ∈ {1, 2, 3}; the naive solver works over the whole simplex of
+        // (s, θ, last a^H), so three states go only to horizon 2 to keep the test quick.
+        let ns = 1 + k % 3;
+        let nt = 2 + (k / 3) % 3;
+        let nh = 2;
+        let nr = 2;
+        let horizon = if ns == 3 {
+            1 + (k / 9) % 2
+        } else {
+            1 + (k / 9) % 3
+        };
+        let g = cirl::model::cirl::random_game(ns, nh, nr, nt, 0.9, horizon, &mut rng);
+        let m = g.to_pomdp().unwrap();
+        let naive = exact::solve(&m, &exact::ExactOptions::default()).unwrap();
+        let (gen_v, gen_value) = cirl::solvers::generalized::solve(&g).unwrap();
+        assert!(
+            (naive.value - gen_value).abs() < 1e-9,
+            "game {k}: naive {} vs generalized {gen_value}",
+            naive.value
+        );
+        // Also at other beliefs over θ in every state.
+        for s in 0..ns {
+            for j in 0..nt {
+                let mut b = vec![0.1 / (nt - 1) as f64; nt];
+                b[j] = 0.9;
+                // The reduced POMDP's belief: mass on (s, θ, last a^H = 0).
+                let mut rb = vec![0.0; m.n_states()];
+                for th in 0..nt {
+                    rb[(s * nt + th) * nh] = b[th];
+                }
+                let (x, y) = (naive.alphas.value(&rb), gen_v.value(s, &b));
+                assert!((x - y).abs() < 1e-9, "game {k} s={s}: {x} vs {y}");
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 200);
+}

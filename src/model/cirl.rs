@@ -402,3 +402,57 @@ pub fn offswitch_game(values: &[f64], probs: &[f64], beta: Option<f64>) -> CirlG
     }
     g
 }
+
+/// A random game for tests and benchmarks: normalised-exponential transition rows, rewards uniform in [−1, 1],
+/// uniform prior over θ, start in state 0, coordinated human, simultaneous timing.
+pub fn random_game<R: rand::Rng + ?Sized>(
+    ns: usize,
+    nh: usize,
+    nr: usize,
+    nt: usize,
+    discount: f64,
+    horizon: usize,
+    rng: &mut R,
+) -> CirlGame {
+    use rand::RngExt;
+    let mut row = |n: usize| {
+        let v: Vec<f64> = (0..n).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+        let s: f64 = v.iter().sum();
+        v.into_iter().map(|x| x / s).collect::<Vec<f64>>()
+    };
+    let t = (0..ns)
+        .map(|_| {
+            (0..nh)
+                .map(|_| (0..nr).map(|_| row(ns)).collect())
+                .collect()
+        })
+        .collect();
+    let r = (0..nt)
+        .map(|_| {
+            (0..ns)
+                .map(|_| {
+                    (0..nh)
+                        .map(|_| (0..nr).map(|_| 2.0 * rng.random::<f64>() - 1.0).collect())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut initial_state = vec![0.0; ns];
+    initial_state[0] = 1.0;
+    CirlGame {
+        name: format!("random-cirl-{ns}x{nh}x{nr}x{nt}"),
+        states: (0..ns).map(|i| format!("s{i}")).collect(),
+        human_actions: (0..nh).map(|i| format!("h{i}")).collect(),
+        robot_actions: (0..nr).map(|i| format!("r{i}")).collect(),
+        thetas: (0..nt).map(|i| format!("θ{i}")).collect(),
+        t,
+        r,
+        prior: vec![1.0 / nt as f64; nt],
+        initial_state,
+        discount,
+        horizon: Some(horizon),
+        timing: Timing::Simultaneous,
+        human: Human::Coordinated,
+    }
+}

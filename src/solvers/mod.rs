@@ -2,8 +2,10 @@
 //!
 //! - [`exact`]: exact value iteration over alpha vectors (incremental pruning with Lark's LP filter), finite
 //!   horizon, or to a stated tolerance for discounted problems.
+//! - [`generalized`]: the generalized backup for CIRL games with a coordinated human (Malik et al. 2018).
 
 pub mod exact;
+pub mod generalized;
 
 /// A value function as a set of alpha vectors, each with the action that starts its conditional plan.
 #[derive(Debug, Clone, PartialEq)]
