@@ -37,6 +37,7 @@ pub mod numerics;
 pub mod offswitch;
 pub mod rng;
 pub mod sim;
+pub mod solve;
 pub mod solvers;
 
 pub use error::{Error, Result};

@@ -68,23 +68,31 @@ enum Command {
     },
     /// List the built-in reproductions and registered models.
     List,
-    /// Solve a POMDP: a registered model (see `cirl list`) or a .pomdp file.
+    /// Solve a registered game (see `cirl list`), a game .toml or a .pomdp file.
     Solve {
         model: String,
-        /// Solver: exact (value iteration over alpha vectors with incremental pruning).
+        /// exact (generalized backup for coordinated CIRL, else exact VI), naive (exact VI on the coordinator
+        /// reduction), pbvi (lower and upper bounds), mdp (state observed: full-information value).
         #[arg(long, default_value = "exact")]
         solver: String,
-        /// Override a model parameter, e.g. --set discount=0.9 --set horizon=4 (repeatable).
+        /// Override a game parameter, e.g. --set discount=0.9 --set two_phase=true (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// For discounted infinite-horizon models: stop when the remaining error bound is below this.
+        /// Discounted infinite-horizon models: stop when the error bound (pbvi: the bound gap) is below this.
         #[arg(long, default_value_t = 1e-6)]
         tolerance: f64,
         /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
         #[arg(long)]
         simulate: Option<u64>,
+        /// Seed of the simulation and of PBVI's belief expansion.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// PBVI: number of belief points.
+        #[arg(long, default_value_t = 200)]
+        max_beliefs: usize,
+        /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -175,14 +183,25 @@ fn dispatch(cmd: Command) -> Result<()> {
             tolerance,
             simulate,
             seed,
+            max_beliefs,
+            policy,
             json,
-        } => solve_cmd(&model, &solver, &sets, tolerance, simulate, seed, json),
+        } => {
+            let req = cirl::solve::Request {
+                solver,
+                tolerance,
+                simulate,
+                seed,
+                max_beliefs,
+            };
+            solve_cmd(&model, &req, &sets, policy.as_deref(), json)
+        }
         Command::Export { model, out, sets } => {
             let sets = sets
                 .iter()
                 .map(|s| cirl::games::parse_set(s))
                 .collect::<Result<Vec<_>>>()?;
-            let m = cirl::games::load(&model, &sets)?;
+            let m = cirl::games::load(&model, &sets)?.to_tabular()?;
             cirl::model::pomdp_format::write_file(&m, &out)?;
             println!("{} -> {}", m.name, out.display());
             Ok(())
@@ -358,11 +377,9 @@ fn offswitch_cmd(
 
 fn solve_cmd(
     model: &str,
-    solver: &str,
+    req: &cirl::solve::Request,
     sets: &[String],
-    tolerance: f64,
-    simulate: Option<u64>,
-    seed: u64,
+    policy: Option<&std::path::Path>,
     json: bool,
 ) -> Result<()> {
     let sets = sets
@@ -370,90 +387,65 @@ fn solve_cmd(
         .map(|s| cirl::games::parse_set(s))
         .collect::<Result<Vec<_>>>()?;
     let m = cirl::games::load(model, &sets)?;
-    if solver != "exact" {
-        return Err(Error::invalid(
-            "--solver",
-            format!("unknown solver '{solver}'; available: exact"),
-        ));
+    let r = cirl::solve::run(&m, req)?;
+    if let Some(path) = policy {
+        cirl::solve::write_policy(&r, path)?;
     }
-    if !(tolerance.is_finite() && tolerance > 0.0) {
-        return Err(Error::invalid(
-            "--tolerance",
-            format!("must be a number > 0, got {tolerance}"),
-        ));
-    }
-    let start = std::time::Instant::now();
-    let opts = cirl::solvers::exact::ExactOptions {
-        tolerance,
-        ..Default::default()
-    };
-    let sol = cirl::solvers::exact::solve(&m, &opts)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let sim = match simulate {
-        Some(0) => {
-            return Err(Error::invalid(
-                "--simulate",
-                "the number of episodes must be at least 1",
-            ));
-        }
-        Some(n) => Some(cirl::sim::simulate(&m, &sol.alphas, n, seed, tolerance)),
-        None => None,
-    };
     if json {
-        let mut o = json!({
-            "model": m.name,
-            "solver": solver,
-            "value": sol.value,
-            "error_bound": sol.error_bound,
-            "backups": sol.backups,
-            "vectors": sol.alphas.len(),
-            "states": m.n_states(),
-            "actions": m.n_actions(),
-            "observations": m.n_observations(),
-            "discount": m.discount,
-            "horizon": m.horizon,
-            "seconds": seconds,
-            "initial_action": m.actions[sol.alphas.action(&m.initial)],
-        });
-        if let Some(r) = &sim {
-            o["simulation"] = serde_json::to_value(r).expect("serializable");
-        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&o).expect("serializable")
+            serde_json::to_string_pretty(&r).expect("serializable")
         );
         return Ok(());
     }
+    println!("model    {}", r.model);
+    if let Some(g) = &r.game {
+        println!(
+            "game     {} states, {} human actions, {} robot actions, |Θ| = {}; reduction: {} states, {} actions, {} observations",
+            g.states,
+            g.human_actions,
+            g.robot_actions,
+            g.thetas,
+            g.reduction.states,
+            g.reduction.actions,
+            g.reduction.observations
+        );
+    }
+    if let (Some(s), Some(a), Some(o)) = (r.pomdp_states, r.pomdp_actions, r.pomdp_observations) {
+        println!("pomdp    {s} states, {a} actions, {o} observations");
+    }
+    let horizon = r.horizon.map_or("infinite".to_string(), |h| h.to_string());
+    println!("discount {}   horizon {horizon}", r.discount);
     println!(
-        "model    {} ({} states, {} actions, {} observations)",
-        m.name,
-        m.n_states(),
-        m.n_actions(),
-        m.n_observations()
+        "solver   {}: {}; {} iterations, {} vectors, {:.3} s",
+        r.solver, r.method, r.iterations, r.vectors, r.seconds
     );
-    let horizon = m.horizon.map_or("infinite".to_string(), |h| h.to_string());
-    println!("discount {}   horizon {horizon}", m.discount);
-    println!(
-        "solver   {solver}: {} backups, {} alpha vectors, {:.3} s",
-        sol.backups,
-        sol.alphas.len(),
-        seconds
-    );
-    println!(
-        "value    {} (± {:.1e})   first action: {}",
-        fmt_num(sol.value),
-        sol.error_bound,
-        m.actions[sol.alphas.action(&m.initial)]
-    );
-    if let Some(r) = &sim {
+    match (r.lower, r.upper) {
+        (Some(lo), Some(up)) => println!(
+            "value    in [{}, {}]   first action: {}",
+            fmt_num(lo),
+            fmt_num(up),
+            r.initial_action
+        ),
+        _ => println!(
+            "value    {} (± {:.1e})   first action: {}",
+            fmt_num(r.value),
+            r.error_bound,
+            r.initial_action
+        ),
+    }
+    if let Some(s) = &r.simulation {
         println!(
             "simulated {} episodes × {} steps: {} [{}, {}]",
-            r.episodes,
-            r.steps,
-            fmt_num(r.mean),
-            fmt_num(r.ci_low),
-            fmt_num(r.ci_high)
+            s.episodes,
+            s.steps,
+            fmt_num(s.mean),
+            fmt_num(s.ci_low),
+            fmt_num(s.ci_high)
         );
+    }
+    if let Some(p) = policy {
+        println!("policy   {}", p.display());
     }
     Ok(())
 }

@@ -106,6 +106,19 @@ pub fn logistic(x: f64) -> f64 {
     if x >= 0.0 { r } else { e * r }
 }
 
+/// Boltzmann probabilities ∝ exp(q/β) in log-sum-exp form: finite for any q and β ≥ 0; β = 0 (or a β so small
+/// that the weights underflow) splits the mass evenly among the exact maximizers.
+pub fn softmax(q: &[f64], beta: f64) -> Vec<f64> {
+    let qmax = q.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = if beta > 0.0 {
+        q.iter().map(|x| ((x - qmax) / beta).exp()).collect()
+    } else {
+        q.iter().map(|x| (*x == qmax) as u8 as f64).collect()
+    };
+    let z: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / z).collect()
+}
+
 /// ln(1 + e^x) without overflow.
 #[inline]
 pub fn softplus(x: f64) -> f64 {

@@ -113,10 +113,12 @@ fn solve_and_export_round_trip_through_the_cli() {
 
 #[test]
 fn simulated_returns_match_the_computed_value() {
-    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    let cirl::games::Model::Pomdp(mut m) = cirl::games::load("tiger", &[]).unwrap() else {
+        panic!("tiger is a POMDP")
+    };
     m.horizon = Some(30);
     let s = exact::solve(&m, &ExactOptions::default()).unwrap();
-    let r = cirl::sim::simulate(&m, &s.alphas, 40_000, 7, 1e-6);
+    let r = cirl::sim::simulate(&m, &s.stages, 40_000, 7, 1e-6);
     assert!(
         (r.mean - s.value).abs() <= 4.0 * r.std_err,
         "simulated {r:?} vs value {}",
@@ -126,17 +128,27 @@ fn simulated_returns_match_the_computed_value() {
 
 #[test]
 fn model_checker_accepts_registered_models_and_names_broken_entries() {
+    // Conformance: every registered game, and every reduction small enough to build, passes the checker.
     for (name, _, _) in cirl::games::REGISTERED {
-        cirl::games::load(name, &[]).unwrap().check().unwrap();
+        let model = cirl::games::load(name, &[]).unwrap();
+        model.check().unwrap();
+        match model.to_tabular() {
+            Ok(m) => m.check().unwrap(),
+            Err(e) => assert!(e.to_string().contains("generalized"), "{name}: {e}"),
+        }
     }
-    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    let tiger = || match cirl::games::load("tiger", &[]).unwrap() {
+        cirl::games::Model::Pomdp(m) => m,
+        _ => unreachable!(),
+    };
+    let mut m = tiger();
     m.t[1][0][0] = 0.7;
     let e = m.check().unwrap_err().to_string();
     assert!(
         e.contains("T[open-left][tiger-left]") && e.contains("sums to"),
         "{e}"
     );
-    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    let mut m = tiger();
     m.r[0][1] = f64::NAN;
     assert!(
         m.check()
@@ -144,7 +156,7 @@ fn model_checker_accepts_registered_models_and_names_broken_entries() {
             .to_string()
             .contains("R[listen][tiger-right]")
     );
-    let mut m = cirl::games::load("tiger", &[]).unwrap();
+    let mut m = tiger();
     m.discount = 1.0;
     assert!(m.check().unwrap_err().to_string().contains("horizon"));
 }

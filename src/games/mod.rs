@@ -1,34 +1,393 @@
-//! Registered problems, loaded by name (`cirl solve tiger`) or from a `.pomdp` file, with `--set key=value`
+//! Registered problems, loaded by name (`cirl solve red-blue`) or from a `.pomdp` file, with `--set key=value`
 //! overrides of their parameters.
+//!
+//! Every registered game is a TOML config in experiments/games/ (embedded in the binary), read into the
+//! serde-tagged [`GameSpec`] (`game = "red-blue"`, …) whose fields are the game's documented parameters. An
+//! override replaces one field before the config is validated, so an unknown key or a bad value gets the same
+//! one-line error as a bad config file.
+
+pub mod assistance;
 
 use std::path::Path;
 
+use serde::Deserialize;
+
+use crate::belief::Prior;
 use crate::error::{Error, Result};
+use crate::model::cirl::{CirlGame, offswitch_game, random_game};
 use crate::model::{Tabular, pomdp_format};
+use crate::numerics::{gauss_hermite_prob, gauss_legendre};
+use assistance::HumanSpec;
 
-/// Registered models: (name, description, `.pomdp` text).
-pub const REGISTERED: [(&str, &str, &str); 1] = [(
-    "tiger",
-    "The tiger problem (Kaelbling, Littman & Cassandra 1998), discount 0.95",
-    include_str!("../../experiments/models/tiger.pomdp"),
-)];
+/// A problem to solve: a plain POMDP or a CIRL game (which the solvers reduce or back up directly).
+#[derive(Debug, Clone)]
+pub enum Model {
+    Pomdp(Tabular),
+    Cirl(CirlGame),
+}
 
-/// The parameters every model accepts in `--set`.
-pub const COMMON_KEYS: [&str; 2] = ["discount", "horizon"];
+impl Model {
+    pub fn name(&self) -> &str {
+        match self {
+            Model::Pomdp(m) => &m.name,
+            Model::Cirl(g) => &g.name,
+        }
+    }
+    /// The tabular POMDP (a CIRL game's reduction).
+    pub fn to_tabular(&self) -> Result<Tabular> {
+        match self {
+            Model::Pomdp(m) => Ok(m.clone()),
+            Model::Cirl(g) => g.to_pomdp(),
+        }
+    }
+    /// Runs the model checker.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Model::Pomdp(m) => m.check(),
+            Model::Cirl(g) => g.check(),
+        }
+    }
+}
 
-/// Loads a registered model or a `.pomdp` file and applies `key=value` overrides.
-pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Tabular> {
-    let mut m = if let Some((name, _, text)) = REGISTERED.iter().find(|r| r.0 == spec) {
-        let mut m = pomdp_format::parse(text, name)?;
-        m.name = name.to_string();
-        m
-    } else if spec.ends_with(".pomdp") || Path::new(spec).exists() {
-        pomdp_format::read(Path::new(spec))?
-    } else {
+/// The registered games' parameters. `game` is the tag; every other key is a parameter documented in the
+/// game's config under experiments/games/.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "game", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum GameSpec {
+    /// The tiger POMDP (experiments/models/tiger.pomdp).
+    Tiger {
+        discount: f64,
+        horizon: Option<usize>,
+    },
+    /// The off-switch game as a one-step CIRL game with a discretised prior over U.
+    Offswitch {
+        prior: String,
+        points: usize,
+        human: String,
+    },
+    RedBlue {
+        discount: f64,
+        horizon: usize,
+        human: String,
+    },
+    WormyApples {
+        discount: f64,
+        horizon: usize,
+        two_phase: bool,
+        query_cost: f64,
+        wormy_probability: f64,
+        pie_reward: f64,
+        wrong_bin_cost: f64,
+        human: String,
+    },
+    MealChoice {
+        discount: f64,
+        horizon: usize,
+        feedback_time: usize,
+        prior_apple: f64,
+        query_cost: f64,
+        right_pie: f64,
+        wrong_pie: f64,
+        human: String,
+    },
+    Chef {
+        ingredients: usize,
+        recipe_size: usize,
+        discount: f64,
+        horizon: usize,
+        serve_reward: f64,
+        waste_cost: f64,
+        step_cost: f64,
+        human: String,
+    },
+    Random {
+        states: usize,
+        human_actions: usize,
+        robot_actions: usize,
+        thetas: usize,
+        discount: f64,
+        horizon: usize,
+        seed: u64,
+    },
+}
+
+/// Registered games: (name, description, config text).
+pub const REGISTERED: [(&str, &str, &str); 7] = [
+    (
+        "tiger",
+        "The tiger problem (Kaelbling, Littman & Cassandra 1998), discount 0.95",
+        include_str!("../../experiments/games/tiger.toml"),
+    ),
+    (
+        "offswitch",
+        "The off-switch game (Hadfield-Menell et al. 2017) as a one-step CIRL game, prior discretised",
+        include_str!("../../experiments/games/offswitch.toml"),
+    ),
+    (
+        "red-blue",
+        "Red-blue (Shah et al. 2020): wait, watch the human choose a colour, follow",
+        include_str!("../../experiments/games/red-blue.toml"),
+    ),
+    (
+        "wormy-apples",
+        "Wormy apples (Shah et al. 2020): query about the bin only if the apples are wormy (two_phase: ask first)",
+        include_str!("../../experiments/games/wormy-apples.toml"),
+    ),
+    (
+        "meal-choice",
+        "Meal choice (Shah et al. 2020): wait for the human's return to ask, or guess the pie",
+        include_str!("../../experiments/games/meal-choice.toml"),
+    ),
+    (
+        "chef",
+        "A recipe world after Malik et al. 2018: learn the recipe from the human's first ingredients",
+        include_str!("../../experiments/games/chef.toml"),
+    ),
+    (
+        "random",
+        "A seeded random small CIRL game (coordinated human) for tests and benchmarks",
+        include_str!("../../experiments/games/random.toml"),
+    ),
+];
+
+/// The parameters a `.pomdp` file accepts in `--set`.
+pub const POMDP_KEYS: [&str; 2] = ["discount", "horizon"];
+
+fn config_error(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::Config {
+        path: format!("game {name}"),
+        message: e.to_string().trim().replace('\n', " "),
+    }
+}
+
+/// Parses a `--set` value as a TOML scalar (number, bool), falling back to a string.
+fn toml_scalar(v: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("x = {v}")) {
+        Ok(t) => t
+            .get("x")
+            .cloned()
+            .unwrap_or_else(|| toml::Value::String(v.into())),
+        Err(_) => toml::Value::String(v.into()),
+    }
+}
+
+/// Reads a game config (TOML with a `game` tag) with overrides applied.
+pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Result<GameSpec> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| config_error(name, e))?;
+    for (k, v) in sets {
+        if k == "game" {
+            return Err(Error::invalid(
+                "--set game",
+                "the game is chosen by MODEL, not by --set",
+            ));
+        }
+        if v == "none" {
+            table.remove(k);
+        } else {
+            table.insert(k.clone(), toml_scalar(v));
+        }
+    }
+    GameSpec::deserialize(toml::Value::Table(table)).map_err(|e| config_error(name, e))
+}
+
+fn human_kind(s: &str) -> Result<HumanSpec> {
+    HumanSpec::parse(s)
+}
+
+/// Discretises a prior over U for the off-switch game: normal by a Gauss–Hermite rule, uniform by
+/// Gauss–Legendre (`points` nodes each), discrete as is.
+pub fn discretise(prior: &Prior, points: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    if points == 0 {
+        return Err(Error::invalid("points", "need at least one point"));
+    }
+    Ok(match prior {
+        Prior::Normal { mu, sigma } => {
+            let r = gauss_hermite_prob(points);
+            (r.nodes.iter().map(|z| mu + sigma * z).collect(), r.weights)
+        }
+        Prior::Uniform { lo, hi } => {
+            let r = gauss_legendre(points);
+            (
+                r.nodes
+                    .iter()
+                    .map(|x| lo + (hi - lo) * (x + 1.0) / 2.0)
+                    .collect(),
+                r.weights.iter().map(|w| w / 2.0).collect(),
+            )
+        }
+        Prior::Discrete { values, probs } => (values.clone(), probs.clone()),
+        other => {
+            return Err(Error::invalid(
+                "prior",
+                format!(
+                    "a {} prior cannot be discretised here; use normal, uniform or discrete",
+                    other.kind()
+                ),
+            ));
+        }
+    })
+}
+
+impl GameSpec {
+    /// Builds the model.
+    pub fn build(&self) -> Result<Model> {
+        use assistance::*;
+        let unit = |field: &str, x: f64| -> Result<f64> {
+            if (0.0..=1.0).contains(&x) {
+                Ok(x)
+            } else {
+                Err(Error::invalid(field, format!("must be in [0, 1], got {x}")))
+            }
+        };
+        Ok(match self {
+            GameSpec::Tiger { discount, horizon } => {
+                let mut m = pomdp_format::parse(
+                    include_str!("../../experiments/models/tiger.pomdp"),
+                    "tiger",
+                )?;
+                m.name = "tiger".into();
+                m.discount = unit("discount", *discount)?;
+                m.horizon = *horizon;
+                m.check()?;
+                Model::Pomdp(m)
+            }
+            GameSpec::Offswitch {
+                prior,
+                points,
+                human,
+            } => {
+                let p = Prior::parse(prior)?;
+                let (values, probs) = discretise(&p, *points)?;
+                let beta = match human_kind(human)? {
+                    HumanSpec::Coordinated => None,
+                    HumanSpec::Boltzmann(b) | HumanSpec::CoordinatedBoltzmann(b) => Some(b),
+                    HumanSpec::Env => Some(0.0),
+                };
+                let g = offswitch_game(&values, &probs, beta);
+                g.check()?;
+                Model::Cirl(g)
+            }
+            GameSpec::RedBlue {
+                discount,
+                horizon,
+                human,
+            } => Model::Cirl(red_blue(
+                unit("discount", *discount)?,
+                *horizon,
+                human_kind(human)?,
+            )?),
+            GameSpec::WormyApples {
+                discount,
+                horizon,
+                two_phase,
+                query_cost,
+                wormy_probability,
+                pie_reward,
+                wrong_bin_cost,
+                human,
+            } => Model::Cirl(wormy_apples(
+                WormyApples {
+                    discount: unit("discount", *discount)?,
+                    horizon: *horizon,
+                    two_phase: *two_phase,
+                    query_cost: *query_cost,
+                    wormy_probability: unit("wormy_probability", *wormy_probability)?,
+                    pie_reward: *pie_reward,
+                    wrong_bin_cost: *wrong_bin_cost,
+                },
+                human_kind(human)?,
+            )?),
+            GameSpec::MealChoice {
+                discount,
+                horizon,
+                feedback_time,
+                prior_apple,
+                query_cost,
+                right_pie,
+                wrong_pie,
+                human,
+            } => Model::Cirl(meal_choice(
+                MealChoice {
+                    discount: unit("discount", *discount)?,
+                    horizon: *horizon,
+                    feedback_time: *feedback_time,
+                    prior_apple: unit("prior_apple", *prior_apple)?,
+                    query_cost: *query_cost,
+                    right_pie: *right_pie,
+                    wrong_pie: *wrong_pie,
+                },
+                human_kind(human)?,
+            )?),
+            GameSpec::Chef {
+                ingredients,
+                recipe_size,
+                discount,
+                horizon,
+                serve_reward,
+                waste_cost,
+                step_cost,
+                human,
+            } => Model::Cirl(chef(
+                Chef {
+                    ingredients: *ingredients,
+                    recipe_size: *recipe_size,
+                    discount: unit("discount", *discount)?,
+                    horizon: *horizon,
+                    serve_reward: *serve_reward,
+                    waste_cost: *waste_cost,
+                    step_cost: *step_cost,
+                },
+                human_kind(human)?,
+            )?),
+            GameSpec::Random {
+                states,
+                human_actions,
+                robot_actions,
+                thetas,
+                discount,
+                horizon,
+                seed,
+            } => {
+                if [*states, *human_actions, *robot_actions, *thetas].contains(&0) {
+                    return Err(Error::invalid(
+                        "states",
+                        "states, human_actions, robot_actions and thetas must be ≥ 1",
+                    ));
+                }
+                let mut rng = crate::rng::job_rng(*seed, 0);
+                let g = random_game(
+                    *states,
+                    *human_actions,
+                    *robot_actions,
+                    *thetas,
+                    unit("discount", *discount)?,
+                    *horizon,
+                    &mut rng,
+                );
+                g.check()?;
+                Model::Cirl(g)
+            }
+        })
+    }
+}
+
+/// Loads a registered game or a `.pomdp` file and applies `key=value` overrides.
+pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Model> {
+    if let Some((name, _, text)) = REGISTERED.iter().find(|r| r.0 == spec) {
+        return spec_from_toml(name, text, sets)?.build();
+    }
+    if spec.ends_with(".toml") {
+        let text = std::fs::read_to_string(spec).map_err(|e| Error::Io {
+            path: spec.into(),
+            source: e,
+        })?;
+        return spec_from_toml(spec, &text, sets)?.build();
+    }
+    if !(spec.ends_with(".pomdp") || Path::new(spec).exists()) {
         return Err(Error::invalid(
             "MODEL",
             format!(
-                "'{spec}' is neither a registered model ({}) nor a .pomdp file",
+                "'{spec}' is neither a registered game ({}) nor a .pomdp or game .toml file",
                 REGISTERED
                     .iter()
                     .map(|r| r.0)
@@ -36,7 +395,8 @@ pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Tabular> {
                     .join(", ")
             ),
         ));
-    };
+    }
+    let mut m = pomdp_format::read(Path::new(spec))?;
     for (k, v) in sets {
         match k.as_str() {
             "discount" => {
@@ -66,16 +426,15 @@ pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Tabular> {
                 return Err(Error::invalid(
                     format!("--set {other}"),
                     format!(
-                        "unknown parameter for {}; it takes {}",
-                        m.name,
-                        COMMON_KEYS.join(", ")
+                        "unknown parameter for a .pomdp file; it takes {}",
+                        POMDP_KEYS.join(", ")
                     ),
                 ));
             }
         }
     }
     m.check()?;
-    Ok(m)
+    Ok(Model::Pomdp(m))
 }
 
 /// Parses `key=value`.

@@ -36,6 +36,10 @@ pub enum Timing {
 pub enum Human {
     /// The optimal partner of CIRL: the coordinator chooses its decision rule.
     Coordinated,
+    /// The robot's partner (knows θ and the joint plan) but Boltzmann-rational with temperature β over the
+    /// plan's Q-values (the "generalized" human of Malik et al. 2018; β → 0 is [`Human::Coordinated`]). Solved
+    /// only by the generalized backup: its policy depends on the plan, so there is no fixed-action reduction.
+    CoordinatedBoltzmann(f64),
     /// A fixed policy π[θ][s][a^R][a^H] (with simultaneous timing the a^R index must not matter).
     Policy(Table4),
 }
@@ -78,6 +82,9 @@ pub struct ReductionSize {
 
 /// Largest number of coordinator actions the naive reduction will build.
 pub const MAX_COORDINATOR_ACTIONS: usize = 1 << 20;
+
+/// Largest transition table (actions × states²) the reduction will build.
+pub const MAX_TABLE_ENTRIES: f64 = 2e8;
 
 impl CirlGame {
     /// The model checker: shapes, distributions, finiteness, discount.
@@ -142,7 +149,33 @@ impl CirlGame {
                 }
             }
         }
+        if let Human::CoordinatedBoltzmann(b) = self.human
+            && !(b.is_finite() && b >= 0.0)
+        {
+            return bad("human".into(), format!("β must be finite and ≥ 0, got {b}"));
+        }
         if let Human::Policy(p) = &self.human {
+            if p.len() != nt
+                || p.iter()
+                    .any(|x| x.len() != ns || x.iter().any(|y| y.len() != nr))
+            {
+                return bad(
+                    "human policy".into(),
+                    format!("must be indexed [θ][s][a^R][a^H] with sizes {nt}×{ns}×{nr}×{nh}"),
+                );
+            }
+            if self.timing == Timing::Simultaneous {
+                for th in 0..nt {
+                    for s in 0..ns {
+                        if p[th][s].iter().any(|d| d != &p[th][s][0]) {
+                            return bad(
+                                format!("human policy[{}][{}]", self.thetas[th], self.states[s]),
+                                "with simultaneous moves the human cannot respond to the robot's action: make the policy the same for every a^R, or use timing = human-responds".into(),
+                            );
+                        }
+                    }
+                }
+            }
             for th in 0..nt {
                 for s in 0..ns {
                     for r in 0..nr {
@@ -170,7 +203,9 @@ impl CirlGame {
             self.thetas.len(),
         );
         let actions = match self.human {
-            Human::Coordinated => (nh as f64).powi(nt as i32) * nr as f64,
+            Human::Coordinated | Human::CoordinatedBoltzmann(_) => {
+                (nh as f64).powi(nt as i32) * nr as f64
+            }
             Human::Policy(_) => nr as f64,
         };
         ReductionSize {
@@ -190,18 +225,26 @@ impl CirlGame {
             self.thetas.len(),
         );
         let size = self.reduction_size();
-        if size.actions > MAX_COORDINATOR_ACTIONS {
+        if size.actions > MAX_COORDINATOR_ACTIONS
+            || (size.actions as f64) * (size.states as f64).powi(2) > MAX_TABLE_ENTRIES
+        {
             return Err(Error::invalid(
                 "reduction",
                 format!(
-                    "{} coordinator actions (|A^R|·|A^H|^|Θ|) is too many to build; use the generalized backup",
-                    size.actions
+                    "{} actions × {} states (|A^R|·|A^H|^|Θ| coordinator actions) is too large to build; use the generalized backup (--solver exact)",
+                    size.actions, size.states
                 ),
             ));
         }
         // Each POMDP action: a robot action and, per θ, the human's action distribution.
         let mut acts: Vec<ReducedAction> = Vec::new();
         match &self.human {
+            Human::CoordinatedBoltzmann(_) => {
+                return Err(Error::invalid(
+                    "human",
+                    "a coordinated Boltzmann human's policy depends on the joint plan, so it has no POMDP reduction; solve it with the generalized backup (--solver exact)",
+                ));
+            }
             Human::Coordinated => {
                 for r in 0..nr {
                     for code in 0..size.actions / nr {

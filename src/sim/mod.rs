@@ -33,18 +33,19 @@ fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
 }
 
 /// One episode of `steps` decisions following the alpha-vector policy with exact belief tracking; returns the
-/// discounted return.
+/// discounted return. Decision t uses `stages[t]` (the last stage once t runs past them: a single stage is a
+/// stationary policy).
 pub fn episode<R: rand::Rng + ?Sized>(
     m: &Tabular,
-    policy: &AlphaSet,
+    stages: &[AlphaSet],
     steps: usize,
     rng: &mut R,
 ) -> f64 {
     let mut b = m.initial.clone();
     let mut s = draw(&m.initial, rng);
     let (mut ret, mut g) = (0.0, 1.0);
-    for _ in 0..steps {
-        let a = policy.action(&b);
+    for t in 0..steps {
+        let a = stages[t.min(stages.len() - 1)].action(&b);
         ret += g * m.r[a][s];
         g *= m.discount;
         let sp = draw(&m.t[a][s], rng);
@@ -60,7 +61,7 @@ pub fn episode<R: rand::Rng + ?Sized>(
 /// is below `truncation`.
 pub fn simulate(
     m: &Tabular,
-    policy: &AlphaSet,
+    stages: &[AlphaSet],
     episodes: u64,
     seed: u64,
     truncation: f64,
@@ -75,18 +76,27 @@ pub fn simulate(
     });
     let r: Vec<f64> = (0..episodes)
         .into_par_iter()
-        .map(|i| episode(m, policy, steps, &mut job_rng(seed, i)))
+        .map(|i| episode(m, stages, steps, &mut job_rng(seed, i)))
         .collect();
+    summarize(&r, steps)
+}
+
+/// Mean, standard error and 95% normal CI of a sample of returns.
+pub fn summarize(r: &[f64], steps: usize) -> Returns {
     let n = r.len() as f64;
-    let mean = r.iter().sum::<f64>() / n;
+    let mean = if r.is_empty() {
+        0.0
+    } else {
+        r.iter().sum::<f64>() / n
+    };
     let var = if n > 1.0 {
         r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
         0.0
     };
-    let se = (var / n).sqrt();
+    let se = (var / n.max(1.0)).sqrt();
     Returns {
-        episodes,
+        episodes: r.len() as u64,
         mean,
         std_err: se,
         ci_low: mean - 1.96 * se,

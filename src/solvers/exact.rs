@@ -6,6 +6,12 @@
 //! vectors and then runs Lark's filter: a vector stays only if a linear program finds a belief where it beats
 //! every kept vector by more than the tolerance. The result is the exact (up to that tolerance) value function.
 //!
+//! Pruning is done on the beliefs the model can reach: a vector that wins only on beliefs putting mass on states
+//! that cannot occur at that stage (from the initial belief, under any actions) is never used, so the filter
+//! works on the coordinates of the stage's reachable states ([`reachable_supports`]). For models whose states
+//! carry the time (the assistance games) this is what keeps the value functions small. Vectors stay defined on
+//! every state (their other coordinates are the values of the same conditional plans there).
+//!
 //! A finite-horizon model is solved for its horizon. A discounted model without a horizon is iterated until
 //! γᵏ·max|R|/(1 − γ) (the distance left to the infinite-horizon value, starting from V₀ = 0) is below the
 //! requested tolerance.
@@ -27,6 +33,9 @@ pub struct ExactOptions {
     pub max_vectors: usize,
     /// Stop (with an error) after this many seconds.
     pub max_seconds: f64,
+    /// Prune for the beliefs reachable from the initial belief only (the default). `false` keeps every vector
+    /// that is best somewhere on the whole simplex, so the value function is optimal at any belief.
+    pub reachable_only: bool,
 }
 
 impl Default for ExactOptions {
@@ -35,6 +44,7 @@ impl Default for ExactOptions {
             tolerance: 1e-6,
             max_vectors: 20_000,
             max_seconds: 600.0,
+            reachable_only: true,
         }
     }
 }
@@ -42,7 +52,11 @@ impl Default for ExactOptions {
 /// What the exact solver returns.
 #[derive(Debug, Clone)]
 pub struct ExactSolution {
+    /// The value function with all decisions left (the first decision's).
     pub alphas: AlphaSet,
+    /// A finite horizon's value functions, first decision first (stages[t] has horizon − t decisions left);
+    /// for a discounted infinite-horizon model just the converged one.
+    pub stages: Vec<AlphaSet>,
     /// Backups performed (= decisions of the horizon).
     pub backups: usize,
     /// Value at the initial belief.
@@ -83,8 +97,22 @@ pub fn solve(m: &Tabular, opts: &ExactOptions) -> Result<ExactSolution> {
         actions: vec![0],
     };
     let mut sizes = Vec::with_capacity(steps);
-    for _ in 0..steps {
-        v = backup(m, &v, eps)?;
+    let mut stages = Vec::new();
+    let supports = if opts.reachable_only {
+        reachable_supports(m, steps)
+    } else {
+        vec![(0..m.n_states()).collect(); steps.max(1) + 1]
+    };
+    for k in 0..steps {
+        // The k-th backup builds the value function of decision steps − 1 − k.
+        let support = match m.horizon {
+            Some(_) => &supports[steps - 1 - k],
+            None => supports.last().expect("at least one support"),
+        };
+        v = backup_on(m, &v, support, eps)?;
+        if m.horizon.is_some() {
+            stages.push(v.clone());
+        }
         sizes.push(v.len());
         if v.len() > opts.max_vectors {
             return Err(Error::invalid(
@@ -103,7 +131,13 @@ pub fn solve(m: &Tabular, opts: &ExactOptions) -> Result<ExactSolution> {
         }
     }
     let value = v.value(&m.initial);
+    if m.horizon.is_none() || stages.is_empty() {
+        stages = vec![v.clone()];
+    } else {
+        stages.reverse();
+    }
     Ok(ExactSolution {
+        stages,
         alphas: v,
         backups: steps,
         value,
@@ -112,27 +146,106 @@ pub fn solve(m: &Tabular, opts: &ExactOptions) -> Result<ExactSolution> {
     })
 }
 
-/// One exact Bellman backup with incremental pruning.
+/// The states reachable before each decision, from the initial belief under any actions: entry t lists the
+/// states with positive probability at decision t (t < steps, in increasing order). For `steps` = 0 or an
+/// infinite horizon the last entry is the closure (every state ever reachable), which is returned as entry 0
+/// when `steps` is 0.
+pub fn reachable_supports(m: &Tabular, steps: usize) -> Vec<Vec<usize>> {
+    let ns = m.n_states();
+    let mut cur: Vec<bool> = m.initial.iter().map(|&p| p > 0.0).collect();
+    let mut ever = cur.clone();
+    let list = |mask: &[bool]| (0..ns).filter(|&s| mask[s]).collect::<Vec<_>>();
+    let mut out = Vec::with_capacity(steps.max(1));
+    for _ in 0..steps {
+        out.push(list(&cur));
+        let mut next = vec![false; ns];
+        for s in (0..ns).filter(|&s| cur[s]) {
+            for ta in &m.t {
+                for (sp, &p) in ta[s].iter().enumerate() {
+                    if p > 0.0 {
+                        next[sp] = true;
+                    }
+                }
+            }
+        }
+        for s in 0..ns {
+            ever[s] |= next[s];
+        }
+        cur = next;
+    }
+    if m.horizon.is_none() || steps == 0 {
+        // The closure: iterate until nothing new is reached.
+        loop {
+            let mut grew = false;
+            for s in 0..ns {
+                if !ever[s] {
+                    continue;
+                }
+                for ta in &m.t {
+                    for (sp, &p) in ta[s].iter().enumerate() {
+                        if p > 0.0 && !ever[sp] {
+                            ever[sp] = true;
+                            grew = true;
+                        }
+                    }
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        out.push(list(&ever));
+    }
+    out
+}
+
+/// One exact Bellman backup with incremental pruning over the whole belief simplex.
 pub fn backup(m: &Tabular, v: &AlphaSet, eps: f64) -> Result<AlphaSet> {
+    let all: Vec<usize> = (0..m.n_states()).collect();
+    backup_on(m, v, &all, eps)
+}
+
+/// One exact Bellman backup, pruned for beliefs supported on `support` (a sorted list of states).
+pub fn backup_on(m: &Tabular, v: &AlphaSet, support: &[usize], eps: f64) -> Result<AlphaSet> {
     let (ns, na, no) = (m.n_states(), m.n_actions(), m.n_observations());
+    let prune = |w: Vec<Vec<f64>>, eps: f64| -> Result<Vec<Vec<f64>>> {
+        Ok(
+            prune_tagged_on(w.into_iter().map(|x| (x, ())).collect(), support, eps)?
+                .into_iter()
+                .map(|x| x.0)
+                .collect(),
+        )
+    };
     let mut all: Vec<(Vec<f64>, usize)> = Vec::new();
+    let project = |a: usize, o: usize, alpha: &[f64]| -> Vec<f64> {
+        (0..ns)
+            .map(|s| {
+                let future: f64 = (0..ns)
+                    .map(|sp| m.t[a][s][sp] * m.o[a][sp][o] * alpha[sp])
+                    .sum();
+                m.r[a][s] / no as f64 + m.discount * future
+            })
+            .collect()
+    };
     for a in 0..na {
+        // Observations that cannot follow `a` from the support add the same vector on the support whatever
+        // the continuation: take the first vector's plan for them (so every coordinate stays the value of a
+        // definite conditional plan) and add it to the result without pruning.
+        let possible = |o: usize| {
+            support
+                .iter()
+                .any(|&s| (0..ns).any(|sp| m.t[a][s][sp] > 0.0 && m.o[a][sp][o] > 0.0))
+        };
+        let mut fixed = vec![0.0; ns];
         let mut acc: Option<Vec<Vec<f64>>> = None;
         for o in 0..no {
-            let proj: Vec<Vec<f64>> = v
-                .vectors
-                .iter()
-                .map(|alpha| {
-                    (0..ns)
-                        .map(|s| {
-                            let future: f64 = (0..ns)
-                                .map(|sp| m.t[a][s][sp] * m.o[a][sp][o] * alpha[sp])
-                                .sum();
-                            m.r[a][s] / no as f64 + m.discount * future
-                        })
-                        .collect()
-                })
-                .collect();
+            if !possible(o) {
+                for (f, x) in fixed.iter_mut().zip(project(a, o, &v.vectors[0])) {
+                    *f += x;
+                }
+                continue;
+            }
+            let proj: Vec<Vec<f64>> = v.vectors.iter().map(|alpha| project(a, o, alpha)).collect();
             let proj = prune(proj, eps)?;
             acc = Some(match acc {
                 None => proj,
@@ -147,9 +260,14 @@ pub fn backup(m: &Tabular, v: &AlphaSet, eps: f64) -> Result<AlphaSet> {
                 }
             });
         }
-        all.extend(acc.unwrap_or_default().into_iter().map(|x| (x, a)));
+        let acc = acc.unwrap_or_else(|| vec![vec![0.0; ns]]);
+        all.extend(acc.into_iter().map(|x| {
+            let x: Vec<f64> = x.iter().zip(&fixed).map(|(p, q)| p + q).collect();
+            (x, a)
+        }));
     }
-    let (vectors, actions): (Vec<_>, Vec<_>) = prune_tagged(all, eps)?.into_iter().unzip();
+    let (vectors, actions): (Vec<_>, Vec<_>) =
+        prune_tagged_on(all, support, eps)?.into_iter().unzip();
     Ok(AlphaSet { vectors, actions })
 }
 
@@ -161,14 +279,43 @@ pub fn prune(w: Vec<Vec<f64>>, eps: f64) -> Result<Vec<Vec<f64>>> {
         .collect())
 }
 
-fn dominated(x: &[f64], y: &[f64], eps: f64) -> bool {
+/// Whether `x ≤ y + eps` in every coordinate.
+pub fn dominated(x: &[f64], y: &[f64], eps: f64) -> bool {
     x.iter().zip(y).all(|(a, b)| *a <= *b + eps)
 }
 
-/// Pointwise-dominance removal, then Lark's filter. Tags (actions) travel with their vectors.
-fn prune_tagged(w: Vec<(Vec<f64>, usize)>, eps: f64) -> Result<Vec<(Vec<f64>, usize)>> {
+/// Pointwise-dominance removal, then Lark's filter. Tags (actions, plans) travel with their vectors.
+pub fn prune_tagged<T>(w: Vec<(Vec<f64>, T)>, eps: f64) -> Result<Vec<(Vec<f64>, T)>> {
+    let n = w.first().map_or(0, |x| x.0.len());
+    let all: Vec<usize> = (0..n).collect();
+    prune_tagged_on(w, &all, eps)
+}
+
+/// [`prune_tagged`] for beliefs supported on `support` (a list of coordinates): a vector is kept only if it is
+/// maximal at some belief that puts all its mass on those coordinates.
+pub fn prune_tagged_on<T>(
+    w: Vec<(Vec<f64>, T)>,
+    support: &[usize],
+    eps: f64,
+) -> Result<Vec<(Vec<f64>, T)>> {
+    let full = w.first().is_none_or(|x| support.len() == x.0.len());
+    if full {
+        return prune_projected(w, eps);
+    }
+    // Prune the projections onto the support, carrying the full vectors along as tags.
+    let projected: Vec<_> = w
+        .into_iter()
+        .map(|(x, t)| (support.iter().map(|&s| x[s]).collect(), (x, t)))
+        .collect();
+    Ok(prune_projected(projected, eps)?
+        .into_iter()
+        .map(|(_, full)| full)
+        .collect())
+}
+
+fn prune_projected<T>(w: Vec<(Vec<f64>, T)>, eps: f64) -> Result<Vec<(Vec<f64>, T)>> {
     // Pointwise dominance (and duplicates): keep x unless some other kept vector is ≥ it everywhere.
-    let mut cand: Vec<(Vec<f64>, usize)> = Vec::with_capacity(w.len());
+    let mut cand: Vec<(Vec<f64>, T)> = Vec::with_capacity(w.len());
     for x in w {
         if cand.iter().any(|c| dominated(&x.0, &c.0, eps)) {
             continue;
@@ -180,7 +327,7 @@ fn prune_tagged(w: Vec<(Vec<f64>, usize)>, eps: f64) -> Result<Vec<(Vec<f64>, us
         return Ok(cand);
     }
     // Lark's filter.
-    let mut kept: Vec<(Vec<f64>, usize)> = Vec::new();
+    let mut kept: Vec<(Vec<f64>, T)> = Vec::new();
     while !cand.is_empty() {
         let b = if kept.is_empty() {
             let x = &cand[0].0;
@@ -227,7 +374,7 @@ fn lex_greater(x: &[f64], y: &[f64]) -> bool {
 
 /// A belief where `x` beats every vector of `kept` by more than `eps`, if one exists (an LP: maximise δ
 /// subject to b·(x − u) ≥ δ for every u, b in the simplex).
-fn witness(x: &[f64], kept: &[(Vec<f64>, usize)], eps: f64) -> Result<Option<Vec<f64>>> {
+fn witness<T>(x: &[f64], kept: &[(Vec<f64>, T)], eps: f64) -> Result<Option<Vec<f64>>> {
     let n = x.len();
     let mut lp = Problem::new(OptimizationDirection::Maximize);
     let b: Vec<_> = (0..n).map(|_| lp.add_var(0.0, (0.0, 1.0))).collect();
@@ -237,8 +384,15 @@ fn witness(x: &[f64], kept: &[(Vec<f64>, usize)], eps: f64) -> Result<Option<Vec
         ComparisonOp::Eq,
         1.0,
     );
+    // Differences below this are rounding noise; dropping them keeps the LP's coefficients in a range the
+    // simplex can verify (a difference of 1e-16 next to one of 1 otherwise spans 16 orders of magnitude).
+    let scale = x.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let noise = 1e-13 * scale;
     for (u, _) in kept {
-        let mut row: Vec<_> = (0..n).map(|s| (b[s], x[s] - u[s])).collect();
+        let mut row: Vec<_> = (0..n)
+            .map(|s| (b[s], x[s] - u[s]))
+            .filter(|(_, d)| d.abs() > noise)
+            .collect();
         row.push((delta, -1.0));
         lp.add_constraint(row, ComparisonOp::Ge, 0.0);
     }

@@ -4,32 +4,78 @@
 //! the human knows θ (and the robot's belief), the maximisation over the human's decision rule δ: Θ → A^H moves
 //! inside the backup and is taken separately for every θ:
 //!
-//! α'(θ) = max_{a^H} [ R(s, a^H, a^R; θ) + γ·Σ_{s'} T(s'|s, a^H, a^R)·α_{a^H, s'}(θ) ]
+//! α'(θ) = max_{a^H} Q_{a^H}(θ),   Q_{a^H}(θ) = R(s, a^H, a^R; θ) + γ·Σ_{s'} T(s'|s, a^H, a^R)·α_{a^H, s'}(θ)
 //!
 //! for each robot action a^R and each choice of next vector α_{a^H, s'} ∈ V(s') per observation (a^H, s'). For a
-//! fixed a^H the inner term is a plain cross sum over s' (pruned incrementally); the pointwise max over a^H of
-//! one vector per a^H is then formed incrementally, pruning by pointwise dominance (which the max preserves) and
-//! finally by Lark's LP filter. The coordinator POMDP needs |A^R|·|A^H|^|Θ| actions for the same values; here
-//! the work grows with |A^H| sets, not with |A^H|^|Θ|.
+//! fixed a^H the candidates Q_{a^H} are a plain cross sum over s' (pruned incrementally); the pointwise max over
+//! a^H of one candidate per a^H is then formed incrementally, pruning by pointwise dominance (which the max
+//! preserves) and finally by Lark's LP filter. Pruning the per-a^H sets is exact: the best Q_{a^H} for the
+//! θ's where a^H is chosen is the best vector of that set at the restricted belief, which pruning keeps. The
+//! coordinator POMDP needs |A^R|·|A^H|^|Θ| actions for the same values; here the work grows with |A^H| sets.
+//!
+//! **Boltzmann variant** ([`Human::CoordinatedBoltzmann`]): the human is the robot's partner (knows θ and the
+//! plan) but picks a^H with probability ∝ exp(Q_{a^H}(θ)/β), so α'(θ) = Σ_{a^H} π(a^H|θ)·Q_{a^H}(θ) (log-sum-exp
+//! form). This expectation is not monotone in Q (∂α'/∂Q_h = π_h·(1 + (Q_h − α')/β) is negative for a poor
+//! enough Q_h), so no set may be pruned, not even by pointwise dominance: a continuation that is worse for every
+//! θ can be the better one, because it changes what the human's softmax favours (a 2-state, horizon-2 random
+//! game in tests/cirl.rs loses 2.4e-5 of value when the next stage is LP-pruned). The combinations are
+//! therefore enumerated in full (up to [`MAX_COMBINATIONS`] per state and robot action), which limits this
+//! variant to short horizons. The robot's belief update uses the same π (see [`Plan::human`]); β → 0 recovers
+//! the max.
+//!
+//! Every vector carries its [`Plan`]: the robot's action, the human's rule per θ and, per observation (a^H, s'),
+//! the index of the next vector, so the solution is a policy that can be executed and simulated
+//! ([`simulate`]).
 
-use super::exact::prune;
+#![allow(clippy::needless_range_loop)] // tabular loops index several arrays by the same state
+
+use rand::RngExt;
+use rayon::prelude::*;
+
+use super::exact::{dominated, prune_tagged};
 use crate::error::{Error, Result};
 use crate::model::cirl::{CirlGame, Human};
+use crate::rng::job_rng;
+use crate::sim::Returns;
 
-/// Value functions per state: vectors over θ with the robot action that starts each plan.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateAlphas {
-    /// sets[s] = vectors over θ.
-    pub sets: Vec<Vec<Vec<f64>>>,
+/// Largest number of per-(s, a^R) combinations the Boltzmann backup enumerates.
+pub const MAX_COMBINATIONS: usize = 2_000_000;
+
+/// No next vector (the observation has probability 0, or nothing remains).
+pub const NONE: usize = usize::MAX;
+
+/// The conditional plan behind an alpha vector.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Plan {
+    /// The robot's action.
+    pub robot: usize,
+    /// human[θ][a^H]: the human's action distribution for each θ (one-hot for the coordinated human).
+    pub human: Vec<Vec<f64>>,
+    /// next[a^H·|S| + s']: index of the next vector in stage t+1's set of state s' ([`NONE`] if unused).
+    pub next: Vec<usize>,
 }
 
-impl StateAlphas {
+/// One stage's value function: per state, vectors over θ with their plans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub sets: Vec<Vec<(Vec<f64>, Plan)>>,
+}
+
+impl Stage {
+    /// max_α α·b in state `s`, and the index of the maximizing vector (the first among exact ties).
+    pub fn best(&self, s: usize, b: &[f64]) -> (f64, usize) {
+        let mut best = (f64::NEG_INFINITY, 0);
+        for (i, (a, _)) in self.sets[s].iter().enumerate() {
+            let x: f64 = a.iter().zip(b).map(|(x, p)| x * p).sum();
+            if x > best.0 {
+                best = (x, i);
+            }
+        }
+        best
+    }
     /// The value in state `s` at belief `b` over θ.
     pub fn value(&self, s: usize, b: &[f64]) -> f64 {
-        self.sets[s]
-            .iter()
-            .map(|a| a.iter().zip(b).map(|(x, p)| x * p).sum::<f64>())
-            .fold(f64::NEG_INFINITY, f64::max)
+        self.best(s, b).0
     }
     /// Vectors summed over states.
     pub fn total(&self) -> usize {
@@ -37,107 +83,364 @@ impl StateAlphas {
     }
 }
 
-fn dominated(x: &[f64], y: &[f64], eps: f64) -> bool {
-    x.iter().zip(y).all(|(a, b)| *a <= *b + eps)
+/// The solution: stages[0] is the first decision; stages[t] has horizon − t decisions left.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    pub stages: Vec<Stage>,
+    /// Value from the initial state distribution and the prior.
+    pub value: f64,
+    /// Bound on the distance to the infinite-horizon value (0 for a finite horizon).
+    pub error_bound: f64,
+    /// Vectors (summed over states) after each backup, first backup first.
+    pub sizes: Vec<usize>,
 }
 
-fn pointwise_prune(w: Vec<Vec<f64>>, eps: f64) -> Vec<Vec<f64>> {
-    let mut kept: Vec<Vec<f64>> = Vec::with_capacity(w.len());
+fn pointwise_prune<T>(w: Vec<(Vec<f64>, T)>, eps: f64) -> Vec<(Vec<f64>, T)> {
+    let mut kept: Vec<(Vec<f64>, T)> = Vec::with_capacity(w.len());
     for x in w {
-        if kept.iter().any(|k| dominated(&x, k, eps)) {
+        if kept.iter().any(|k| dominated(&x.0, &k.0, eps)) {
             continue;
         }
-        kept.retain(|k| !dominated(k, &x, eps));
+        kept.retain(|k| !dominated(&k.0, &x.0, eps));
         kept.push(x);
     }
     kept
 }
 
+/// Q candidates for a fixed (s, a^R, a^H): R + γ·Σ_{s'} T·α_{s'} for every choice of α_{s'}, with the choice.
+fn q_candidates(
+    g: &CirlGame,
+    next: &Stage,
+    s: usize,
+    h: usize,
+    r: usize,
+    prune: bool,
+    eps: f64,
+) -> Result<Vec<(Vec<f64>, Vec<usize>)>> {
+    let (ns, nt) = (g.states.len(), g.thetas.len());
+    let mut acc: Vec<(Vec<f64>, Vec<usize>)> =
+        vec![((0..nt).map(|th| g.r[th][s][h][r]).collect(), vec![NONE; ns])];
+    for sp in 0..ns {
+        let p = g.t[s][h][r][sp];
+        if p == 0.0 {
+            continue;
+        }
+        let mut out = Vec::with_capacity(acc.len() * next.sets[sp].len());
+        for (x, choice) in &acc {
+            for (j, (a, _)) in next.sets[sp].iter().enumerate() {
+                let mut c = choice.clone();
+                c[sp] = j;
+                out.push((
+                    x.iter()
+                        .zip(a)
+                        .map(|(u, v)| u + g.discount * p * v)
+                        .collect(),
+                    c,
+                ));
+            }
+        }
+        acc = if prune { prune_tagged(out, eps)? } else { out };
+    }
+    Ok(acc)
+}
+
 /// One generalized backup of every state's vector set.
-pub fn backup(g: &CirlGame, v: &StateAlphas, eps: f64) -> Result<StateAlphas> {
+pub fn backup(g: &CirlGame, next: &Stage, eps: f64) -> Result<Stage> {
     let (ns, nh, nr, nt) = (
         g.states.len(),
         g.human_actions.len(),
         g.robot_actions.len(),
         g.thetas.len(),
     );
-    let mut sets = Vec::with_capacity(ns);
-    for s in 0..ns {
-        let mut all: Vec<Vec<f64>> = Vec::new();
-        for r in 0..nr {
-            // W[h]: R(s, h, r; ·) + γ·Σ_{s'} T(s'|s, h, r)·α_{s'} for every choice of α_{s'} ∈ V(s').
-            let mut per_h: Vec<Vec<Vec<f64>>> = Vec::with_capacity(nh);
-            for h in 0..nh {
-                let mut acc: Vec<Vec<f64>> = vec![(0..nt).map(|th| g.r[th][s][h][r]).collect()];
-                for sp in 0..ns {
-                    let p = g.t[s][h][r][sp];
-                    if p == 0.0 {
-                        continue;
-                    }
-                    let proj: Vec<Vec<f64>> = v.sets[sp]
-                        .iter()
-                        .map(|a| a.iter().map(|x| g.discount * p * x).collect())
-                        .collect();
-                    let mut next = Vec::with_capacity(acc.len() * proj.len());
-                    for x in &acc {
-                        for y in &proj {
-                            next.push(x.iter().zip(y).map(|(a, b)| a + b).collect());
-                        }
-                    }
-                    acc = prune(next, eps)?;
-                }
-                per_h.push(acc);
-            }
-            // Pointwise max over h of one vector per h.
-            let mut acc = per_h[0].clone();
-            for w in &per_h[1..] {
-                let mut next = Vec::with_capacity(acc.len() * w.len());
-                for x in &acc {
-                    for y in w {
-                        next.push(x.iter().zip(y).map(|(a, b)| a.max(*b)).collect());
-                    }
-                }
-                acc = pointwise_prune(next, eps);
-            }
-            all.extend(acc);
+    let beta = match g.human {
+        Human::Coordinated => None,
+        Human::CoordinatedBoltzmann(b) => Some(b),
+        Human::Policy(_) => {
+            return Err(Error::invalid(
+                "human",
+                "the generalized backup needs a coordinated human; a fixed policy is solved by the reduction",
+            ));
         }
-        sets.push(prune(all, eps)?);
-    }
-    Ok(StateAlphas { sets })
+    };
+    let sets: Result<Vec<_>> = (0..ns)
+        .into_par_iter()
+        .map(|s| {
+            let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
+            for r in 0..nr {
+                let per_h: Vec<Vec<(Vec<f64>, Vec<usize>)>> = (0..nh)
+                    .map(|h| q_candidates(g, next, s, h, r, beta.is_none(), eps))
+                    .collect::<Result<_>>()?;
+                match beta {
+                    None => all.extend(combine_max(&per_h, r, ns, nt, eps)),
+                    Some(b) => all.extend(combine_boltzmann(&per_h, r, ns, nt, b)?),
+                }
+            }
+            match beta {
+                None => prune_tagged(all, eps),
+                // No pruning at all: a continuation that is worse for every θ can still be the better one with a
+                // Boltzmann partner (it changes which actions the human's softmax favours).
+                Some(_) => Ok(all),
+            }
+        })
+        .collect();
+    Ok(Stage { sets: sets? })
 }
 
-/// Solves a finite-horizon game with a coordinated human; returns the value function and the value from the
-/// initial state distribution and prior.
-pub fn solve(g: &CirlGame) -> Result<(StateAlphas, f64)> {
-    g.check()?;
-    if g.human != Human::Coordinated {
-        return Err(Error::invalid(
-            "human",
-            "the generalized backup needs the coordinated human",
-        ));
+/// A partial combination's tag: the chosen a^H per θ and the next indices per (a^H, s').
+type Partial = (Vec<usize>, Vec<usize>);
+
+/// Pointwise max over a^H of one candidate per a^H, built incrementally with dominance pruning.
+fn combine_max(
+    per_h: &[Vec<(Vec<f64>, Vec<usize>)>],
+    r: usize,
+    ns: usize,
+    nt: usize,
+    eps: f64,
+) -> Vec<(Vec<f64>, Plan)> {
+    let nh = per_h.len();
+    // Partial combination: (vector, chosen a^H per θ, next indices per (a^H, s')).
+    let mut acc: Vec<(Vec<f64>, Partial)> = per_h[0]
+        .iter()
+        .map(|(v, c)| {
+            let mut next = vec![NONE; nh * ns];
+            next[..ns].copy_from_slice(c);
+            (v.clone(), (vec![0; nt], next))
+        })
+        .collect();
+    for (h, w) in per_h.iter().enumerate().skip(1) {
+        let mut out = Vec::with_capacity(acc.len() * w.len());
+        for (x, (choice, next)) in &acc {
+            for (y, c) in w {
+                let mut ch = choice.clone();
+                let v: Vec<f64> = (0..nt)
+                    .map(|th| {
+                        // Strictly better only: exact ties keep the lower-numbered human action.
+                        if y[th] > x[th] {
+                            ch[th] = h;
+                            y[th]
+                        } else {
+                            x[th]
+                        }
+                    })
+                    .collect();
+                let mut nx = next.clone();
+                nx[h * ns..(h + 1) * ns].copy_from_slice(c);
+                out.push((v, (ch, nx)));
+            }
+        }
+        acc = pointwise_prune(out, eps);
     }
-    let h = g.horizon.ok_or_else(|| {
-        Error::invalid(
-            "horizon",
-            "the generalized exact solver needs a finite horizon",
-        )
-    })?;
+    acc.into_iter()
+        .map(|(v, (choice, next))| {
+            let human = choice
+                .iter()
+                .map(|&h| {
+                    let mut d = vec![0.0; nh];
+                    d[h] = 1.0;
+                    d
+                })
+                .collect();
+            (
+                v,
+                Plan {
+                    robot: r,
+                    human,
+                    next,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Boltzmann expectation over a^H for every combination of one candidate per a^H.
+fn combine_boltzmann(
+    per_h: &[Vec<(Vec<f64>, Vec<usize>)>],
+    r: usize,
+    ns: usize,
+    nt: usize,
+    beta: f64,
+) -> Result<Vec<(Vec<f64>, Plan)>> {
+    let nh = per_h.len();
+    let count = per_h
+        .iter()
+        .try_fold(1usize, |acc, w| acc.checked_mul(w.len()))
+        .filter(|c| *c <= MAX_COMBINATIONS)
+        .ok_or_else(|| {
+            Error::invalid(
+                "human",
+                format!(
+                    "the Boltzmann backup would enumerate more than {MAX_COMBINATIONS} combinations per (state, robot action); shorten the horizon or use the coordinated (β = 0) human"
+                ),
+            )
+        })?;
+    let mut out = Vec::with_capacity(count);
+    let mut idx = vec![0usize; nh];
+    for _ in 0..count {
+        let mut v = vec![0.0; nt];
+        let mut human = vec![vec![0.0; nh]; nt];
+        for th in 0..nt {
+            let q: Vec<f64> = (0..nh).map(|h| per_h[h][idx[h]].0[th]).collect();
+            let p = crate::numerics::softmax(&q, beta);
+            v[th] = p.iter().zip(&q).map(|(a, b)| a * b).sum();
+            human[th] = p;
+        }
+        let mut next = vec![NONE; nh * ns];
+        for h in 0..nh {
+            next[h * ns..(h + 1) * ns].copy_from_slice(&per_h[h][idx[h]].1);
+        }
+        out.push((
+            v,
+            Plan {
+                robot: r,
+                human,
+                next,
+            },
+        ));
+        // Odometer over the candidate indices.
+        for h in 0..nh {
+            idx[h] += 1;
+            if idx[h] < per_h[h].len() {
+                break;
+            }
+            idx[h] = 0;
+        }
+    }
+    Ok(out)
+}
+
+/// Solves a game with a coordinated human: for its horizon, or, when it is discounted with no horizon, for
+/// enough backups that γᵏ·max|R|/(1 − γ) ≤ `tolerance`.
+pub fn solve(g: &CirlGame, tolerance: f64) -> Result<Solution> {
+    g.check()?;
     let rmax =
         g.r.iter()
             .flatten()
             .flatten()
             .flatten()
-            .fold(0.0f64, |m, x| m.max(x.abs()))
-            .max(1.0);
-    let eps = 1e-10 * rmax * h.max(1) as f64;
-    let mut v = StateAlphas {
-        sets: vec![vec![vec![0.0; g.thetas.len()]]; g.states.len()],
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+    let (steps, error_bound) = match g.horizon {
+        Some(h) => (h, 0.0),
+        None => {
+            let tail = rmax / (1.0 - g.discount);
+            let k = if tail <= tolerance {
+                0
+            } else {
+                ((tolerance / tail).ln() / g.discount.ln()).ceil() as usize
+            };
+            (k, g.discount.powi(k as i32) * tail)
+        }
     };
-    for _ in 0..h {
+    let eps = 1e-10 * rmax.max(1.0) * steps.max(1) as f64;
+    let zero = Stage {
+        sets: vec![
+            vec![(
+                vec![0.0; g.thetas.len()],
+                Plan {
+                    robot: 0,
+                    human: vec![],
+                    next: vec![],
+                }
+            )];
+            g.states.len()
+        ],
+    };
+    let mut stages = Vec::with_capacity(steps);
+    let mut sizes = Vec::with_capacity(steps);
+    let mut v = zero;
+    for _ in 0..steps {
         v = backup(g, &v, eps)?;
+        sizes.push(v.total());
+        stages.push(v.clone());
     }
-    let value = (0..g.states.len())
-        .map(|s| g.initial_state[s] * v.value(s, &g.prior))
-        .sum();
-    Ok((v, value))
+    stages.reverse();
+    let value = match stages.first() {
+        Some(first) => (0..g.states.len())
+            .filter(|&s| g.initial_state[s] > 0.0)
+            .map(|s| g.initial_state[s] * first.value(s, &g.prior))
+            .sum(),
+        None => 0.0,
+    };
+    Ok(Solution {
+        stages,
+        value,
+        error_bound,
+        sizes,
+    })
+}
+
+fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, x) in p.iter().enumerate() {
+        acc += x;
+        if u < acc {
+            return i;
+        }
+    }
+    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
+}
+
+/// One step of an episode, for histories: what happened and the robot's belief over θ afterwards.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Step {
+    pub state: usize,
+    pub robot: usize,
+    pub human: usize,
+    pub reward: f64,
+    pub belief: Vec<f64>,
+}
+
+/// One episode with true θ drawn from the prior: the robot starts with the best vector for the prior and
+/// follows its plan; the human acts by the plan's rule for the true θ; the robot's belief is updated by Bayes'
+/// rule with the same rule. Returns the discounted return and the history.
+pub fn episode<R: rand::Rng + ?Sized>(
+    g: &CirlGame,
+    sol: &Solution,
+    rng: &mut R,
+) -> (f64, Vec<Step>) {
+    let ns = g.states.len();
+    let theta = draw(&g.prior, rng);
+    let mut s = draw(&g.initial_state, rng);
+    let mut b = g.prior.clone();
+    let mut idx = match sol.stages.first() {
+        Some(st) => st.best(s, &b).1,
+        None => return (0.0, vec![]),
+    };
+    let (mut ret, mut disc) = (0.0, 1.0);
+    let mut history = Vec::with_capacity(sol.stages.len());
+    for t in 0..sol.stages.len() {
+        let plan = &sol.stages[t].sets[s][idx].1;
+        let h = draw(&plan.human[theta], rng);
+        let reward = g.r[theta][s][h][plan.robot];
+        ret += disc * reward;
+        disc *= g.discount;
+        // Bayes: b'(θ) ∝ b(θ)·π(h | θ).
+        let z: f64 = (0..b.len()).map(|th| b[th] * plan.human[th][h]).sum();
+        if z > 0.0 {
+            for th in 0..b.len() {
+                b[th] = b[th] * plan.human[th][h] / z;
+            }
+        }
+        let sp = draw(&g.t[s][h][plan.robot], rng);
+        history.push(Step {
+            state: s,
+            robot: plan.robot,
+            human: h,
+            reward,
+            belief: b.clone(),
+        });
+        idx = plan.next[h * ns + sp];
+        s = sp;
+    }
+    (ret, history)
+}
+
+/// Mean discounted return of `episodes` simulated episodes with a 95% CI; episode i uses
+/// [`job_rng`]`(seed, i)`, so results do not depend on the thread count.
+pub fn simulate(g: &CirlGame, sol: &Solution, episodes: u64, seed: u64) -> Returns {
+    let returns: Vec<f64> = (0..episodes)
+        .into_par_iter()
+        .map(|i| episode(g, sol, &mut job_rng(seed, i)).0)
+        .collect();
+    crate::sim::summarize(&returns, sol.stages.len())
 }

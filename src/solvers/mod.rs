@@ -2,10 +2,15 @@
 //!
 //! - [`exact`]: exact value iteration over alpha vectors (incremental pruning with Lark's LP filter), finite
 //!   horizon, or to a stated tolerance for discounted problems.
-//! - [`generalized`]: the generalized backup for CIRL games with a coordinated human (Malik et al. 2018).
+//! - [`generalized`]: the generalized backup for CIRL games with a coordinated human (Malik et al. 2018), and
+//!   its Boltzmann variant; works on the game itself, not on its reduction.
+//! - [`pbvi`]: point-based value iteration with lower and upper bounds.
+//! - [`mdp`]: value iteration with the state observed (the full-information value, an upper bound).
 
 pub mod exact;
 pub mod generalized;
+pub mod mdp;
+pub mod pbvi;
 
 /// A value function as a set of alpha vectors, each with the action that starts its conditional plan.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,332 @@
+//! `cirl solve`: one entry point for every model and solver, returning a serializable report.
+//!
+//! | solver   | POMDP / `.pomdp`                | CIRL game, coordinated human          | CIRL game, fixed human |
+//! |----------|---------------------------------|---------------------------------------|------------------------|
+//! | `exact`  | exact VI (incremental pruning)  | generalized backup (Malik et al.)     | exact VI on the reduction |
+//! | `naive`  | exact VI                        | exact VI on the coordinator reduction | exact VI on the reduction |
+//! | `pbvi`   | PBVI, lower and upper bounds    | PBVI on the reduction                 | PBVI on the reduction |
+//! | `mdp`    | VI with the state observed      | VI on the reduction (θ known)         | VI on the reduction |
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::games::Model;
+use crate::model::Tabular;
+use crate::model::cirl::{CirlGame, Human, ReductionSize};
+use crate::sim::Returns;
+use crate::solvers::{AlphaSet, exact, generalized, mdp, pbvi};
+
+/// The solvers `cirl solve` knows.
+pub const SOLVERS: [&str; 4] = ["exact", "naive", "pbvi", "mdp"];
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub solver: String,
+    /// Discounted infinite-horizon models: stop when the error bound (exact, mdp) or the gap (pbvi) is below it.
+    pub tolerance: f64,
+    pub simulate: Option<u64>,
+    pub seed: u64,
+    pub max_beliefs: usize,
+}
+
+/// Sizes of a CIRL game and its reduction.
+#[derive(Debug, Clone, Serialize)]
+pub struct GameSizes {
+    pub states: usize,
+    pub human_actions: usize,
+    pub robot_actions: usize,
+    pub thetas: usize,
+    pub reduction: ReductionSize,
+}
+
+/// The result of `cirl solve`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub model: String,
+    pub solver: String,
+    /// What actually ran.
+    pub method: String,
+    /// Optimal expected discounted return from the initial belief (for pbvi: the lower bound; for mdp: the
+    /// fully observed value).
+    pub value: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Bound on the distance to the infinite-horizon value (0 for finite horizons).
+    pub error_bound: f64,
+    pub seconds: f64,
+    pub discount: f64,
+    pub horizon: Option<usize>,
+    /// Backups or iterations.
+    pub iterations: usize,
+    /// Alpha vectors of the first decision's value function.
+    pub vectors: usize,
+    pub pomdp_states: Option<usize>,
+    pub pomdp_actions: Option<usize>,
+    pub pomdp_observations: Option<usize>,
+    pub game: Option<GameSizes>,
+    /// The first decision at the initial belief.
+    pub initial_action: String,
+    pub simulation: Option<Returns>,
+    #[serde(skip)]
+    policy: serde_json::Value,
+}
+
+impl Report {
+    /// The policy as JSON (alpha vectors with actions, per stage; or plans for the generalized solver).
+    pub fn policy(&self) -> &serde_json::Value {
+        &self.policy
+    }
+}
+
+fn game_sizes(g: &CirlGame) -> GameSizes {
+    GameSizes {
+        states: g.states.len(),
+        human_actions: g.human_actions.len(),
+        robot_actions: g.robot_actions.len(),
+        thetas: g.thetas.len(),
+        reduction: g.reduction_size(),
+    }
+}
+
+fn alpha_policy(m: &Tabular, stages: &[AlphaSet]) -> serde_json::Value {
+    json!({
+        "kind": "alpha-vectors",
+        "model": m.name,
+        "states": m.states,
+        "note": "stages[t] is used at decision t (a single stage: at every decision); act with the action of the vector maximising α·b",
+        "stages": stages.iter().map(|st| st.vectors.iter().zip(&st.actions).map(|(v, a)| json!({
+            "action": m.actions[*a], "alpha": v
+        })).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })
+}
+
+fn plan_policy(g: &CirlGame, sol: &generalized::Solution) -> serde_json::Value {
+    json!({
+        "kind": "cirl-plans",
+        "model": g.name,
+        "thetas": g.thetas,
+        "note": "stages[t][s] lists vectors over θ for world state s at decision t; start with the vector maximising α·prior, take its robot action; the human plays human[θ]; continue with next[a^H·|S| + s'] in stage t+1",
+        "stages": sol.stages.iter().map(|st| st.sets.iter().enumerate().map(|(s, set)| json!({
+            "state": g.states[s],
+            "vectors": set.iter().map(|(v, p)| json!({
+                "alpha": v,
+                "robot": g.robot_actions[p.robot],
+                "human": p.human,
+                "next": p.next.iter().map(|&i| if i == generalized::NONE { None } else { Some(i) }).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })
+}
+
+fn check_request(r: &Request) -> Result<()> {
+    if !SOLVERS.contains(&r.solver.as_str()) {
+        return Err(Error::invalid(
+            "--solver",
+            format!(
+                "unknown solver '{}'; use one of {}",
+                r.solver,
+                SOLVERS.join(", ")
+            ),
+        ));
+    }
+    if !(r.tolerance.is_finite() && r.tolerance > 0.0) {
+        return Err(Error::invalid(
+            "--tolerance",
+            format!("must be a number > 0, got {}", r.tolerance),
+        ));
+    }
+    if r.simulate == Some(0) {
+        return Err(Error::invalid(
+            "--simulate",
+            "the number of episodes must be at least 1",
+        ));
+    }
+    if r.max_beliefs == 0 {
+        return Err(Error::invalid("--max-beliefs", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Solves a model as requested.
+pub fn run(model: &Model, req: &Request) -> Result<Report> {
+    check_request(req)?;
+    let start = Instant::now();
+    let game = match model {
+        Model::Cirl(g) => Some(g),
+        Model::Pomdp(_) => None,
+    };
+    // The generalized backup: exact solver, coordinated human.
+    if let Some(g) = game
+        && req.solver == "exact"
+        && matches!(g.human, Human::Coordinated | Human::CoordinatedBoltzmann(_))
+    {
+        let sol = generalized::solve(g, req.tolerance)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let simulation = req
+            .simulate
+            .map(|n| generalized::simulate(g, &sol, n, req.seed));
+        let initial_action = sol
+            .stages
+            .first()
+            .map(|st| {
+                // The most likely initial state's first robot action.
+                let s = (0..g.states.len())
+                    .max_by(|&a, &b| g.initial_state[a].total_cmp(&g.initial_state[b]))
+                    .unwrap_or(0);
+                g.robot_actions[st.sets[s][st.best(s, &g.prior).1].1.robot].clone()
+            })
+            .unwrap_or_default();
+        let method = match g.human {
+            Human::CoordinatedBoltzmann(b) => {
+                format!("generalized backup, Boltzmann partner β = {b} (Malik et al. 2018)")
+            }
+            _ => "generalized backup (Malik et al. 2018)".into(),
+        };
+        return Ok(Report {
+            model: g.name.clone(),
+            solver: req.solver.clone(),
+            method,
+            value: sol.value,
+            lower: None,
+            upper: None,
+            error_bound: sol.error_bound,
+            seconds,
+            discount: g.discount,
+            horizon: g.horizon,
+            iterations: sol.sizes.len(),
+            vectors: sol.stages.first().map_or(0, |s| s.total()),
+            pomdp_states: None,
+            pomdp_actions: None,
+            pomdp_observations: None,
+            game: Some(game_sizes(g)),
+            initial_action,
+            simulation,
+            policy: plan_policy(g, &sol),
+        });
+    }
+    let m = model.to_tabular()?;
+    let reduced = if game.is_some() {
+        " on the POMDP reduction"
+    } else {
+        ""
+    };
+    let (method, value, lower, upper, error_bound, iterations, stages) = match req.solver.as_str() {
+        "exact" | "naive" => {
+            let sol = exact::solve(
+                &m,
+                &exact::ExactOptions {
+                    tolerance: req.tolerance,
+                    ..Default::default()
+                },
+            )?;
+            (
+                format!("exact value iteration with incremental pruning{reduced}"),
+                sol.value,
+                None,
+                None,
+                sol.error_bound,
+                sol.backups,
+                sol.stages,
+            )
+        }
+        "pbvi" => {
+            let sol = pbvi::solve(
+                &m,
+                &pbvi::PbviOptions {
+                    tolerance: req.tolerance.max(1e-9),
+                    max_beliefs: req.max_beliefs,
+                    seed: req.seed,
+                    ..Default::default()
+                },
+            )?;
+            (
+                format!(
+                    "PBVI over {} beliefs with FIB + sawtooth upper bound{reduced}",
+                    sol.beliefs
+                ),
+                sol.lower,
+                Some(sol.lower),
+                Some(sol.upper),
+                if m.horizon.is_some() {
+                    0.0
+                } else {
+                    sol.upper - sol.lower
+                },
+                sol.iterations,
+                sol.stages,
+            )
+        }
+        _ => {
+            let sol = mdp::solve(&m, req.tolerance)?;
+            // The greedy MDP policy as one vector per action (Q-values), so it runs like any alpha policy on
+            // a fully observed model.
+            let alphas = AlphaSet {
+                vectors: sol.q.clone(),
+                actions: (0..m.n_actions()).collect(),
+            };
+            (
+                format!(
+                    "value iteration with the state observed{reduced} (full-information value, an upper bound)"
+                ),
+                sol.value,
+                None,
+                Some(sol.value),
+                sol.error_bound,
+                sol.iterations,
+                vec![alphas],
+            )
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let simulation = match (req.simulate, req.solver.as_str()) {
+        (Some(_), "mdp") => {
+            return Err(Error::invalid(
+                "--simulate",
+                "the MDP solver's policy needs the state observed; simulate with --solver exact or pbvi",
+            ));
+        }
+        (Some(n), _) => Some(crate::sim::simulate(
+            &m,
+            &stages,
+            n,
+            req.seed,
+            req.tolerance,
+        )),
+        (None, _) => None,
+    };
+    Ok(Report {
+        model: model.name().to_string(),
+        solver: req.solver.clone(),
+        method,
+        value,
+        lower,
+        upper,
+        error_bound,
+        seconds,
+        discount: m.discount,
+        horizon: m.horizon,
+        iterations,
+        vectors: stages.first().map_or(0, AlphaSet::len),
+        pomdp_states: Some(m.n_states()),
+        pomdp_actions: Some(m.n_actions()),
+        pomdp_observations: Some(m.n_observations()),
+        game: game.map(game_sizes),
+        initial_action: stages
+            .first()
+            .map(|s| m.actions[s.action(&m.initial)].clone())
+            .unwrap_or_default(),
+        simulation,
+        policy: alpha_policy(&m, &stages),
+    })
+}
+
+/// Writes the report's policy as JSON, atomically.
+pub fn write_policy(report: &Report, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(report.policy()).expect("serializable");
+    crate::experiment::write_atomic(path, text.as_bytes())
+}

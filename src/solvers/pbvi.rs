@@ -1,0 +1,377 @@
+//! Point-based value iteration (Pineau, Gordon & Thrun 2003) with a lower and an upper bound on the value.
+//!
+//! - **Beliefs**: B starts at the initial belief and grows by stochastic simulation (for every belief and action
+//!   one sampled successor; the successor farthest in L1 from B is added), seeded, up to `max_beliefs`.
+//! - **Lower bound**: point-based backups of an alpha-vector set over B. Every vector is the value of a
+//!   conditional plan (continued, in the discounted case, by the worst constant max_a min_s R(s, a)/(1 − γ)), so
+//!   max_α α·b0 never exceeds the optimal value.
+//! - **Upper bound**: the fast informed bound (Hauskrecht 2000) gives corner values; point values at B are
+//!   lowered by Bellman backups of the sawtooth interpolation (the HSVI upper bound of Smith & Simmons 2004).
+//!   Both operators are monotone and start above V*, so they stay above it.
+//!
+//! A finite-horizon model gets one lower set and one upper point set per stage; a discounted model without a
+//! horizon is iterated until upper − lower at b0 ≤ `tolerance`, `max_iterations` or `max_seconds`.
+
+#![allow(clippy::needless_range_loop)] // tabular loops index several arrays by the same state
+
+use std::time::Instant;
+
+use super::AlphaSet;
+use crate::error::{Error, Result};
+use crate::model::Tabular;
+use crate::rng::job_rng;
+
+/// Options of PBVI.
+#[derive(Debug, Clone)]
+pub struct PbviOptions {
+    pub max_beliefs: usize,
+    pub tolerance: f64,
+    pub max_iterations: usize,
+    pub max_seconds: f64,
+    pub seed: u64,
+}
+
+impl Default for PbviOptions {
+    fn default() -> Self {
+        PbviOptions {
+            max_beliefs: 200,
+            tolerance: 1e-3,
+            max_iterations: 10_000,
+            max_seconds: 300.0,
+            seed: 1,
+        }
+    }
+}
+
+/// What PBVI returns.
+#[derive(Debug, Clone)]
+pub struct PbviSolution {
+    /// The lower-bound policy (first stage for a finite horizon).
+    pub alphas: AlphaSet,
+    /// Per-decision lower-bound sets, first decision first (one stationary set without a horizon).
+    pub stages: Vec<AlphaSet>,
+    pub lower: f64,
+    pub upper: f64,
+    pub beliefs: usize,
+    pub iterations: usize,
+}
+
+/// An upper bound: corner values plus (belief, value) points, evaluated by sawtooth interpolation.
+#[derive(Debug, Clone)]
+struct Upper {
+    corners: Vec<f64>,
+    points: Vec<(Vec<f64>, f64)>,
+}
+
+impl Upper {
+    fn value(&self, b: &[f64]) -> f64 {
+        let base: f64 = b.iter().zip(&self.corners).map(|(p, c)| p * c).sum();
+        let mut best = base;
+        for (bi, vi) in &self.points {
+            let bi_base: f64 = bi.iter().zip(&self.corners).map(|(p, c)| p * c).sum();
+            let mut phi = f64::INFINITY;
+            for (x, y) in b.iter().zip(bi) {
+                if *y > 0.0 {
+                    phi = phi.min(x / y);
+                }
+            }
+            if phi.is_finite() {
+                best = best.min(base + phi * (vi - bi_base));
+            }
+        }
+        best
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// P(o | b, a) and the successor belief for every observation.
+fn successors(m: &Tabular, b: &[f64], a: usize) -> Vec<(f64, Option<Vec<f64>>)> {
+    let (ns, no) = (m.n_states(), m.n_observations());
+    let mut pred = vec![0.0; ns];
+    for s in 0..ns {
+        if b[s] > 0.0 {
+            for sp in 0..ns {
+                pred[sp] += b[s] * m.t[a][s][sp];
+            }
+        }
+    }
+    (0..no)
+        .map(|o| {
+            let nb: Vec<f64> = (0..ns).map(|sp| pred[sp] * m.o[a][sp][o]).collect();
+            let p: f64 = nb.iter().sum();
+            if p > 0.0 {
+                (p, Some(nb.into_iter().map(|x| x / p).collect()))
+            } else {
+                (0.0, None)
+            }
+        })
+        .collect()
+}
+
+fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
+    use rand::RngExt;
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, x) in p.iter().enumerate() {
+        acc += x;
+        if u < acc {
+            return i;
+        }
+    }
+    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
+}
+
+/// The belief set: b0 and simulated successors, farthest-first.
+pub fn expand_beliefs(m: &Tabular, max_beliefs: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = job_rng(seed, 0);
+    let mut set = vec![m.initial.clone()];
+    let l1 = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum::<f64>();
+    loop {
+        let before = set.len();
+        let frontier = set.clone();
+        for b in &frontier {
+            if set.len() >= max_beliefs {
+                break;
+            }
+            let mut best: Option<(f64, Vec<f64>)> = None;
+            for a in 0..m.n_actions() {
+                let s = draw(b, &mut rng);
+                let sp = draw(&m.t[a][s], &mut rng);
+                let o = draw(&m.o[a][sp], &mut rng);
+                if let Some(nb) = m.update(b, a, o) {
+                    let d = set.iter().map(|x| l1(x, &nb)).fold(f64::INFINITY, f64::min);
+                    if d > 1e-9 && best.as_ref().is_none_or(|(bd, _)| d > *bd) {
+                        best = Some((d, nb));
+                    }
+                }
+            }
+            if let Some((_, nb)) = best {
+                set.push(nb);
+            }
+        }
+        if set.len() == before || set.len() >= max_beliefs {
+            return set;
+        }
+    }
+}
+
+/// One point-based backup of the lower set at every belief of B.
+fn backup_lower(m: &Tabular, next: &AlphaSet, beliefs: &[Vec<f64>]) -> AlphaSet {
+    let (ns, na, no) = (m.n_states(), m.n_actions(), m.n_observations());
+    // g[a][o][i](s) = Σ_{s'} T(s'|s,a)·O(o|s',a)·α_i(s').
+    let g: Vec<Vec<Vec<Vec<f64>>>> = (0..na)
+        .map(|a| {
+            (0..no)
+                .map(|o| {
+                    next.vectors
+                        .iter()
+                        .map(|alpha| {
+                            (0..ns)
+                                .map(|s| {
+                                    (0..ns)
+                                        .map(|sp| m.t[a][s][sp] * m.o[a][sp][o] * alpha[sp])
+                                        .sum()
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut out = AlphaSet {
+        vectors: vec![],
+        actions: vec![],
+    };
+    for b in beliefs {
+        let mut best: Option<(f64, Vec<f64>, usize)> = None;
+        for a in 0..na {
+            let mut alpha = m.r[a].clone();
+            for o in 0..no {
+                let gi = g[a][o]
+                    .iter()
+                    .max_by(|x, y| dot(x, b).total_cmp(&dot(y, b)))
+                    .expect("a non-empty set");
+                for s in 0..ns {
+                    alpha[s] += m.discount * gi[s];
+                }
+            }
+            let v = dot(&alpha, b);
+            if best.as_ref().is_none_or(|(bv, _, _)| v > *bv) {
+                best = Some((v, alpha, a));
+            }
+        }
+        if let Some((_, alpha, a)) = best
+            && !out.vectors.contains(&alpha)
+        {
+            out.vectors.push(alpha);
+            out.actions.push(a);
+        }
+    }
+    out
+}
+
+/// One FIB backup of per-action upper Q vectors.
+fn fib_backup(m: &Tabular, q: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let (ns, na, no) = (m.n_states(), m.n_actions(), m.n_observations());
+    (0..na)
+        .map(|a| {
+            (0..ns)
+                .map(|s| {
+                    let mut x = m.r[a][s];
+                    for o in 0..no {
+                        let best = (0..na)
+                            .map(|a2| {
+                                (0..ns)
+                                    .map(|sp| m.t[a][s][sp] * m.o[a][sp][o] * q[a2][sp])
+                                    .sum::<f64>()
+                            })
+                            .fold(f64::NEG_INFINITY, f64::max);
+                        x += m.discount * best;
+                    }
+                    x
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn corners(q: &[Vec<f64>]) -> Vec<f64> {
+    (0..q[0].len())
+        .map(|s| q.iter().map(|qa| qa[s]).fold(f64::NEG_INFINITY, f64::max))
+        .collect()
+}
+
+/// Bellman backup of the sawtooth upper bound at b.
+fn upper_at(m: &Tabular, next: &Upper, b: &[f64]) -> f64 {
+    (0..m.n_actions())
+        .map(|a| {
+            let r = dot(&m.r[a], b);
+            let future: f64 = successors(m, b, a)
+                .into_iter()
+                .filter_map(|(p, nb)| nb.map(|nb| p * next.value(&nb)))
+                .sum();
+            r + m.discount * future
+        })
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Solves a model with PBVI and returns lower and upper bounds on the value at the initial belief.
+pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
+    m.check()?;
+    let start = Instant::now();
+    let ns = m.n_states();
+    let beliefs = expand_beliefs(m, opts.max_beliefs.max(1), opts.seed);
+    match m.horizon {
+        Some(h) => {
+            let mut lower = AlphaSet {
+                vectors: vec![vec![0.0; ns]],
+                actions: vec![0],
+            };
+            let mut q = vec![vec![0.0; ns]; m.n_actions()];
+            let mut upper = Upper {
+                corners: vec![0.0; ns],
+                points: vec![],
+            };
+            let mut stages = Vec::with_capacity(h);
+            for _ in 0..h {
+                lower = backup_lower(m, &lower, &beliefs);
+                stages.push(lower.clone());
+                q = fib_backup(m, &q);
+                let c = corners(&q);
+                let points = beliefs
+                    .iter()
+                    .map(|b| {
+                        let fib = dot(&c, b);
+                        (b.clone(), upper_at(m, &upper, b).min(fib))
+                    })
+                    .collect();
+                upper = Upper { corners: c, points };
+                if start.elapsed().as_secs_f64() > opts.max_seconds {
+                    return Err(Error::invalid(
+                        "max_seconds",
+                        format!("PBVI exceeded {} s", opts.max_seconds),
+                    ));
+                }
+            }
+            let (lo, up) = (lower.value(&m.initial), upper.value(&m.initial));
+            stages.reverse();
+            if stages.is_empty() {
+                stages.push(lower.clone());
+            }
+            Ok(PbviSolution {
+                stages,
+                alphas: lower,
+                lower: lo,
+                upper: up.max(lo),
+                beliefs: beliefs.len(),
+                iterations: h,
+            })
+        }
+        None => {
+            if m.discount >= 1.0 {
+                return Err(Error::invalid(
+                    "horizon",
+                    "an undiscounted model needs a horizon",
+                ));
+            }
+            let rmax = m.max_abs_reward();
+            let worst = (0..m.n_actions())
+                .map(|a| m.r[a].iter().cloned().fold(f64::INFINITY, f64::min))
+                .fold(f64::NEG_INFINITY, f64::max)
+                / (1.0 - m.discount);
+            let mut lower = AlphaSet {
+                vectors: vec![vec![worst; ns]],
+                actions: vec![0],
+            };
+            // FIB from the trivial upper bound max|R|/(1 − γ), to convergence.
+            let mut q = vec![vec![rmax / (1.0 - m.discount); ns]; m.n_actions()];
+            for _ in 0..100_000 {
+                let nq = fib_backup(m, &q);
+                let change = nq
+                    .iter()
+                    .flatten()
+                    .zip(q.iter().flatten())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                q = nq;
+                if change * m.discount / (1.0 - m.discount) < opts.tolerance * 1e-3 {
+                    break;
+                }
+            }
+            // FIB is monotone and its first step from the constant max|R|/(1 − γ) goes down, so every iterate is
+            // above the FIB fixed point, which is above V*: the corners are an upper bound whenever we stop.
+            let c = corners(&q);
+            let mut upper = Upper {
+                points: beliefs.iter().map(|b| (b.clone(), dot(&c, b))).collect(),
+                corners: c,
+            };
+            let mut iterations = 0;
+            loop {
+                lower = backup_lower(m, &lower, &beliefs);
+                let values: Vec<f64> = beliefs.iter().map(|b| upper_at(m, &upper, b)).collect();
+                for (p, v) in upper.points.iter_mut().zip(values) {
+                    p.1 = p.1.min(v);
+                }
+                iterations += 1;
+                let (lo, up) = (lower.value(&m.initial), upper.value(&m.initial));
+                if up - lo <= opts.tolerance
+                    || iterations >= opts.max_iterations
+                    || start.elapsed().as_secs_f64() > opts.max_seconds
+                {
+                    return Ok(PbviSolution {
+                        stages: vec![lower.clone()],
+                        alphas: lower,
+                        lower: lo,
+                        upper: up.max(lo),
+                        beliefs: beliefs.len(),
+                        iterations,
+                    });
+                }
+            }
+        }
+    }
+}
