@@ -420,18 +420,19 @@ fn solve_cmd(
         "solver   {}: {}; {} iterations, {} vectors, {:.3} s",
         r.solver, r.method, r.iterations, r.vectors, r.seconds
     );
+    let first = if r.initial_action.is_empty() {
+        String::new()
+    } else {
+        format!("   first action: {}", r.initial_action)
+    };
     match (r.lower, r.upper) {
-        (Some(lo), Some(up)) => println!(
-            "value    in [{}, {}]   first action: {}",
-            fmt_num(lo),
-            fmt_num(up),
-            r.initial_action
-        ),
+        (Some(lo), Some(up)) => {
+            println!("value    in [{}, {}]{first}", fmt_num(lo), fmt_num(up))
+        }
         _ => println!(
-            "value    {} (± {:.1e})   first action: {}",
+            "value    {} (± {:.1e}){first}",
             fmt_num(r.value),
-            r.error_bound,
-            r.initial_action
+            r.error_bound
         ),
     }
     if let Some(s) = &r.simulation {

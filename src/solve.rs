@@ -2,7 +2,7 @@
 //!
 //! | solver   | POMDP / `.pomdp`                | CIRL game, coordinated human          | CIRL game, fixed human |
 //! |----------|---------------------------------|---------------------------------------|------------------------|
-//! | `exact`  | exact VI (incremental pruning)  | generalized backup (Malik et al.)     | exact VI on the reduction |
+//! | `exact`  | exact VI (incremental pruning)  | generalized backup (Malik et al.)     | state-factored backup  |
 //! | `naive`  | exact VI                        | exact VI on the coordinator reduction | exact VI on the reduction |
 //! | `pbvi`   | PBVI, lower and upper bounds    | PBVI on the reduction                 | PBVI on the reduction |
 //! | `mdp`    | VI with the state observed      | VI on the reduction (θ known)         | VI on the reduction |
@@ -160,10 +160,9 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         Model::Cirl(g) => Some(g),
         Model::Pomdp(_) => None,
     };
-    // The generalized backup: exact solver, coordinated human.
+    // The generalized backup (coordinated human) or its state-factored form (fixed human).
     if let Some(g) = game
         && req.solver == "exact"
-        && matches!(g.human, Human::Coordinated | Human::CoordinatedBoltzmann(_))
     {
         let sol = generalized::solve(g, req.tolerance)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -185,7 +184,10 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             Human::CoordinatedBoltzmann(b) => {
                 format!("generalized backup, Boltzmann partner β = {b} (Malik et al. 2018)")
             }
-            _ => "generalized backup (Malik et al. 2018)".into(),
+            Human::Policy(_) => {
+                "state-factored exact backup over θ, fixed human (world state observed)".into()
+            }
+            Human::Coordinated => "generalized backup (Malik et al. 2018)".into(),
         };
         return Ok(Report {
             model: g.name.clone(),
@@ -208,6 +210,52 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             simulation,
             policy: plan_policy(g, &sol),
         });
+    }
+    // The full-information team value of a coordinated game, without the reduction.
+    if let Some(g) = game
+        && req.solver == "mdp"
+        && g.human == Human::Coordinated
+    {
+        if req.simulate.is_some() {
+            return Err(Error::invalid(
+                "--simulate",
+                "the MDP solver's policy needs θ observed; simulate with --solver exact",
+            ));
+        }
+        let (value, iterations, error_bound) = mdp::solve_team(g, req.tolerance)?;
+        return Ok(Report {
+            model: g.name.clone(),
+            solver: req.solver.clone(),
+            method: "team value iteration with θ observed (full-information value, an upper bound)"
+                .into(),
+            value,
+            lower: None,
+            upper: Some(value),
+            error_bound,
+            seconds: start.elapsed().as_secs_f64(),
+            discount: g.discount,
+            horizon: g.horizon,
+            iterations,
+            vectors: 0,
+            pomdp_states: None,
+            pomdp_actions: None,
+            pomdp_observations: None,
+            game: Some(game_sizes(g)),
+            initial_action: String::new(),
+            simulation: None,
+            policy: json!({"kind": "none", "note": "the full-information solver has no robot policy to export"}),
+        });
+    }
+    if let Some(g) = game
+        && g.initial_state.iter().filter(|p| **p > 0.0).count() > 1
+    {
+        return Err(Error::invalid(
+            "initial_state",
+            format!(
+                "{} starts in a random world state, which the robot observes; the POMDP reduction cannot show it before the first action, so --solver {} would solve a different game: use --solver exact, or start in one state",
+                g.name, req.solver
+            ),
+        ));
     }
     let m = model.to_tabular()?;
     let reduced = if game.is_some() {

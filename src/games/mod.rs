@@ -173,7 +173,50 @@ fn toml_scalar(v: &str) -> toml::Value {
 
 /// Reads a game config (TOML with a `game` tag) with overrides applied.
 pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Result<GameSpec> {
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| config_error(name, e))?;
+    let base: toml::Table = toml::from_str(text).map_err(|e| config_error(name, e))?;
+    let result = apply_sets(base.clone(), sets).and_then(|t| {
+        GameSpec::deserialize(toml::Value::Table(t)).map_err(|e| config_error(name, e))
+    });
+    let Err(err) = result else { return result };
+    // Serde's message does not say which key was wrong: find the override without which the spec is valid.
+    for (i, (k, v)) in sets.iter().enumerate() {
+        let others: Vec<(String, String)> = sets
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, x)| x.clone())
+            .collect();
+        if let Ok(t) = apply_sets(base.clone(), &others)
+            && GameSpec::deserialize(toml::Value::Table(t)).is_ok()
+        {
+            if !base.contains_key(k) {
+                let known: Vec<&str> = base
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|x| *x != "game")
+                    .collect();
+                return Err(Error::invalid(
+                    format!("--set {k}"),
+                    format!(
+                        "game {name} has no parameter '{k}'; its parameters: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            let message = match &err {
+                Error::Config { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            return Err(Error::invalid(
+                format!("--set {k}"),
+                format!("'{v}' rejected: {message} (the config has {})", base[k]),
+            ));
+        }
+    }
+    Err(err)
+}
+
+fn apply_sets(mut table: toml::Table, sets: &[(String, String)]) -> Result<toml::Table> {
     for (k, v) in sets {
         if k == "game" {
             return Err(Error::invalid(
@@ -187,7 +230,7 @@ pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Resu
             table.insert(k.clone(), toml_scalar(v));
         }
     }
-    GameSpec::deserialize(toml::Value::Table(table)).map_err(|e| config_error(name, e))
+    Ok(table)
 }
 
 fn human_kind(s: &str) -> Result<HumanSpec> {

@@ -215,7 +215,11 @@ impl CirlGame {
         }
     }
 
-    /// The POMDP reduction: hidden (s, θ) indexed s·|Θ| + θ; observation (s', a^H) indexed s'·|A^H| + a^H.
+    /// The POMDP reduction: hidden (s, θ, last a^H) indexed (s·|Θ| + θ)·|A^H| + a^H; observation (s', a^H)
+    /// indexed s'·|A^H| + a^H. A tabular POMDP's first observation comes after the first action, so the robot
+    /// of the reduction does not see the initial world state: the reduction is the game only when P0(s0) is a
+    /// point mass (`cirl solve` refuses the reduction-based solvers otherwise; for any initial state s the
+    /// value is the reduction's value at the initial belief conditioned on s).
     pub fn to_pomdp(&self) -> Result<Tabular> {
         self.check()?;
         let (ns, nh, nr, nt) = (

@@ -1,4 +1,4 @@
-//! The generalized Bellman backup for CIRL with a coordinated human (Malik et al., ICML 2018).
+//! The generalized Bellman backup for CIRL (Malik et al., ICML 2018), and its state-factored form for a fixed human.
 //!
 //! The world state is observed, so the value function is a set of alpha vectors over θ for every state. Because
 //! the human knows θ (and the robot's belief), the maximisation over the human's decision rule δ: Θ → A^H moves
@@ -23,6 +23,12 @@
 //! variant to short horizons. The robot's belief update uses the same π (see [`Plan::human`]); β → 0 recovers
 //! the max.
 //!
+//! **Fixed human** ([`Human::Policy`], e.g. the published environments' humans): the same state-factored value
+//! function with α'(θ) = Σ_{a^H} π(a^H | θ, s, a^R)·Q_{a^H}(θ). The weights do not depend on the continuation, so
+//! the candidates are a cross sum of the scaled sets {π_{a^H} ⊙ Q}, pruned incrementally — exact, and much
+//! smaller than exact VI on the fixed-human reduction, whose hidden state (s, θ, last a^H) hides what the robot
+//! in fact observes.
+//!
 //! Every vector carries its [`Plan`]: the robot's action, the human's rule per θ and, per observation (a^H, s'),
 //! the index of the next vector, so the solution is a policy that can be executed and simulated
 //! ([`simulate`]).
@@ -34,7 +40,7 @@ use rayon::prelude::*;
 
 use super::exact::{dominated, prune_tagged};
 use crate::error::{Error, Result};
-use crate::model::cirl::{CirlGame, Human};
+use crate::model::cirl::{CirlGame, Human, Table4};
 use crate::rng::job_rng;
 use crate::sim::Returns;
 
@@ -145,26 +151,26 @@ fn q_candidates(
 }
 
 /// One generalized backup of every state's vector set.
-pub fn backup(g: &CirlGame, next: &Stage, eps: f64) -> Result<Stage> {
+pub fn backup(g: &CirlGame, next: &Stage, active: &[bool], eps: f64) -> Result<Stage> {
     let (ns, nh, nr, nt) = (
         g.states.len(),
         g.human_actions.len(),
         g.robot_actions.len(),
         g.thetas.len(),
     );
+    if let Human::Policy(p) = &g.human {
+        return backup_fixed(g, p, next, active, eps);
+    }
     let beta = match g.human {
-        Human::Coordinated => None,
         Human::CoordinatedBoltzmann(b) => Some(b),
-        Human::Policy(_) => {
-            return Err(Error::invalid(
-                "human",
-                "the generalized backup needs a coordinated human; a fixed policy is solved by the reduction",
-            ));
-        }
+        _ => None,
     };
     let sets: Result<Vec<_>> = (0..ns)
         .into_par_iter()
         .map(|s| {
+            if !active[s] {
+                return Ok(Vec::new());
+            }
             let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
             for r in 0..nr {
                 let per_h: Vec<Vec<(Vec<f64>, Vec<usize>)>> = (0..nh)
@@ -184,6 +190,181 @@ pub fn backup(g: &CirlGame, next: &Stage, eps: f64) -> Result<Stage> {
         })
         .collect();
     Ok(Stage { sets: sets? })
+}
+
+/// The factored backup for a fixed human policy π(a^H | θ, s, a^R): α'(θ) = Σ_{a^H} π(a^H|θ)·Q_{a^H}(θ). The
+/// weights do not depend on the continuation, so the candidates are a cross sum over a^H of the sets
+/// {π_{a^H} ⊙ Q : Q ∈ Q_{a^H}}, pruned incrementally (exact: each summand is linear in its own choice).
+fn backup_fixed(
+    g: &CirlGame,
+    p: &Table4,
+    next: &Stage,
+    active: &[bool],
+    eps: f64,
+) -> Result<Stage> {
+    let (ns, nh, nr, nt) = (
+        g.states.len(),
+        g.human_actions.len(),
+        g.robot_actions.len(),
+        g.thetas.len(),
+    );
+    let sets: Result<Vec<_>> = (0..ns)
+        .into_par_iter()
+        .map(|s| {
+            if !active[s] {
+                return Ok(Vec::new());
+            }
+            let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
+            for r in 0..nr {
+                let human: Vec<Vec<f64>> = (0..nt).map(|th| p[th][s][r].clone()).collect();
+                // Partial sums over the human actions seen so far, tagged with next indices per (a^H, s').
+                let mut acc: Vec<(Vec<f64>, Vec<usize>)> =
+                    vec![(vec![0.0; nt], vec![NONE; nh * ns])];
+                for h in 0..nh {
+                    if (0..nt).all(|th| human[th][h] == 0.0) {
+                        continue;
+                    }
+                    let scaled: Vec<(Vec<f64>, Vec<usize>)> =
+                        q_candidates(g, next, s, h, r, true, eps)?
+                            .into_iter()
+                            .map(|(q, c)| ((0..nt).map(|th| human[th][h] * q[th]).collect(), c))
+                            .collect();
+                    let scaled = prune_tagged(scaled, eps)?;
+                    let mut out = Vec::with_capacity(acc.len() * scaled.len());
+                    for (x, tag) in &acc {
+                        for (y, c) in &scaled {
+                            let mut t = tag.clone();
+                            t[h * ns..(h + 1) * ns].copy_from_slice(c);
+                            out.push((x.iter().zip(y).map(|(a, b)| a + b).collect(), t));
+                        }
+                    }
+                    acc = prune_tagged(out, eps)?;
+                }
+                all.extend(acc.into_iter().map(|(v, next)| {
+                    (
+                        v,
+                        Plan {
+                            robot: r,
+                            human: human.clone(),
+                            next,
+                        },
+                    )
+                }));
+            }
+            prune_tagged(all, eps)
+        })
+        .collect();
+    Ok(Stage { sets: sets? })
+}
+
+/// The naive coordinator backup on the same state-factored value function, for comparison and benchmarks: it
+/// enumerates all |A^H|^|Θ| decision rules δ: Θ → A^H for every robot action and, for each, forms
+/// α'(θ) = R(s, δ(θ), a^R; θ) + γ·Σ_{s'} T(s'|s, δ(θ), a^R)·α_{δ(θ), s'}(θ) over every choice of next vectors
+/// (a cross sum over the observations (a^H, s') the rule can produce, pruned incrementally). This is the
+/// backup of exact VI on the coordinator POMDP, without materialising that POMDP's tables; it gives the same
+/// value function as [`backup`] at exponentially greater cost. Coordinated human only.
+pub fn coordinator_backup(g: &CirlGame, next: &Stage, active: &[bool], eps: f64) -> Result<Stage> {
+    let (ns, nh, nr, nt) = (
+        g.states.len(),
+        g.human_actions.len(),
+        g.robot_actions.len(),
+        g.thetas.len(),
+    );
+    if g.human != Human::Coordinated {
+        return Err(Error::invalid(
+            "human",
+            "the coordinator backup enumerates a coordinated human's decision rules",
+        ));
+    }
+    let rules = (nh as f64).powi(nt as i32);
+    if rules > MAX_COMBINATIONS as f64 {
+        return Err(Error::invalid(
+            "thetas",
+            format!("{rules} decision rules per robot action is too many to enumerate"),
+        ));
+    }
+    let rules = rules as usize;
+    let sets: Result<Vec<_>> = (0..ns)
+        .into_par_iter()
+        .map(|s| {
+            if !active[s] {
+                return Ok(Vec::new());
+            }
+            let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
+            for r in 0..nr {
+                for code in 0..rules {
+                    let delta: Vec<usize> = (0..nt)
+                        .scan(code, |c, _| {
+                            let h = *c % nh;
+                            *c /= nh;
+                            Some(h)
+                        })
+                        .collect();
+                    let mut acc: Vec<(Vec<f64>, Vec<usize>)> = vec![(
+                        (0..nt).map(|th| g.r[th][s][delta[th]][r]).collect(),
+                        vec![NONE; nh * ns],
+                    )];
+                    for h in 0..nh {
+                        if !delta.contains(&h) {
+                            continue;
+                        }
+                        for sp in 0..ns {
+                            if g.t[s][h][r][sp] == 0.0 {
+                                continue;
+                            }
+                            let mut out = Vec::with_capacity(acc.len() * next.sets[sp].len());
+                            for (x, tag) in &acc {
+                                for (j, (a, _)) in next.sets[sp].iter().enumerate() {
+                                    let mut t = tag.clone();
+                                    t[h * ns + sp] = j;
+                                    let v = (0..nt)
+                                        .map(|th| {
+                                            if delta[th] == h {
+                                                x[th] + g.discount * g.t[s][h][r][sp] * a[th]
+                                            } else {
+                                                x[th]
+                                            }
+                                        })
+                                        .collect();
+                                    out.push((v, t));
+                                }
+                            }
+                            acc = prune_tagged(out, eps)?;
+                        }
+                    }
+                    all.extend(acc.into_iter().map(|(v, next)| {
+                        let human = delta
+                            .iter()
+                            .map(|&h| {
+                                let mut d = vec![0.0; nh];
+                                d[h] = 1.0;
+                                d
+                            })
+                            .collect();
+                        (
+                            v,
+                            Plan {
+                                robot: r,
+                                human,
+                                next,
+                            },
+                        )
+                    }));
+                    // Keep the working set small: prune as rules accumulate.
+                    if all.len() > 256 {
+                        all = prune_tagged(all, eps)?;
+                    }
+                }
+            }
+            prune_tagged(all, eps)
+        })
+        .collect();
+    Ok(Stage { sets: sets? })
+}
+
+/// Solves a coordinated game with [`coordinator_backup`] (the naive exponential backup); see [`solve`].
+pub fn solve_coordinator(g: &CirlGame, tolerance: f64) -> Result<Solution> {
+    solve_with(g, tolerance, coordinator_backup)
 }
 
 /// A partial combination's tag: the chosen a^H per θ and the next indices per (a^H, s').
@@ -308,9 +489,37 @@ fn combine_boltzmann(
     Ok(out)
 }
 
-/// Solves a game with a coordinated human: for its horizon, or, when it is discounted with no horizon, for
-/// enough backups that γᵏ·max|R|/(1 − γ) ≤ `tolerance`.
+/// The world states reachable at each decision t = 0..steps from the initial state distribution (under any
+/// actions): only their vector sets are computed.
+pub fn reachable_states(g: &CirlGame, steps: usize) -> Vec<Vec<bool>> {
+    let ns = g.states.len();
+    let mut out = Vec::with_capacity(steps);
+    let mut cur: Vec<bool> = g.initial_state.iter().map(|p| *p > 0.0).collect();
+    for _ in 0..steps {
+        let mut next = vec![false; ns];
+        for s in (0..ns).filter(|&s| cur[s]) {
+            for row in g.t[s].iter().flatten() {
+                for (sp, p) in row.iter().enumerate() {
+                    next[sp] |= *p > 0.0;
+                }
+            }
+        }
+        out.push(std::mem::replace(&mut cur, next));
+    }
+    out
+}
+
+/// Solves a CIRL game (coordinated human, Boltzmann partner or fixed human): for its horizon, or, when it is
+/// discounted with no horizon, for enough backups that γᵏ·max|R|/(1 − γ) ≤ `tolerance`.
 pub fn solve(g: &CirlGame, tolerance: f64) -> Result<Solution> {
+    solve_with(g, tolerance, backup)
+}
+
+fn solve_with(
+    g: &CirlGame,
+    tolerance: f64,
+    backup: fn(&CirlGame, &Stage, &[bool], f64) -> Result<Stage>,
+) -> Result<Solution> {
     g.check()?;
     let rmax =
         g.r.iter()
@@ -347,8 +556,9 @@ pub fn solve(g: &CirlGame, tolerance: f64) -> Result<Solution> {
     let mut stages = Vec::with_capacity(steps);
     let mut sizes = Vec::with_capacity(steps);
     let mut v = zero;
-    for _ in 0..steps {
-        v = backup(g, &v, eps)?;
+    let reach = reachable_states(g, steps);
+    for i in 0..steps {
+        v = backup(g, &v, &reach[steps - 1 - i], eps)?;
         sizes.push(v.total());
         stages.push(v.clone());
     }

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Tabular;
+use crate::model::cirl::CirlGame;
 
 /// What MDP value iteration returns.
 #[derive(Debug, Clone)]
@@ -87,4 +88,67 @@ pub fn solve(m: &Tabular, tolerance: f64) -> Result<MdpSolution> {
         iterations,
         error_bound,
     })
+}
+
+/// The full-information team value of a CIRL game with a coordinated human: for every θ, value iteration over
+/// the world states with the joint action (a^H, a^R) chosen by the team that knows θ; the value is
+/// Σ_θ P(θ)·Σ_s P0(s)·V_θ(s). It equals the `mdp` solver on the coordinator reduction (where the robot observes
+/// θ) without building that reduction's |A^R|·|A^H|^|Θ| actions, and bounds the CIRL value from above.
+/// Returns (value, backups, error bound).
+pub fn solve_team(g: &CirlGame, tolerance: f64) -> Result<(f64, usize, f64)> {
+    g.check()?;
+    if g.horizon.is_none() && g.discount >= 1.0 {
+        return Err(Error::invalid(
+            "horizon",
+            "an undiscounted model needs a horizon",
+        ));
+    }
+    let (ns, nh, nr) = (g.states.len(), g.human_actions.len(), g.robot_actions.len());
+    let mut total = 0.0;
+    let (mut backups, mut bound) = (0, 0.0f64);
+    for (th, &p) in g.prior.iter().enumerate() {
+        let mut v = vec![0.0; ns];
+        let mut k = 0;
+        let mut err = 0.0;
+        while g.horizon != Some(0) {
+            let nv: Vec<f64> = (0..ns)
+                .map(|s| {
+                    let mut best = f64::NEG_INFINITY;
+                    for h in 0..nh {
+                        for r in 0..nr {
+                            let future: f64 = g.t[s][h][r].iter().zip(&v).map(|(q, x)| q * x).sum();
+                            best = best.max(g.r[th][s][h][r] + g.discount * future);
+                        }
+                    }
+                    best
+                })
+                .collect();
+            let residual = nv
+                .iter()
+                .zip(&v)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            v = nv;
+            k += 1;
+            match g.horizon {
+                Some(h) if k >= h => break,
+                Some(_) => {}
+                None => {
+                    err = g.discount * residual / (1.0 - g.discount);
+                    if err <= tolerance || k >= 1_000_000 {
+                        break;
+                    }
+                }
+            }
+        }
+        total += p * g
+            .initial_state
+            .iter()
+            .zip(&v)
+            .map(|(q, x)| q * x)
+            .sum::<f64>();
+        backups = backups.max(k);
+        bound = bound.max(err);
+    }
+    Ok((total, backups, bound))
 }

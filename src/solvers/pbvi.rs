@@ -1,7 +1,9 @@
 //! Point-based value iteration (Pineau, Gordon & Thrun 2003) with a lower and an upper bound on the value.
 //!
-//! - **Beliefs**: B starts at the initial belief and grows by stochastic simulation (for every belief and action
-//!   one sampled successor; the successor farthest in L1 from B is added), seeded, up to `max_beliefs`.
+//! - **Beliefs**: every belief reachable from the initial one when there are at most `max_beliefs` (then the
+//!   finite-horizon lower bound is exact); otherwise B starts at the initial belief and grows by stochastic
+//!   simulation (for every belief and action one sampled successor; the successor farthest in L1 from B is
+//!   added), seeded, up to `max_beliefs`.
 //! - **Lower bound**: point-based backups of an alpha-vector set over B. Every vector is the value of a
 //!   conditional plan (continued, in the discounted case, by the worst constant max_a min_s R(s, a)/(1 − γ)), so
 //!   max_α α·b0 never exceeds the optimal value.
@@ -124,8 +126,45 @@ fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
     p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
 }
 
-/// The belief set: b0 and simulated successors, farthest-first.
+/// Every belief reachable from b0 (breadth first, within the horizon, duplicates within 1e-9 in L1 merged), if
+/// there are at most `max_beliefs` of them.
+fn reachable_beliefs(m: &Tabular, max_beliefs: usize) -> Option<Vec<Vec<f64>>> {
+    let l1 = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum::<f64>();
+    let mut set = vec![m.initial.clone()];
+    let mut layer = vec![m.initial.clone()];
+    let mut depth = 0;
+    while !layer.is_empty() {
+        depth += 1;
+        if m.horizon.is_some_and(|h| depth >= h) {
+            break;
+        }
+        let mut next = Vec::new();
+        for b in &layer {
+            for a in 0..m.n_actions() {
+                for (_, nb) in successors(m, b, a) {
+                    let Some(nb) = nb else { continue };
+                    if set.iter().any(|x| l1(x, &nb) <= 1e-9) {
+                        continue;
+                    }
+                    if set.len() >= max_beliefs {
+                        return None;
+                    }
+                    set.push(nb.clone());
+                    next.push(nb);
+                }
+            }
+        }
+        layer = next;
+    }
+    Some(set)
+}
+
+/// The belief set: every reachable belief if there are at most `max_beliefs` (PBVI is then exact on a finite
+/// horizon); otherwise b0 and simulated successors, farthest-first (Pineau et al.'s stochastic expansion).
 pub fn expand_beliefs(m: &Tabular, max_beliefs: usize, seed: u64) -> Vec<Vec<f64>> {
+    if let Some(all) = reachable_beliefs(m, max_beliefs) {
+        return all;
+    }
     let mut rng = job_rng(seed, 0);
     let mut set = vec![m.initial.clone()];
     let l1 = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum::<f64>();
@@ -259,12 +298,31 @@ fn upper_at(m: &Tabular, next: &Upper, b: &[f64]) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// Lowers the corner values of `upper` by Bellman backups of `prev` at the corner beliefs of the `reach`
+/// states (a valid upper bound at a corner stays valid in the sawtooth, which only needs every point and corner
+/// value to be above V* there).
+fn lower_corners(m: &Tabular, prev: &Upper, upper: &mut Upper, reach: &[usize]) {
+    let ns = m.n_states();
+    for &s in reach {
+        let mut e = vec![0.0; ns];
+        e[s] = 1.0;
+        let v = upper_at(m, prev, &e);
+        if v < upper.corners[s] {
+            upper.corners[s] = v;
+        }
+    }
+}
+
 /// Solves a model with PBVI and returns lower and upper bounds on the value at the initial belief.
 pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
     m.check()?;
     let start = Instant::now();
     let ns = m.n_states();
     let beliefs = expand_beliefs(m, opts.max_beliefs.max(1), opts.seed);
+    // Corners worth backing up: the states the model can ever reach.
+    let reach = super::exact::reachable_supports(m, 0)
+        .pop()
+        .unwrap_or_default();
     match m.horizon {
         Some(h) => {
             let mut lower = AlphaSet {
@@ -289,7 +347,9 @@ pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
                         (b.clone(), upper_at(m, &upper, b).min(fib))
                     })
                     .collect();
-                upper = Upper { corners: c, points };
+                let mut next = Upper { corners: c, points };
+                lower_corners(m, &upper, &mut next, &reach);
+                upper = next;
                 if start.elapsed().as_secs_f64() > opts.max_seconds {
                     return Err(Error::invalid(
                         "max_seconds",
@@ -356,6 +416,8 @@ pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
                 for (p, v) in upper.points.iter_mut().zip(values) {
                     p.1 = p.1.min(v);
                 }
+                let prev = upper.clone();
+                lower_corners(m, &prev, &mut upper, &reach);
                 iterations += 1;
                 let (lo, up) = (lower.value(&m.initial), upper.value(&m.initial));
                 if up - lo <= opts.tolerance
