@@ -93,6 +93,9 @@ enum Command {
         /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Record this many simulated episodes step by step (states, actions, beliefs) in the JSON output.
+        #[arg(long, default_value_t = 0)]
+        histories: usize,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -185,6 +188,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             seed,
             max_beliefs,
             policy,
+            histories,
             json,
         } => {
             let req = cirl::solve::Request {
@@ -193,6 +197,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 simulate,
                 seed,
                 max_beliefs,
+                histories,
             };
             solve_cmd(&model, &req, &sets, policy.as_deref(), json)
         }

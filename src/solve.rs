@@ -32,6 +32,8 @@ pub struct Request {
     pub simulate: Option<u64>,
     pub seed: u64,
     pub max_beliefs: usize,
+    /// Record this many simulated episodes step by step (episode i uses the seed's stream i, as `simulate`).
+    pub histories: usize,
 }
 
 /// Sizes of a CIRL game and its reduction.
@@ -72,6 +74,9 @@ pub struct Report {
     /// The first decision at the initial belief.
     pub initial_action: String,
     pub simulation: Option<Returns>,
+    /// Recorded episodes (`--histories N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histories: Option<Vec<serde_json::Value>>,
     #[serde(skip)]
     policy: serde_json::Value,
 }
@@ -169,6 +174,24 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         let simulation = req
             .simulate
             .map(|n| generalized::simulate(g, &sol, n, req.seed));
+        let histories = (req.histories > 0).then(|| {
+            (0..req.histories as u64)
+                .map(|i| {
+                    let e = generalized::episode(g, &sol, &mut crate::rng::job_rng(req.seed, i));
+                    json!({
+                        "theta": g.thetas[e.theta],
+                        "discounted_return": e.discounted_return,
+                        "steps": e.steps.iter().map(|st| json!({
+                            "state": g.states[st.state],
+                            "robot": g.robot_actions[st.robot],
+                            "human": g.human_actions[st.human],
+                            "reward": st.reward,
+                            "belief": st.belief,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect()
+        });
         let initial_action = sol
             .stages
             .first()
@@ -208,6 +231,7 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             game: Some(game_sizes(g)),
             initial_action,
             simulation,
+            histories,
             policy: plan_policy(g, &sol),
         });
     }
@@ -216,9 +240,13 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         && req.solver == "mdp"
         && g.human == Human::Coordinated
     {
-        if req.simulate.is_some() {
+        if req.simulate.is_some() || req.histories > 0 {
             return Err(Error::invalid(
-                "--simulate",
+                if req.histories > 0 {
+                    "--histories"
+                } else {
+                    "--simulate"
+                },
                 "the MDP solver's policy needs θ observed; simulate with --solver exact",
             ));
         }
@@ -243,6 +271,7 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             game: Some(game_sizes(g)),
             initial_action: String::new(),
             simulation: None,
+            histories: None,
             policy: json!({"kind": "none", "note": "the full-information solver has no robot policy to export"}),
         });
     }
@@ -347,6 +376,31 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         )),
         (None, _) => None,
     };
+    if req.histories > 0 && req.solver == "mdp" {
+        return Err(Error::invalid(
+            "--histories",
+            "the MDP solver's policy needs the state observed; record histories with --solver exact or pbvi",
+        ));
+    }
+    let histories = (req.histories > 0).then(|| {
+        let steps = crate::sim::steps_for(&m, req.tolerance);
+        (0..req.histories as u64)
+            .map(|i| {
+                let (ret, h) =
+                    crate::sim::history(&m, &stages, steps, &mut crate::rng::job_rng(req.seed, i));
+                json!({
+                    "discounted_return": ret,
+                    "steps": h.iter().map(|st| json!({
+                        "state": m.states[st.state],
+                        "action": m.actions[st.action],
+                        "observation": m.observations[st.observation],
+                        "reward": st.reward,
+                        "belief": st.belief,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    });
     Ok(Report {
         model: model.name().to_string(),
         solver: req.solver.clone(),
@@ -369,6 +423,7 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             .map(|s| m.actions[s.action(&m.initial)].clone())
             .unwrap_or_default(),
         simulation,
+        histories,
         policy: alpha_policy(&m, &stages),
     })
 }

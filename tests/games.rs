@@ -18,6 +18,7 @@ fn request(solver: &str) -> Request {
         simulate: None,
         seed: 1,
         max_beliefs: 200,
+        histories: 0,
     }
 }
 
@@ -403,4 +404,37 @@ fn solve_rejects_bad_overrides_with_exit_2() {
             "{args:?}: one line, got {err}"
         );
     }
+}
+
+#[test]
+fn red_blue_histories_wait_watch_and_commit() {
+    let j = json(&["solve", "red-blue", "--histories", "20", "--seed", "4"]);
+    let eps = j["histories"].as_array().unwrap();
+    assert_eq!(eps.len(), 20);
+    let mut seen = std::collections::HashSet::new();
+    for e in eps {
+        let theta = e["theta"].as_str().unwrap();
+        seen.insert(theta.to_string());
+        let steps = e["steps"].as_array().unwrap();
+        let first = steps.iter().position(|s| s["robot"] != "wait").unwrap();
+        // It waits while the human's moves say nothing, then goes to θ's button once the belief is certain.
+        assert!(first >= 1);
+        assert_eq!(steps[first]["robot"], theta);
+        let b = steps[first - 1]["belief"].as_array().unwrap();
+        assert!(b.iter().any(|x| x.as_f64() == Some(1.0)), "{b:?}");
+        assert!((e["discounted_return"].as_f64().unwrap() - 1.71).abs() < 1e-9);
+    }
+    assert_eq!(seen.len(), 2, "both colours drawn in 20 episodes");
+    // Histories of a POMDP policy (tiger): listen until the evidence is strong enough, then open a door.
+    let t = json(&["solve", "tiger", "--histories", "3", "--set", "horizon=6"]);
+    for e in t["histories"].as_array().unwrap() {
+        let steps = e["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 6);
+        assert_eq!(steps[0]["action"], "listen");
+    }
+    // The MDP solver has no policy to simulate.
+    cirl()
+        .args(["solve", "tiger", "--solver", "mdp", "--histories", "2"])
+        .assert()
+        .code(2);
 }

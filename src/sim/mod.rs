@@ -32,14 +32,23 @@ fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
     p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
 }
 
-/// One episode of `steps` decisions following the alpha-vector policy with exact belief tracking; returns the
-/// discounted return. Decision t uses `stages[t]` (the last stage once t runs past them: a single stage is a
-/// stationary policy).
-pub fn episode<R: rand::Rng + ?Sized>(
+/// One decision of a recorded episode: the hidden state, the action, the observation, the reward and the
+/// robot's belief after the update.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Step {
+    pub state: usize,
+    pub action: usize,
+    pub observation: usize,
+    pub reward: f64,
+    pub belief: Vec<f64>,
+}
+
+fn run<R: rand::Rng + ?Sized>(
     m: &Tabular,
     stages: &[AlphaSet],
     steps: usize,
     rng: &mut R,
+    mut record: impl FnMut(usize, usize, usize, f64, &[f64]),
 ) -> f64 {
     let mut b = m.initial.clone();
     let mut s = draw(&m.initial, rng);
@@ -51,9 +60,62 @@ pub fn episode<R: rand::Rng + ?Sized>(
         let sp = draw(&m.t[a][s], rng);
         let o = draw(&m.o[a][sp], rng);
         b = m.update(&b, a, o).unwrap_or_else(|| m.initial.clone());
+        record(s, a, o, m.r[a][s], &b);
         s = sp;
     }
     ret
+}
+
+/// One episode of `steps` decisions following the alpha-vector policy with exact belief tracking; returns the
+/// discounted return. Decision t uses `stages[t]` (the last stage once t runs past them: a single stage is a
+/// stationary policy).
+pub fn episode<R: rand::Rng + ?Sized>(
+    m: &Tabular,
+    stages: &[AlphaSet],
+    steps: usize,
+    rng: &mut R,
+) -> f64 {
+    run(m, stages, steps, rng, |_, _, _, _, _| {})
+}
+
+/// The same episode as [`episode`] with the same generator, recorded step by step (the discounted return, the
+/// steps).
+pub fn history<R: rand::Rng + ?Sized>(
+    m: &Tabular,
+    stages: &[AlphaSet],
+    steps: usize,
+    rng: &mut R,
+) -> (f64, Vec<Step>) {
+    let mut out = Vec::with_capacity(steps);
+    let ret = run(
+        m,
+        stages,
+        steps,
+        rng,
+        |state, action, observation, reward, b| {
+            out.push(Step {
+                state,
+                action,
+                observation,
+                reward,
+                belief: b.to_vec(),
+            })
+        },
+    );
+    (ret, out)
+}
+
+/// Decisions simulated for a model: its horizon, or for an infinite horizon enough that
+/// γ^steps·max|R|/(1 − γ) is below `truncation`.
+pub fn steps_for(m: &Tabular, truncation: f64) -> usize {
+    m.horizon.unwrap_or_else(|| {
+        let tail = m.max_abs_reward() / (1.0 - m.discount);
+        if tail <= truncation {
+            1
+        } else {
+            ((truncation / tail).ln() / m.discount.ln()).ceil() as usize
+        }
+    })
 }
 
 /// Simulates `episodes` episodes: episode i uses [`job_rng`]`(seed, i)`, so results do not depend on threads.
@@ -66,14 +128,7 @@ pub fn simulate(
     seed: u64,
     truncation: f64,
 ) -> Returns {
-    let steps = m.horizon.unwrap_or_else(|| {
-        let tail = m.max_abs_reward() / (1.0 - m.discount);
-        if tail <= truncation {
-            1
-        } else {
-            ((truncation / tail).ln() / m.discount.ln()).ceil() as usize
-        }
-    });
+    let steps = steps_for(m, truncation);
     let r: Vec<f64> = (0..episodes)
         .into_par_iter()
         .map(|i| episode(m, stages, steps, &mut job_rng(seed, i)))

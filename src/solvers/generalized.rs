@@ -600,21 +600,31 @@ pub struct Step {
     pub belief: Vec<f64>,
 }
 
+/// A simulated episode: the true θ, the discounted return and what happened at each decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Episode {
+    pub theta: usize,
+    pub discounted_return: f64,
+    pub steps: Vec<Step>,
+}
+
 /// One episode with true θ drawn from the prior: the robot starts with the best vector for the prior and
 /// follows its plan; the human acts by the plan's rule for the true θ; the robot's belief is updated by Bayes'
-/// rule with the same rule. Returns the discounted return and the history.
-pub fn episode<R: rand::Rng + ?Sized>(
-    g: &CirlGame,
-    sol: &Solution,
-    rng: &mut R,
-) -> (f64, Vec<Step>) {
+/// rule with the same rule.
+pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R) -> Episode {
     let ns = g.states.len();
     let theta = draw(&g.prior, rng);
     let mut s = draw(&g.initial_state, rng);
     let mut b = g.prior.clone();
     let mut idx = match sol.stages.first() {
         Some(st) => st.best(s, &b).1,
-        None => return (0.0, vec![]),
+        None => {
+            return Episode {
+                theta,
+                discounted_return: 0.0,
+                steps: vec![],
+            };
+        }
     };
     let (mut ret, mut disc) = (0.0, 1.0);
     let mut history = Vec::with_capacity(sol.stages.len());
@@ -642,7 +652,11 @@ pub fn episode<R: rand::Rng + ?Sized>(
         idx = plan.next[h * ns + sp];
         s = sp;
     }
-    (ret, history)
+    Episode {
+        theta,
+        discounted_return: ret,
+        steps: history,
+    }
 }
 
 /// Mean discounted return of `episodes` simulated episodes with a 95% CI; episode i uses
@@ -650,7 +664,7 @@ pub fn episode<R: rand::Rng + ?Sized>(
 pub fn simulate(g: &CirlGame, sol: &Solution, episodes: u64, seed: u64) -> Returns {
     let returns: Vec<f64> = (0..episodes)
         .into_par_iter()
-        .map(|i| episode(g, sol, &mut job_rng(seed, i)).0)
+        .map(|i| episode(g, sol, &mut job_rng(seed, i)).discounted_return)
         .collect();
     crate::sim::summarize(&returns, sol.stages.len())
 }
