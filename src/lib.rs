@@ -29,6 +29,7 @@
 
 pub mod belief;
 pub mod error;
+pub mod escalation;
 pub mod experiment;
 pub mod games;
 pub mod human;

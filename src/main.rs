@@ -66,6 +66,26 @@ enum Command {
         #[command(flatten)]
         exec: Exec,
     },
+    /// Escalation thresholds for an agent's action classes: act / offer a choice / hand over, the rival
+    /// policies' expected costs, and a policy card with Claude Code and Gemini CLI exports.
+    Calibrate {
+        /// The scenario (see experiments/scenarios/).
+        scenario: PathBuf,
+        /// Output directory for the card, exports and plots (default: runs/calibrate-NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Monte Carlo check: simulate this many actions (0: none).
+        #[arg(long, default_value_t = 1_000_000)]
+        mc: u64,
+        /// Seed of the Monte Carlo check.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object (the card) instead of tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: Exec,
+    },
     /// List the built-in reproductions and registered models.
     List,
     /// Solve a registered game (see `cirl list`), a game .toml or a .pomdp file.
@@ -166,6 +186,17 @@ fn dispatch(cmd: Command) -> Result<()> {
                 run_one(&cfg, &dir, &exec)?;
             }
             Ok(())
+        }
+        Command::Calibrate {
+            scenario,
+            out,
+            mc,
+            seed,
+            json,
+            exec,
+        } => {
+            threads(&exec)?;
+            calibrate_cmd(&scenario, out, mc, seed, exec.no_plots, json)
         }
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
@@ -461,4 +492,98 @@ fn rename(e: Error, flag: &str) -> Error {
         Error::Invalid { field, message } => Error::invalid(format!("{flag} ({field})"), message),
         e => e,
     }
+}
+
+fn calibrate_cmd(
+    path: &Path,
+    out: Option<PathBuf>,
+    mc: u64,
+    seed: u64,
+    no_plots: bool,
+    json: bool,
+) -> Result<()> {
+    use cirl::escalation::{self, card, scenario::Scenario};
+    let s = Scenario::load(path)?;
+    let c = escalation::calibrate(
+        &s,
+        &escalation::Options {
+            mc_actions: mc,
+            seed,
+        },
+    )?;
+    let dir = out.unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{}", s.name)));
+    let mut files = card::write(&c, &dir)?;
+    if !no_plots {
+        for class in &s.classes {
+            files.extend(escalation::plot::draw_class(&s, class, &dir)?);
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&c).expect("serializable")
+        );
+        return Ok(());
+    }
+    println!("scenario {}", c.scenario);
+    println!(
+        "{:<24} {:>9} {:>9} {:>10} {:<18} confidence regions (reported)",
+        "class", "share", "decision", "move", "why"
+    );
+    for k in &c.classes {
+        let regions: Vec<String> = k
+            .regions
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} [{:.3}, {:.3}]",
+                    r.mv.as_str(),
+                    r.reported_from,
+                    r.reported_to
+                )
+            })
+            .collect();
+        println!(
+            "{:<24} {:>8.3}% {:>9} {:>10} {:<18} {}",
+            k.name,
+            100.0 * k.share,
+            k.decision,
+            k.mv.as_str(),
+            format!("{:?}", k.reason),
+            regions.join(" ")
+        );
+    }
+    println!();
+    println!(
+        "{:<26} {:>12} {:>10} {:>9} {:>11} {:>11} {:>12} {:>24}",
+        "policy",
+        "E[utility]",
+        "regret",
+        "ask rate",
+        "harm rate",
+        "asks/harm",
+        "asks vs vod",
+        "Monte Carlo E[utility]"
+    );
+    for p in &c.policies {
+        println!(
+            "{:<26} {:>12} {:>10} {:>8.3}% {:>11} {:>11} {:>12} {:>24}",
+            p.name,
+            fmt_num(p.expected_utility),
+            fmt_num(p.regret),
+            100.0 * p.ask_rate,
+            format!("{:.3e}", p.harm_rate),
+            p.asks_per_harm_prevented.map_or("—".into(), fmt_num),
+            p.asks_vs_value_of_deferring
+                .map_or("—".into(), |x| format!("{}×", fmt_num(x))),
+            p.monte_carlo.as_ref().map_or("—".into(), |m| format!(
+                "{} ± {}",
+                fmt_num(m.expected_utility.mean),
+                fmt_num(1.96 * m.expected_utility.std_err)
+            ))
+        );
+    }
+    println!();
+    println!("wrote {} files to {}", files.len(), dir.display());
+    Ok(())
 }

@@ -450,6 +450,46 @@ impl Prior {
         }
     }
 
+    /// The distribution of center + scale·(U − center), scale ≥ 0: the same shape with its spread around
+    /// `center` multiplied by `scale` (used to scan the robot's uncertainty at a fixed mean).
+    pub fn affine(&self, center: f64, scale: f64) -> Prior {
+        let f = |x: f64| center + scale * (x - center);
+        match self {
+            Prior::Normal { mu, sigma } => Prior::Normal {
+                mu: f(*mu),
+                sigma: sigma * scale,
+            },
+            Prior::Uniform { lo, hi } => {
+                if scale == 0.0 {
+                    Prior::Discrete {
+                        values: vec![f(0.5 * (lo + hi))],
+                        probs: vec![1.0],
+                    }
+                } else {
+                    Prior::Uniform {
+                        lo: f(*lo),
+                        hi: f(*hi),
+                    }
+                }
+            }
+            Prior::Discrete { values, probs } => Prior::Discrete {
+                values: values.iter().map(|v| f(*v)).collect(),
+                probs: probs.clone(),
+            },
+            Prior::Mixture {
+                weights,
+                components,
+            } => Prior::Mixture {
+                weights: weights.clone(),
+                components: components.iter().map(|c| c.affine(center, scale)).collect(),
+            },
+            Prior::Samples { values, source } => Prior::Samples {
+                values: values.iter().map(|v| f(*v)).collect(),
+                source: source.clone(),
+            },
+        }
+    }
+
     /// A short spec-like label (mixtures and samples are summarised).
     pub fn label(&self) -> String {
         match self {

@@ -17,7 +17,7 @@ const PANEL_H: u32 = 440;
 const BAR_W: u32 = 140;
 const FONT: &str = "sans-serif";
 
-fn register_font() {
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The embedded DejaVu Sans: PNG text renders on machines without system fonts.
