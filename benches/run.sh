@@ -1,12 +1,42 @@
 #!/usr/bin/env bash
-# The off-switch benchmark side by side with the reference implementations (issue 2).
-# Usage: bash benches/run.sh [PYTHON]   (PYTHON: an interpreter with numpy and scipy; default .venv/bin/python)
-# Python runs single-threaded (BLAS threads pinned to 1); cirl is timed on 1 thread and on all cores.
+# Benchmarks side by side with reference implementations.
+# Usage: bash benches/run.sh [offswitch|cirl] [PYTHON]
+#   offswitch (default): the off-switch grid and Monte Carlo against SciPy and NumPy (issue 2);
+#   cirl: naive vs generalized backups, solver scaling, and the comparison with pomdp_py (issue 3).
+# PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
+# default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${1:-.venv/bin/python}
-cargo bench --bench offswitch
+WHAT=${1:-offswitch}
+PY=${2:-.venv/bin/python}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+mkdir -p target/bench
+if [ "$WHAT" = cirl ]; then
+    cargo bench --bench cirl | tee target/bench/cirl.md
+    "$PY" -m pip install -q --disable-pip-version-check -r benches/requirements.txt
+    cargo build --release --quiet
+    "$PY" benches/reference/pomdp_py_compare.py target/release/cirl > target/bench/pomdp_py.json
+    "$PY" - <<'PY'
+import json
+d = json.load(open("target/bench/pomdp_py.json"))
+def f(t):
+    if t is None: return "—"
+    return f"{t:.2f} s" if t >= 1 else (f"{t*1e3:.2f} ms" if t >= 1e-3 else f"{t*1e6:.0f} µs")
+print("| horizon | value (cirl) | value (pomdp_py) | cirl exact VI | pomdp_py `value` (belief tree) | pomdp_py `ValueIteration.plan` |")
+print("|---|---|---|---|---|---|")
+for r in d["tiger"]:
+    v = r.get("pomdp_py_value")
+    print(f"| {r['horizon']} | {r['cirl_value']:.6f} | {'—' if v is None else f'{v:.6f}'} | {f(r['cirl_s'])} | {f(r.get('pomdp_py_value_s'))} | {f(r.get('pomdp_py_vi_s'))} |")
+rb = d["red_blue"]
+print()
+print(f"red-blue ({rb['pomdp_states']} states, {rb['pomdp_actions']} actions, {rb['pomdp_observations']} observations): "
+      f"pomdp_py {rb['pomdp_py_value']:.6f} in {f(rb['pomdp_py_value_s'])}; cirl naive {rb['cirl_naive_value']:.6f} in {f(rb['cirl_naive_s'])}; "
+      f"cirl exact {rb['cirl_exact_value']:.6f} in {f(rb['cirl_exact_s'])}")
+PY
+    exit 0
+fi
+
+cargo bench --bench offswitch
 "$PY" benches/reference/scipy_quad.py > target/bench/scipy.json
 "$PY" benches/reference/numpy_gh.py > target/bench/numpy.json
 "$PY" - <<'PY'
