@@ -583,6 +583,9 @@ fn calibrate_cmd(
             ))
         );
     }
+    for w in &c.warnings {
+        println!("warning: {w}");
+    }
     println!();
     println!("wrote {} files to {}", files.len(), dir.display());
     Ok(())

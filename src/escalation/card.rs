@@ -236,6 +236,12 @@ pub fn summary(c: &Calibration) -> String {
                 .map_or("—".into(), |x| format!("{}×", fmt_num(x)))
         );
     }
+    if !c.warnings.is_empty() {
+        s.push_str("\n## Warnings\n\n");
+        for w in &c.warnings {
+            let _ = writeln!(s, "- {w}");
+        }
+    }
     s.push_str("\n## Assumptions\n\n```json\n");
     s.push_str(&serde_json::to_string_pretty(&c.assumptions).expect("serializable"));
     s.push_str("\n```\n");

@@ -342,6 +342,8 @@ pub struct Calibration {
     pub assumptions: serde_json::Value,
     pub classes: Vec<ClassCard>,
     pub policies: Vec<PolicyRow>,
+    /// Things the exports cannot express (e.g. one tool pattern in classes with different decisions).
+    pub warnings: Vec<String>,
 }
 
 /// Options of [`calibrate`].
@@ -429,7 +431,21 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
         "monte_carlo": if opts.mc_actions > 0 { serde_json::json!({"actions": opts.mc_actions, "seed": opts.seed}) } else { serde_json::Value::Null },
         "model": "per action: U from the class prior (capability failures mixed in by the METR curve), payoff max(U, −undo) if reversible; the agent's calibrated confidence q ~ Beta(p⁺κ, (1 − p⁺)κ) sets P(U ≥ 0); act pays U, ask pays U if the human allows (πH) minus c, hand over pays −h; reported confidence σ(logit q + shift)",
     });
+    let mut warnings = Vec::new();
+    for (i, a) in classes.iter().enumerate() {
+        for b in &classes[i + 1..] {
+            for pat in a.claude.iter().filter(|p| b.claude.contains(p)) {
+                if a.decision != b.decision {
+                    warnings.push(format!(
+                        "Claude pattern {pat} is in {} ({}) and {} ({}): a permission rule cannot tell them apart; give the classes distinct patterns (Claude Code applies deny, then ask, then allow)",
+                        a.name, a.decision, b.name, b.decision
+                    ));
+                }
+            }
+        }
+    }
     Ok(Calibration {
+        warnings,
         scenario: s.name.clone(),
         description: s.description.clone(),
         units: s.units.clone(),

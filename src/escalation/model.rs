@@ -164,7 +164,7 @@ pub fn beta_expect(a: f64, b: f64, f: &dyn Fn(f64) -> f64) -> f64 {
         .filter(|x| *x > 0.0 && *x < 1.0)
         .collect();
     breaks.sort_by(f64::total_cmp);
-    let tol = 1e-13;
+    let tol = 1e-12;
     let pdf = |x: f64| ((a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p() - lnb).exp();
     let left = if a < 1.0 {
         // u = x^a: dx·x^(a−1) = du/a.
@@ -219,12 +219,33 @@ pub fn auroc(a: f64, b: f64) -> f64 {
     beta_expect(a + 1.0, b, &|x| beta_reg(a, b + 1.0, x))
 }
 
-/// The range of ln κ searched for a stated AUROC.
-const LN_KAPPA: (f64, f64) = (-6.9, 16.2);
+/// The range of ln(κ·min(p, 1 − p)) searched for a stated AUROC (AUROC ≈ 0.99999 … 0.503 across it).
+const LN_SMALL_SHAPE: (f64, f64) = (-6.9, 9.2);
+
+/// Below this AUROC confidence is taken to carry no information about an action (q = P(good)).
+pub const MIN_AUROC: f64 = 0.505;
+
+/// The smaller Beta shape s with I_½(s, s + 1) = `target`: the AUROC of the confidence model in the limit of a
+/// rare outcome.
+fn limit_small_shape(target: f64) -> Result<f64> {
+    brent(
+        |x: f64| {
+            let s = x.exp();
+            beta_reg(s, s + 1.0, 0.5) - target
+        },
+        -14.0,
+        14.0,
+        1e-12,
+    )
+    .map(f64::exp)
+    .ok_or_else(|| Error::invalid("agent.auroc", format!("AUROC {target} is out of reach")))
+}
 
 /// The confidence distribution of a class with P(good) = `p_good` under the scenario's discrimination.
 pub fn q_dist(p_good: f64, d: Discrimination) -> Result<QDist> {
-    if p_good <= 0.0 || p_good >= 1.0 {
+    // Within 1e-9 of certainty there is nothing for confidence to separate (and the Beta's shape parameters
+    // would underflow): the confidence is the class's P(good).
+    if p_good <= 1e-9 || p_good >= 1.0 - 1e-9 {
         return Ok(QDist::Point {
             q: p_good.clamp(0.0, 1.0),
         });
@@ -232,23 +253,44 @@ pub fn q_dist(p_good: f64, d: Discrimination) -> Result<QDist> {
     let kappa = match d {
         Discrimination::Concentration { kappa } => kappa,
         Discrimination::Auroc { auroc: target } => {
-            if target <= 0.5 {
+            if target < MIN_AUROC {
                 return Ok(QDist::Point { q: p_good });
             }
-            // AUROC falls from 1 (κ → 0) to 0.5 (κ → ∞): solve in ln κ.
-            let f = |lk: f64| {
-                let k = lk.exp();
+            // AUROC falls from 1 (κ → 0) to 0.5 (κ → ∞) and depends mostly on the smaller shape parameter
+            // s = κ·min(p, 1 − p): as min(p, 1 − p) → 0 the rarer outcome's 1 − q (or q) is Gamma(s)/κ for a
+            // good action against Gamma(s + 1)/κ for a bad one, so AUROC → P(Gamma(s) < Gamma(s + 1)) =
+            // I_½(s, s + 1). Start from that limit and solve the exact AUROC in x = ln s nearby.
+            let m = p_good.min(1.0 - p_good);
+            let s0 = limit_small_shape(target)?;
+            // Below 1e-4 the limit is within 2e-4 of the exact shape (the AUROC within ~1e-5); so it is, near
+            // AUROC 0.5, when the other shape parameter would be huge (where the incomplete beta is slow).
+            if m < 1e-4 || s0 / m > 1e6 {
+                return Ok(QDist::Beta {
+                    a: p_good * s0 / m,
+                    b: (1.0 - p_good) * s0 / m,
+                });
+            }
+            let f = |x: f64| {
+                let k = x.exp() / m;
                 auroc(p_good * k, (1.0 - p_good) * k) - target
             };
-            let lk = brent(f, LN_KAPPA.0, LN_KAPPA.1, 1e-10).ok_or_else(|| {
-                Error::invalid(
-                    "agent.auroc",
-                    format!(
-                        "no confidence distribution reaches AUROC {target} for P(good) = {p_good}"
-                    ),
-                )
-            })?;
-            lk.exp()
+            let (mut lo, mut hi) = (s0.ln() - 1.0, s0.ln() + 1.0);
+            while f(lo) < 0.0 && lo > LN_SMALL_SHAPE.0 {
+                lo -= 1.5;
+            }
+            while f(hi) > 0.0 && hi < LN_SMALL_SHAPE.1 {
+                hi += 1.5;
+            }
+            let x = brent(f, lo.max(LN_SMALL_SHAPE.0), hi.min(LN_SMALL_SHAPE.1), 1e-9)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "agent.auroc",
+                        format!(
+                            "no confidence distribution reaches AUROC {target} for P(good) = {p_good}"
+                        ),
+                    )
+                })?;
+            x.exp() / m
         }
     };
     Ok(QDist::Beta {

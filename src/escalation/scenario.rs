@@ -14,7 +14,8 @@
 //! [agent]
 //! confidence = "calibrated"           # or "overconfident" (then `ece`)
 //! ece = 0.0                           # expected calibration error of the reported confidence
-//! auroc = 0.7                         # how well confidence separates good from bad actions (0.5: not at all)
+//! auroc = 0.7                         # how well confidence separates good from bad actions (0.5: not at all;
+//!                                     # 0.5–0.999, below 0.505 taken as 0.5)
 //! h50_minutes = 59.0                  # METR-style capability curve (needed by classes with task_minutes)
 //! slope = 0.70                        # P(success) = σ(slope·(log2 h50 − log2 t)); or h80_minutes instead
 //!
@@ -293,10 +294,12 @@ impl Scenario {
                 ));
             }
             (Some(x), None) => {
-                if !(0.5..1.0).contains(&x) {
+                if !(0.5..=0.999).contains(&x) {
                     return Err(bad(
                         "agent.auroc",
-                        format!("must be in [0.5, 1) (0.5: confidence says nothing), got {x}"),
+                        format!(
+                            "must be in [0.5, 0.999] (0.5: confidence says nothing about an action; below 0.505 it is treated as 0.5), got {x}"
+                        ),
                     ));
                 }
                 Discrimination::Auroc { auroc: x }

@@ -1,0 +1,585 @@
+//! `cirl calibrate`: the value-of-deferring policy beats every rival, the rivals do what they say, the model
+//! reproduces the off-switch game, exact figures agree with Monte Carlo, thresholds sit where the moves tie,
+//! the numerical pieces (Beta expectations, AUROC, ECE) are right, and bad scenarios fail cleanly.
+
+use assert_cmd::Command;
+use cirl::belief::Prior;
+use cirl::escalation::model::{self, Model, Move, Policy, QDist, beta_expect};
+use cirl::escalation::scenario::Scenario;
+use cirl::escalation::{self, Options};
+use cirl::human::Human;
+use cirl::offswitch;
+use rand::RngExt;
+use serde_json::Value;
+
+const SCENARIOS: [&str; 5] = [
+    "coding-agent",
+    "support-bot",
+    "purchasing-agent",
+    "confidence-trap-calibrated",
+    "confidence-trap-overconfident",
+];
+
+fn scenario_path(name: &str) -> String {
+    format!(
+        "{}/experiments/scenarios/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn load(name: &str) -> Scenario {
+    Scenario::load(std::path::Path::new(&scenario_path(name))).unwrap()
+}
+
+/// A random scenario as TOML: 1–4 classes with normal, uniform, discrete or mixture (catastrophic-tail)
+/// priors, reversible or not, any human, calibrated or overconfident confidence, with or without a task length.
+fn random_scenario(rng: &mut impl rand::Rng) -> String {
+    let humans = [
+        "rational".to_string(),
+        format!("boltzmann:{:.3}", rng.random_range(0.05..5.0)),
+        format!("p-rational:{:.3}", rng.random_range(0.5..1.0)),
+        format!("chance:{:.3}", rng.random_range(0.1..0.9)),
+    ];
+    let human = humans[rng.random_range(0..4usize)].clone();
+    let n = rng.random_range(1..5usize);
+    let mut w: Vec<f64> = (0..n).map(|_| rng.random_range(0.05..1.0)).collect();
+    let z: f64 = w.iter().sum();
+    w.iter_mut().for_each(|x| *x /= z);
+    // Make the shares sum to exactly 1 in decimal.
+    let mut shares: Vec<f64> = w.iter().map(|x| (x * 1e6).round() / 1e6).collect();
+    let rest: f64 = shares[..n - 1].iter().sum();
+    shares[n - 1] = ((1.0 - rest) * 1e6).round() / 1e6;
+    let task = rng.random::<f64>() < 0.5;
+    let mut t = format!(
+        "name = \"random\"\n[human]\nresponse = \"{human}\"\nask_cost = {:.3}\nhandover_cost = {:.3}\ndecline_cost = {:.3}\n[agent]\n",
+        rng.random_range(0.0..1.0),
+        rng.random_range(0.0..5.0),
+        if rng.random::<f64>() < 0.5 {
+            0.0
+        } else {
+            rng.random_range(0.0..3.0)
+        }
+    );
+    if rng.random::<f64>() < 0.5 {
+        t += "confidence = \"overconfident\"\nece = 0.01\n";
+    }
+    let auroc = rng.random_range(0.5..0.9);
+    t += &format!("auroc = {auroc:.3}\n");
+    if task {
+        t += "h50_minutes = 59\nh80_minutes = 15\n";
+    }
+    t += &format!(
+        "[policies]\nconfidence_threshold = {:.3}\n",
+        rng.random_range(0.3..0.95)
+    );
+    for (i, share) in shares.iter().enumerate() {
+        let mu: f64 = rng.random_range(-3.0..3.0);
+        let sd: f64 = rng.random_range(0.1..4.0);
+        let prior = match rng.random_range(0..4u32) {
+            0 => format!("\"normal:{mu:.3},{sd:.3}\""),
+            1 => format!("\"uniform:{:.3},{:.3}\"", mu - sd, mu + sd),
+            2 => format!("\"discrete:{:.3}@0.3,{:.3}@0.7\"", mu - sd, mu + 0.5 * sd),
+            _ => format!(
+                "{{ kind = \"mixture\", components = [{{ weight = 0.95, prior = \"normal:{mu:.3},{sd:.3}\" }}, {{ weight = 0.05, prior = \"normal:-30,10\" }}] }}"
+            ),
+        };
+        t += &format!("[[class]]\nname = \"c{i}\"\nshare = {share}\nprior = {prior}\n");
+        if rng.random::<f64>() < 0.5 {
+            t += &format!(
+                "reversible = true\nundo_cost = {:.3}\n",
+                rng.random_range(0.0..3.0)
+            );
+        }
+        if task && rng.random::<f64>() < 0.6 {
+            t += &format!(
+                "task_minutes = {:.2}\nfailure_prior = \"normal:-2,1\"\n",
+                rng.random_range(1.0..300.0)
+            );
+        }
+    }
+    t
+}
+
+#[test]
+fn value_of_deferring_beats_every_rival_on_random_scenarios() {
+    let mut rng = cirl::rng::job_rng(44, 0);
+    let mut checked = 0;
+    for k in 0..60 {
+        let text = random_scenario(&mut rng);
+        let s = match Scenario::parse(&text, "random") {
+            Ok(s) => s,
+            Err(e) => panic!("scenario {k} is invalid: {e}\n{text}"),
+        };
+        let m = match Model::new(&s) {
+            Ok(m) => m,
+            // An ECE of 0.01 is impossible when the agent is right on more than 99% of its actions.
+            Err(e) if e.to_string().contains("agent.ece") => continue,
+            Err(e) => panic!("scenario {k}: {e}\n{text}"),
+        };
+        let vod = m.metrics(Policy::ValueOfDeferring);
+        let scale = m.classes.iter().map(|c| c.scale()).fold(1.0f64, f64::max);
+        for p in Policy::ALL {
+            let x = m.metrics(p);
+            assert!(
+                vod.expected_utility >= x.expected_utility - 1e-9 * scale,
+                "scenario {k}: {} {} > value of deferring {}\n{text}",
+                p.name(),
+                x.expected_utility,
+                vod.expected_utility
+            );
+            // Rates are rates.
+            let total = x.act_rate + x.ask_rate + x.handover_rate;
+            assert!((total - 1.0).abs() < 1e-9, "{k} {}: {total}", p.name());
+        }
+        // The static policy beats every policy that ignores confidence.
+        let st = m.metrics(Policy::ValueOfDeferringStatic);
+        for p in [
+            Policy::NeverAsk,
+            Policy::ApproveAll,
+            Policy::IrreversibilityGate,
+            Policy::TaskLengthGate,
+        ] {
+            assert!(st.expected_utility >= m.metrics(p).expected_utility - 1e-9 * scale);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} scenarios checked");
+}
+
+#[test]
+fn rivals_do_what_they_say() {
+    for name in SCENARIOS {
+        let s = load(name);
+        let m = Model::new(&s).unwrap();
+        let all = m.metrics(Policy::ApproveAll);
+        assert_eq!(all.ask_rate, 1.0, "{name}");
+        assert_eq!(all.act_rate + all.handover_rate, 0.0);
+        let never = m.metrics(Policy::NeverAsk);
+        assert_eq!(never.act_rate, 1.0);
+        assert_eq!(never.ask_rate, 0.0);
+        assert_eq!(never.harms_prevented_rate, 0.0);
+        let irr: f64 = s
+            .classes
+            .iter()
+            .filter(|c| !c.reversible)
+            .map(|c| c.share)
+            .sum();
+        let gate = m.metrics(Policy::IrreversibilityGate);
+        assert!((gate.ask_rate - irr).abs() < 1e-12, "{name}");
+        // Asking everywhere lets through exactly the bad irreversible actions the human allows.
+        assert!(all.harm_rate <= never.harm_rate + 1e-15);
+        // The confidence threshold asks exactly where reported confidence is below τ.
+        let thr = m.metrics(Policy::ConfidenceThreshold);
+        let want: f64 = m
+            .classes
+            .iter()
+            .map(|c| c.share * c.q.cdf(model::calibrated(s.confidence_threshold, m.shift)))
+            .sum();
+        assert!((thr.ask_rate - want).abs() < 1e-12, "{name}");
+    }
+    // The coding agent's headline: approving everything asks 125× as often as needed (0.8% irreversible).
+    let m = Model::new(&load("coding-agent")).unwrap();
+    let ratio =
+        m.metrics(Policy::ApproveAll).ask_rate / m.metrics(Policy::ValueOfDeferringStatic).ask_rate;
+    assert!((ratio - 125.0).abs() < 1e-9, "{ratio}");
+}
+
+#[test]
+fn a_calibrated_agent_with_a_rational_human_reproduces_the_offswitch_game() {
+    let mut rng = cirl::rng::job_rng(45, 0);
+    for k in 0..40 {
+        let mu: f64 = rng.random_range(-2.0..2.0);
+        let sigma: f64 = rng.random_range(0.1..3.0);
+        let c: f64 = rng.random_range(0.0..0.5);
+        let (human, hs) = if k % 2 == 0 {
+            (Human::Rational, "rational".to_string())
+        } else {
+            let b: f64 = rng.random_range(0.1..2.0);
+            (Human::Boltzmann { beta: b }, format!("boltzmann:{b}"))
+        };
+        let text = format!(
+            "name = \"os\"\n[human]\nresponse = \"{hs}\"\nask_cost = {c}\nhandover_cost = 0\n[[class]]\nname = \"a\"\nshare = 1\nprior = \"normal:{mu},{sigma}\"\n"
+        );
+        let s = Scenario::parse(&text, "os").unwrap();
+        let cal = escalation::calibrate(
+            &s,
+            &Options {
+                mc_actions: 0,
+                seed: 0,
+            },
+        )
+        .unwrap();
+        let v = offswitch::values(&Prior::Normal { mu, sigma }, &human, c).unwrap();
+        let card = &cal.classes[0];
+        let tol = 1e-9 * sigma.max(mu.abs());
+        assert!((card.v_act - v.v_act).abs() < tol, "{k}");
+        assert!(
+            (card.v_ask - v.v_wait).abs() < tol,
+            "{k}: {} vs {}",
+            card.v_ask,
+            v.v_wait
+        );
+        assert_eq!(card.v_hand_over, v.v_off);
+        let want = match v.decision {
+            offswitch::Move::Act => Move::Act,
+            offswitch::Move::Wait => Move::Ask,
+            offswitch::Move::Off => Move::HandOver,
+        };
+        assert_eq!(card.mv, want, "{k}: {v:?}");
+        assert_eq!(card.tie, v.tie);
+    }
+}
+
+#[test]
+fn monte_carlo_agrees_with_the_exact_figures() {
+    for (i, name) in SCENARIOS.iter().enumerate() {
+        let s = load(name);
+        let m = Model::new(&s).unwrap();
+        let mc = escalation::monte_carlo(&s, &m, 400_000, 17 + i as u64).unwrap();
+        for (p, est) in Policy::ALL.iter().zip(&mc) {
+            let x = m.metrics(*p);
+            // 99.9% intervals (3.29 standard errors): with 5 scenarios × 7 policies × 6 figures a spurious failure
+            // is unlikely, and the seed is fixed. Rates use the exact rate's binomial standard error (a rare
+            // event may not occur at all in the sample, which makes the sample's own error 0), plus 4 events'
+            // worth of slack for the normal approximation at small counts.
+            let n = 400_000.0;
+            for (what, exact, e, rate) in [
+                ("utility", x.expected_utility, est.expected_utility, false),
+                ("ask", x.ask_rate, est.ask_rate, true),
+                ("hand over", x.handover_rate, est.handover_rate, true),
+                ("harm", x.harm_rate, est.harm_rate, true),
+                (
+                    "prevented",
+                    x.harms_prevented_rate,
+                    est.harms_prevented_rate,
+                    true,
+                ),
+                (
+                    "resolved",
+                    x.resolved_by_agent_rate,
+                    est.resolved_by_agent_rate,
+                    true,
+                ),
+            ] {
+                let half = if rate {
+                    3.29 * (exact * (1.0 - exact) / n).sqrt().max(e.std_err) + 4.0 / n
+                } else {
+                    3.29 * e.std_err + 1e-12
+                };
+                assert!(
+                    (e.mean - exact).abs() <= half,
+                    "{name} {} {what}: exact {exact} vs Monte Carlo {} ± {half}",
+                    p.name(),
+                    e.mean
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn thresholds_sit_where_the_moves_tie() {
+    for name in SCENARIOS {
+        let s = load(name);
+        let m = Model::new(&s).unwrap();
+        let cal = escalation::calibrate(
+            &s,
+            &Options {
+                mc_actions: 0,
+                seed: 0,
+            },
+        )
+        .unwrap();
+        for (k, card) in cal.classes.iter().enumerate() {
+            let cm = &m.classes[k];
+            for t in &card.confidence_thresholds {
+                let q = model::calibrated(t.at, m.shift);
+                let v = cm.values_at(q);
+                let val = |mv: Move| v.iter().find(|x| x.0 == mv).unwrap().1;
+                assert!(
+                    (val(t.below) - val(t.above)).abs() < 1e-9 * cm.scale(),
+                    "{name}/{}: at confidence {}: {:?}",
+                    card.name,
+                    t.at,
+                    v
+                );
+                assert!(t.below != t.above);
+            }
+            // Regions cover [0, 1] and their fractions sum to 1.
+            let f: f64 = card.regions.iter().map(|r| r.fraction).sum();
+            assert!((f - 1.0).abs() < 1e-9, "{name}/{}: {f}", card.name);
+            assert_eq!(card.regions.first().unwrap().calibrated_from, 0.0);
+            assert_eq!(card.regions.last().unwrap().calibrated_to, 1.0);
+            // σ thresholds: the class-level values of the two moves are equal there.
+            let utility = s.utility_prior(&s.classes[k]).unwrap();
+            for t in &card.sigma_thresholds {
+                let u = utility.affine(card.mean, t.at / card.sigma);
+                let v = model::class_values(&u, &s.human, s.classes[k].undo_cost, s.costs());
+                let val = |mv: Move| match mv {
+                    Move::Act => v[0],
+                    Move::Ask => v[1],
+                    Move::HandOver => v[2],
+                };
+                assert!(
+                    (val(t.below) - val(t.above)).abs() < 1e-6 * cm.scale(),
+                    "{name}/{}: σ = {}: {v:?}",
+                    card.name,
+                    t.at
+                );
+            }
+        }
+    }
+    // The capability class of the confidence-trap pair asks because of its task length, and switches to acting
+    // below a task length the card states.
+    let s = load("confidence-trap-calibrated");
+    let cal = escalation::calibrate(
+        &s,
+        &Options {
+            mc_actions: 0,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    let r = cal
+        .classes
+        .iter()
+        .find(|c| c.name == "long-refactor")
+        .unwrap();
+    assert_eq!(r.reason, escalation::Reason::Capability);
+    let t = &r.task_minutes_thresholds;
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!((t[0].below, t[0].above), (Move::Act, Move::Ask));
+    assert!(t[0].at > 0.1 && t[0].at < 120.0);
+}
+
+#[test]
+fn overconfidence_springs_the_confidence_threshold_trap() {
+    let cal = Model::new(&load("confidence-trap-calibrated")).unwrap();
+    let over = Model::new(&load("confidence-trap-overconfident")).unwrap();
+    let (a, b) = (
+        cal.metrics(Policy::ConfidenceThreshold),
+        over.metrics(Policy::ConfidenceThreshold),
+    );
+    assert!(b.harm_rate > a.harm_rate && b.expected_utility < a.expected_utility);
+    assert!(b.ask_rate < a.ask_rate);
+    // The value-of-deferring policy recalibrates: identical figures.
+    let (x, y) = (
+        cal.metrics(Policy::ValueOfDeferring),
+        over.metrics(Policy::ValueOfDeferring),
+    );
+    assert!((x.expected_utility - y.expected_utility).abs() < 1e-9);
+    assert!((x.ask_rate - y.ask_rate).abs() < 1e-9);
+    // The stated ECE is what the shift produces: E[r − q] over all actions.
+    let ece: f64 = over
+        .classes
+        .iter()
+        .map(|c| c.share * (c.q.expect(&|q| model::reported(q, over.shift)) - c.q.mean()))
+        .sum();
+    assert!((ece - 0.03).abs() < 1e-9, "{ece}");
+}
+
+#[test]
+fn beta_expectations_auroc_and_confidence_sampling_are_right() {
+    // Moments in closed form, including tiny and huge shape parameters.
+    for (a, b) in [
+        (0.001, 0.5),
+        (0.3, 0.02),
+        (0.5, 0.5),
+        (2.0, 3.0),
+        (40.0, 0.2),
+        (5e4, 1e3),
+        (1.0, 1.0),
+    ] {
+        let m1 = a / (a + b);
+        let m2 = m1 * (a + 1.0) / (a + b + 1.0);
+        assert!(
+            (beta_expect(a, b, &|_| 1.0) - 1.0).abs() < 1e-9,
+            "({a}, {b})"
+        );
+        assert!((beta_expect(a, b, &|x| x) - m1).abs() < 1e-9, "({a}, {b})");
+        assert!(
+            (beta_expect(a, b, &|x| x * x) - m2).abs() < 1e-9,
+            "({a}, {b})"
+        );
+    }
+    // AUROC of a Beta confidence against sampling; the target AUROC is reached.
+    let mut rng = cirl::rng::job_rng(46, 0);
+    for (p, target) in [(0.9, 0.7), (0.5, 0.6), (0.99, 0.8), (0.2, 0.9)] {
+        let d = model::q_dist(
+            p,
+            cirl::escalation::scenario::Discrimination::Auroc { auroc: target },
+        )
+        .unwrap();
+        let QDist::Beta { a, b } = d else {
+            panic!("{d:?}")
+        };
+        assert!((model::auroc(a, b) - target).abs() < 1e-8);
+        // Monte Carlo AUROC: good actions' confidences vs bad actions'.
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        while good.len() < 3000 || bad.len() < 3000 {
+            let q = d.sample(&mut rng);
+            if rng.random::<f64>() < q {
+                good.push(q)
+            } else {
+                bad.push(q)
+            }
+        }
+        good.truncate(3000);
+        bad.truncate(3000);
+        bad.sort_by(f64::total_cmp);
+        let wins: usize = good.iter().map(|g| bad.partition_point(|x| x < g)).sum();
+        let mc = wins as f64 / (3000.0 * 3000.0);
+        // Standard error of an AUROC estimate from 3000 + 3000 samples ≤ 0.0075: 4 of them.
+        assert!((mc - target).abs() < 0.03, "p = {p}: {mc} vs {target}");
+    }
+}
+
+fn cirl() -> Command {
+    Command::cargo_bin("cirl").unwrap()
+}
+
+#[test]
+fn every_shipped_scenario_writes_its_card_exports_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in SCENARIOS {
+        let out = dir.path().join(name);
+        let o = cirl()
+            .args([
+                "calibrate",
+                &scenario_path(name),
+                "--json",
+                "--mc",
+                "20000",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let j: Value = serde_json::from_slice(&o).unwrap();
+        for c in j["classes"].as_array().unwrap() {
+            for key in ["name", "decision", "reason"] {
+                assert!(c[key].is_string(), "{name}: class {key}");
+            }
+            assert!(["allow", "ask", "deny"].contains(&c["decision"].as_str().unwrap()));
+        }
+        let policies = j["policies"].as_array().unwrap();
+        assert_eq!(policies.len(), 7);
+        for p in policies {
+            for key in ["expected_utility", "ask_rate", "harm_rate"] {
+                assert!(p[key].is_f64(), "{name}: policy {key}");
+            }
+            assert!(p["name"].is_string());
+        }
+        // The exports parse and carry every class with patterns.
+        let claude: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("claude-settings.json")).unwrap(),
+        )
+        .unwrap();
+        let n_patterns: usize = ["allow", "ask", "deny"]
+            .iter()
+            .map(|k| claude["permissions"][k].as_array().unwrap().len())
+            .sum();
+        let s = load(name);
+        assert_eq!(
+            n_patterns,
+            s.classes.iter().map(|c| c.claude.len()).sum::<usize>()
+        );
+        let gemini: toml::Table =
+            toml::from_str(&std::fs::read_to_string(out.join("gemini-policy.toml")).unwrap())
+                .unwrap();
+        let rules = gemini["rule"].as_array().unwrap();
+        assert_eq!(rules.len(), s.classes.len());
+        for r in rules {
+            assert!(["allow", "ask_user", "deny"].contains(&r["decision"].as_str().unwrap()));
+        }
+        let card: toml::Table =
+            toml::from_str(&std::fs::read_to_string(out.join("card.toml")).unwrap()).unwrap();
+        assert_eq!(card["scenario"].as_str(), Some(name));
+        for f in ["card.json", "rivals.csv", "summary.md"] {
+            assert!(out.join(f).exists(), "{name}: {f}");
+        }
+        let plots = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| {
+                let n = e.as_ref().unwrap().file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("frontier_") && (n.ends_with(".png") || n.ends_with(".svg"))
+            })
+            .count();
+        assert!(plots >= 4, "{name}: {plots} plots");
+        // Nothing half-written is left.
+        assert!(
+            std::fs::read_dir(&out).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+        );
+    }
+}
+
+#[test]
+fn bad_scenarios_fail_with_one_clear_line_and_exit_2() {
+    let good = std::fs::read_to_string(scenario_path("coding-agent")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (good.replace("share = 0.55", "share = 0.6"), "sum to 1"),
+        (
+            good.replace("ask_cost = 0.5", "ask_cost = -1"),
+            "human.ask_cost",
+        ),
+        (good.replace("boltzmann:2.0", "oracle"), "human.response"),
+        (good.replace("undo_cost = 3.0", ""), "class[1].undo_cost"),
+        (good.replace("normal:3,4", "normal:3,-4"), "class[1].prior"),
+        (good.replace("ece = 0.10", "ece = 0.95"), "agent.ece"),
+        (good.replace("auroc = 0.65", "auroc = 1.2"), "agent.auroc"),
+        (
+            good.replace(
+                "name = \"edit-file\"",
+                "name = \"edit-file\"\ntask_minutes = 30",
+            ),
+            "task_minutes",
+        ),
+        (
+            good.replace("[policies]", "[policies]\ncolour = 1"),
+            "colour",
+        ),
+        (good.replace("units =", "units = = "), "line"),
+        (
+            good.replace(
+                "toolName = [\"replace\", \"write_file\"]",
+                "tool = \"replace\"",
+            ),
+            "class[1].gemini",
+        ),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        assert_ne!(text, &good, "case {i} did not change the scenario");
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = cirl()
+            .args([
+                "calibrate",
+                path.to_str().unwrap(),
+                "--mc",
+                "0",
+                "--no-plots",
+                "--out",
+            ])
+            .arg(dir.path().join("out"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "case {i}: wanted '{needle}' in {err}");
+        assert_eq!(err.trim().lines().count(), 1, "case {i}: {err}");
+    }
+    cirl()
+        .args(["calibrate", "/no/such/scenario.toml"])
+        .assert()
+        .code(2);
+}
