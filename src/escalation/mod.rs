@@ -298,6 +298,8 @@ pub struct ClassCard {
     pub v_act: f64,
     pub v_ask: f64,
     pub v_hand_over: f64,
+    /// Each move's expected payoff as a + b·q in the agent's calibrated confidence q.
+    pub lines: std::collections::BTreeMap<&'static str, model::Line>,
     /// The value-of-deferring policy over the agent's confidence.
     pub regions: Vec<Region>,
     /// Thresholds in the engineer's units.
@@ -561,6 +563,10 @@ fn class_card(s: &Scenario, m: &Model, k: usize, c: &ActionClass) -> Result<Clas
         v_act: cm.act.a + cm.act.b * q,
         v_ask: cm.ask.a + cm.ask.b * q,
         v_hand_over: cm.hand_over.a,
+        lines: Move::ALL
+            .iter()
+            .map(|m| (m.as_str(), cm.line(*m)))
+            .collect(),
         regions,
         confidence_thresholds,
         sigma: sd,
