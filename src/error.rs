@@ -43,3 +43,20 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A TOML parse or type error as a one-line [`Error::Config`]: the message, the line number and the line itself
+/// (which names the key when serde's message does not).
+pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
+    let at = e
+        .span()
+        .map(|s| {
+            let line_no = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            format!(" (line {line_no}: `{line}`)")
+        })
+        .unwrap_or_default();
+    Error::Config {
+        path: origin.to_string(),
+        message: e.message().trim().replace('\n', " ") + &at,
+    }
+}

@@ -86,6 +86,25 @@ enum Command {
         #[command(flatten)]
         exec: Exec,
     },
+    /// Solve a partially observable off-switch game (Garber et al. 2025): the value, an optimal policy pair and
+    /// the number of optimal pairs.
+    Posg {
+        /// The game (kind = "po-osg"; see experiments/reproduce/garber2025/).
+        file: PathBuf,
+        /// Local search (iterated best responses from random restarts) instead of exact enumeration: for games
+        /// too large to enumerate; no optimality guarantee.
+        #[arg(long)]
+        heuristic: bool,
+        /// Restarts of the local search.
+        #[arg(long, default_value_t = 64)]
+        restarts: usize,
+        /// Seed of the local search.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in reproductions and registered models.
     List,
     /// Solve a registered game (see `cirl list`), a game .toml or a .pomdp file.
@@ -172,18 +191,24 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Reproduce { name, out, exec } => {
             threads(&exec)?;
             let names: Vec<&str> = if name == "all" {
-                experiment::REPRODUCTIONS.iter().map(|r| r.0).collect()
+                experiment::REPRODUCTIONS
+                    .iter()
+                    .map(|r| r.0)
+                    .chain(experiment::studies::STUDIES.iter().map(|s| s.name))
+                    .collect()
             } else {
                 vec![name.as_str()]
             };
             for n in names {
-                let cfg = experiment::reproduction(n)?;
                 let dir = match (&out, name == "all") {
                     (Some(o), true) => o.join(n),
                     (Some(o), false) => o.clone(),
                     (None, _) => Path::new("runs").join(n),
                 };
-                run_one(&cfg, &dir, &exec)?;
+                match experiment::studies::study(n) {
+                    Some(st) => run_study(st, &dir, &exec)?,
+                    None => run_one(&experiment::reproduction(n)?, &dir, &exec)?,
+                }
             }
             Ok(())
         }
@@ -198,11 +223,21 @@ fn dispatch(cmd: Command) -> Result<()> {
             threads(&exec)?;
             calibrate_cmd(&scenario, out, mc, seed, exec.no_plots, json)
         }
+        Command::Posg {
+            file,
+            heuristic,
+            restarts,
+            seed,
+            json,
+        } => posg_cmd(&file, heuristic, restarts, seed, json),
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
             for (name, _) in experiment::REPRODUCTIONS {
                 let cfg = experiment::reproduction(name)?;
                 println!("  {name:<22} {}", cfg.title);
+            }
+            for st in &experiment::studies::STUDIES {
+                println!("  {:<22} {}", st.name, st.title);
             }
             println!("models (cirl solve NAME):");
             for (name, about, _) in cirl::games::REGISTERED {
@@ -257,6 +292,39 @@ fn threads(exec: &Exec) -> Result<()> {
             .num_threads(n)
             .build_global()
             .map_err(|e| Error::invalid("--threads", e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn run_study(st: &experiment::studies::Study, out: &Path, exec: &Exec) -> Result<()> {
+    let opts = RunOptions {
+        progress: !exec.quiet,
+        no_plots: exec.no_plots,
+    };
+    let o = (st.run)(out, &opts)?;
+    println!(
+        "{}: {} rows in {:.2} s -> {}",
+        st.name,
+        o.rows,
+        o.seconds,
+        out.display()
+    );
+    let mut failed = 0;
+    for (claim, ok, detail) in &o.checks {
+        println!(
+            "  [{}] {claim}: {detail}",
+            if *ok { "pass" } else { "FAIL" }
+        );
+        failed += !ok as usize;
+    }
+    for f in &o.files {
+        println!("  {}", f.display());
+    }
+    if failed > 0 {
+        return Err(Error::Check {
+            path: out.display().to_string(),
+            message: format!("{failed} check(s) against the paper failed; see summary.md"),
+        });
     }
     Ok(())
 }
@@ -346,6 +414,16 @@ fn offswitch_cmd(
             o["pr_correction"] = json!(t.pr_correction);
             o["theorem2_delta"] = json!(t.delta);
         }
+        if let Human::PRational { p } = human {
+            let a = offswitch::prational::analyse(&prior, cost);
+            o["p_star"] = json!(a.p_star);
+            o["p_star_vs_act"] = json!(a.p_star_vs_act);
+            o["p_star_vs_off"] = json!(a.p_star_vs_off);
+            o["theorem9"] = json!({
+                "p_plus": a.p_plus, "p_minus": a.p_minus, "e_plus": a.e_plus, "e_minus": a.e_minus,
+                "e_u_act": a.e_u_act(), "e_u_wait": a.e_u_wait(p),
+            });
+        }
         if let Some(m) = &mcv {
             o["monte_carlo"] = serde_json::to_value(m).expect("serializable");
         }
@@ -379,6 +457,18 @@ fn offswitch_cmd(
         String::new()
     };
     println!("decision: {}{tie}", v.decision.as_str());
+    if let Human::PRational { .. } = human {
+        let a = offswitch::prational::analyse(&prior, cost);
+        if let Some(ps) = a.p_star {
+            println!(
+                "p-rational human: waiting is optimal iff p ≥ p* = {} (Wängberg et al. 2017, Theorem 9: p⁺ = {}, e⁺ = {}, e⁻ = {})",
+                fmt_num(ps),
+                fmt_num(a.p_plus),
+                fmt_num(a.e_plus),
+                fmt_num(a.e_minus)
+            );
+        }
+    }
     println!("P(human allows) = {}", fmt_num(v.p_allow));
     if let Some(t) = &v.theorem2 {
         let d = t
@@ -588,5 +678,130 @@ fn calibrate_cmd(
     }
     println!();
     println!("wrote {} files to {}", files.len(), dir.display());
+    Ok(())
+}
+
+fn posg_cmd(path: &Path, heuristic: bool, restarts: usize, seed: u64, json: bool) -> Result<()> {
+    use cirl::offswitch::posg::Posg;
+    use cirl::solvers::posg::{self, AMove, Response};
+    let g = Posg::load(path)?;
+    let start = std::time::Instant::now();
+    let sol = if heuristic {
+        posg::local_search(&g, restarts, seed)?
+    } else {
+        posg::solve(&g)?
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let mv = |m: AMove| match m {
+        AMove::Act => "act",
+        AMove::Wait => "wait",
+        AMove::Off => "off",
+    };
+    let resp = |r: Response| match r {
+        Response::On => "on",
+        Response::Off => "off",
+        Response::Either => "either",
+    };
+    // Policies keyed by observation label (and message where there is talk).
+    let assistant: serde_json::Map<String, serde_json::Value> = g
+        .obs_a_labels
+        .iter()
+        .enumerate()
+        .map(|(o, l)| {
+            let v = if g.messages_h == 1 && g.messages_a == 1 {
+                json!(mv(sol.assistant.action[o][0]))
+            } else {
+                json!({
+                    "message": sol.assistant.message[o],
+                    "action_by_human_message": sol.assistant.action[o].iter().map(|m| mv(*m)).collect::<Vec<_>>(),
+                })
+            };
+            (l.clone(), v)
+        })
+        .collect();
+    let human: serde_json::Map<String, serde_json::Value> = g
+        .obs_h_labels
+        .iter()
+        .enumerate()
+        .map(|(o, l)| {
+            let v = if g.messages_h == 1 && g.messages_a == 1 {
+                json!(resp(sol.human.response[o][0]))
+            } else {
+                json!({
+                    "message": sol.human.message[o],
+                    "response_by_assistant_message": sol.human.response[o].iter().map(|r| resp(*r)).collect::<Vec<_>>(),
+                })
+            };
+            (l.clone(), v)
+        })
+        .collect();
+    if json {
+        let out = json!({
+            "game": g.name,
+            "human_kind": g.human,
+            "messages_h": g.messages_h,
+            "messages_a": g.messages_a,
+            "value": sol.value,
+            "assistant": assistant,
+            "human": human,
+            "optimal_pairs": sol.optimal_pairs,
+            "optimal_assistant_policies": sol.optimal_assistant_policies,
+            "p_wait": sol.p_wait,
+            "p_wait_min": sol.p_wait_min,
+            "p_wait_max": sol.p_wait_max,
+            "always_wait_value": sol.always_wait_value,
+            "full_information_value": sol.full_information_value,
+            "method": sol.method,
+            "evaluated": sol.evaluated,
+            "tie_tol": sol.tie_tol,
+            "seconds": seconds,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("serializable")
+        );
+        return Ok(());
+    }
+    println!(
+        "game     {} ({} states, {} human and {} assistant observations, messages {} × {})",
+        g.name,
+        g.n_states(),
+        g.n_obs_h(),
+        g.n_obs_a(),
+        g.messages_h,
+        g.messages_a
+    );
+    println!(
+        "method   {} ({} assistant policies, {:.3} s)",
+        sol.method, sol.evaluated, seconds
+    );
+    println!("value    {}", fmt_num(sol.value));
+    if let Some(v) = sol.always_wait_value {
+        println!(
+            "         always waiting: {}; human knows the state: {}",
+            fmt_num(v),
+            fmt_num(sol.full_information_value)
+        );
+    }
+    match (sol.optimal_pairs, sol.p_wait_min, sol.p_wait_max) {
+        (Some(n), Some(lo), Some(hi)) => println!(
+            "optimal  {n} pairs ({} assistant policies); P(wait) from {} to {} across them",
+            sol.optimal_assistant_policies.unwrap_or(0),
+            fmt_num(lo),
+            fmt_num(hi)
+        ),
+        _ => println!("optimal  unknown (heuristic)"),
+    }
+    println!(
+        "assistant (the most deferential optimal pair; P(wait) = {}):",
+        fmt_num(sol.p_wait)
+    );
+    for (k, v) in &assistant {
+        println!("  {k:<12} {v}");
+    }
+    println!("human:");
+    for (k, v) in &human {
+        println!("  {k:<12} {v}");
+    }
     Ok(())
 }

@@ -430,3 +430,63 @@ proptest! {
         prop_assert!(delta(&p, &above) < 0.0, "Δ above β* should be < 0");
     }
 }
+
+/// Wängberg et al. 2017: waiting is optimal iff p ≥ p*; the root-found frontier of the reproduction lands on the
+/// closed form, and Theorem 9's statistics reproduce the values, for normal and non-normal beliefs and costs.
+#[test]
+fn wangberg_p_star_is_the_frontier() {
+    use cirl::offswitch::prational::analyse;
+    let cfg = cirl::experiment::reproduction("wangberg2017-p-star").unwrap();
+    let (_, frontier) = cirl::experiment::compute(&cfg, false).unwrap();
+    let f = frontier.unwrap();
+    assert_eq!(f.rows.len(), 9);
+    for i in 0..f.rows.len() {
+        let (mu, sigma) = (f.num(i, "mu").unwrap(), f.num(i, "sigma").unwrap());
+        let ps = analyse(&Prior::normal(mu, sigma).unwrap(), 0.0)
+            .p_star
+            .unwrap();
+        let root = f.num(i, "value").unwrap();
+        assert!(
+            (root - ps).abs() < 1e-9,
+            "μ = {mu}, σ = {sigma}: {root} vs {ps}"
+        );
+        assert!((0.5..=1.0).contains(&ps));
+    }
+    let mut rng = cirl::rng::job_rng(2017, 9);
+    use rand::RngExt;
+    for k in 0..300 {
+        let prior = match k % 3 {
+            0 => Prior::normal(rng.random_range(-2.0..2.0), rng.random_range(0.05..3.0)).unwrap(),
+            1 => {
+                let lo: f64 = rng.random_range(-3.0..1.0);
+                Prior::uniform(lo, lo + rng.random_range(0.1..4.0)).unwrap()
+            }
+            _ => Prior::discrete(
+                vec![rng.random_range(-3.0..0.0), rng.random_range(0.0..3.0)],
+                vec![0.4, 0.6],
+            )
+            .unwrap(),
+        };
+        let c: f64 = if k % 2 == 0 {
+            0.0
+        } else {
+            rng.random_range(0.0..0.3)
+        };
+        let a = analyse(&prior, c);
+        let ps = a.p_star.unwrap();
+        let scale = prior.scale();
+        for p in [0.5, 0.6, 0.75, 0.9, 0.99, 1.0] {
+            let v = values(&prior, &Human::PRational { p }, c).unwrap();
+            assert!((a.e_u_wait(p) - c - v.v_wait).abs() < 1e-9 * scale, "{k}");
+            assert!((a.e_u_act() - v.v_act).abs() < 1e-9 * scale, "{k}");
+            // Decision: wait iff p ≥ p* (away from the threshold, where rounding could pick either).
+            if (p - ps).abs() > 1e-6 {
+                assert_eq!(
+                    v.decision == Move::Wait,
+                    p > ps,
+                    "{k}: p = {p}, p* = {ps}, {v:?}"
+                );
+            }
+        }
+    }
+}

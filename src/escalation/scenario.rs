@@ -239,16 +239,8 @@ fn prior_of(v: &toml::Value, field: &str) -> Result<Prior> {
 impl Scenario {
     /// Parses and validates a scenario; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario> {
-        let raw: Raw = toml::from_str(text).map_err(|e| Error::Config {
-            path: origin.to_string(),
-            message: e.message().trim().replace('\n', " ")
-                + &e.span()
-                    .map(|s| {
-                        let line = text[..s.start].matches('\n').count() + 1;
-                        format!(" (line {line})")
-                    })
-                    .unwrap_or_default(),
-        })?;
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
         if raw.name.trim().is_empty() {
             return Err(bad("name", "give the scenario a name"));
         }

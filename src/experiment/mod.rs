@@ -12,6 +12,7 @@
 pub mod config;
 pub mod designer;
 pub mod plot;
+pub mod studies;
 pub mod sweep;
 pub mod table;
 
@@ -42,7 +43,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The built-in reproductions: (name, config text).
-pub const REPRODUCTIONS: [(&str, &str); 4] = [
+pub const REPRODUCTIONS: [(&str, &str); 5] = [
     (
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -59,6 +60,10 @@ pub const REPRODUCTIONS: [(&str, &str); 4] = [
         "hm2017-fig4",
         include_str!("../../experiments/reproduce/hm2017/fig4.toml"),
     ),
+    (
+        "wangberg2017-p-star",
+        include_str!("../../experiments/reproduce/wangberg2017/p-star.toml"),
+    ),
 ];
 
 /// The config of a built-in reproduction.
@@ -72,6 +77,7 @@ pub fn reproduction(name: &str) -> Result<Config> {
                 REPRODUCTIONS
                     .iter()
                     .map(|r| r.0)
+                    .chain(studies::STUDIES.iter().map(|s| s.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -26,6 +26,9 @@
 //!
 //! Two moves are reported as tied when their values differ by at most [`TIE_RTOL`] × the prior's scale.
 
+pub mod posg;
+pub mod prational;
+
 use std::sync::OnceLock;
 
 use rand::RngExt;

@@ -11,6 +11,7 @@ pub mod exact;
 pub mod generalized;
 pub mod mdp;
 pub mod pbvi;
+pub mod posg;
 
 /// A value function as a set of alpha vectors, each with the action that starts its conditional plan.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,282 @@
+//! The partially observable off-switch game (PO-OSG; Garber, Subramani, Luu, Bedaywi, Russell & Emmons, AAAI
+//! 2025).
+//!
+//! Nature draws a state S from a prior. The human H observes O^H(S), the assistant A observes O^A(S) (here a
+//! deterministic label per state; a stochastic observation is written as several states). With cheap talk, H
+//! first sends a message from a set of `messages_h` and A one from a set of `messages_a`, each a function of its
+//! own observation. A then acts (`a`, payoff u_a(S)), switches off (`off`, payoff u_o(S)) or waits (`w(a)`); after
+//! `w(a)` H presses ON (payoff u_a(S)) or OFF (payoff u_o(S)), knowing its observation and A's message. The payoff
+//! is common. An **A-unaware** human (the paper's §6) ignores what A's waiting reveals: it plays ON iff
+//! E[u_a − u_o | O^H] > 0 under the prior.
+//!
+//! The file format (TOML):
+//! ```toml
+//! kind = "po-osg"
+//! human = "optimal"        # or "a-unaware"
+//! messages_h = 1           # size of the human's message set (1 = no communication)
+//! messages_a = 1
+//! [[state]]
+//! p = 0.25                 # prior probability (≥ 0, summing to 1)
+//! u_act = 3.0              # payoff if the action goes through
+//! u_off = 0.0              # payoff otherwise (default 0)
+//! obs_h = "1.0"            # what the human observes in this state
+//! obs_a = "L"              # what the assistant observes
+//! ```
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Tolerance on the sum of the state probabilities.
+pub const PROB_TOL: f64 = 1e-9;
+
+/// Who the human is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HumanKind {
+    /// Plays the best response to the assistant's policy (optimal policy pairs).
+    Optimal,
+    /// Plays ON iff E[u_a − u_o | its observation] > 0 under the prior.
+    AUnaware,
+}
+
+/// A PO-OSG with observation labels mapped to indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posg {
+    pub name: String,
+    pub human: HumanKind,
+    pub messages_h: usize,
+    pub messages_a: usize,
+    pub p: Vec<f64>,
+    pub u_act: Vec<f64>,
+    pub u_off: Vec<f64>,
+    /// The human's observation (an index into `obs_h_labels`) in every state.
+    pub obs_h: Vec<usize>,
+    pub obs_a: Vec<usize>,
+    pub obs_h_labels: Vec<String>,
+    pub obs_a_labels: Vec<String>,
+    pub expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default = "optimal")]
+    human: String,
+    #[serde(default = "one")]
+    messages_h: usize,
+    #[serde(default = "one")]
+    messages_a: usize,
+    #[serde(rename = "state")]
+    states: Vec<RawState>,
+    /// Values a reproduction checks (see `cirl reproduce garber2025`).
+    #[serde(default)]
+    expect: Option<Expect>,
+}
+
+/// What a shipped example states about its solution (checked by `cirl reproduce garber2025`).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub value: Option<f64>,
+    pub always_wait_value: Option<f64>,
+    pub optimal_pairs: Option<f64>,
+    pub p_wait_min: Option<f64>,
+    pub p_wait_max: Option<f64>,
+}
+
+fn optimal() -> String {
+    "optimal".into()
+}
+fn one() -> usize {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    p: f64,
+    u_act: f64,
+    #[serde(default)]
+    u_off: f64,
+    obs_h: toml::Value,
+    obs_a: toml::Value,
+}
+
+fn label(v: &toml::Value, field: &str) -> Result<String> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err(Error::invalid(
+            field,
+            "an observation is a label: a string or a number",
+        )),
+    }
+}
+
+/// Largest message set accepted (the policy spaces grow as |M|^|O|).
+pub const MAX_MESSAGES: usize = 8;
+
+impl Posg {
+    /// Parses and validates a PO-OSG file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Posg> {
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
+        let _ = raw.description;
+        if raw.kind != "po-osg" {
+            return Err(Error::invalid(
+                "kind",
+                format!("'{}': a PO-OSG file has kind = \"po-osg\"", raw.kind),
+            ));
+        }
+        let human = match raw.human.as_str() {
+            "optimal" => HumanKind::Optimal,
+            "a-unaware" => HumanKind::AUnaware,
+            other => {
+                return Err(Error::invalid(
+                    "human",
+                    format!("'{other}': use \"optimal\" or \"a-unaware\""),
+                ));
+            }
+        };
+        for (f, m) in [
+            ("messages_h", raw.messages_h),
+            ("messages_a", raw.messages_a),
+        ] {
+            if m == 0 || m > MAX_MESSAGES {
+                return Err(Error::invalid(
+                    f,
+                    format!("must be between 1 (no communication) and {MAX_MESSAGES}, got {m}"),
+                ));
+            }
+        }
+        if human == HumanKind::AUnaware && (raw.messages_h > 1 || raw.messages_a > 1) {
+            return Err(Error::invalid(
+                "human",
+                "the A-unaware human is defined without cheap talk: set messages_h = messages_a = 1",
+            ));
+        }
+        if raw.states.is_empty() {
+            return Err(Error::invalid(
+                "state",
+                "add at least one [[state]] with p, u_act, obs_h and obs_a",
+            ));
+        }
+        let mut g = Posg {
+            name: raw.name.unwrap_or_else(|| origin.to_string()),
+            human,
+            messages_h: raw.messages_h,
+            messages_a: raw.messages_a,
+            p: vec![],
+            u_act: vec![],
+            u_off: vec![],
+            obs_h: vec![],
+            obs_a: vec![],
+            obs_h_labels: vec![],
+            obs_a_labels: vec![],
+            expect: raw.expect.clone().unwrap_or_default(),
+        };
+        for (i, s) in raw.states.iter().enumerate() {
+            let f = |k: &str| format!("state[{i}].{k}");
+            if !(s.p.is_finite() && s.p >= 0.0) {
+                return Err(Error::invalid(f("p"), format!("must be ≥ 0, got {}", s.p)));
+            }
+            for (k, x) in [("u_act", s.u_act), ("u_off", s.u_off)] {
+                if !x.is_finite() {
+                    return Err(Error::invalid(f(k), format!("must be finite, got {x}")));
+                }
+            }
+            let oh = label(&s.obs_h, &f("obs_h"))?;
+            let oa = label(&s.obs_a, &f("obs_a"))?;
+            g.p.push(s.p);
+            g.u_act.push(s.u_act);
+            g.u_off.push(s.u_off);
+            g.obs_h.push(index_of(&mut g.obs_h_labels, oh));
+            g.obs_a.push(index_of(&mut g.obs_a_labels, oa));
+        }
+        let total: f64 = g.p.iter().sum();
+        if (total - 1.0).abs() > PROB_TOL {
+            return Err(Error::invalid(
+                "state.p",
+                format!("the state probabilities must sum to 1, they sum to {total}"),
+            ));
+        }
+        Ok(g)
+    }
+
+    /// Reads a PO-OSG file.
+    pub fn load(path: &std::path::Path) -> Result<Posg> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn n_states(&self) -> usize {
+        self.p.len()
+    }
+    pub fn n_obs_h(&self) -> usize {
+        self.obs_h_labels.len()
+    }
+    pub fn n_obs_a(&self) -> usize {
+        self.obs_a_labels.len()
+    }
+
+    /// The payoff scale Σ p·max(|u_a|, |u_o|) against which ties are judged.
+    pub fn scale(&self) -> f64 {
+        (0..self.n_states())
+            .map(|i| self.p[i] * self.u_act[i].abs().max(self.u_off[i].abs()))
+            .sum::<f64>()
+            .max(1e-300)
+    }
+
+    /// The value if the human knew the state: E[max(u_a, u_o)] (an upper bound on every pair's value).
+    pub fn full_information_value(&self) -> f64 {
+        (0..self.n_states())
+            .map(|i| self.p[i] * self.u_act[i].max(self.u_off[i]))
+            .sum()
+    }
+
+    /// The game with observations relabelled by `fh` (human) and `fa` (assistant): a deterministic
+    /// (coordinated) garbling when the maps merge labels.
+    pub fn garbled(&self, fh: &[usize], fa: &[usize]) -> Posg {
+        let mut g = self.clone();
+        g.obs_h = self.obs_h.iter().map(|&o| fh[o]).collect();
+        g.obs_a = self.obs_a.iter().map(|&o| fa[o]).collect();
+        let relabel = |obs: &mut Vec<usize>, labels: &mut Vec<String>| {
+            let mut seen: Vec<usize> = Vec::new();
+            for o in obs.iter_mut() {
+                let k = match seen.iter().position(|x| x == o) {
+                    Some(k) => k,
+                    None => {
+                        seen.push(*o);
+                        seen.len() - 1
+                    }
+                };
+                *o = k;
+            }
+            *labels = seen.iter().map(|k| format!("g{k}")).collect();
+        };
+        relabel(&mut g.obs_h, &mut g.obs_h_labels);
+        relabel(&mut g.obs_a, &mut g.obs_a_labels);
+        g
+    }
+}
+
+fn index_of(labels: &mut Vec<String>, l: String) -> usize {
+    match labels.iter().position(|x| *x == l) {
+        Some(k) => k,
+        None => {
+            labels.push(l);
+            labels.len() - 1
+        }
+    }
+}
