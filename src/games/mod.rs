@@ -7,6 +7,8 @@
 //! one-line error as a bad config file.
 
 pub mod assistance;
+pub mod incorrigibility;
+pub mod obedience;
 
 use std::path::Path;
 
