@@ -184,6 +184,22 @@ fn dispatch(cmd: Command) -> Result<()> {
         } => offswitch_cmd(&prior, &human, cost, json, mc, seed),
         Command::Run { config, out, exec } => {
             threads(&exec)?;
+            let text = std::fs::read_to_string(&config).map_err(|source| Error::Io {
+                path: config.clone(),
+                source,
+            })?;
+            if let Ok(t) = toml::from_str::<toml::Table>(&text)
+                && t.contains_key("obedience")
+            {
+                let name = t.get("name").and_then(|v| v.as_str()).unwrap_or("obedience");
+                let out = out.unwrap_or_else(|| Path::new("runs").join(name));
+                let opts = RunOptions {
+                    progress: !exec.quiet,
+                    no_plots: exec.no_plots,
+                };
+                let o = experiment::studies::obedience_study(&text, &out, &opts)?;
+                return report_study(name, &o, &out);
+            }
             let cfg = experiment::load(&config)?;
             let out = out.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
             run_one(&cfg, &out, &exec)
@@ -302,9 +318,13 @@ fn run_study(st: &experiment::studies::Study, out: &Path, exec: &Exec) -> Result
         no_plots: exec.no_plots,
     };
     let o = (st.run)(out, &opts)?;
+    report_study(st.name, &o, out)
+}
+
+fn report_study(name: &str, o: &experiment::studies::StudyOutcome, out: &Path) -> Result<()> {
     println!(
         "{}: {} rows in {:.2} s -> {}",
-        st.name,
+        name,
         o.rows,
         o.seconds,
         out.display()

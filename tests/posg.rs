@@ -261,6 +261,7 @@ fn the_a_unaware_human_never_beats_the_best_response() {
             assert_eq!(s.human.response[oh][0], want);
         }
     }
+    eprintln!("A-unaware strictly worse in {strictly} of 200 games");
     assert!(
         strictly > 10,
         "the A-unaware human lost value in {strictly} games"

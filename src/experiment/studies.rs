@@ -300,10 +300,15 @@ pub fn obedience_table(text: &str) -> Result<(super::table::Table, Vec<Check>)> 
 }
 
 fn milli2017(out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
+    obedience_study(MILLI2017, out, opts)
+}
+
+/// Runs an obedience study from its config text (`cirl run` on a config with an `[obedience]` table).
+pub fn obedience_study(text: &str, out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
     use super::config::Plot;
     let start = Instant::now();
     mkdir(out)?;
-    let (t, checks) = obedience_table(MILLI2017)?;
+    let (t, checks) = obedience_table(text)?;
     let p = out.join("results.csv");
     t.write_csv(&p)?;
     let mut files = vec![p];
@@ -333,7 +338,7 @@ fn milli2017(out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
         }
     }
     let mut md = String::from(
-        "# Milli et al. 2017: should robots be obedient?\n\nConfig: experiments/reproduce/milli2017/obedience.toml. Curves in results.csv and the plots; the last round of each (β, robot):\n\n| β | robot | O_100 | Δ_100 (95% CI) | dominated executions (share of rounds) |\n|---|---|---|---|---|\n",
+        "# Milli et al. 2017: should robots be obedient?\n\nCurves in results.csv and the plots; the last round of each (β, robot):\n\n| β | robot | O_100 | Δ_100 (95% CI) | dominated executions (share of rounds) |\n|---|---|---|---|---|\n",
     );
     let last = t.rows.len();
     let rounds = t.num(0, "round").map_or(0, |_| {
