@@ -191,7 +191,10 @@ fn dispatch(cmd: Command) -> Result<()> {
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
                 && t.contains_key("obedience")
             {
-                let name = t.get("name").and_then(|v| v.as_str()).unwrap_or("obedience");
+                let name = t
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("obedience");
                 let out = out.unwrap_or_else(|| Path::new("runs").join(name));
                 let opts = RunOptions {
                     progress: !exec.quiet,
@@ -329,15 +332,24 @@ fn report_study(name: &str, o: &experiment::studies::StudyOutcome, out: &Path) -
         o.seconds,
         out.display()
     );
+    report_checks(&o.checks, &o.files, out)
+}
+
+/// Prints the checks and files of a run; fails (exit 1) if a check failed.
+fn report_checks(
+    checks: &[(String, bool, String)],
+    files: &[std::path::PathBuf],
+    out: &Path,
+) -> Result<()> {
     let mut failed = 0;
-    for (claim, ok, detail) in &o.checks {
+    for (claim, ok, detail) in checks {
         println!(
             "  [{}] {claim}: {detail}",
             if *ok { "pass" } else { "FAIL" }
         );
         failed += !ok as usize;
     }
-    for f in &o.files {
+    for f in files {
         println!("  {}", f.display());
     }
     if failed > 0 {
@@ -371,24 +383,7 @@ fn run_one(cfg: &experiment::config::Config, out: &Path, exec: &Exec) -> Result<
             f.rows.len() - roots
         );
     }
-    let mut failed = 0;
-    for (claim, ok, detail) in &o.checks {
-        println!(
-            "  [{}] {claim}: {detail}",
-            if *ok { "pass" } else { "FAIL" }
-        );
-        failed += !ok as usize;
-    }
-    for f in &o.files {
-        println!("  {}", f.display());
-    }
-    if failed > 0 {
-        return Err(Error::Check {
-            path: out.display().to_string(),
-            message: format!("{failed} check(s) against the paper failed; see summary.md"),
-        });
-    }
-    Ok(())
+    report_checks(&o.checks, &o.files, out)
 }
 
 fn offswitch_cmd(

@@ -372,15 +372,21 @@ pub struct Costs {
     pub decline: f64,
 }
 
-/// The class-level payoffs [act, ask, hand over] alone (two expectations instead of the seven of
-/// [`payoffs`]; used by scans and region maps).
-pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> [f64; 3] {
-    let eff = move |u: f64| if u < -undo { -undo } else { u };
+/// Quadrature break points of a payoff max(U, −undo) answered by `human`: 0, −undo and the human's own breaks.
+fn payoff_breaks(human: &Human, undo: f64) -> Vec<f64> {
     let mut breaks = vec![0.0];
     if undo.is_finite() {
         breaks.push(-undo);
     }
     breaks.extend(human.breaks().into_iter().filter(|b| *b > -undo));
+    breaks
+}
+
+/// The class-level payoffs [act, ask, hand over] alone (two expectations instead of the seven of
+/// [`payoffs`]; used by scans and region maps).
+pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> [f64; 3] {
+    let eff = move |u: f64| if u < -undo { -undo } else { u };
+    let breaks = payoff_breaks(human, undo);
     let act = utility.expect(&eff, &breaks, 0.0);
     let wait = utility.expect(
         &|u| {
@@ -398,11 +404,7 @@ pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> 
 pub fn payoffs(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> Payoffs {
     let eff = move |u: f64| if u < -undo { -undo } else { u };
     let pi = |u: f64| human.p_allow(eff(u));
-    let mut breaks = vec![0.0];
-    if undo.is_finite() {
-        breaks.push(-undo);
-    }
-    breaks.extend(human.breaks().into_iter().filter(|b| *b > -undo));
+    let breaks = payoff_breaks(human, undo);
     let e = |f: &dyn Fn(f64) -> f64| utility.expect(f, &breaks, 0.0);
     let good = |u: f64| (u >= 0.0) as u8 as f64;
     let p_good = e(&good).clamp(0.0, 1.0);

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::model::{Move, class_values};
 use super::scenario::{ActionClass, Scenario};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::human::{Human, ResponseModel};
 
 const NX: usize = 90;
@@ -135,33 +135,19 @@ fn pe<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-fn render(dir: &Path, stem: &str, title: &str, map: &Map) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    for ext in ["svg", "png"] {
-        let path = dir.join(format!("{stem}.{ext}"));
-        let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
-        let size = (760, 520);
-        let res = if ext == "svg" {
-            let root = SVGBackend::new(&tmp, size).into_drawing_area();
-            draw_map(&root, title, map).and_then(|_| root.present().map_err(pe))
-        } else {
-            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-            draw_map(&root, title, map).and_then(|_| root.present().map_err(pe))
-        };
-        if let Err(message) = res {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::Plot {
-                path: path.display().to_string(),
-                message,
-            });
-        }
-        std::fs::rename(&tmp, &path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        written.push(path);
+struct Titled<'a>(&'a Map, &'a str);
+
+impl crate::experiment::plot::Figure for Titled<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String> {
+        draw_map(root, self.1, self.0)
     }
-    Ok(written)
+}
+
+fn render(dir: &Path, stem: &str, title: &str, map: &Map) -> Result<Vec<PathBuf>> {
+    crate::experiment::plot::write_svg_png(dir, stem, (760, 520), &Titled(map, title))
 }
 
 fn draw_map<DB: DrawingBackend>(

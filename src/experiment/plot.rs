@@ -82,18 +82,46 @@ pub fn draw(
     let (w, h) = spec.size();
     // Wide enough for the title (about 12 px per character at 24 px).
     let w = w.max(12 * title.chars().count() as u32 + 40);
+    write_svg_png(dir, &stem, (w, h), &Titled(&spec, &title))
+}
+
+/// A figure that can draw itself on any plotters backend.
+pub trait Figure {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String>;
+}
+
+struct Titled<'a, 'b>(&'a Spec<'b>, &'a str);
+
+impl Figure for Titled<'_, '_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
+        self.0.render(root, self.1)
+    }
+}
+
+/// Draws a figure twice — `stem.svg` and `stem.png` in `dir` — each to a temporary name renamed when complete.
+pub fn write_svg_png(
+    dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+    fig: &impl Figure,
+) -> Result<Vec<PathBuf>> {
+    register_font();
     let mut written = Vec::new();
     for ext in ["svg", "png"] {
         let path = dir.join(format!("{stem}.{ext}"));
         let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
         let res = if ext == "svg" {
-            let root = SVGBackend::new(&tmp, (w, h)).into_drawing_area();
-            spec.render(&root, &title)
-                .and_then(|_| root.present().map_err(pe))
+            let root = SVGBackend::new(&tmp, size).into_drawing_area();
+            fig.draw(&root).and_then(|_| root.present().map_err(pe))
         } else {
-            let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
-            spec.render(&root, &title)
-                .and_then(|_| root.present().map_err(pe))
+            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+            fig.draw(&root).and_then(|_| root.present().map_err(pe))
         };
         if let Err(message) = res {
             let _ = std::fs::remove_file(&tmp);

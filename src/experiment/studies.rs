@@ -61,6 +61,30 @@ fn mkdir(out: &Path) -> Result<()> {
     })
 }
 
+/// Appends the checks to the summary, writes it, and returns the outcome.
+fn finish(
+    out: &Path,
+    mut md: String,
+    checks: Vec<Check>,
+    mut files: Vec<PathBuf>,
+    rows: usize,
+    start: Instant,
+) -> Result<StudyOutcome> {
+    md.push_str("\n## Checks\n\n");
+    for (c, ok, d) in &checks {
+        let _ = writeln!(md, "- [{}] {c}: {d}", if *ok { "pass" } else { "FAIL" });
+    }
+    let p = out.join("summary.md");
+    write_atomic(&p, md.as_bytes())?;
+    files.push(p);
+    Ok(StudyOutcome {
+        checks,
+        files,
+        rows,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
 /// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text).
 pub const GARBER2025: [(&str, &str); 9] = [
     (
@@ -171,20 +195,8 @@ fn garber2025(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
     }
     let p = out.join("results.csv");
     write_atomic(&p, csv.as_bytes())?;
-    let mut files = vec![p];
-    md.push_str("\n## Checks\n\n");
-    for (c, ok, d) in &checks {
-        let _ = writeln!(md, "- [{}] {c}: {d}", if *ok { "pass" } else { "FAIL" });
-    }
-    let p = out.join("summary.md");
-    write_atomic(&p, md.as_bytes())?;
-    files.push(p);
-    Ok(StudyOutcome {
-        checks,
-        files,
-        rows: GARBER2025.len(),
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    let files = vec![p];
+    finish(out, md, checks, files, GARBER2025.len(), start)
 }
 
 #[derive(serde::Deserialize)]
@@ -361,19 +373,7 @@ pub fn obedience_study(text: &str, out: &Path, opts: &RunOptions) -> Result<Stud
             );
         }
     }
-    md.push_str("\n## Checks\n\n");
-    for (c, ok, d) in &checks {
-        let _ = writeln!(md, "- [{}] {c}: {d}", if *ok { "pass" } else { "FAIL" });
-    }
-    let p = out.join("summary.md");
-    write_atomic(&p, md.as_bytes())?;
-    files.push(p);
-    Ok(StudyOutcome {
-        checks,
-        files,
-        rows: t.rows.len(),
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    finish(out, md, checks, files, t.rows.len(), start)
 }
 
 #[derive(serde::Deserialize)]
@@ -465,18 +465,6 @@ fn carey2018(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
     }
     let p = out.join("results.csv");
     write_atomic(&p, csv.as_bytes())?;
-    let mut files = vec![p];
-    md.push_str("\n## Checks\n\n");
-    for (c, ok, d) in &checks {
-        let _ = writeln!(md, "- [{}] {c}: {d}", if *ok { "pass" } else { "FAIL" });
-    }
-    let p = out.join("summary.md");
-    write_atomic(&p, md.as_bytes())?;
-    files.push(p);
-    Ok(StudyOutcome {
-        checks,
-        files,
-        rows,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    let files = vec![p];
+    finish(out, md, checks, files, rows, start)
 }

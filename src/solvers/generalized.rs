@@ -101,6 +101,18 @@ pub struct Solution {
     pub sizes: Vec<usize>,
 }
 
+/// A deterministic human rule as distributions: rule[θ] = e_{choice[θ]} over `nh` actions.
+fn one_hot(choice: &[usize], nh: usize) -> Vec<Vec<f64>> {
+    choice
+        .iter()
+        .map(|&h| {
+            let mut d = vec![0.0; nh];
+            d[h] = 1.0;
+            d
+        })
+        .collect()
+}
+
 fn pointwise_prune<T>(w: Vec<(Vec<f64>, T)>, eps: f64) -> Vec<(Vec<f64>, T)> {
     let mut kept: Vec<(Vec<f64>, T)> = Vec::with_capacity(w.len());
     for x in w {
@@ -333,19 +345,11 @@ pub fn coordinator_backup(g: &CirlGame, next: &Stage, active: &[bool], eps: f64)
                         }
                     }
                     all.extend(acc.into_iter().map(|(v, next)| {
-                        let human = delta
-                            .iter()
-                            .map(|&h| {
-                                let mut d = vec![0.0; nh];
-                                d[h] = 1.0;
-                                d
-                            })
-                            .collect();
                         (
                             v,
                             Plan {
                                 robot: r,
-                                human,
+                                human: one_hot(&delta, nh),
                                 next,
                             },
                         )
@@ -413,19 +417,11 @@ fn combine_max(
     }
     acc.into_iter()
         .map(|(v, (choice, next))| {
-            let human = choice
-                .iter()
-                .map(|&h| {
-                    let mut d = vec![0.0; nh];
-                    d[h] = 1.0;
-                    d
-                })
-                .collect();
             (
                 v,
                 Plan {
                     robot: r,
-                    human,
+                    human: one_hot(&choice, nh),
                     next,
                 },
             )
