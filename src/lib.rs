@@ -33,6 +33,7 @@ pub mod escalation;
 pub mod experiment;
 pub mod games;
 pub mod human;
+pub mod learn;
 pub mod model;
 pub mod numerics;
 pub mod offswitch;

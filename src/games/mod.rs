@@ -7,6 +7,7 @@
 //! one-line error as a bad config file.
 
 pub mod assistance;
+pub mod gridworld;
 pub mod incorrigibility;
 pub mod obedience;
 

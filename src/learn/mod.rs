@@ -1,0 +1,163 @@
+//! Tabular learners for the gridworlds: Q-learning, SARSA and the safely interruptible SARSA of Orseau &
+//! Armstrong (UAI 2016), all ε-greedy and all learning from the action the world executed.
+//!
+//! When an interruption overrides the agent's action, the world reports the executed action and the learners
+//! update that action's value. They differ in the target: Q-learning uses max_a Q(s', a) (off-policy: the
+//! interruption is just more experience of the world); SARSA uses Q(s', a'_executed), the value of what will
+//! actually be done next — so it learns the cost of being interrupted and comes to avoid it; safe SARSA uses
+//! Q(s', a'_chosen), the action its own policy picked before any interruption, which makes it indifferent again.
+//!
+//! ## References
+//! - Orseau & Armstrong. *Safely Interruptible Agents*. UAI 2016.
+//! - Leike et al. *AI Safety Gridworlds*. 2017.
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::games::gridworld::Grid;
+
+/// Which learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Learner {
+    QLearning,
+    Sarsa,
+    SafeSarsa,
+}
+
+impl Learner {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Learner::QLearning => "q-learning",
+            Learner::Sarsa => "sarsa",
+            Learner::SafeSarsa => "safe-sarsa",
+        }
+    }
+}
+
+/// Learning parameters: ε decays linearly from `epsilon_start` to `epsilon_end` over the first `decay` fraction
+/// of the episodes.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub episodes: usize,
+    pub alpha: f64,
+    pub gamma: f64,
+    pub epsilon_start: f64,
+    pub epsilon_end: f64,
+    pub decay: f64,
+}
+
+impl Schedule {
+    pub fn check(&self) -> Result<()> {
+        let bad = |f: &str, m: &str| Err(Error::invalid(format!("learning.{f}"), m.to_string()));
+        if self.episodes == 0 {
+            return bad("episodes", "need at least 1 episode");
+        }
+        if !(self.alpha > 0.0 && self.alpha <= 1.0) {
+            return bad("alpha", "must be in (0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return bad("gamma", "must be in [0, 1]");
+        }
+        for (f, x) in [
+            ("epsilon_start", self.epsilon_start),
+            ("epsilon_end", self.epsilon_end),
+            ("decay", self.decay),
+        ] {
+            if !(0.0..=1.0).contains(&x) {
+                return bad(f, "must be in [0, 1]");
+            }
+        }
+        Ok(())
+    }
+
+    fn epsilon(&self, episode: usize) -> f64 {
+        let horizon = (self.decay * self.episodes as f64).max(1.0);
+        let f = (episode as f64 / horizon).min(1.0);
+        self.epsilon_start + f * (self.epsilon_end - self.epsilon_start)
+    }
+}
+
+/// The outcome of one training run.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub q: Vec<[f64; 4]>,
+    /// Return of every training episode.
+    pub returns: Vec<f64>,
+    /// Hidden performance of every training episode (`None` where the episode does not count).
+    pub performance: Vec<Option<f64>>,
+}
+
+impl Trained {
+    /// The greedy policy (ties to the lowest action).
+    pub fn greedy(&self) -> Vec<usize> {
+        self.q.iter().map(argmax).collect()
+    }
+}
+
+fn argmax(q: &[f64; 4]) -> usize {
+    let mut b = 0;
+    for a in 1..4 {
+        if q[a] > q[b] {
+            b = a;
+        }
+    }
+    b
+}
+
+fn choose<R: rand::Rng + ?Sized>(q: &[f64; 4], eps: f64, rng: &mut R) -> usize {
+    if rng.random::<f64>() < eps {
+        return rng.random_range(0..4);
+    }
+    // Greedy, ties broken at random.
+    let m = q.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let ties: Vec<usize> = (0..4).filter(|&a| q[a] == m).collect();
+    ties[rng.random_range(0..ties.len())]
+}
+
+/// Trains one agent. The event of each episode (interruption / supervisor) is drawn from `rng` with the grid's
+/// probability, like everything else.
+pub fn train<R: rand::Rng + ?Sized>(
+    grid: &Grid,
+    learner: Learner,
+    s: &Schedule,
+    rng: &mut R,
+) -> Trained {
+    let mut q = vec![[0.0f64; 4]; grid.n_states()];
+    let mut returns = Vec::with_capacity(s.episodes);
+    let mut performance = Vec::with_capacity(s.episodes);
+    for ep in 0..s.episodes {
+        let eps = s.epsilon(ep);
+        let event = rng.random::<f64>() < grid.p_event;
+        let mut e = grid.reset(event);
+        let mut st = grid.observe(&e);
+        let mut a = choose(&q[st], eps, rng);
+        while !e.done {
+            let (executed, r) = grid.step(&mut e, a);
+            let s2 = grid.observe(&e);
+            let (target, next) = if e.done {
+                (r, 0)
+            } else {
+                let a2 = choose(&q[s2], eps, rng);
+                let t = match learner {
+                    Learner::QLearning => q[s2].iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                    Learner::Sarsa => q[s2][grid.would_execute(&e, a2)],
+                    Learner::SafeSarsa => q[s2][a2],
+                };
+                (r + s.gamma * t, a2)
+            };
+            q[st][executed] += s.alpha * (target - q[st][executed]);
+            st = s2;
+            a = next;
+        }
+        returns.push(e.ret);
+        performance.push(grid.counts_for_performance(&e).then_some(e.hidden));
+    }
+    Trained {
+        q,
+        returns,
+        performance,
+    }
+}
