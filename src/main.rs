@@ -189,7 +189,9 @@ fn dispatch(cmd: Command) -> Result<()> {
                 source,
             })?;
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
-                && t.contains_key("obedience")
+                && ["obedience", "apprenticeship", "learning"]
+                    .iter()
+                    .any(|k| t.contains_key(*k))
             {
                 let name = t
                     .get("name")
@@ -200,7 +202,13 @@ fn dispatch(cmd: Command) -> Result<()> {
                     progress: !exec.quiet,
                     no_plots: exec.no_plots,
                 };
-                let o = experiment::studies::obedience_study(&text, &out, &opts)?;
+                let o = if t.contains_key("obedience") {
+                    experiment::studies::obedience_study(&text, &out, &opts)?
+                } else if t.contains_key("apprenticeship") {
+                    experiment::studies::apprenticeship_study(&text, &out, &opts)?
+                } else {
+                    experiment::studies::safe_interruptibility_study(&text, &out, &opts)?
+                };
                 return report_study(name, &o, &out);
             }
             let cfg = experiment::load(&config)?;

@@ -202,3 +202,142 @@ decay = 0.8
         .install(|| safe_interruptibility_tables(small).unwrap().0);
     assert_eq!(one.to_csv(), results.to_csv());
 }
+
+/// Brute force over every action sequence of a tiny grid: log Z, expected features and the KL divergence of the
+/// MaxEnt trajectory distribution equal the dynamic-programming values.
+#[test]
+fn maxent_dynamic_programming_matches_enumeration() {
+    use cirl::games::apprenticeship::{Apprenticeship, instance};
+    let cfg = Apprenticeship {
+        size: 3,
+        features: vec![2],
+        width: 1.0,
+        horizon: 8,
+        eta: 0.3,
+        candidates: 50,
+        instances: 2,
+    };
+    for i in 0..5 {
+        let inst = instance(&cfg, 2, 9, i);
+        let m = &inst.mdp;
+        let th2: Vec<f64> = inst.theta.iter().map(|x| -0.5 * x + 0.2).collect();
+        let brute = |th: &[f64]| -> (f64, Vec<f64>, Vec<(f64, Vec<f64>)>) {
+            let r = m.rewards(th);
+            let mut paths = Vec::new();
+            for code in 0..5usize.pow(m.horizon as u32) {
+                let (mut c, mut s, mut ret) = (code, m.start, 0.0);
+                let mut p = vec![];
+                for _ in 0..m.horizon {
+                    s = m.next[s][c % 5];
+                    c /= 5;
+                    ret += r[s];
+                    p.push(s);
+                }
+                paths.push((ret, m.features(&p)));
+            }
+            let z: f64 = paths.iter().map(|(x, _)| x.exp()).sum();
+            let mut mu = vec![0.0; 2];
+            for (x, f) in &paths {
+                for j in 0..2 {
+                    mu[j] += x.exp() / z * f[j];
+                }
+            }
+            (z.ln(), mu, paths)
+        };
+        let (lz, mu, paths) = brute(&inst.theta);
+        let s = m.soft(&inst.theta);
+        assert!((s.log_z - lz).abs() < 1e-10);
+        for j in 0..2 {
+            assert!((s.mu[j] - mu[j]).abs() < 1e-10);
+        }
+        // KL(P_θ ‖ P_θ2) by enumeration.
+        let (lz2, _, _) = brute(&th2);
+        let kl: f64 = paths
+            .iter()
+            .map(|(x, f)| {
+                let p = (x - lz).exp();
+                let x2: f64 = f.iter().zip(&th2).map(|(a, b)| a * b).sum();
+                p * ((x - lz) - (x2 - lz2))
+            })
+            .sum();
+        assert!(
+            (m.kl(&inst.theta, &th2) - kl).abs() < 1e-9,
+            "{} vs {kl}",
+            m.kl(&inst.theta, &th2)
+        );
+        assert!(m.kl(&inst.theta, &inst.theta).abs() < 1e-12);
+        // The optimal path has the highest return of all.
+        let best = paths.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        let opt = m.path_return(&m.optimal_path(&inst.theta), &inst.theta);
+        assert!((best - opt).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn maxent_irl_reaches_its_stationary_point_and_teaching_optimises_its_objective() {
+    use cirl::games::apprenticeship::{Apprenticeship, Teacher, demonstration, instance};
+    use cirl::learn::irl::maxent_irl;
+    let cfg = Apprenticeship {
+        size: 8,
+        features: vec![3],
+        width: 2.0,
+        horizon: 16,
+        eta: 0.3,
+        candidates: 100,
+        instances: 2,
+    };
+    for i in 0..10 {
+        let inst = instance(&cfg, 3, 4, i);
+        let m = &inst.mdp;
+        let demo = demonstration(&cfg, &inst, Teacher::Expert, i);
+        let counts = m.features(&demo);
+        let (th, _) = maxent_irl(m, &counts, 1.0, 1.0 / 3.0, 500);
+        let mu = m.soft(&th).mu;
+        for j in 0..3 {
+            let g = counts[j] - mu[j] - 3.0 * th[j];
+            assert!(g.abs() < 1e-5, "instance {i}: gradient {g}");
+        }
+        // Teaching's choice scores at least as well as the expert path on the teaching objective.
+        let target = m.soft(&inst.theta).mu;
+        let obj = |p: &[usize]| {
+            let f = m.features(p);
+            f.iter().zip(&inst.theta).map(|(a, b)| a * b).sum::<f64>()
+                - cfg.eta
+                    * f.iter()
+                        .zip(&target)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+        };
+        let t = demonstration(&cfg, &inst, Teacher::Teaching, i);
+        assert!(obj(&t) >= obj(&demo) - 1e-12);
+    }
+}
+
+#[test]
+fn apprenticeship_study_reproduces_on_a_small_setting() {
+    use cirl::experiment::studies::apprenticeship_tables;
+    let small = r#"
+name = "small"
+seed = 5
+[apprenticeship]
+size = 8
+features = [3]
+width = 2.0
+horizon = 16
+eta = 0.3
+candidates = 150
+instances = 150
+"#;
+    let (summary, per, _, checks) = apprenticeship_tables(small).unwrap();
+    for (claim, ok, detail) in &checks {
+        assert!(ok, "{claim}: {detail}");
+    }
+    assert_eq!(per.rows.len(), 150);
+    assert_eq!(summary.rows.len(), 4);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| apprenticeship_tables(small).unwrap().1);
+    assert_eq!(one.to_csv(), per.to_csv());
+}

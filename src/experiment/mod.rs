@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod designer;
+pub mod figures;
 pub mod plot;
 pub mod studies;
 pub mod sweep;

@@ -6,6 +6,7 @@
 //! override replaces one field before the config is validated, so an unknown key or a bad value gets the same
 //! one-line error as a bad config file.
 
+pub mod apprenticeship;
 pub mod assistance;
 pub mod gridworld;
 pub mod incorrigibility;

@@ -11,6 +11,8 @@
 //! - Orseau & Armstrong. *Safely Interruptible Agents*. UAI 2016.
 //! - Leike et al. *AI Safety Gridworlds*. 2017.
 
+pub mod irl;
+
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +90,8 @@ pub struct Trained {
     pub returns: Vec<f64>,
     /// Hidden performance of every training episode (`None` where the episode does not count).
     pub performance: Vec<Option<f64>>,
+    /// Environment steps taken in training.
+    pub steps: usize,
 }
 
 impl Trained {
@@ -128,6 +132,7 @@ pub fn train<R: rand::Rng + ?Sized>(
     let mut q = vec![[0.0f64; 4]; grid.n_states()];
     let mut returns = Vec::with_capacity(s.episodes);
     let mut performance = Vec::with_capacity(s.episodes);
+    let mut steps = 0;
     for ep in 0..s.episodes {
         let eps = s.epsilon(ep);
         let event = rng.random::<f64>() < grid.p_event;
@@ -152,6 +157,7 @@ pub fn train<R: rand::Rng + ?Sized>(
             st = s2;
             a = next;
         }
+        steps += e.t;
         returns.push(e.ret);
         performance.push(grid.counts_for_performance(&e).then_some(e.hidden));
     }
@@ -159,5 +165,6 @@ pub fn train<R: rand::Rng + ?Sized>(
         q,
         returns,
         performance,
+        steps,
     }
 }
