@@ -221,7 +221,8 @@ fn maxent_dynamic_programming_matches_enumeration() {
         let inst = instance(&cfg, 2, 9, i);
         let m = &inst.mdp;
         let th2: Vec<f64> = inst.theta.iter().map(|x| -0.5 * x + 0.2).collect();
-        let brute = |th: &[f64]| -> (f64, Vec<f64>, Vec<(f64, Vec<f64>)>) {
+        type Paths = Vec<(f64, Vec<f64>)>;
+        let brute = |th: &[f64]| -> (f64, Vec<f64>, Paths) {
             let r = m.rewards(th);
             let mut paths = Vec::new();
             for code in 0..5usize.pow(m.horizon as u32) {
