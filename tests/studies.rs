@@ -1,5 +1,8 @@
-//! The non-sweep reproductions: obedience (Milli et al. 2017) on a small, fast setting, and incorrigibility
-//! (Carey 2018); each must pass the checks it states, and `cirl reproduce` must run them.
+//! The non-sweep reproductions on small, fast settings: obedience (Milli et al. 2017), incorrigibility (Carey 2018),
+//! safe interruptibility (Leike et al. 2017) and apprenticeship CIRL (HM 2016); each must pass the checks it
+//! states, and `cirl reproduce` must run them.
+
+#![allow(clippy::needless_range_loop)] // brute-force references index tables directly
 
 use assert_cmd::Command;
 use cirl::experiment::studies::obedience_table;
