@@ -51,11 +51,30 @@ enum Command {
     Run {
         /// The experiment config (see experiments/).
         config: PathBuf,
+        /// Output directory (default: runs/NAME, or runs/NAME-shard-K-of-N with --shard).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compute only shard K of N (jobs j with j mod N = K − 1) into --out; combine the N outputs with
+        /// `cirl merge`. Sweeps and designer studies only.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Continue a killed run in the same --out: keep its finished jobs, run the rest.
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        exec: Exec,
+    },
+    /// Combine the output directories of every shard of a run into the outputs of one unsharded run.
+    Merge {
+        /// The shards' output directories (all N of them, in any order).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
         /// Output directory (default: runs/NAME).
         #[arg(long)]
         out: Option<PathBuf>,
-        #[command(flatten)]
-        exec: Exec,
+        /// Skip the plots.
+        #[arg(long)]
+        no_plots: bool,
     },
     /// Regenerate a paper result (see `cirl list`); `all` runs every one.
     Reproduce {
@@ -182,8 +201,18 @@ fn dispatch(cmd: Command) -> Result<()> {
             mc,
             seed,
         } => offswitch_cmd(&prior, &human, cost, json, mc, seed),
-        Command::Run { config, out, exec } => {
+        Command::Run {
+            config,
+            out,
+            shard,
+            resume,
+            exec,
+        } => {
             threads(&exec)?;
+            let shard = shard
+                .as_deref()
+                .map(experiment::shard::Shard::parse)
+                .transpose()?;
             let text = std::fs::read_to_string(&config).map_err(|source| Error::Io {
                 path: config.clone(),
                 source,
@@ -197,10 +226,18 @@ fn dispatch(cmd: Command) -> Result<()> {
                     .get("name")
                     .and_then(|v| v.as_str())
                     .unwrap_or("obedience");
+                if shard.is_some() || resume {
+                    return Err(Error::invalid(
+                        if resume { "--resume" } else { "--shard" },
+                        "[obedience], [apprenticeship] and [learning] studies run as one job; \
+                         shard and resume [sweep] and [designer] experiments, or omit the flag",
+                    ));
+                }
                 let out = out.unwrap_or_else(|| Path::new("runs").join(name));
                 let opts = RunOptions {
                     progress: !exec.quiet,
                     no_plots: exec.no_plots,
+                    resume: false,
                 };
                 let o = if t.contains_key("obedience") {
                     experiment::studies::obedience_study(&text, &out, &opts)?
@@ -212,8 +249,40 @@ fn dispatch(cmd: Command) -> Result<()> {
                 return report_study(name, &o, &out);
             }
             let cfg = experiment::load(&config)?;
+            if let Some(sh) = shard {
+                let out = out.unwrap_or_else(|| {
+                    Path::new("runs")
+                        .join(format!("{}-shard-{}-of-{}", cfg.name, sh.index, sh.count))
+                });
+                let p = experiment::shard::execute(&cfg, &out, sh, resume, !exec.quiet)?;
+                println!(
+                    "{} shard {sh}: {} jobs ({} run now, {} reused) -> {}",
+                    cfg.name,
+                    p.owned,
+                    p.ran,
+                    p.reused,
+                    out.display()
+                );
+                return Ok(());
+            }
             let out = out.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-            run_one(&cfg, &out, &exec)
+            run_one(&cfg, &out, &exec, resume)
+        }
+        Command::Merge {
+            dirs,
+            out,
+            no_plots,
+        } => {
+            let opts = RunOptions {
+                progress: false,
+                no_plots,
+                resume: false,
+            };
+            // The default output is named after the run; a missing manifest is reported by the merge.
+            let name = experiment::shard::read_manifest(&dirs[0])?.map(|m| m.name);
+            let out = out.unwrap_or_else(|| Path::new("runs").join(name.unwrap_or_default()));
+            let (cfg, o) = experiment::merge(&dirs, &out, &opts)?;
+            report_run(&cfg, &o, &out)
         }
         Command::Reproduce { name, out, exec } => {
             threads(&exec)?;
@@ -234,7 +303,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 };
                 match experiment::studies::study(n) {
                     Some(st) => run_study(st, &dir, &exec)?,
-                    None => run_one(&experiment::reproduction(n)?, &dir, &exec)?,
+                    None => run_one(&experiment::reproduction(n)?, &dir, &exec, false)?,
                 }
             }
             Ok(())
@@ -327,6 +396,7 @@ fn run_study(st: &experiment::studies::Study, out: &Path, exec: &Exec) -> Result
     let opts = RunOptions {
         progress: !exec.quiet,
         no_plots: exec.no_plots,
+        resume: false,
     };
     let o = (st.run)(out, &opts)?;
     report_study(st.name, &o, out)
@@ -369,14 +439,28 @@ fn report_checks(
     Ok(())
 }
 
-fn run_one(cfg: &experiment::config::Config, out: &Path, exec: &Exec) -> Result<()> {
+fn run_one(cfg: &experiment::config::Config, out: &Path, exec: &Exec, resume: bool) -> Result<()> {
     let opts = RunOptions {
         progress: !exec.quiet,
         no_plots: exec.no_plots,
+        resume,
     };
     let o = experiment::run(cfg, out, &opts)?;
+    report_run(cfg, &o, out)
+}
+
+fn report_run(cfg: &experiment::config::Config, o: &experiment::Outcome, out: &Path) -> Result<()> {
+    let reused = if o.jobs_reused > 0 {
+        format!(
+            " ({} of {} jobs reused)",
+            o.jobs_reused,
+            o.jobs_reused + o.jobs_run
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{}: {} rows in {:.2} s -> {}",
+        "{}: {} rows in {:.2} s{reused} -> {}",
         cfg.name,
         o.results.rows.len(),
         o.seconds,

@@ -26,7 +26,7 @@ use crate::offswitch::{Moments, moments};
 use crate::rng::job_rng;
 
 /// Games per parallel job (each job has its own random stream).
-const CHUNK: u64 = 2048;
+pub const CHUNK: u64 = 2048;
 const Z95: f64 = 1.959_963_984_540_054;
 
 /// The columns of the designer's results.csv.
@@ -53,8 +53,9 @@ pub fn calibrated_sigma(d: &Designer) -> f64 {
     (a * b / (a + b)).sqrt()
 }
 
-#[derive(Clone, Copy, Default)]
-struct Acc {
+/// Running sums of one (job, σ): games, Σ value, Σ value², Σ Δ, Σ Δ², and moves chosen (act, wait, off).
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub struct Acc {
     n: f64,
     v: f64,
     vv: f64,
@@ -76,111 +77,203 @@ impl Acc {
     }
 }
 
-/// Runs the designer study: one row per (|A|, σ).
-pub fn run(d: &Designer, seed: u64) -> Result<Table> {
-    if d.actions.is_empty() || d.actions.iter().any(|&a| a == 0 || a > 10_000) {
-        return Err(Error::invalid(
-            "designer.actions",
-            "give a list of action counts between 1 and 10000",
-        ));
-    }
-    if !(d.beta.is_finite() && d.beta >= 0.0) {
-        return Err(Error::invalid(
-            "designer.beta",
-            format!("must be a finite number >= 0, got {}", d.beta),
-        ));
-    }
-    for (k, v) in [
-        ("designer.prior_sd", d.prior_sd),
-        ("designer.noise_sd", d.noise_sd),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
+/// A validated designer study split into jobs: job `j` plays up to [`CHUNK`] games for one |A| on its own
+/// random stream, for every σ on the same draws.
+pub struct Plan<'a> {
+    d: &'a Designer,
+    seed: u64,
+    sigmas: Vec<f64>,
+    human: Human,
+    shrink: f64,
+    /// (index into `d.actions`, chunk) of each job, |A|-major.
+    jobs: Vec<(usize, u64)>,
+}
+
+/// The accumulated sums of one job, one per σ.
+pub type Part = Vec<Acc>;
+
+/// The columns of a job's part as written to a job file.
+pub const PART_COLUMNS: [&str; 9] = ["sigma", "n", "v", "vv", "d", "dd", "act", "wait", "off"];
+
+impl<'a> Plan<'a> {
+    /// Validates the study and lays out its jobs.
+    pub fn new(d: &'a Designer, seed: u64) -> Result<Self> {
+        if d.actions.is_empty() || d.actions.iter().any(|&a| a == 0 || a > 10_000) {
             return Err(Error::invalid(
-                k,
-                format!("must be a finite number > 0, got {v}"),
+                "designer.actions",
+                "give a list of action counts between 1 and 10000",
             ));
         }
-    }
-    if d.games == 0 {
-        return Err(Error::invalid("designer.games", "must be at least 1"));
-    }
-    let sigmas = d.sigma.values("designer.sigma")?;
-    if let Some(s) = sigmas.iter().find(|s| **s < 0.0) {
-        return Err(Error::invalid(
-            "designer.sigma",
-            format!("must be >= 0, got {s}"),
-        ));
-    }
-    let human = Human::boltzmann(d.beta)?;
-    let shrink = d.prior_sd * d.prior_sd / (d.prior_sd * d.prior_sd + d.noise_sd * d.noise_sd);
-    let chunks = d.games.div_ceil(CHUNK);
-    let jobs: Vec<(usize, u64)> = (0..d.actions.len())
-        .flat_map(|a| (0..chunks).map(move |c| (a, c)))
-        .collect();
-    // Each job: its own stream keyed on (|A| index, chunk), all σ on the same draws.
-    let parts: Vec<Vec<Acc>> = jobs
-        .par_iter()
-        .map(|&(ai, c)| {
-            let mut rng = job_rng(seed, (ai as u64) << 32 | c);
-            let n_a = d.actions[ai];
-            let games = CHUNK.min(d.games - c * CHUNK);
-            let mut acc = vec![Acc::default(); sigmas.len()];
-            let mut u = vec![0.0; n_a];
-            let mut m = vec![0.0; n_a];
-            for _ in 0..games {
-                for k in 0..n_a {
-                    let z1: f64 = StandardNormal.sample(&mut rng);
-                    let z2: f64 = StandardNormal.sample(&mut rng);
-                    u[k] = d.prior_sd * z1;
-                    m[k] = shrink * (u[k] + d.noise_sd * z2);
-                }
-                for (si, &sigma) in sigmas.iter().enumerate() {
-                    let (value, delta, mv) = play(&u, &m, sigma, &human);
-                    let a = &mut acc[si];
-                    a.n += 1.0;
-                    a.v += value;
-                    a.vv += value * value;
-                    a.d += delta;
-                    a.dd += delta * delta;
-                    a.moves[mv] += 1.0;
-                }
-            }
-            acc
-        })
-        .collect();
-    let mut t = Table::new(&COLUMNS);
-    let cal = calibrated_sigma(d);
-    for (ai, &n_a) in d.actions.iter().enumerate() {
-        let mut tot = vec![Acc::default(); sigmas.len()];
-        for (j, (a, _)) in jobs.iter().enumerate() {
-            if *a == ai {
-                for (s, p) in tot.iter_mut().zip(&parts[j]) {
-                    s.add(p);
-                }
+        if !(d.beta.is_finite() && d.beta >= 0.0) {
+            return Err(Error::invalid(
+                "designer.beta",
+                format!("must be a finite number >= 0, got {}", d.beta),
+            ));
+        }
+        for (k, v) in [
+            ("designer.prior_sd", d.prior_sd),
+            ("designer.noise_sd", d.noise_sd),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(
+                    k,
+                    format!("must be a finite number > 0, got {v}"),
+                ));
             }
         }
-        for (si, s) in tot.iter().enumerate() {
-            let (vm, vse) = mean_se(s.v, s.vv, s.n);
-            let (dm, dse) = mean_se(s.d, s.dd, s.n);
+        if d.games == 0 || d.games > 1 << 40 {
+            return Err(Error::invalid(
+                "designer.games",
+                format!("must be between 1 and 2^40, got {}", d.games),
+            ));
+        }
+        let sigmas = d.sigma.values("designer.sigma")?;
+        if let Some(s) = sigmas.iter().find(|s| **s < 0.0) {
+            return Err(Error::invalid(
+                "designer.sigma",
+                format!("must be >= 0, got {s}"),
+            ));
+        }
+        let human = Human::boltzmann(d.beta)?;
+        let shrink = d.prior_sd * d.prior_sd / (d.prior_sd * d.prior_sd + d.noise_sd * d.noise_sd);
+        let chunks = d.games.div_ceil(CHUNK);
+        let jobs = (0..d.actions.len())
+            .flat_map(|a| (0..chunks).map(move |c| (a, c)))
+            .collect();
+        Ok(Plan {
+            d,
+            seed,
+            sigmas,
+            human,
+            shrink,
+            jobs,
+        })
+    }
+
+    /// The number of jobs.
+    pub fn jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Plays job `j`'s games; its stream is keyed on (|A| index, chunk), never on the thread or shard.
+    pub fn run_job(&self, j: usize) -> Part {
+        let d = self.d;
+        let (ai, c) = self.jobs[j];
+        let mut rng = job_rng(self.seed, (ai as u64) << 32 | c);
+        let n_a = d.actions[ai];
+        let games = CHUNK.min(d.games - c * CHUNK);
+        let mut acc = vec![Acc::default(); self.sigmas.len()];
+        let mut u = vec![0.0; n_a];
+        let mut m = vec![0.0; n_a];
+        for _ in 0..games {
+            for k in 0..n_a {
+                let z1: f64 = StandardNormal.sample(&mut rng);
+                let z2: f64 = StandardNormal.sample(&mut rng);
+                u[k] = d.prior_sd * z1;
+                m[k] = self.shrink * (u[k] + d.noise_sd * z2);
+            }
+            for (si, &sigma) in self.sigmas.iter().enumerate() {
+                let (value, delta, mv) = play(&u, &m, sigma, &self.human);
+                let a = &mut acc[si];
+                a.n += 1.0;
+                a.v += value;
+                a.vv += value * value;
+                a.d += delta;
+                a.dd += delta * delta;
+                a.moves[mv] += 1.0;
+            }
+        }
+        acc
+    }
+
+    /// A job's part as a table (one row per σ; numbers round-trip exactly through CSV).
+    pub fn part_table(&self, part: &Part) -> Table {
+        let mut t = Table::new(&PART_COLUMNS);
+        for (a, &s) in part.iter().zip(&self.sigmas) {
             t.push(vec![
-                (n_a as f64).into(),
-                sigmas[si].into(),
-                d.beta.into(),
-                s.n.into(),
-                vm.into(),
-                (vm - Z95 * vse).into(),
-                (vm + Z95 * vse).into(),
-                dm.into(),
-                (dm - Z95 * dse).into(),
-                (dm + Z95 * dse).into(),
-                (s.moves[0] / s.n).into(),
-                (s.moves[1] / s.n).into(),
-                (s.moves[2] / s.n).into(),
-                cal.into(),
+                s.into(),
+                a.n.into(),
+                a.v.into(),
+                a.vv.into(),
+                a.d.into(),
+                a.dd.into(),
+                a.moves[0].into(),
+                a.moves[1].into(),
+                a.moves[2].into(),
             ]);
         }
+        t
     }
-    Ok(t)
+
+    /// Reads a job's part back from its table; `None` if the table is not one of this plan's parts.
+    pub fn part_from_table(&self, t: &Table) -> Option<Part> {
+        if t.columns != PART_COLUMNS || t.rows.len() != self.sigmas.len() {
+            return None;
+        }
+        (0..t.rows.len())
+            .map(|i| {
+                let x = |c: &str| t.num(i, c);
+                (x("sigma")?.to_bits() == self.sigmas[i].to_bits()).then_some(())?;
+                Some(Acc {
+                    n: x("n")?,
+                    v: x("v")?,
+                    vv: x("vv")?,
+                    d: x("d")?,
+                    dd: x("dd")?,
+                    moves: [x("act")?, x("wait")?, x("off")?],
+                })
+            })
+            .collect()
+    }
+
+    /// The results, one row per (|A|, σ), from every job's part (summed in job order, so the figures do not
+    /// depend on how the jobs were scheduled).
+    pub fn assemble(&self, parts: &[Part]) -> Table {
+        let d = self.d;
+        let mut t = Table::new(&COLUMNS);
+        let cal = calibrated_sigma(d);
+        for (ai, &n_a) in d.actions.iter().enumerate() {
+            let mut tot = vec![Acc::default(); self.sigmas.len()];
+            for (j, (a, _)) in self.jobs.iter().enumerate() {
+                if *a == ai {
+                    for (s, p) in tot.iter_mut().zip(&parts[j]) {
+                        s.add(p);
+                    }
+                }
+            }
+            for (si, s) in tot.iter().enumerate() {
+                let (vm, vse) = mean_se(s.v, s.vv, s.n);
+                let (dm, dse) = mean_se(s.d, s.dd, s.n);
+                t.push(vec![
+                    (n_a as f64).into(),
+                    self.sigmas[si].into(),
+                    d.beta.into(),
+                    s.n.into(),
+                    vm.into(),
+                    (vm - Z95 * vse).into(),
+                    (vm + Z95 * vse).into(),
+                    dm.into(),
+                    (dm - Z95 * dse).into(),
+                    (dm + Z95 * dse).into(),
+                    (s.moves[0] / s.n).into(),
+                    (s.moves[1] / s.n).into(),
+                    (s.moves[2] / s.n).into(),
+                    cal.into(),
+                ]);
+            }
+        }
+        t
+    }
+}
+
+/// Runs the designer study in memory: one row per (|A|, σ).
+pub fn run(d: &Designer, seed: u64) -> Result<Table> {
+    let plan = Plan::new(d, seed)?;
+    let parts: Vec<Part> = (0..plan.jobs())
+        .into_par_iter()
+        .map(|j| plan.run_job(j))
+        .collect();
+    Ok(plan.assemble(&parts))
 }
 
 fn mean_se(s: f64, ss: f64, n: f64) -> (f64, f64) {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod designer;
 pub mod figures;
 pub mod plot;
+pub mod shard;
 pub mod studies;
 pub mod sweep;
 pub mod table;
@@ -41,6 +42,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// A progress bar over `len` jobs (hidden unless `show`).
+pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
+    let bar = if show {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} jobs  {elapsed_precise} (eta {eta})",
+        )
+        .expect("valid template"),
+    );
+    bar
 }
 
 /// The built-in reproductions: (name, config text).
@@ -102,6 +119,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Skip the plots (for quick checks).
     pub no_plots: bool,
+    /// Keep the finished jobs of a killed run in the same output directory and run only the rest.
+    pub resume: bool,
 }
 
 /// What a run produced.
@@ -113,16 +132,96 @@ pub struct Outcome {
     pub checks: Vec<(String, bool, String)>,
     pub files: Vec<PathBuf>,
     pub seconds: f64,
+    /// Jobs run now and jobs reused from an interrupted run (`--resume`).
+    pub jobs_run: usize,
+    pub jobs_reused: usize,
+}
+
+fn mkdir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Runs an experiment and writes its outputs into `out`.
+///
+/// The jobs are journaled in `out/.cirl-run` (see [`shard`]) until the outputs are written, so a killed run
+/// restarted with `resume` loses and repeats nothing; with `resume` and a run already complete in `out`, the
+/// outputs are rewritten from its results.csv.
 pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     let start = Instant::now();
-    let (results, frontier) = compute(cfg, opts.progress)?;
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
-        path: out.to_path_buf(),
+    mkdir(out)?;
+    shard::remove_stale_temporaries(out)?;
+    let work = out.join(shard::WORK_DIR);
+    let done = out.join(format!("{}.done", shard::WORK_DIR));
+    if done.exists() {
+        std::fs::remove_dir_all(&done).map_err(|source| Error::Io {
+            path: done.clone(),
+            source,
+        })?;
+    }
+    if opts.resume
+        && !work.exists()
+        && let Some(results) = completed_results(cfg, out)?
+    {
+        let reused = shard::Plan::new(cfg)?.jobs();
+        return finish(cfg, results, out, opts, start, (0, reused));
+    }
+    let p = shard::execute(cfg, &work, shard::Shard::WHOLE, opts.resume, opts.progress)?;
+    let (_, results) = shard::collect(std::slice::from_ref(&work))?;
+    let outcome = finish(cfg, results, out, opts, start, (p.ran, p.reused))?;
+    // Retire the journal in one atomic step, then delete it.
+    let io = |source| Error::Io {
+        path: work.clone(),
         source,
-    })?;
+    };
+    std::fs::rename(&work, &done).map_err(io)?;
+    std::fs::remove_dir_all(&done).map_err(io)?;
+    Ok(outcome)
+}
+
+/// The results of a run already complete in `out` with this very config (its journal retired), if any.
+fn completed_results(cfg: &Config, out: &Path) -> Result<Option<Table>> {
+    let (Ok(resolved), Ok(csv)) = (
+        std::fs::read_to_string(out.join("config.resolved.toml")),
+        std::fs::read_to_string(out.join("results.csv")),
+    ) else {
+        return Ok(None);
+    };
+    if !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
+        return Ok(None);
+    }
+    let text_columns: &[&str] = if cfg.sweep.is_some() {
+        &sweep::TEXT_COLUMNS
+    } else {
+        &[]
+    };
+    Ok(Table::from_csv(&csv, text_columns).ok())
+}
+
+/// Merges the output directories of every shard of a run (`cirl run --shard K/N`) into `out`: the same files
+/// as one unsharded run, with a byte-identical results.csv.
+pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config, Outcome)> {
+    let start = Instant::now();
+    let (cfg, results) = shard::collect(dirs)?;
+    let jobs = shard::Plan::new(&cfg)?.jobs();
+    mkdir(out)?;
+    shard::remove_stale_temporaries(out)?;
+    let o = finish(&cfg, results, out, opts, start, (0, jobs))?;
+    Ok((cfg, o))
+}
+
+/// Writes a run's outputs from its results: frontier, plots, resolved config, checks and summary.
+fn finish(
+    cfg: &Config,
+    results: Table,
+    out: &Path,
+    opts: &RunOptions,
+    start: Instant,
+    (jobs_run, jobs_reused): (usize, usize),
+) -> Result<Outcome> {
+    let frontier = frontier(cfg, &results)?;
     let mut files = Vec::new();
     let p = out.join("results.csv");
     results.write_csv(&p)?;
@@ -142,10 +241,8 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
             files.extend(plot::draw(out, pl, &results, frontier.as_ref(), &title)?);
         }
     }
-    let resolved =
-        toml::to_string_pretty(cfg).map_err(|e| Error::invalid("config", e.to_string()))?;
     let p = out.join("config.resolved.toml");
-    write_atomic(&p, resolved.as_bytes())?;
+    write_atomic(&p, shard::resolved(cfg)?.as_bytes())?;
     files.push(p);
     let checks = cfg
         .check
@@ -159,6 +256,8 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
         checks,
         files,
         seconds,
+        jobs_run,
+        jobs_reused,
     };
     let p = out.join("summary.md");
     outcome.files.push(p.clone());
@@ -166,24 +265,23 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Computes the results (and frontier) without writing anything.
-pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
-    if let Some(s) = &cfg.sweep {
-        let points = sweep::expand(s)?;
-        let (table, vals) = sweep::evaluate(&points, progress)?;
-        let frontier = match &cfg.frontier {
-            Some(f) => Some(sweep::frontier(&points, &vals, &f.along)?),
-            None => None,
-        };
-        Ok((table, frontier))
-    } else if let Some(d) = &cfg.designer {
-        Ok((designer::run(d, cfg.seed)?, None))
-    } else {
-        Err(Error::invalid(
-            "config",
-            "needs a [sweep] or [designer] table",
-        ))
+/// The frontier of a sweep with a `[frontier]` table, found from its results.
+fn frontier(cfg: &Config, results: &Table) -> Result<Option<Table>> {
+    match (&cfg.sweep, &cfg.frontier) {
+        (Some(s), Some(f)) => Ok(Some(sweep::frontier(
+            &sweep::expand(s)?,
+            results,
+            &f.along,
+        )?)),
+        _ => Ok(None),
     }
+}
+
+/// Computes the results (and frontier) without writing anything: the same jobs as a run, in memory.
+pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
+    let results = shard::compute_results(cfg, progress)?;
+    let frontier = frontier(cfg, &results)?;
+    Ok((results, frontier))
 }
 
 /// Evaluates one `[[check]]` against the results.

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use super::config::{Axis, Sweep};
@@ -270,32 +269,57 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
     ]
 }
 
-/// Evaluates every point in parallel (results in grid order whatever the thread count).
-pub fn evaluate(points: &[Point], progress: bool) -> Result<(Table, Vec<Values>)> {
-    let bar = if progress {
-        ProgressBar::new(points.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} games  {elapsed_precise} (eta {eta})")
-            .expect("valid template"),
-    );
-    let vals: Vec<Values> = points
-        .par_iter()
-        .with_min_len(256)
-        .map(|p| {
-            let v = p.values();
-            bar.inc(1);
-            v
-        })
-        .collect::<Result<_>>()?;
-    bar.finish_and_clear();
+/// Points per job of a sweep: the unit of sharding and of resuming a killed run.
+pub const CHUNK: usize = 512;
+
+/// The text columns of results.csv (the rest are numbers, booleans or empty).
+pub const TEXT_COLUMNS: [&str; 5] = ["prior", "human", "decision", "tied", "method"];
+
+/// The number of jobs a grid of `n` points splits into.
+pub fn job_count(n: usize) -> usize {
+    n.div_ceil(CHUNK)
+}
+
+/// The results rows of job `j`: points `j·CHUNK ..` in grid order.
+pub fn run_job(points: &[Point], j: usize) -> Result<Table> {
     let mut t = Table::new(&RESULT_COLUMNS);
-    for (p, v) in points.iter().zip(&vals) {
-        t.push(result_row(p, v));
+    for p in &points[j * CHUNK..((j + 1) * CHUNK).min(points.len())] {
+        t.push(result_row(p, &p.values()?));
     }
-    Ok((t, vals))
+    Ok(t)
+}
+
+/// What the frontier needs of one evaluated point.
+struct Probe {
+    delta: f64,
+    tie_tol: f64,
+    decision: String,
+}
+
+/// Reads Δ and the decision of every point from the results (as written to results.csv), with the point's tie
+/// tolerance: the frontier is found from the results alone, so a merged sharded run finds the same one.
+fn probes(points: &[Point], results: &Table) -> Result<Vec<Probe>> {
+    if results.rows.len() != points.len() {
+        return Err(Error::invalid(
+            "results",
+            format!(
+                "{} rows for a grid of {} points",
+                results.rows.len(),
+                points.len()
+            ),
+        ));
+    }
+    (0..points.len())
+        .map(|i| {
+            Ok(Probe {
+                delta: results.num(i, "delta").ok_or_else(|| {
+                    Error::invalid("results", format!("row {} has no delta", i + 1))
+                })?,
+                tie_tol: offswitch::TIE_RTOL * points[i].build_prior()?.scale(),
+                decision: results.text(i, "decision"),
+            })
+        })
+        .collect()
 }
 
 /// The columns of frontier.csv.
@@ -307,13 +331,14 @@ pub const FRONTIER_COLUMNS: [&str; 16] = [
 /// Finds, in every slice of the grid along `along`, where Δ changes sign: brackets from the grid, then Brent's
 /// method on the exact Δ (to 1e-12 of the axis range). Stretches where |Δ| is within the tie tolerance are
 /// reported as `tie` intervals rather than a root, so rounding never picks a side.
-pub fn frontier(points: &[Point], vals: &[Values], along: &str) -> Result<Table> {
+pub fn frontier(points: &[Point], results: &Table, along: &str) -> Result<Table> {
     if !PARAMS.contains(&along) {
         return Err(Error::invalid(
             "frontier.along",
             format!("must be one of {PARAMS:?}, got {along:?}"),
         ));
     }
+    let vals = probes(points, results)?;
     // Group by everything but `along`, keeping grid order.
     let mut slices: Vec<(String, Vec<usize>)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
@@ -347,7 +372,7 @@ pub fn frontier(points: &[Point], vals: &[Values], along: &str) -> Result<Table>
                     .unwrap()
                     .total_cmp(&points[b].get(along).unwrap())
             });
-            slice_frontier(points, vals, &idx, along)
+            slice_frontier(points, &vals, &idx, along)
         })
         .collect::<Result<_>>()?;
     let mut t = Table::new(&FRONTIER_COLUMNS);
@@ -355,7 +380,7 @@ pub fn frontier(points: &[Point], vals: &[Values], along: &str) -> Result<Table>
     Ok(t)
 }
 
-fn sign(v: &Values) -> i8 {
+fn sign(v: &Probe) -> i8 {
     if v.delta.abs() <= v.tie_tol {
         0
     } else if v.delta > 0.0 {
@@ -367,7 +392,7 @@ fn sign(v: &Values) -> i8 {
 
 fn slice_frontier(
     points: &[Point],
-    vals: &[Values],
+    vals: &[Probe],
     idx: &[usize],
     along: &str,
 ) -> Result<Vec<Vec<Cell>>> {

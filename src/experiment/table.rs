@@ -130,6 +130,53 @@ impl Table {
         String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV is UTF-8")
     }
 
+    /// Reads CSV text written by [`Table::to_csv`]: cells of `text_columns` stay text; elsewhere an empty cell
+    /// is empty, `true`/`false` a boolean and anything else must be a number (shortest round-trip form, so
+    /// `to_csv` gives back the same bytes). Errors name the line and column.
+    pub fn from_csv(text: &str, text_columns: &[&str]) -> std::result::Result<Table, String> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let columns: Vec<String> = r
+            .headers()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let is_text: Vec<bool> = columns
+            .iter()
+            .map(|c| text_columns.contains(&c.as_str()))
+            .collect();
+        let mut rows = Vec::new();
+        for (i, rec) in r.records().enumerate() {
+            let rec = rec.map_err(|e| e.to_string())?;
+            if rec.len() != columns.len() {
+                return Err(format!(
+                    "line {}: {} cells under {} columns",
+                    i + 2,
+                    rec.len(),
+                    columns.len()
+                ));
+            }
+            let row = rec
+                .iter()
+                .zip(&is_text)
+                .zip(&columns)
+                .map(|((s, &text), col)| match s {
+                    _ if text => Ok(Cell::Text(s.to_string())),
+                    "" => Ok(Cell::Empty),
+                    "true" => Ok(Cell::Bool(true)),
+                    "false" => Ok(Cell::Bool(false)),
+                    _ => s.parse::<f64>().map(Cell::Num).map_err(|_| {
+                        format!("line {}, column `{col}`: {s:?} is not a number", i + 2)
+                    }),
+                })
+                .collect::<std::result::Result<Vec<Cell>, String>>()?;
+            rows.push(row);
+        }
+        Ok(Table { columns, rows })
+    }
+
     /// Writes the CSV atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         super::write_atomic(path, self.to_csv().as_bytes())

@@ -1,0 +1,509 @@
+//! Sharded and resumable runs.
+//!
+//! A sweep or designer experiment is split into **jobs** (a chunk of grid points, or a chunk of simulated games
+//! for one |A|), numbered `0..J` in a fixed order; a job's random stream is keyed on its number, never on a
+//! thread or a shard. Shard `K/N` owns the jobs `j` with `j mod N = K − 1` (round robin, so slow regions of a grid
+//! are spread over the shards).
+//!
+//! A run journals its jobs into a **work directory**: `shard.json` (the manifest: cirl version, the resolved
+//! config, the seed, K/N, the number of jobs) and `jobs/NNNNNNNN.csv`, one file per finished job, each written to
+//! a temporary name and renamed. A file is therefore either absent or complete, and a run killed at any moment
+//! (SIGKILL included) resumes by running the jobs whose files are missing: no job is lost and none is counted
+//! twice. `cirl run --shard K/N --out DIR` leaves its work directory in `DIR`; an unsharded run uses
+//! `DIR/.cirl-run` and removes it once the outputs are written. [`collect`] checks that a set of work
+//! directories is one complete run (same version, config and seed; every shard exactly once; every job present)
+//! and assembles the results table, which is then identical, byte for byte, to an unsharded run's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::config::{self, Config};
+use super::table::Table;
+use super::{designer, sweep, write_atomic};
+use crate::error::{Error, Result};
+
+/// The work directory of an unsharded run, inside its output directory.
+pub const WORK_DIR: &str = ".cirl-run";
+const MANIFEST: &str = "shard.json";
+const JOBS: &str = "jobs";
+const FORMAT: u32 = 1;
+
+/// Which slice of a run to compute: shard `index` of `count` (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole run.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Parses `K/N` with 1 ≤ K ≤ N ≤ 100000.
+    pub fn parse(s: &str) -> Result<Shard> {
+        let bad = || {
+            Error::invalid(
+                "--shard",
+                format!("expected K/N with 1 <= K <= N <= 100000 (e.g. 3/8), got {s:?}"),
+            )
+        };
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || k > n || n > 100_000 {
+            return Err(bad());
+        }
+        Ok(Shard { index: k, count: n })
+    }
+
+    /// Whether job `j` belongs to this shard.
+    pub fn owns(&self, j: usize) -> bool {
+        j % self.count == self.index - 1
+    }
+
+    /// The jobs of this shard among `jobs`.
+    pub fn jobs(&self, jobs: usize) -> impl Iterator<Item = usize> + '_ {
+        (self.index - 1..jobs).step_by(self.count)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What a work directory holds a slice of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub cirl_version: String,
+    pub name: String,
+    pub seed: u64,
+    pub shard: usize,
+    pub shards: usize,
+    pub jobs: usize,
+    /// The resolved config (every default filled in), as in config.resolved.toml.
+    pub config: String,
+}
+
+/// A config split into jobs.
+pub enum Plan<'a> {
+    Sweep(Vec<sweep::Point>),
+    Designer(designer::Plan<'a>),
+}
+
+impl<'a> Plan<'a> {
+    /// Lays out the jobs of a sweep or designer config (validating it).
+    pub fn new(cfg: &'a Config) -> Result<Self> {
+        match (&cfg.sweep, &cfg.designer) {
+            (Some(s), _) => Ok(Plan::Sweep(sweep::expand(s)?)),
+            (None, Some(d)) => Ok(Plan::Designer(designer::Plan::new(d, cfg.seed)?)),
+            (None, None) => Err(Error::invalid(
+                "config",
+                "needs a [sweep] or [designer] table",
+            )),
+        }
+    }
+
+    /// The number of jobs.
+    pub fn jobs(&self) -> usize {
+        match self {
+            Plan::Sweep(points) => sweep::job_count(points.len()),
+            Plan::Designer(p) => p.jobs(),
+        }
+    }
+
+    /// Runs job `j`; its output as a table (what its job file holds).
+    pub fn run_job(&self, j: usize) -> Result<Table> {
+        match self {
+            Plan::Sweep(points) => sweep::run_job(points, j),
+            Plan::Designer(p) => Ok(p.part_table(&p.run_job(j))),
+        }
+    }
+
+    fn text_columns(&self) -> &'static [&'static str] {
+        match self {
+            Plan::Sweep(_) => &sweep::TEXT_COLUMNS,
+            Plan::Designer(_) => &[],
+        }
+    }
+
+    /// The results table from every job's output, in job order.
+    pub fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        match self {
+            Plan::Sweep(_) => {
+                let mut t = Table::new(&sweep::RESULT_COLUMNS);
+                t.rows = parts.into_iter().flat_map(|p| p.rows).collect();
+                Ok(t)
+            }
+            Plan::Designer(p) => {
+                let parts = parts
+                    .iter()
+                    .map(|t| {
+                        p.part_from_table(t)
+                            .ok_or_else(|| Error::invalid("job", "not a designer job of this run"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(p.assemble(&parts))
+            }
+        }
+    }
+
+    /// Checks that a job file's table is job `j`'s output in shape (columns and, for sweeps, row count).
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        let (columns, rows): (&[&str], usize) = match self {
+            Plan::Sweep(points) => (
+                &sweep::RESULT_COLUMNS,
+                (points.len() - j * sweep::CHUNK).min(sweep::CHUNK),
+            ),
+            Plan::Designer(p) => {
+                return p
+                    .part_from_table(t)
+                    .map(|_| ())
+                    .ok_or_else(|| "not a designer job of this run".to_string());
+            }
+        };
+        if t.columns != columns {
+            return Err(format!("columns {:?}, expected {columns:?}", t.columns));
+        }
+        if t.rows.len() != rows {
+            return Err(format!("{} rows, expected {rows}", t.rows.len()));
+        }
+        Ok(())
+    }
+}
+
+/// The resolved text of a config: what the manifest and config.resolved.toml hold.
+pub fn resolved(cfg: &Config) -> Result<String> {
+    toml::to_string_pretty(cfg).map_err(|e| Error::invalid("config", e.to_string()))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn job_path(work: &Path, j: usize) -> PathBuf {
+    work.join(JOBS).join(format!("{j:08}.csv"))
+}
+
+/// Removes temporary files (`.NAME.tmp…`) a killed writer left in `dir`.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") && e.path().is_file() {
+            std::fs::remove_file(e.path()).map_err(io(&e.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`execute`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Jobs of the shard.
+    pub owned: usize,
+    /// Jobs found finished in the work directory (resumed).
+    pub reused: usize,
+    /// Jobs run now.
+    pub ran: usize,
+}
+
+/// Runs the jobs of `shard` that are not yet in `work`, each into its own job file.
+///
+/// With `resume`, an existing work directory must hold the same run (version, config, seed, shard), and its
+/// finished jobs are kept; without it, an existing work directory is started afresh.
+pub fn execute(
+    cfg: &Config,
+    work: &Path,
+    shard: Shard,
+    resume: bool,
+    progress: bool,
+) -> Result<Progress> {
+    let plan = Plan::new(cfg)?;
+    let manifest = Manifest {
+        format: FORMAT,
+        cirl_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: cfg.name.clone(),
+        seed: cfg.seed,
+        shard: shard.index,
+        shards: shard.count,
+        jobs: plan.jobs(),
+        config: resolved(cfg)?,
+    };
+    let mpath = work.join(MANIFEST);
+    let jobs_dir = work.join(JOBS);
+    match (resume, read_manifest(work)?) {
+        (true, Some(old)) => {
+            if let Some(why) = differs(&old, &manifest) {
+                return Err(Error::invalid(
+                    "--resume",
+                    format!(
+                        "{} holds {why}; rerun without --resume to start afresh, or choose another --out",
+                        work.display()
+                    ),
+                ));
+            }
+        }
+        _ => {
+            if jobs_dir.exists() {
+                std::fs::remove_dir_all(&jobs_dir).map_err(io(&jobs_dir))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(&jobs_dir).map_err(io(&jobs_dir))?;
+    remove_stale_temporaries(work)?;
+    remove_stale_temporaries(&jobs_dir)?;
+    let text = serde_json::to_string_pretty(&manifest).expect("serializable") + "\n";
+    write_atomic(&mpath, text.as_bytes())?;
+    let owned: Vec<usize> = shard.jobs(plan.jobs()).collect();
+    let todo: Vec<usize> = owned
+        .iter()
+        .copied()
+        .filter(|&j| !job_path(work, j).is_file())
+        .collect();
+    let bar = super::progress_bar(todo.len() as u64, progress);
+    todo.par_iter()
+        .with_max_len(1)
+        .try_for_each(|&j| -> Result<()> {
+            let t = plan.run_job(j)?;
+            write_atomic(&job_path(work, j), t.to_csv().as_bytes())?;
+            bar.inc(1);
+            Ok(())
+        })?;
+    bar.finish_and_clear();
+    Ok(Progress {
+        owned: owned.len(),
+        reused: owned.len() - todo.len(),
+        ran: todo.len(),
+    })
+}
+
+/// The manifest in `work`, if there is one.
+pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
+    let p = work.join(MANIFEST);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&p)(e)),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::invalid(
+            p.display().to_string(),
+            format!("not a cirl shard manifest ({e}); delete the directory and rerun"),
+        )
+    })
+}
+
+/// Why two manifests are not the same run (or the same shard), if they are not.
+fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
+    if a.format != b.format || a.cirl_version != b.cirl_version {
+        Some(format!(
+            "a run of cirl {} (format {}), not {} (format {})",
+            a.cirl_version, a.format, b.cirl_version, b.format
+        ))
+    } else if a.seed != b.seed {
+        Some(format!("a run with seed {}, not {}", a.seed, b.seed))
+    } else if a.config != b.config || a.jobs != b.jobs {
+        Some(format!(
+            "a run of a different config (`{}`, {} jobs)",
+            a.name, a.jobs
+        ))
+    } else if a.shard != b.shard || a.shards != b.shards {
+        Some(format!(
+            "shard {}/{}, not {}/{}",
+            a.shard, a.shards, b.shard, b.shards
+        ))
+    } else {
+        None
+    }
+}
+
+/// Checks that `dirs` are the work directories of one complete run, and assembles its config and results.
+pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
+    if dirs.is_empty() {
+        return Err(Error::invalid(
+            "DIR",
+            "give the output directories of every shard",
+        ));
+    }
+    let mut manifests = Vec::new();
+    for d in dirs {
+        let m = read_manifest(d)?.ok_or_else(|| {
+            Error::invalid(
+                d.display().to_string(),
+                "not a shard output (no shard.json); create it with `cirl run CONFIG --shard K/N --out DIR`",
+            )
+        })?;
+        manifests.push(m);
+    }
+    let first = &manifests[0];
+    for (d, m) in dirs.iter().zip(&manifests).skip(1) {
+        let same = Manifest {
+            shard: first.shard,
+            ..m.clone()
+        };
+        if let Some(why) = differs(first, &same) {
+            return Err(Error::invalid(
+                "merge",
+                format!(
+                    "{} holds {why} — {} and {} are not shards of one run",
+                    dirs[0].display(),
+                    dirs[0].display(),
+                    d.display()
+                ),
+            ));
+        }
+        if m.shards != first.shards {
+            return Err(Error::invalid(
+                "merge",
+                format!(
+                    "{} is a shard of {} but {} of {}; merge shards of one split",
+                    d.display(),
+                    m.shards,
+                    dirs[0].display(),
+                    first.shards
+                ),
+            ));
+        }
+    }
+    let mut by_shard: BTreeMap<usize, &Path> = BTreeMap::new();
+    for (d, m) in dirs.iter().zip(&manifests) {
+        if let Some(other) = by_shard.insert(m.shard, d) {
+            return Err(Error::invalid(
+                "merge",
+                format!(
+                    "shard {}/{} given twice ({} and {})",
+                    m.shard,
+                    m.shards,
+                    other.display(),
+                    d.display()
+                ),
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=first.shards)
+        .filter(|k| !by_shard.contains_key(k))
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(
+            "merge",
+            format!(
+                "incomplete set: shard(s) {} of {} missing",
+                missing.join(", "),
+                first.shards
+            ),
+        ));
+    }
+    let cfg = config::parse(&first.config, &format!("{}/{MANIFEST}", dirs[0].display()))?;
+    let plan = Plan::new(&cfg)?;
+    if plan.jobs() != first.jobs {
+        return Err(Error::invalid(
+            "merge",
+            format!(
+                "the manifest counts {} jobs but this cirl splits the config into {}",
+                first.jobs,
+                plan.jobs()
+            ),
+        ));
+    }
+    // Every shard complete before anything is read.
+    for (&k, d) in &by_shard {
+        let shard = Shard {
+            index: k,
+            count: first.shards,
+        };
+        let owned: Vec<usize> = shard.jobs(plan.jobs()).collect();
+        let done = owned.iter().filter(|&&j| job_path(d, j).is_file()).count();
+        if done < owned.len() {
+            return Err(Error::invalid(
+                "merge",
+                format!(
+                    "shard {shard} in {} is incomplete: {done} of {} jobs done; finish it with `cirl run CONFIG --shard {shard} --out {} --resume`",
+                    d.display(),
+                    owned.len(),
+                    d.display()
+                ),
+            ));
+        }
+    }
+    let parts: Vec<Table> = (0..plan.jobs())
+        .into_par_iter()
+        .map(|j| {
+            let d = by_shard[&(j % first.shards + 1)];
+            let p = job_path(d, j);
+            let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+            let t = Table::from_csv(&text, plan.text_columns())
+                .and_then(|t| plan.check_part(j, &t).map(|_| t))
+                .map_err(|e| {
+                    Error::invalid(
+                        p.display().to_string(),
+                        format!(
+                            "not job {j} of this run ({e}); delete it and rerun the shard with --resume"
+                        ),
+                    )
+                })?;
+            Ok(t)
+        })
+        .collect::<Result<_>>()?;
+    let results = plan.assemble(parts)?;
+    Ok((cfg, results))
+}
+
+/// Computes a config's results in memory (no files): the same jobs, assembled in the same order.
+pub fn compute_results(cfg: &Config, progress: bool) -> Result<Table> {
+    let plan = Plan::new(cfg)?;
+    let bar = super::progress_bar(plan.jobs() as u64, progress);
+    let parts: Vec<Table> = (0..plan.jobs())
+        .into_par_iter()
+        .map(|j| {
+            let t = plan.run_job(j);
+            bar.inc(1);
+            t
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    plan.assemble(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_jobs() {
+        for n in 1..7 {
+            let mut seen = vec![0; 23];
+            for k in 1..=n {
+                let s = Shard { index: k, count: n };
+                for j in s.jobs(23) {
+                    assert!(s.owns(j));
+                    seen[j] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1), "n = {n}: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn shard_specs_are_checked() {
+        assert_eq!(Shard::parse("3/8").unwrap(), Shard { index: 3, count: 8 });
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "", "1/200000", "-1/2"] {
+            let e = Shard::parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--shard:"), "{bad}: {e}");
+        }
+    }
+}
