@@ -6,22 +6,22 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A value that breaks a documented rule: `field` names what to change.
-    #[error("{field}: {message}")]
+    #[error("{}: {}", one_line(.field), one_line(.message))]
     Invalid { field: String, message: String },
     /// A file that could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", one_line(&.path.display().to_string()), one_line(&.source.to_string()))]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     /// A configuration file that is not valid TOML or has unknown or mistyped keys.
-    #[error("{path}: {message}")]
+    #[error("{}: {}", one_line(.path), one_line(.message))]
     Config { path: String, message: String },
     /// A run whose results fail the checks its config states (e.g. a paper's values).
-    #[error("{path}: {message}")]
+    #[error("{}: {}", one_line(.path), one_line(.message))]
     Check { path: String, message: String },
     /// A plot that could not be drawn.
-    #[error("plot {path}: {message}")]
+    #[error("plot {}: {}", one_line(.path), one_line(.message))]
     Plot { path: String, message: String },
 }
 
@@ -34,10 +34,15 @@ impl Error {
         }
     }
 
-    /// Whether this error is the caller's input (exit code 2) rather than the environment (exit code 1).
+    /// Whether this error is the caller's input (exit code 2) rather than the environment (exit code 1): a bad
+    /// value or config, or a path the caller named that is missing, not a file, not readable or not UTF-8.
     pub fn is_input_error(&self) -> bool {
+        use std::io::ErrorKind::*;
         matches!(self, Error::Invalid { .. } | Error::Config { .. })
-            || matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+            || matches!(self, Error::Io { source, .. } if matches!(
+                source.kind(),
+                NotFound | PermissionDenied | IsADirectory | NotADirectory | InvalidData | InvalidFilename
+            ))
     }
 }
 
@@ -51,12 +56,37 @@ pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
         .span()
         .map(|s| {
             let line_no = text[..s.start.min(text.len())].matches('\n').count() + 1;
-            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            let line = snippet(text.lines().nth(line_no - 1).unwrap_or(""));
             format!(" (line {line_no}: `{line}`)")
         })
         .unwrap_or_default();
     Error::Config {
         path: origin.to_string(),
-        message: e.message().trim().replace('\n', " ") + &at,
+        message: one_line(e.message()) + &at,
     }
+}
+
+/// Input text quoted in a message: trimmed, control characters (line breaks, carriage returns, escapes)
+/// written as escapes so the message stays one line, and cut to 80 characters.
+pub fn snippet(s: &str) -> String {
+    let s = one_line(s);
+    if s.chars().count() > 80 {
+        s.chars().take(79).collect::<String>() + "…"
+    } else {
+        s
+    }
+}
+
+/// A message made one line: trimmed, line breaks as spaces, other control characters as escapes.
+pub fn one_line(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| match c {
+            '\n' => " ".to_string(),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                c.escape_debug().to_string()
+            }
+            c => c.to_string(),
+        })
+        .collect()
 }

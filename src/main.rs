@@ -61,6 +61,9 @@ enum Command {
         /// Continue a killed run in the same --out: keep its finished jobs, run the rest.
         #[arg(long)]
         resume: bool,
+        /// Validate the config and print how it splits into jobs (and shards); write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         exec: Exec,
     },
@@ -206,6 +209,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             out,
             shard,
             resume,
+            dry_run,
             exec,
         } => {
             threads(&exec)?;
@@ -249,6 +253,16 @@ fn dispatch(cmd: Command) -> Result<()> {
                 return report_study(name, &o, &out);
             }
             let cfg = experiment::load(&config)?;
+            if dry_run {
+                let jobs = experiment::shard::Plan::new(&cfg)?.jobs();
+                let sh = shard.unwrap_or(experiment::shard::Shard::WHOLE);
+                println!(
+                    "{}: valid; {jobs} jobs, {} in shard {sh}",
+                    cfg.name,
+                    sh.jobs(jobs).count()
+                );
+                return Ok(());
+            }
             if let Some(sh) = shard {
                 let out = out.unwrap_or_else(|| {
                     Path::new("runs")

@@ -232,11 +232,11 @@ fn one() -> f64 {
 /// Parses a config, turning TOML errors into one line naming the key (and line) to fix.
 pub fn parse(text: &str, origin: &str) -> Result<Config> {
     let cfg: Config = toml::from_str(text).map_err(|e| {
-        let mut msg = e.message().replace('\n', " ");
+        let mut msg = crate::error::one_line(e.message());
         if let Some(span) = e.span() {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
             let src = text.lines().nth(line - 1).unwrap_or("").trim();
-            let key = src.split('=').next().unwrap_or("").trim();
+            let key = crate::error::snippet(src.split('=').next().unwrap_or(""));
             if !key.is_empty() && !key.starts_with('[') && src.contains('=') {
                 msg = format!("line {line}, key `{key}`: {msg}");
             } else {

@@ -137,6 +137,16 @@ impl<'a> Plan<'a> {
         let human = Human::boltzmann(d.beta)?;
         let shrink = d.prior_sd * d.prior_sd / (d.prior_sd * d.prior_sd + d.noise_sd * d.noise_sd);
         let chunks = d.games.div_ceil(CHUNK);
+        if chunks as f64 * d.actions.len() as f64 > 1e7 {
+            return Err(Error::invalid(
+                "designer.games",
+                format!(
+                    "{} games for each of {} action counts is more than 10^7 jobs of {CHUNK}; use fewer games",
+                    d.games,
+                    d.actions.len()
+                ),
+            ));
+        }
         let jobs = (0..d.actions.len())
             .flat_map(|a| (0..chunks).map(move |c| (a, c)))
             .collect();

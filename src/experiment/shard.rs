@@ -353,6 +353,7 @@ pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
     for (d, m) in dirs.iter().zip(&manifests).skip(1) {
         let same = Manifest {
             shard: first.shard,
+            shards: first.shards,
             ..m.clone()
         };
         if let Some(why) = differs(first, &same) {

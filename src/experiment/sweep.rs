@@ -12,6 +12,9 @@ use crate::human::Human;
 use crate::numerics;
 use crate::offswitch::{self, Move, Values};
 
+/// The most games one sweep may hold (its grid is built in memory, about 200 bytes a game).
+pub const MAX_POINTS: usize = 10_000_000;
+
 /// The numeric parameters a sweep can vary.
 pub const PARAMS: [&str; 5] = ["mu", "sigma", "beta", "p", "cost"];
 
@@ -135,6 +138,29 @@ pub fn axes(s: &Sweep) -> Result<BTreeMap<&'static str, Vec<f64>>> {
     Ok(m)
 }
 
+/// The number of games in a sweep's grid, counted without building it.
+pub fn grid_size(s: &Sweep) -> Result<f64> {
+    let ax = axes(s)?;
+    // In floating point: the product of five axes of up to 10^6 values each overflows an integer.
+    let len = |name: &str| ax.get(name).map_or(1.0, |v| v.len() as f64);
+    Ok(s.prior
+        .to_vec()
+        .iter()
+        .map(|pk| {
+            let prior = if prior_params(pk) {
+                len("mu") * len("sigma")
+            } else {
+                1.0
+            };
+            s.human
+                .to_vec()
+                .iter()
+                .map(|hk| prior * human_param(hk).map_or(1.0, len) * len("cost"))
+                .sum::<f64>()
+        })
+        .sum())
+}
+
 /// Expands a sweep into its grid of games (validated: every point builds), in a fixed order.
 pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
     let ax = axes(s)?;
@@ -151,6 +177,16 @@ pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
             .cloned()
             .ok_or_else(|| Error::invalid(format!("sweep.{name}"), format!("missing: {why}")))
     };
+    // The grid's size before it is built: a config must not be able to exhaust memory.
+    let total = grid_size(s)?;
+    if total > MAX_POINTS as f64 {
+        return Err(Error::invalid(
+            "sweep",
+            format!(
+                "the grid has {total} games, more than {MAX_POINTS}; split it into several configs (e.g. one per prior or mu)"
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for pk in &priors {
         let (mus, sigmas) = if prior_params(pk) {

@@ -164,6 +164,10 @@ impl Parser {
         if names.len() == 1
             && let Ok(n) = names[0].parse::<usize>()
         {
+            // Dense tables hold at most 5·10^7 entries, so no model has more than 10^4 of anything.
+            if n == 0 || n > 10_000 {
+                return Err(self.err(format!("{what}: a count between 1 and 10000, got {n}")));
+            }
             return Ok((0..n).map(|i| i.to_string()).collect());
         }
         if names.is_empty() {
@@ -212,7 +216,7 @@ impl Parser {
     fn ensure_tables(&mut self) -> Result<()> {
         let (ns, na, no) = self.sizes()?;
         if self.t.is_empty() {
-            if na * ns * ns * no > 50_000_000 {
+            if (na as f64) * (ns as f64) * (ns as f64) * (no as f64) > 5e7 {
                 return Err(self.err(format!("model too large for dense tables ({ns} states, {na} actions, {no} observations)")));
             }
             self.t = vec![vec![vec![0.0; ns]; ns]; na];
@@ -409,6 +413,10 @@ impl Parser {
         self.ensure_tables()?;
         let (ns, no) = (self.states.len(), self.observations.len());
         let el = self.elements(4)?;
+        if el.len() < 2 {
+            return Err(self
+                .err("R: needs at least an action and a start state (R: a : s [: s' [: o]] ...)"));
+        }
         let acts = self.resolve(&el[0], &self.actions, "action")?;
         let ss = self.resolve(&el[1], &self.states, "state")?;
         let idx = |a: usize, s: usize, e: usize, o: usize| ((a * ns + s) * ns + e) * no + o;

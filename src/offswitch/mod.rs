@@ -498,9 +498,11 @@ fn uniform_moments(lo: f64, hi: f64, human: &Human) -> Moments {
     let mean = 0.5 * (lo + hi);
     let (lp, hp) = (lo.max(0.0), hi.max(0.0));
     let p_pos = (hp - lp) / w; // Pr(U ≥ 0)
-    let pos_part = (hp * hp - lp * lp) / (2.0 * w); // E[U·1{U ≥ 0}]
+    // E[U·1{U ≥ 0}] = (hp² − lp²)/(2w), written as Pr × midpoint: the difference of squares cancels
+    // catastrophically for a narrow interval far from 0 (|μ| = 1e6, σ = 1e-6 lost 16 units).
+    let pos_part = p_pos * 0.5 * (hp + lp);
     let (ln, hn) = (lo.min(0.0), hi.min(0.0));
-    let neg_part = (hn * hn - ln * ln) / (2.0 * w); // E[U·1{U < 0}]
+    let neg_part = (hn - ln) / w * 0.5 * (hn + ln); // E[U·1{U < 0}]
     let closed = |e_pi: f64, e_u_pi: f64, e_u_not_pi: f64| Moments {
         mean,
         e_pi,
