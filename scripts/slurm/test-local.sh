@@ -22,11 +22,11 @@ export SLURM_CONF=$state/slurm.conf
 cat >"$work/sweep.toml" <<'TOML'
 name = "slurm-sweep"
 [sweep]
-prior = ["normal", "uniform"]
+prior = "normal"
 human = "boltzmann"
 mu = [-0.25, 0.0, 0.25]
-sigma = { start = 0.0, stop = 2.0, num = 61 }
-beta = { start = 0.0, stop = 2.0, num = 61 }
+sigma = { start = 0.0, stop = 2.0, num = 81 }
+beta = { start = 0.0, stop = 2.0, num = 81 }
 [frontier]
 along = "beta"
 [[plot]]
