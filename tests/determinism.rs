@@ -305,3 +305,85 @@ fn simulated_returns_are_pinned() {
     assert_eq!(format!("{mean:?}"), PINNED_TIGER, "simulated mean moved");
 }
 const PINNED_TIGER: &str = "19.77223733639888";
+
+/// Every other seeded command prints the same JSON at 1, 2 and 4 threads (timings removed).
+#[test]
+fn seeded_commands_do_not_depend_on_threads() {
+    let cases: [&[&str]; 4] = [
+        &[
+            "offswitch",
+            "--prior",
+            "normal:0.1,1",
+            "--human",
+            "boltzmann:0.4",
+            "--mc",
+            "300000",
+            "--seed",
+            "3",
+            "--json",
+        ],
+        &[
+            "solve",
+            "wormy-apples",
+            "--simulate",
+            "3000",
+            "--seed",
+            "2",
+            "--json",
+        ],
+        &[
+            "posg",
+            "experiments/reproduce/garber2025/cheap-talk.toml",
+            "--heuristic",
+            "--restarts",
+            "40",
+            "--seed",
+            "9",
+            "--json",
+        ],
+        &[
+            "calibrate",
+            "experiments/scenarios/support-bot.toml",
+            "--mc",
+            "200000",
+            "--seed",
+            "4",
+            "--no-plots",
+            "--json",
+        ],
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for args in cases {
+        let outputs: Vec<serde_json::Value> = ["1", "2", "4"]
+            .iter()
+            .map(|threads| {
+                let mut cmd = cirl();
+                cmd.args(args);
+                // `--threads` is a flag of the commands that run parallel jobs; the others follow rayon's
+                // pool size.
+                cmd.env("RAYON_NUM_THREADS", threads);
+                if args[0] == "calibrate" {
+                    cmd.args(["--threads", threads, "--out"])
+                        .arg(tmp.path().join(format!("cal{threads}")));
+                }
+                let out = cmd.assert().success().get_output().stdout.clone();
+                let mut v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                strip_timings(&mut v);
+                v
+            })
+            .collect();
+        assert_eq!(outputs[0], outputs[1], "{args:?}: 1 vs 2 threads");
+        assert_eq!(outputs[0], outputs[2], "{args:?}: 1 vs 4 threads");
+    }
+}
+
+fn strip_timings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| k != "seconds" && !k.ends_with("_seconds"));
+            m.values_mut().for_each(strip_timings);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_timings),
+        _ => {}
+    }
+}

@@ -352,14 +352,16 @@ fn fuzz_experiment_configs() {
                     Some(s) => sweep::grid_size(s).is_ok_and(|n| n <= 2e5),
                     None => true,
                 };
-                if small && let Some(plan) = contract("plan", &text, |_| shard::Plan::new(&cfg)) {
-                    if plan.jobs() > 0 && cfg.sweep.is_some() {
-                        let t = contract("job 0", &text, |_| plan.run_job(0));
-                        for r in t.iter().flat_map(|t| &t.rows) {
-                            for c in r {
-                                if let Some(x) = c.num() {
-                                    prop_assert!(!x.is_nan(), "NaN in {r:?} for {text:?}");
-                                }
+                if small
+                    && let Some(plan) = contract("plan", &text, |_| shard::Plan::new(&cfg))
+                    && plan.jobs() > 0
+                    && cfg.sweep.is_some()
+                {
+                    let t = contract("job 0", &text, |_| plan.run_job(0));
+                    for r in t.iter().flat_map(|t| &t.rows) {
+                        for c in r {
+                            if let Some(x) = c.num() {
+                                prop_assert!(!x.is_nan(), "NaN in {r:?} for {text:?}");
                             }
                         }
                     }

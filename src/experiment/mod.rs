@@ -168,8 +168,15 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
         let reused = shard::Plan::new(cfg)?.jobs();
         return finish(cfg, results, out, opts, start, (0, reused));
     }
-    let p = shard::execute(cfg, &work, shard::Shard::WHOLE, opts.resume, opts.progress)?;
-    let (_, results) = shard::collect(std::slice::from_ref(&work))?;
+    let (p, fresh) = shard::execute_keeping(
+        cfg,
+        &work,
+        shard::Shard::WHOLE,
+        opts.resume,
+        opts.progress,
+        true,
+    )?;
+    let (_, results) = shard::collect_with(std::slice::from_ref(&work), fresh)?;
     let outcome = finish(cfg, results, out, opts, start, (p.ran, p.reused))?;
     // Retire the journal in one atomic step, then delete it.
     let io = |source| Error::Io {

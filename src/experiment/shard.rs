@@ -232,6 +232,19 @@ pub fn execute(
     resume: bool,
     progress: bool,
 ) -> Result<Progress> {
+    execute_keeping(cfg, work, shard, resume, progress, false).map(|(p, _)| p)
+}
+
+/// [`execute`], also returning the tables of the jobs run now (with `keep`), so that a caller assembling the
+/// results at once need not read them back.
+pub fn execute_keeping(
+    cfg: &Config,
+    work: &Path,
+    shard: Shard,
+    resume: bool,
+    progress: bool,
+    keep: bool,
+) -> Result<(Progress, Fresh)> {
     let plan = Plan::new(cfg)?;
     let manifest = Manifest {
         format: FORMAT,
@@ -275,21 +288,27 @@ pub fn execute(
         .filter(|&j| !job_path(work, j).is_file())
         .collect();
     let bar = super::progress_bar(todo.len() as u64, progress);
-    todo.par_iter()
+    let fresh: Vec<Option<(usize, Table)>> = todo
+        .par_iter()
         .with_max_len(1)
-        .try_for_each(|&j| -> Result<()> {
+        .map(|&j| -> Result<Option<(usize, Table)>> {
             let t = plan.run_job(j)?;
             write_atomic(&job_path(work, j), t.to_csv().as_bytes())?;
             bar.inc(1);
-            Ok(())
-        })?;
+            Ok(keep.then_some((j, t)))
+        })
+        .collect::<Result<_>>()?;
     bar.finish_and_clear();
-    Ok(Progress {
+    let progress = Progress {
         owned: owned.len(),
         reused: owned.len() - todo.len(),
         ran: todo.len(),
-    })
+    };
+    Ok((progress, fresh.into_iter().flatten().collect()))
 }
+
+/// Job tables already in memory, by job number.
+pub type Fresh = BTreeMap<usize, Table>;
 
 /// The manifest in `work`, if there is one.
 pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
@@ -333,6 +352,12 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
 
 /// Checks that `dirs` are the work directories of one complete run, and assembles its config and results.
 pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
+    collect_with(dirs, Fresh::new())
+}
+
+/// [`collect`], taking the jobs in `fresh` from memory instead of reading their files (they are the same
+/// tables: numbers round-trip exactly through CSV).
+pub fn collect_with(dirs: &[PathBuf], mut fresh: Fresh) -> Result<(Config, Table)> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "DIR",
@@ -441,9 +466,12 @@ pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
             ));
         }
     }
-    let parts: Vec<Table> = (0..plan.jobs())
+    let read: Vec<Option<Table>> = (0..plan.jobs())
         .into_par_iter()
         .map(|j| {
+            if fresh.contains_key(&j) {
+                return Ok(None);
+            }
             let d = by_shard[&(j % first.shards + 1)];
             let p = job_path(d, j);
             let text = std::fs::read_to_string(&p).map_err(io(&p))?;
@@ -457,9 +485,14 @@ pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
                         ),
                     )
                 })?;
-            Ok(t)
+            Ok(Some(t))
         })
         .collect::<Result<_>>()?;
+    let parts = read
+        .into_iter()
+        .enumerate()
+        .map(|(j, t)| t.or_else(|| fresh.remove(&j)).expect("read or fresh"))
+        .collect();
     let results = plan.assemble(parts)?;
     Ok((cfg, results))
 }
