@@ -101,10 +101,14 @@ fn killed_runs_resume_without_lost_or_duplicated_rows() {
     let reference = std::fs::read(reference_dir.join("results.csv")).unwrap();
     let reference_lines = reference.iter().filter(|&&b| b == b'\n').count();
 
-    let mut rng = cirl::rng::job_rng(20261130, 0);
+    // CIRL_KILL_SEED and CIRL_KILL_EPISODES (whole-run episodes, default 2) make a longer run.
+    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+    let mut rng = cirl::rng::job_rng(env("CIRL_KILL_SEED", 20261130), 0);
+    let whole = env("CIRL_KILL_EPISODES", 2) as usize;
     let (mut kills, mut mid_run, mut temps_seen, mut finished_early) = (0, 0, 0, 0);
-    // Three episodes: two whole runs and one shard of three.
-    for (episode, shard) in [None, None, Some("2/3")].into_iter().enumerate() {
+    // Whole runs, then one shard of three.
+    let episodes = std::iter::repeat_n(None, whole).chain([Some("2/3")]);
+    for (episode, shard) in episodes.enumerate() {
         let out = tmp.path().join(format!("episode{episode}"));
         let work = match shard {
             None => out.join(".cirl-run"),
@@ -168,7 +172,7 @@ fn killed_runs_resume_without_lost_or_duplicated_rows() {
          results.csv {reference_lines} lines identical after every episode; uninterrupted run {full:.2?}"
     );
     assert!(
-        mid_run >= 6,
+        mid_run >= 2 * (whole + 1),
         "too few kills landed mid-run ({mid_run} of {kills}); the test lost its power"
     );
 }
