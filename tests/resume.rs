@@ -102,7 +102,12 @@ fn killed_runs_resume_without_lost_or_duplicated_rows() {
     let reference_lines = reference.iter().filter(|&&b| b == b'\n').count();
 
     // CIRL_KILL_SEED and CIRL_KILL_EPISODES (whole-run episodes, default 2) make a longer run.
-    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
     let mut rng = cirl::rng::job_rng(env("CIRL_KILL_SEED", 20261130), 0);
     let whole = env("CIRL_KILL_EPISODES", 2) as usize;
     let (mut kills, mut mid_run, mut temps_seen, mut finished_early) = (0, 0, 0, 0);

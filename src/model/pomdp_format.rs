@@ -245,6 +245,11 @@ impl Parser {
                         }
                     }
                 }
+                "states" | "actions" | "observations" if !self.t.is_empty() || self.start.is_some() => {
+                    Err(self.err(format!(
+                        "`{kw}:` after start, T, O or R entries; declare states, actions and observations once, first"
+                    )))
+                }
                 "states" => self.names("states").map(|n| self.states = n),
                 "actions" => self.names("actions").map(|n| self.actions = n),
                 "observations" => self.names("observations").map(|n| self.observations = n),
@@ -727,5 +732,36 @@ R: open-right : tiger-right : * : * -100
         )
         .unwrap_err();
         assert!(e.to_string().contains("O[0][0]"), "{e}");
+    }
+
+    /// Inputs the fuzzer (tests/fuzz.rs) found panicking or allocating without bound: each is now one error.
+    #[test]
+    fn fuzzer_findings_are_errors() {
+        let head = "discount: 0.9\nstates: 2\nactions: 1\nobservations: 1\n";
+        for (text, expect) in [
+            (
+                format!("{head}R: *\n"),
+                "at least an action and a start state",
+            ),
+            (
+                format!("{head}T: * identity\nstates: 3\n"),
+                "`states:` after",
+            ),
+            (
+                format!("{head}start: uniform\nactions: 4\n"),
+                "`actions:` after",
+            ),
+            (
+                "discount: 0.9\nstates: 100000000\nactions: 1\nobservations: 1\n".to_string(),
+                "between 1 and 10000",
+            ),
+            (
+                "discount: 0.9\nstates: 0\nactions: 1\nobservations: 1\n".to_string(),
+                "between 1 and 10000",
+            ),
+        ] {
+            let e = parse(&text, "fuzz").unwrap_err().to_string();
+            assert!(e.contains(expect), "{text:?}: {e}");
+        }
     }
 }
