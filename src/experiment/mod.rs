@@ -137,7 +137,8 @@ pub struct Outcome {
     pub jobs_reused: usize,
 }
 
-fn mkdir(dir: &Path) -> Result<()> {
+/// Creates a directory and its parents.
+pub(crate) fn mkdir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -212,7 +213,7 @@ fn completed_results(cfg: &Config, out: &Path) -> Result<Option<Table>> {
 pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config, Outcome)> {
     let start = Instant::now();
     let (cfg, results) = shard::collect(dirs)?;
-    let jobs = shard::Plan::new(&cfg)?.jobs();
+    let jobs = shard::read_manifest(&dirs[0])?.map_or(0, |m| m.jobs);
     mkdir(out)?;
     shard::remove_stale_temporaries(out)?;
     let o = finish(&cfg, results, out, opts, start, (0, jobs))?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::table::fmt_num;
-use super::{RunOptions, write_atomic};
+use super::{RunOptions, mkdir, write_atomic};
 use crate::error::{Error, Result};
 
 /// (claim, passed, detail) of one check.
@@ -62,13 +62,6 @@ pub const STUDIES: [Study; 5] = [
 /// The study named `name`.
 pub fn study(name: &str) -> Option<&'static Study> {
     STUDIES.iter().find(|s| s.name == name)
-}
-
-fn mkdir(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
-        path: out.to_path_buf(),
-        source,
-    })
 }
 
 /// Appends the checks to the summary, writes it, and returns the outcome.
