@@ -152,6 +152,7 @@ pub(crate) fn mkdir(dir: &Path) -> Result<()> {
 /// outputs are rewritten from its results.csv.
 pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     let start = Instant::now();
+    let plan = shard::Plan::new(cfg)?;
     mkdir(out)?;
     shard::remove_stale_temporaries(out)?;
     let work = out.join(shard::WORK_DIR);
@@ -164,21 +165,21 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     }
     if opts.resume
         && !work.exists()
-        && let Some(results) = completed_results(cfg, out)?
+        && let Some(results) = completed_results(cfg, &plan, out)?
     {
-        let reused = shard::Plan::new(cfg)?.jobs();
-        return finish(cfg, results, out, opts, start, (0, reused));
+        return finish(cfg, &plan, results, out, opts, start, (0, plan.jobs()));
     }
-    let (p, fresh) = shard::execute_keeping(
+    let (p, fresh) = shard::execute_plan(
         cfg,
+        &plan,
         &work,
         shard::Shard::WHOLE,
         opts.resume,
         opts.progress,
         true,
     )?;
-    let (_, results) = shard::collect_with(std::slice::from_ref(&work), fresh)?;
-    let outcome = finish(cfg, results, out, opts, start, (p.ran, p.reused))?;
+    let results = shard::verify(std::slice::from_ref(&work))?.results(&plan, fresh)?;
+    let outcome = finish(cfg, &plan, results, out, opts, start, (p.ran, p.reused))?;
     // Retire the journal in one atomic step, then delete it.
     let io = |source| Error::Io {
         path: work.clone(),
@@ -190,7 +191,11 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
 }
 
 /// The results of a run already complete in `out` with this very config (its journal retired), if any.
-fn completed_results(cfg: &Config, out: &Path) -> Result<Option<Table>> {
+fn completed_results(
+    cfg: &Config,
+    plan: &shard::Plan,
+    out: &Path,
+) -> Result<Option<shard::Results>> {
     let (Ok(resolved), Ok(csv)) = (
         std::fs::read_to_string(out.join("config.resolved.toml")),
         std::fs::read_to_string(out.join("results.csv")),
@@ -200,39 +205,43 @@ fn completed_results(cfg: &Config, out: &Path) -> Result<Option<Table>> {
     if !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
         return Ok(None);
     }
-    let text_columns: &[&str] = if cfg.sweep.is_some() {
-        &sweep::TEXT_COLUMNS
-    } else {
-        &[]
-    };
-    Ok(Table::from_csv(&csv, text_columns).ok())
+    Ok(Table::from_csv(&csv, plan.text_columns())
+        .ok()
+        .map(|table| shard::Results { table, csv }))
 }
 
 /// Merges the output directories of every shard of a run (`cirl run --shard K/N`) into `out`: the same files
 /// as one unsharded run, with a byte-identical results.csv.
 pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config, Outcome)> {
     let start = Instant::now();
-    let (cfg, results) = shard::collect(dirs)?;
-    let jobs = shard::read_manifest(&dirs[0])?.map_or(0, |m| m.jobs);
+    let shards = shard::verify(dirs)?;
+    let cfg = shards.config()?;
+    let plan = shard::Plan::new(&cfg)?;
+    let results = shards.results(&plan, shard::Fresh::new())?;
     mkdir(out)?;
     shard::remove_stale_temporaries(out)?;
-    let o = finish(&cfg, results, out, opts, start, (0, jobs))?;
+    let o = finish(&cfg, &plan, results, out, opts, start, (0, plan.jobs()))?;
+    drop(plan); // it borrows `cfg`, which is returned
     Ok((cfg, o))
 }
 
 /// Writes a run's outputs from its results: frontier, plots, resolved config, checks and summary.
 fn finish(
     cfg: &Config,
-    results: Table,
+    plan: &shard::Plan,
+    shard::Results {
+        table: results,
+        csv,
+    }: shard::Results,
     out: &Path,
     opts: &RunOptions,
     start: Instant,
     (jobs_run, jobs_reused): (usize, usize),
 ) -> Result<Outcome> {
-    let frontier = frontier(cfg, &results)?;
+    let frontier = frontier(cfg, plan, &results)?;
     let mut files = Vec::new();
     let p = out.join("results.csv");
-    results.write_csv(&p)?;
+    write_atomic(&p, csv.as_bytes())?;
     files.push(p);
     if let Some(f) = &frontier {
         let p = out.join("frontier.csv");
@@ -273,22 +282,21 @@ fn finish(
     Ok(outcome)
 }
 
-/// The frontier of a sweep with a `[frontier]` table, found from its results.
-fn frontier(cfg: &Config, results: &Table) -> Result<Option<Table>> {
-    match (&cfg.sweep, &cfg.frontier) {
-        (Some(s), Some(f)) => Ok(Some(sweep::frontier(
-            &sweep::expand(s)?,
-            results,
-            &f.along,
-        )?)),
+/// The frontier of a sweep with a `[frontier]` table, found from its results and its grid.
+fn frontier(cfg: &Config, plan: &shard::Plan, results: &Table) -> Result<Option<Table>> {
+    match (plan, &cfg.frontier) {
+        (shard::Plan::Sweep(points), Some(f)) => {
+            Ok(Some(sweep::frontier(points, results, &f.along)?))
+        }
         _ => Ok(None),
     }
 }
 
 /// Computes the results (and frontier) without writing anything: the same jobs as a run, in memory.
 pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
-    let results = shard::compute_results(cfg, progress)?;
-    let frontier = frontier(cfg, &results)?;
+    let plan = shard::Plan::new(cfg)?;
+    let results = shard::compute_results(&plan, progress)?;
+    let frontier = frontier(cfg, &plan, &results)?;
     Ok((results, frontier))
 }
 

@@ -10,9 +10,10 @@
 //! a temporary name and renamed. A file is therefore either absent or complete, and a run killed at any moment
 //! (SIGKILL included) resumes by running the jobs whose files are missing: no job is lost and none is counted
 //! twice. `cirl run --shard K/N --out DIR` leaves its work directory in `DIR`; an unsharded run uses
-//! `DIR/.cirl-run` and removes it once the outputs are written. [`collect`] checks that a set of work
-//! directories is one complete run (same version, config and seed; every shard exactly once; every job present)
-//! and assembles the results table, which is then identical, byte for byte, to an unsharded run's.
+//! `DIR/.cirl-run` and removes it once the outputs are written. [`verify`] checks that a set of work
+//! directories is one run (same version, config and seed; every shard exactly once) and [`Shards::results`]
+//! that every job is present, and assembles the results table, which is then identical, byte for byte, to an
+//! unsharded run's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -128,7 +129,8 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn text_columns(&self) -> &'static [&'static str] {
+    /// The columns of its job files (and results.csv) that hold text.
+    pub fn text_columns(&self) -> &'static [&'static str] {
         match self {
             Plan::Sweep(_) => &sweep::TEXT_COLUMNS,
             Plan::Designer(_) => &[],
@@ -154,6 +156,20 @@ impl<'a> Plan<'a> {
                 Ok(p.assemble(&parts))
             }
         }
+    }
+
+    /// The text of results.csv from the jobs' texts, where the results are the jobs' rows in order (sweeps):
+    /// the header, then each job's rows as they were rendered — the bytes `to_csv` of the assembled table
+    /// gives, without rendering every number again. `None` where the results are computed from the jobs.
+    fn results_csv(&self, parts: &[Part]) -> Option<String> {
+        let Plan::Sweep(_) = self else { return None };
+        let header = Table::new(&sweep::RESULT_COLUMNS).to_csv();
+        let mut csv = String::with_capacity(parts.iter().map(|p| p.csv.len()).sum());
+        csv += &header;
+        for p in parts {
+            csv += p.csv.strip_prefix(header.as_str())?;
+        }
+        Some(csv)
     }
 
     /// Checks that a job file's table is job `j`'s output in shape (columns and, for sweeps, row count).
@@ -232,20 +248,21 @@ pub fn execute(
     resume: bool,
     progress: bool,
 ) -> Result<Progress> {
-    execute_keeping(cfg, work, shard, resume, progress, false).map(|(p, _)| p)
+    let plan = Plan::new(cfg)?;
+    execute_plan(cfg, &plan, work, shard, resume, progress, false).map(|(p, _)| p)
 }
 
-/// [`execute`], also returning the tables of the jobs run now (with `keep`), so that a caller assembling the
-/// results at once need not read them back.
-pub fn execute_keeping(
+/// [`execute`] with `cfg`'s plan already laid out, also returning the tables of the jobs run now (with
+/// `keep`), so that a caller assembling the results at once need not read them back.
+pub fn execute_plan(
     cfg: &Config,
+    plan: &Plan,
     work: &Path,
     shard: Shard,
     resume: bool,
     progress: bool,
     keep: bool,
 ) -> Result<(Progress, Fresh)> {
-    let plan = Plan::new(cfg)?;
     let manifest = Manifest {
         format: FORMAT,
         cirl_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -288,14 +305,15 @@ pub fn execute_keeping(
         .filter(|&j| !job_path(work, j).is_file())
         .collect();
     let bar = super::progress_bar(todo.len() as u64, progress);
-    let fresh: Vec<Option<(usize, Table)>> = todo
+    let fresh: Vec<Option<(usize, Part)>> = todo
         .par_iter()
         .with_max_len(1)
-        .map(|&j| -> Result<Option<(usize, Table)>> {
-            let t = plan.run_job(j)?;
-            write_atomic(&job_path(work, j), t.to_csv().as_bytes())?;
+        .map(|&j| -> Result<Option<(usize, Part)>> {
+            let table = plan.run_job(j)?;
+            let csv = table.to_csv();
+            write_atomic(&job_path(work, j), csv.as_bytes())?;
             bar.inc(1);
-            Ok(keep.then_some((j, t)))
+            Ok(keep.then_some((j, Part { table, csv })))
         })
         .collect::<Result<_>>()?;
     bar.finish_and_clear();
@@ -307,8 +325,20 @@ pub fn execute_keeping(
     Ok((progress, fresh.into_iter().flatten().collect()))
 }
 
-/// Job tables already in memory, by job number.
-pub type Fresh = BTreeMap<usize, Table>;
+/// A job's output: its table and that table as CSV text (what its job file holds).
+pub struct Part {
+    pub table: Table,
+    pub csv: String,
+}
+
+/// Jobs already in memory, by job number.
+pub type Fresh = BTreeMap<usize, Part>;
+
+/// A run's results: the table and the text of results.csv.
+pub struct Results {
+    pub table: Table,
+    pub csv: String,
+}
 
 /// The manifest in `work`, if there is one.
 pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
@@ -350,14 +380,15 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
     }
 }
 
-/// Checks that `dirs` are the work directories of one complete run, and assembles its config and results.
-pub fn collect(dirs: &[PathBuf]) -> Result<(Config, Table)> {
-    collect_with(dirs, Fresh::new())
+/// The work directories of every shard of one run, checked to agree (version, config, seed, split) and to
+/// cover every shard exactly once; [`Shards::results`] then checks that every job is there.
+pub struct Shards {
+    pub manifest: Manifest,
+    by_shard: BTreeMap<usize, PathBuf>,
 }
 
-/// [`collect`], taking the jobs in `fresh` from memory instead of reading their files (they are the same
-/// tables: numbers round-trip exactly through CSV).
-pub fn collect_with(dirs: &[PathBuf], mut fresh: Fresh) -> Result<(Config, Table)> {
+/// Checks that `dirs` are the work directories of every shard of one run.
+pub fn verify(dirs: &[PathBuf]) -> Result<Shards> {
     if dirs.is_empty() {
         return Err(Error::invalid(
             "DIR",
@@ -405,9 +436,9 @@ pub fn collect_with(dirs: &[PathBuf], mut fresh: Fresh) -> Result<(Config, Table
             ));
         }
     }
-    let mut by_shard: BTreeMap<usize, &Path> = BTreeMap::new();
+    let mut by_shard: BTreeMap<usize, PathBuf> = BTreeMap::new();
     for (d, m) in dirs.iter().zip(&manifests) {
-        if let Some(other) = by_shard.insert(m.shard, d) {
+        if let Some(other) = by_shard.insert(m.shard, d.clone()) {
             return Err(Error::invalid(
                 "merge",
                 format!(
@@ -434,72 +465,95 @@ pub fn collect_with(dirs: &[PathBuf], mut fresh: Fresh) -> Result<(Config, Table
             ),
         ));
     }
-    let cfg = config::parse(&first.config, &format!("{}/{MANIFEST}", dirs[0].display()))?;
-    let plan = Plan::new(&cfg)?;
-    if plan.jobs() != first.jobs {
-        return Err(Error::invalid(
-            "merge",
-            format!(
-                "the manifest counts {} jobs but this cirl splits the config into {}",
-                first.jobs,
-                plan.jobs()
-            ),
-        ));
+    let manifest = manifests.swap_remove(0);
+    Ok(Shards { manifest, by_shard })
+}
+
+impl Shards {
+    /// The run's config, as resolved in the manifest.
+    pub fn config(&self) -> Result<Config> {
+        let (k, d) = self.by_shard.iter().next().expect("at least one shard");
+        config::parse(
+            &self.manifest.config,
+            &format!("{}/{MANIFEST} (shard {k})", d.display()),
+        )
     }
-    // Every shard complete before anything is read.
-    for (&k, d) in &by_shard {
-        let shard = Shard {
-            index: k,
-            count: first.shards,
-        };
-        let owned: Vec<usize> = shard.jobs(plan.jobs()).collect();
-        let done = owned.iter().filter(|&&j| job_path(d, j).is_file()).count();
-        if done < owned.len() {
+
+    /// Checks that every shard holds all its jobs and assembles the results with `plan` (the plan of
+    /// [`Shards::config`]), taking the jobs in `fresh` from memory instead of reading their files (they are the
+    /// same tables: numbers round-trip exactly through CSV).
+    pub fn results(&self, plan: &Plan, mut fresh: Fresh) -> Result<Results> {
+        let first = &self.manifest;
+        let by_shard = &self.by_shard;
+        if plan.jobs() != first.jobs {
             return Err(Error::invalid(
                 "merge",
                 format!(
-                    "shard {shard} in {} is incomplete: {done} of {} jobs done; finish it with `cirl run CONFIG --shard {shard} --out {} --resume`",
-                    d.display(),
-                    owned.len(),
-                    d.display()
+                    "the manifest counts {} jobs but this cirl splits the config into {}",
+                    first.jobs,
+                    plan.jobs()
                 ),
             ));
         }
-    }
-    let read: Vec<Option<Table>> = (0..plan.jobs())
-        .into_par_iter()
-        .map(|j| {
-            if fresh.contains_key(&j) {
-                return Ok(None);
+        // Every shard complete before anything is read.
+        for (&k, d) in by_shard {
+            let shard = Shard {
+                index: k,
+                count: first.shards,
+            };
+            let owned: Vec<usize> = shard.jobs(plan.jobs()).collect();
+            let done = owned.iter().filter(|&&j| job_path(d, j).is_file()).count();
+            if done < owned.len() {
+                return Err(Error::invalid(
+                    "merge",
+                    format!(
+                        "shard {shard} in {} is incomplete: {done} of {} jobs done; finish it with `cirl run CONFIG --shard {shard} --out {} --resume`",
+                        d.display(),
+                        owned.len(),
+                        d.display()
+                    ),
+                ));
             }
-            let d = by_shard[&(j % first.shards + 1)];
-            let p = job_path(d, j);
-            let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-            let t = Table::from_csv(&text, plan.text_columns())
-                .and_then(|t| plan.check_part(j, &t).map(|_| t))
-                .map_err(|e| {
-                    Error::invalid(
-                        p.display().to_string(),
-                        format!(
-                            "not job {j} of this run ({e}); delete it and rerun the shard with --resume"
-                        ),
-                    )
-                })?;
-            Ok(Some(t))
-        })
-        .collect::<Result<_>>()?;
-    let parts = read
-        .into_iter()
-        .enumerate()
-        .map(|(j, t)| t.or_else(|| fresh.remove(&j)).expect("read or fresh"))
-        .collect();
-    let results = plan.assemble(parts)?;
-    Ok((cfg, results))
+        }
+        let read: Vec<Option<Part>> = (0..plan.jobs())
+            .into_par_iter()
+            .map(|j| {
+                if fresh.contains_key(&j) {
+                    return Ok(None);
+                }
+                let d = &by_shard[&(j % first.shards + 1)];
+                let p = job_path(d, j);
+                let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+                let t = Table::from_csv(&text, plan.text_columns())
+                    .and_then(|t| plan.check_part(j, &t).map(|_| t))
+                    .map_err(|e| {
+                        Error::invalid(
+                            p.display().to_string(),
+                            format!(
+                                "not job {j} of this run ({e}); delete it and rerun the shard with --resume"
+                            ),
+                        )
+                    })?;
+                Ok(Some(Part {
+                    table: t,
+                    csv: text,
+                }))
+            })
+            .collect::<Result<_>>()?;
+        let parts: Vec<Part> = read
+            .into_iter()
+            .enumerate()
+            .map(|(j, t)| t.or_else(|| fresh.remove(&j)).expect("read or fresh"))
+            .collect();
+        let csv = plan.results_csv(&parts);
+        let table = plan.assemble(parts.into_iter().map(|p| p.table).collect())?;
+        let csv = csv.unwrap_or_else(|| table.to_csv());
+        Ok(Results { table, csv })
+    }
 }
 
 /// Computes a config's results in memory (no files): the same jobs, assembled in the same order.
-pub fn compute_results(cfg: &Config, progress: bool) -> Result<Table> {
-    let plan = Plan::new(cfg)?;
+pub fn compute_results(plan: &Plan, progress: bool) -> Result<Table> {
     let bar = super::progress_bar(plan.jobs() as u64, progress);
     let parts: Vec<Table> = (0..plan.jobs())
         .into_par_iter()

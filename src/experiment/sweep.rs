@@ -140,10 +140,14 @@ pub fn axes(s: &Sweep) -> Result<BTreeMap<&'static str, Vec<f64>>> {
 
 /// The number of games in a sweep's grid, counted without building it.
 pub fn grid_size(s: &Sweep) -> Result<f64> {
-    let ax = axes(s)?;
+    Ok(count(s, &axes(s)?))
+}
+
+/// The number of games of a sweep with these axis values.
+fn count(s: &Sweep, ax: &BTreeMap<&'static str, Vec<f64>>) -> f64 {
     // In floating point: the product of five axes of up to 10^6 values each overflows an integer.
     let len = |name: &str| ax.get(name).map_or(1.0, |v| v.len() as f64);
-    Ok(s.prior
+    s.prior
         .to_vec()
         .iter()
         .map(|pk| {
@@ -158,7 +162,7 @@ pub fn grid_size(s: &Sweep) -> Result<f64> {
                 .map(|hk| prior * human_param(hk).map_or(1.0, len) * len("cost"))
                 .sum::<f64>()
         })
-        .sum())
+        .sum()
 }
 
 /// Expands a sweep into its grid of games (validated: every point builds), in a fixed order.
@@ -178,7 +182,7 @@ pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
             .ok_or_else(|| Error::invalid(format!("sweep.{name}"), format!("missing: {why}")))
     };
     // The grid's size before it is built: a config must not be able to exhaust memory.
-    let total = grid_size(s)?;
+    let total = count(s, &ax);
     if total > MAX_POINTS as f64 {
         return Err(Error::invalid(
             "sweep",
