@@ -31,7 +31,7 @@ enum Command {
         /// discrete:V1@P1,V2@P2,... | two-point:MU,SIGMA | csv:FILE#COLUMN | FILE.toml (mixtures).
         #[arg(long)]
         prior: String,
-        /// The human: rational | boltzmann:BETA | p-rational:P | chance:P.
+        /// The human: rational | boltzmann:BETA | p-rational:P | chance:P | error-rates:APPROVE,CATCH.
         #[arg(long)]
         human: String,
         /// The cost of asking the human (≥ 0).
@@ -722,19 +722,28 @@ fn calibrate_cmd(
 ) -> Result<()> {
     use cirl::escalation::{self, card, scenario::Scenario};
     let s = Scenario::load(path)?;
-    let c = escalation::calibrate(
+    let mut c = escalation::calibrate(
         &s,
         &escalation::Options {
             mc_actions: mc,
             seed,
         },
     )?;
-    let dir = out.unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{}", s.name)));
-    let mut files = card::write(&c, &dir)?;
-    if !no_plots {
-        for class in &s.classes {
-            files.extend(escalation::plot::draw_class(&s, class, &dir)?);
+    // `--json` alone prints the card and writes nothing; with --out (or without --json) the card, its exports
+    // and the plots go to the output directory.
+    let dir = match (&out, json) {
+        (Some(d), _) => Some(d.clone()),
+        (None, true) => None,
+        (None, false) => Some(Path::new("runs").join(format!("calibrate-{}", card::slug(&s.name)))),
+    };
+    let mut files = Vec::new();
+    if let Some(dir) = &dir {
+        if !no_plots {
+            let (f, notes) = escalation::plot_all(&s, &c, dir)?;
+            files.extend(f);
+            c.plot_notes = notes;
         }
+        files.extend(card::write(&c, dir)?);
     }
     if json {
         println!(
@@ -743,69 +752,11 @@ fn calibrate_cmd(
         );
         return Ok(());
     }
-    println!("scenario {}", c.scenario);
-    println!(
-        "{:<24} {:>9} {:>9} {:>10} {:<18} confidence regions (reported)",
-        "class", "share", "decision", "move", "why"
-    );
-    for k in &c.classes {
-        let regions: Vec<String> = k
-            .regions
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} [{:.3}, {:.3}]",
-                    r.mv.as_str(),
-                    r.reported_from,
-                    r.reported_to
-                )
-            })
-            .collect();
-        println!(
-            "{:<24} {:>8.3}% {:>9} {:>10} {:<18} {}",
-            k.name,
-            100.0 * k.share,
-            k.decision,
-            k.mv.as_str(),
-            format!("{:?}", k.reason),
-            regions.join(" ")
-        );
+    print!("{}", card::console(&c));
+    if let Some(dir) = dir {
+        println!();
+        println!("wrote {} files to {}", files.len(), dir.display());
     }
-    println!();
-    println!(
-        "{:<26} {:>12} {:>10} {:>9} {:>11} {:>11} {:>12} {:>24}",
-        "policy",
-        "E[utility]",
-        "regret",
-        "ask rate",
-        "harm rate",
-        "asks/harm",
-        "asks vs vod",
-        "Monte Carlo E[utility]"
-    );
-    for p in &c.policies {
-        println!(
-            "{:<26} {:>12} {:>10} {:>8.3}% {:>11} {:>11} {:>12} {:>24}",
-            p.name,
-            fmt_num(p.expected_utility),
-            fmt_num(p.regret),
-            100.0 * p.ask_rate,
-            format!("{:.3e}", p.harm_rate),
-            p.asks_per_harm_prevented.map_or("—".into(), fmt_num),
-            p.asks_vs_value_of_deferring
-                .map_or("—".into(), |x| format!("{}×", fmt_num(x))),
-            p.monte_carlo.as_ref().map_or("—".into(), |m| format!(
-                "{} ± {}",
-                fmt_num(m.expected_utility.mean),
-                fmt_num(1.96 * m.expected_utility.std_err)
-            ))
-        );
-    }
-    for w in &c.warnings {
-        println!("warning: {w}");
-    }
-    println!();
-    println!("wrote {} files to {}", files.len(), dir.display());
     Ok(())
 }
 

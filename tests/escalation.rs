@@ -4,7 +4,8 @@
 
 use assert_cmd::Command;
 use cirl::belief::Prior;
-use cirl::escalation::model::{self, Model, Move, Policy, QDist, beta_expect};
+use cirl::escalation::model::{self, Model, Move, Plan, Policy, QDist, beta_expect};
+use cirl::escalation::optimize::{self, Limits};
 use cirl::escalation::scenario::Scenario;
 use cirl::escalation::{self, Options};
 use cirl::human::Human;
@@ -12,12 +13,14 @@ use cirl::offswitch;
 use rand::RngExt;
 use serde_json::Value;
 
-const SCENARIOS: [&str; 5] = [
+const SCENARIOS: [&str; 7] = [
     "coding-agent",
     "support-bot",
     "purchasing-agent",
     "confidence-trap-calibrated",
     "confidence-trap-overconfident",
+    "devops-agent",
+    "personal-assistant",
 ];
 
 fn scenario_path(name: &str) -> String {
@@ -128,7 +131,7 @@ fn value_of_deferring_beats_every_rival_on_random_scenarios() {
                 vod.expected_utility
             );
             // Rates are rates.
-            let total = x.act_rate + x.ask_rate + x.handover_rate;
+            let total = x.act_rate + x.ask_rate + x.block_rate + x.handover_rate;
             assert!((total - 1.0).abs() < 1e-9, "{k} {}: {total}", p.name());
         }
         // The static policy beats every policy that ignores confidence.
@@ -153,7 +156,7 @@ fn rivals_do_what_they_say() {
         let m = Model::new(&s).unwrap();
         let all = m.metrics(Policy::ApproveAll);
         assert_eq!(all.ask_rate, 1.0, "{name}");
-        assert_eq!(all.act_rate + all.handover_rate, 0.0);
+        assert_eq!(all.act_rate + all.handover_rate + all.block_rate, 0.0);
         let never = m.metrics(Policy::NeverAsk);
         assert_eq!(never.act_rate, 1.0);
         assert_eq!(never.ask_rate, 0.0);
@@ -198,7 +201,7 @@ fn a_calibrated_agent_with_a_rational_human_reproduces_the_offswitch_game() {
             (Human::Boltzmann { beta: b }, format!("boltzmann:{b}"))
         };
         let text = format!(
-            "name = \"os\"\n[human]\nresponse = \"{hs}\"\nask_cost = {c}\nhandover_cost = 0\n[[class]]\nname = \"a\"\nshare = 1\nprior = \"normal:{mu},{sigma}\"\n"
+            "name = \"os\"\n[human]\nresponse = \"{hs}\"\nask_cost = {c}\nhandover_cost = 1e9\n[[class]]\nname = \"a\"\nshare = 1\nprior = \"normal:{mu},{sigma}\"\n"
         );
         let s = Scenario::parse(&text, "os").unwrap();
         let cal = escalation::calibrate(
@@ -212,18 +215,19 @@ fn a_calibrated_agent_with_a_rational_human_reproduces_the_offswitch_game() {
         let v = offswitch::values(&Prior::Normal { mu, sigma }, &human, c).unwrap();
         let card = &cal.classes[0];
         let tol = 1e-9 * sigma.max(mu.abs());
-        assert!((card.v_act - v.v_act).abs() < tol, "{k}");
+        assert!((card.values.act - v.v_act).abs() < tol, "{k}");
         assert!(
-            (card.v_ask - v.v_wait).abs() < tol,
+            (card.values.ask - v.v_wait).abs() < tol,
             "{k}: {} vs {}",
-            card.v_ask,
+            card.values.ask,
             v.v_wait
         );
-        assert_eq!(card.v_hand_over, v.v_off);
+        // Blocking is the off-switch game's s: worth 0.
+        assert_eq!(card.values.block, v.v_off);
         let want = match v.decision {
             offswitch::Move::Act => Move::Act,
             offswitch::Move::Wait => Move::Ask,
-            offswitch::Move::Off => Move::HandOver,
+            offswitch::Move::Off => Move::Block,
         };
         assert_eq!(card.mv, want, "{k}: {v:?}");
         assert_eq!(card.tie, v.tie);
@@ -235,7 +239,8 @@ fn monte_carlo_agrees_with_the_exact_figures() {
     for (i, name) in SCENARIOS.iter().enumerate() {
         let s = load(name);
         let m = Model::new(&s).unwrap();
-        let mc = escalation::monte_carlo(&s, &m, 400_000, 17 + i as u64).unwrap();
+        let plans: Vec<Plan> = Policy::ALL.iter().map(|p| m.plan(*p)).collect();
+        let mc = escalation::monte_carlo(&m, &plans, 400_000, 17 + i as u64).unwrap();
         for (p, est) in Policy::ALL.iter().zip(&mc) {
             let x = m.metrics(*p);
             // 99.9% intervals (3.29 standard errors): with 5 scenarios × 7 policies × 6 figures a spurious failure
@@ -247,6 +252,8 @@ fn monte_carlo_agrees_with_the_exact_figures() {
                 ("utility", x.expected_utility, est.expected_utility, false),
                 ("ask", x.ask_rate, est.ask_rate, true),
                 ("hand over", x.handover_rate, est.handover_rate, true),
+                ("block", x.block_rate, est.block_rate, true),
+                ("harm loss", x.harm_loss, est.harm_loss, false),
                 ("harm", x.harm_rate, est.harm_rate, true),
                 (
                     "prevented",
@@ -281,6 +288,10 @@ fn monte_carlo_agrees_with_the_exact_figures() {
 fn thresholds_sit_where_the_moves_tie() {
     for name in SCENARIOS {
         let s = load(name);
+        // Under fatigue or risk limits the regions tie on penalized lines (checked by the constraint tests).
+        if s.reviewer.fatigue.is_some() || !s.risk.limits.is_empty() {
+            continue;
+        }
         let m = Model::new(&s).unwrap();
         let cal = escalation::calibrate(
             &s,
@@ -294,14 +305,12 @@ fn thresholds_sit_where_the_moves_tie() {
             let cm = &m.classes[k];
             for t in &card.confidence_thresholds {
                 let q = model::calibrated(t.at, m.shift);
-                let v = cm.values_at(q);
-                let val = |mv: Move| v.iter().find(|x| x.0 == mv).unwrap().1;
+                let (a, b) = (cm.line(t.below).at(q), cm.line(t.above).at(q));
                 assert!(
-                    (val(t.below) - val(t.above)).abs() < 1e-9 * cm.scale(),
-                    "{name}/{}: at confidence {}: {:?}",
+                    (a - b).abs() < 1e-9 * cm.scale(),
+                    "{name}/{}: at confidence {}: {a} vs {b}",
                     card.name,
-                    t.at,
-                    v
+                    t.at
                 );
                 assert!(t.below != t.above);
             }
@@ -310,23 +319,6 @@ fn thresholds_sit_where_the_moves_tie() {
             assert!((f - 1.0).abs() < 1e-9, "{name}/{}: {f}", card.name);
             assert_eq!(card.regions.first().unwrap().calibrated_from, 0.0);
             assert_eq!(card.regions.last().unwrap().calibrated_to, 1.0);
-            // σ thresholds: the class-level values of the two moves are equal there.
-            let utility = s.utility_prior(&s.classes[k]).unwrap();
-            for t in &card.sigma_thresholds {
-                let u = utility.affine(card.mean, t.at / card.sigma);
-                let v = model::class_values(&u, &s.human, s.classes[k].undo_cost, s.costs());
-                let val = |mv: Move| match mv {
-                    Move::Act => v[0],
-                    Move::Ask => v[1],
-                    Move::HandOver => v[2],
-                };
-                assert!(
-                    (val(t.below) - val(t.above)).abs() < 1e-6 * cm.scale(),
-                    "{name}/{}: σ = {}: {v:?}",
-                    card.name,
-                    t.at
-                );
-            }
         }
     }
     // The capability class of the confidence-trap pair asks because of its task length, and switches to acting
@@ -347,9 +339,11 @@ fn thresholds_sit_where_the_moves_tie() {
         .unwrap();
     assert_eq!(r.reason, escalation::Reason::Capability);
     let t = &r.task_minutes_thresholds;
-    assert_eq!(t.len(), 1, "{t:?}");
+    assert!(!t.is_empty(), "{t:?}");
     assert_eq!((t[0].below, t[0].above), (Move::Act, Move::Ask));
     assert!(t[0].at > 0.1 && t[0].at < 120.0);
+    // Far past the horizon failures dominate and the task is not worth asking about: block.
+    assert!(t.iter().skip(1).all(|x| x.at > 120.0), "{t:?}");
 }
 
 #[test]
@@ -466,35 +460,71 @@ fn every_shipped_scenario_writes_its_card_exports_and_plots() {
             assert!(["allow", "ask", "deny"].contains(&c["decision"].as_str().unwrap()));
         }
         let policies = j["policies"].as_array().unwrap();
-        assert_eq!(policies.len(), 7);
+        assert!(policies.len() >= 8, "{name}: {} policies", policies.len());
         for p in policies {
             for key in ["expected_utility", "ask_rate", "harm_rate"] {
                 assert!(p[key].is_f64(), "{name}: policy {key}");
             }
             assert!(p["name"].is_string());
         }
-        // The exports parse and carry every class with patterns.
+        // The exports parse and carry every class's rules under its decision.
         let claude: Value = serde_json::from_str(
             &std::fs::read_to_string(out.join("claude-settings.json")).unwrap(),
         )
         .unwrap();
-        let n_patterns: usize = ["allow", "ask", "deny"]
-            .iter()
-            .map(|k| claude["permissions"][k].as_array().unwrap().len())
-            .sum();
         let s = load(name);
-        assert_eq!(
-            n_patterns,
-            s.classes.iter().map(|c| c.claude.len()).sum::<usize>()
+        for (k, c) in j["classes"].as_array().unwrap().iter().enumerate() {
+            let decision = c["decision"].as_str().unwrap();
+            let list = claude["permissions"][decision].as_array().unwrap();
+            for rule in cirl::escalation::export::claude_rules(&s.classes[k].tools) {
+                assert!(
+                    list.iter().any(|r| r == &Value::from(rule.clone())),
+                    "{name}: {rule} not in {decision}"
+                );
+            }
+        }
+        assert_eq!(claude["permissions"]["defaultMode"], "default");
+        let gate: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("claude-settings-gate.json")).unwrap(),
+        )
+        .unwrap();
+        let cmd = gate["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap();
+        assert!(
+            cmd.starts_with("cirl gate --card ") && cmd.contains("--format claude-hook"),
+            "{cmd}"
         );
         let gemini: toml::Table =
             toml::from_str(&std::fs::read_to_string(out.join("gemini-policy.toml")).unwrap())
                 .unwrap();
         let rules = gemini["rule"].as_array().unwrap();
-        assert_eq!(rules.len(), s.classes.len());
+        assert!(
+            rules.len() >= s.classes.len(),
+            "{name}: {} rules",
+            rules.len()
+        );
         for r in rules {
             assert!(["allow", "ask_user", "deny"].contains(&r["decision"].as_str().unwrap()));
+            assert!(
+                r.get("toolName").is_some(),
+                "{name}: a rule without toolName"
+            );
+            if r.get("commandPrefix").is_some() {
+                assert_eq!(r["toolName"].as_str(), Some("run_shell_command"));
+                assert!(r.get("argsPattern").is_none());
+            }
         }
+        let hitl: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("langchain-hitl.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(hitl["interrupt_on"].is_object());
+        assert!(out.join("codex.rules").exists());
+        assert_eq!(
+            j["gate"]["classes"].as_array().unwrap().len(),
+            s.classes.len()
+        );
         let card: toml::Table =
             toml::from_str(&std::fs::read_to_string(out.join("card.toml")).unwrap()).unwrap();
         assert_eq!(card["scenario"].as_str(), Some(name));
@@ -506,10 +536,10 @@ fn every_shipped_scenario_writes_its_card_exports_and_plots() {
             .filter(|e| {
                 let n = e.as_ref().unwrap().file_name();
                 let n = n.to_string_lossy();
-                n.starts_with("frontier_") && (n.ends_with(".png") || n.ends_with(".svg"))
+                n.starts_with("decision_") && (n.ends_with(".png") || n.ends_with(".svg"))
             })
             .count();
-        assert!(plots >= 4, "{name}: {plots} plots");
+        assert!(plots >= 2, "{name}: {plots} plots");
         // Nothing half-written is left.
         assert!(
             std::fs::read_dir(&out).unwrap().all(|e| !e
@@ -531,11 +561,40 @@ fn bad_scenarios_fail_with_one_clear_line_and_exit_2() {
             good.replace("ask_cost = 0.5", "ask_cost = -1"),
             "human.ask_cost",
         ),
-        (good.replace("boltzmann:2.0", "oracle"), "human.response"),
+        (
+            good.replace("response = \"error-rates\"", "response = \"oracle\""),
+            "human.response",
+        ),
+        (
+            good.replace("catch_bad = 0.5", "catch_bad = 1.5"),
+            "human.catch_bad",
+        ),
+        (
+            good.replace("approve_good = 0.97", "approval_rate = 0.999"),
+            "human.approval_rate",
+        ),
+        (
+            good.replace(
+                "response = \"error-rates\"\napprove_good = 0.97\ncatch_bad = 0.5",
+                "response = \"boltzmann:2\"\ncatch_bad = 0.5",
+            ),
+            "human.catch_bad",
+        ),
+        (
+            good.replace(
+                "[agent]",
+                "[human.fatigue]\nodds_ratio_per_ask = 1.5\nactions_per_session = 10\n[agent]",
+            ),
+            "human.fatigue.odds_ratio_per_ask",
+        ),
         (good.replace("undo_cost = 3.0", ""), "class[1].undo_cost"),
         (good.replace("normal:3,4", "normal:3,-4"), "class[1].prior"),
         (good.replace("ece = 0.10", "ece = 0.95"), "agent.ece"),
         (good.replace("auroc = 0.65", "auroc = 1.2"), "agent.auroc"),
+        (
+            good.replace("signal = \"verbalized\"", "signal = \"telepathy\""),
+            "agent.signal",
+        ),
         (
             good.replace(
                 "name = \"edit-file\"",
@@ -550,10 +609,63 @@ fn bad_scenarios_fail_with_one_clear_line_and_exit_2() {
         (good.replace("units =", "units = = "), "line"),
         (
             good.replace(
-                "toolName = [\"replace\", \"write_file\"]",
-                "tool = \"replace\"",
+                "catastrophe_loss = 60",
+                "catastrophe_loss = 60\ncvar_level = 1.5",
             ),
-            "class[1].gemini",
+            "risk.cvar_level",
+        ),
+        (
+            good.replace("[policies]", "[robustness]\nmoon_phase = [1.0]\n[policies]"),
+            "robustness.moon_phase",
+        ),
+        (
+            good.replace("tools = { read = [\"**\"] }", "claude = [\"Read(*)\"]"),
+            "class[0].claude",
+        ),
+        (
+            good.replace("read = [\"**\"]", "read = [\"/etc/**\"]"),
+            "class[0].tools.read",
+        ),
+        (
+            good.replace("read = [\"**\"]", "colour = [\"**\"]"),
+            "class[0].tools",
+        ),
+        (
+            good.replace("\"cargo check\",", "\"cargo check &&\","),
+            "class[2].tools.shell",
+        ),
+        (
+            good.replace("\"read: README.md\"", "\"README.md\""),
+            "class[0].match[1]",
+        ),
+        (
+            good.replace("\"read: README.md\"", "\"paint: README.md\""),
+            "class[0].match[1]",
+        ),
+        // A stricter class decides an example of a looser one.
+        (
+            good.replace(
+                "\"shell: make build\",",
+                "\"shell: make build\", \"shell: cargo test && git push\",",
+            ),
+            "decided ask by class irreversible",
+        ),
+        // A narrow entry under a broader, stricter one is dead.
+        (
+            good.replace(
+                "\"make test\", \"make build\"",
+                "\"make test\", \"make build\", \"git push origin main\"",
+            ),
+            "is dead",
+        ),
+        // A stray example.
+        (
+            good.replace("\"shell: git pull\"", "\"shell: git push\""),
+            "class.tools",
+        ),
+        (
+            good.replace("[policies]", "[gate]\nunmatched = \"maybe\"\n[policies]"),
+            "gate.unmatched",
         ),
     ];
     for (i, (text, needle)) in cases.iter().enumerate() {
@@ -582,4 +694,273 @@ fn bad_scenarios_fail_with_one_clear_line_and_exit_2() {
         .args(["calibrate", "/no/such/scenario.toml"])
         .assert()
         .code(2);
+}
+
+/// A random scenario like [`random_scenario`], sometimes with an error-rate reviewer (and fatigue), block costs
+/// and, with `limits`, risk limits.
+fn random_scenario_ext(rng: &mut impl rand::Rng, limits: bool) -> String {
+    let mut t = random_scenario(rng);
+    if rng.random::<f64>() < 0.5 {
+        let a: f64 = rng.random_range(0.6..1.0);
+        let c: f64 = rng.random_range(0.2..0.95);
+        let start = t.find("response = ").unwrap();
+        let end = start + t[start..].find('\n').unwrap();
+        t.replace_range(
+            start..end,
+            &format!("response = \"error-rates\"\napprove_good = {a:.3}\ncatch_bad = {c:.3}"),
+        );
+        if rng.random::<f64>() < 0.4 {
+            t = t.replacen(
+                "[agent]",
+                &format!(
+                    "[human.fatigue]\nodds_ratio_per_ask = {:.3}\nactions_per_session = {:.1}\n[agent]",
+                    rng.random_range(0.5..1.0),
+                    rng.random_range(2.0..60.0)
+                ),
+                1,
+            );
+        }
+    }
+    if rng.random::<f64>() < 0.4 {
+        t = t.replacen(
+            "[agent]",
+            &format!(
+                "[moves]\nblock_cost = {:.3}\n[agent]",
+                rng.random_range(0.0..3.0)
+            ),
+            1,
+        );
+    }
+    if limits {
+        let mut r = String::from("[risk]\ncatastrophe_loss = 20\n");
+        if rng.random::<f64>() < 0.7 {
+            r += &format!(
+                "harm_budget_per_1000 = {:.4}\n",
+                rng.random_range(0.0..50.0)
+            );
+        }
+        if rng.random::<f64>() < 0.7 {
+            r += &format!(
+                "max_catastrophe_probability = {:.5}\n",
+                rng.random_range(0.0..0.05)
+            );
+        }
+        t = t.replacen("[agent]", &format!("{r}[agent]"), 1);
+    }
+    t
+}
+
+#[test]
+fn random_extended_scenarios_parse() {
+    let mut rng = cirl::rng::job_rng(50, 0);
+    for k in 0..200 {
+        let text = random_scenario_ext(&mut rng, k % 2 == 0);
+        if let Err(e) = Scenario::parse(&text, "random") {
+            panic!("{k}: {e}\n{text}");
+        }
+    }
+}
+
+#[test]
+fn block_is_chosen_over_allow_whenever_acting_loses_and_the_other_moves_are_worse() {
+    let mut rng = cirl::rng::job_rng(51, 0);
+    let mut blocked = 0;
+    for k in 0..80 {
+        let text = random_scenario_ext(&mut rng, false);
+        let s = Scenario::parse(&text, "random").unwrap();
+        let m = match Model::new(&s) {
+            Ok(m) => m,
+            Err(e) if e.to_string().contains("agent.ece") => continue,
+            Err(e) => panic!("{k}: {e}"),
+        };
+        for c in &m.classes {
+            let v = c.values();
+            let (best, tied) = v.best();
+            let others = [Move::Ask, Move::HandOver]
+                .iter()
+                .map(|mv| v.get(*mv))
+                .fold(f64::NEG_INFINITY, f64::max);
+            if v.get(Move::Act) < v.get(Move::Block) && v.get(Move::Block) > others {
+                assert_eq!(best, Move::Block, "{k} {}: {v:?}", c.name);
+                blocked += 1;
+            }
+            // Never act where acting is worth less than blocking, at any confidence.
+            if best == Move::Act {
+                assert!(
+                    tied.len() > 1 || v.get(Move::Act) >= v.get(Move::Block),
+                    "{k}"
+                );
+            }
+            for &(lo, hi, mv) in &c.envelope().0 {
+                if mv == Move::Act {
+                    for q in [lo, 0.5 * (lo + hi), hi] {
+                        let (a, b) = (c.line(Move::Act).at(q), c.line(Move::Block).at(q));
+                        assert!(
+                            a >= b - 1e-9 * c.scale(),
+                            "{k} {}: act {a} < block {b} at {q}",
+                            c.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(blocked >= 5, "only {blocked} classes were worth blocking");
+    // The review's case: kubectl delete on prod (v_act ≈ −13 min) once asking costs 20 min is blocked, not
+    // allowed.
+    let text = std::fs::read_to_string(scenario_path("devops-agent"))
+        .unwrap()
+        .replace("ask_cost = 2.0", "ask_cost = 20.0");
+    let s = Scenario::parse(&text, "devops").unwrap();
+    let cal = escalation::calibrate(
+        &s,
+        &Options {
+            mc_actions: 0,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    let k = cal
+        .classes
+        .iter()
+        .find(|c| c.name == "kubectl-delete-prod")
+        .unwrap();
+    assert!(k.values.act < 0.0, "{:?}", k.values);
+    assert_ne!(k.mv, Move::Act, "{:?}", k.values);
+    assert_eq!(k.decision, "deny");
+}
+
+#[test]
+fn adding_a_constraint_never_raises_expected_utility_and_the_plan_meets_it() {
+    let mut rng = cirl::rng::job_rng(52, 0);
+    let mut binding = 0;
+    let mut checked = 0;
+    for k in 0..60 {
+        let text = random_scenario_ext(&mut rng, true);
+        let s = Scenario::parse(&text, "random").unwrap();
+        let m = match Model::new(&s) {
+            Ok(m) => m,
+            Err(e) if e.to_string().contains("agent.ece") => continue,
+            Err(e) => panic!("{k}: {e}"),
+        };
+        let free = optimize::best(&m, &Limits::default(), false).unwrap();
+        let free_u = m.evaluate(&free.plan).metrics.expected_utility;
+        let limits = &s.risk.limits;
+        for static_only in [false, true] {
+            let c = match optimize::best(&m, limits, static_only) {
+                Ok(c) => c,
+                // An unreachable limit is an input error, reported as such.
+                Err(e) => {
+                    assert!(e.is_input_error(), "{k}: {e}");
+                    continue;
+                }
+            };
+            let u = m.evaluate(&c.plan).metrics.expected_utility;
+            let scale = m.classes.iter().map(|c| c.scale()).fold(1.0f64, f64::max);
+            assert!(
+                u <= free_u + 1e-9 * scale,
+                "{k}: constrained {u} > free {free_u}\n{text}"
+            );
+            assert!(
+                cirl::escalation::risk::meets(&m, &c.plan, limits),
+                "{k}: the constrained plan breaks its limits\n{text}"
+            );
+            if u < free_u - 1e-9 * scale {
+                binding += 1;
+            }
+            checked += 1;
+        }
+        // One limit more never helps.
+        if let (Some(_), Some(_)) = (limits.harms_per_1000, limits.catastrophe_probability) {
+            let one = Limits {
+                catastrophe_probability: None,
+                ..limits.clone()
+            };
+            if let (Ok(a), Ok(b)) = (
+                optimize::best(&m, &one, false),
+                optimize::best(&m, limits, false),
+            ) {
+                let (ua, ub) = (
+                    m.evaluate(&a.plan).metrics.expected_utility,
+                    m.evaluate(&b.plan).metrics.expected_utility,
+                );
+                assert!(ub <= ua + 1e-9 * ua.abs().max(1.0), "{k}: {ub} > {ua}");
+            }
+        }
+    }
+    assert!(
+        checked >= 40 && binding >= 10,
+        "{checked} checked, {binding} binding"
+    );
+}
+
+/// The class-level move of class `k` of `s` with `axis` at `x`.
+fn move_at(s: &Scenario, k: usize, axis: cirl::escalation::axes::Axis, x: f64) -> Move {
+    let t = cirl::escalation::axes::set(s, Some(k), axis, x).unwrap();
+    let c = &t.classes[k];
+    model::class_values(
+        &t.utility_prior(c).unwrap(),
+        &t.reviewer.human,
+        c.undo_cost,
+        &t.costs(c),
+    )
+    .best()
+    .0
+}
+
+#[test]
+fn flip_points_are_where_the_decision_really_changes() {
+    let mut checked = 0;
+    for name in SCENARIOS
+        .iter()
+        .chain(&["devops-agent", "personal-assistant"])
+    {
+        let s = load(name);
+        let cal = escalation::calibrate(
+            &s,
+            &Options {
+                mc_actions: 0,
+                seed: 0,
+            },
+        )
+        .unwrap();
+        let m = Model::new(&s).unwrap();
+        let plan = &cal
+            .policies
+            .iter()
+            .find(|p| p.name == cal.deployed.per_action)
+            .unwrap()
+            .plan;
+        let state = escalation::robust::at_state(&s, &m, plan);
+        for (k, card) in cal.classes.iter().enumerate() {
+            for a in &card.flips.decision {
+                // The decision at the scenario's own value is the card's (fatigue aside).
+                if s.reviewer.fatigue.is_none() {
+                    assert_eq!(
+                        move_at(&state, k, a.axis, a.now),
+                        card.mv,
+                        "{name}/{}",
+                        card.name
+                    );
+                }
+                for t in &a.flips {
+                    let d = 1e-6 * t.at.abs().max(1e-3);
+                    let below = move_at(&state, k, a.axis, t.at - d);
+                    let above = move_at(&state, k, a.axis, t.at + d);
+                    assert_eq!(
+                        below, t.below,
+                        "{name}/{} {:?} at {}",
+                        card.name, a.axis, t.at
+                    );
+                    assert_eq!(
+                        above, t.above,
+                        "{name}/{} {:?} at {}",
+                        card.name, a.axis, t.at
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} flips checked");
 }

@@ -76,6 +76,10 @@ fn extreme_parameters_give_finite_correct_values() {
         Human::PRational { p: 1.0 },
         Human::Chance { p: 0.0 },
         Human::Chance { p: 1.0 },
+        Human::ErrorRates {
+            approve_good: 0.97,
+            catch_bad: 0.3,
+        },
     ];
     let costs = [0.0, 1e-300, 1e-12, 1.0, 1e12, 1e300];
     let mut checked = 0;
@@ -114,6 +118,17 @@ fn extreme_parameters_give_finite_correct_values() {
                         }
                         Human::Chance { p } => {
                             assert!((base.v_wait - p * mu).abs() <= tol, "{what}");
+                        }
+                        Human::ErrorRates {
+                            approve_good: a,
+                            catch_bad: c,
+                        } => {
+                            let r = a * pos + (1.0 - c) * (mu - pos);
+                            assert!(
+                                (base.v_wait - r).abs() <= tol,
+                                "{what}: {} vs {r}",
+                                base.v_wait
+                            );
                         }
                         Human::Boltzmann { beta } => {
                             assert!(
@@ -174,5 +189,5 @@ fn extreme_parameters_give_finite_correct_values() {
     eprintln!(
         "{checked} (belief, human, cost) points checked; {generic} against generic quadrature"
     );
-    assert_eq!(checked, 8 * 5 * 2 * 11 * 6);
+    assert_eq!(checked, 8 * 5 * 2 * 12 * 6);
 }

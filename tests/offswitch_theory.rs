@@ -29,6 +29,10 @@ fn human_strategy() -> impl Strategy<Value = Human> {
         (1e-3f64..5.0).prop_map(|beta| Human::Boltzmann { beta }),
         (0.0f64..=1.0).prop_map(|p| Human::PRational { p }),
         (0.0f64..=1.0).prop_map(|p| Human::Chance { p }),
+        (0.0f64..=1.0, 0.0f64..=1.0).prop_map(|(approve_good, catch_bad)| Human::ErrorRates {
+            approve_good,
+            catch_bad
+        }),
     ]
 }
 
@@ -39,6 +43,10 @@ fn symmetric_human_strategy() -> impl Strategy<Value = Human> {
         Just(Human::Chance { p: 0.5 }),
         (1e-3f64..5.0).prop_map(|beta| Human::Boltzmann { beta }),
         (0.0f64..=1.0).prop_map(|p| Human::PRational { p }),
+        (0.0f64..=1.0).prop_map(|p| Human::ErrorRates {
+            approve_good: p,
+            catch_bad: p
+        }),
     ]
 }
 
@@ -304,6 +312,10 @@ fn closed_forms_match_generic_quadrature() {
         Human::Boltzmann { beta: 0.01 },
         Human::PRational { p: 0.7 },
         Human::Chance { p: 0.4 },
+        Human::ErrorRates {
+            approve_good: 0.93,
+            catch_bad: 0.55,
+        },
     ];
     let priors = [
         Prior::normal(0.4, 1.3).unwrap(),

@@ -1,120 +1,67 @@
-//! The policy card and its exports to agent tools' permission rules.
+//! The policy card and its exports.
 //!
-//! - `card.json` / `card.toml`: per-class decisions, reasons, thresholds, assumptions and the rival table;
-//! - `claude-settings.json`: a Claude Code `permissions` block (allow / ask / deny lists of the classes'
-//!   tool patterns), to merge into `.claude/settings.json`;
-//! - `gemini-policy.toml`: Gemini CLI policy-engine `[[rule]]` entries (decision allow / ask_user / deny);
-//! - `rivals.csv`: the rival-policy table; `summary.md`: the card in words.
-//!
-//! Permission rules are static per tool pattern, so the exports carry the class-level decision; the
-//! per-confidence regions (for agents that can route on confidence) are in the card.
+//! - `card.json` / `card.toml`: per-class decisions, reasons, regions, flip points, risk, the rival table, the
+//!   deployed-under-B table and the gate's section (`cirl gate --card card.json` reads it);
+//! - `summary.md`: the card in words; `rivals.csv`: the rival table;
+//! - the static rules ([`export`]): `claude-settings.json`, `gemini-policy.toml`, `codex.rules`,
+//!   `langchain-hitl.json`; and `claude-settings-gate.json`, which deploys the per-action policy in Claude
+//!   Code through `cirl gate` as a PreToolUse hook.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
-use super::{Calibration, model::Move};
+use super::{Calibration, export, fmt_conf};
 use crate::error::Result;
 use crate::experiment::table::fmt_num;
 use crate::experiment::write_atomic;
 
-/// The Claude Code `permissions` block.
-pub fn claude_settings(c: &Calibration) -> serde_json::Value {
-    let list = |mv: Move| -> Vec<String> {
-        c.classes
-            .iter()
-            .filter(|k| k.mv == mv)
-            .flat_map(|k| k.claude.iter().cloned())
-            .collect()
-    };
-    json!({
-        "permissions": {
-            "allow": list(Move::Act),
-            "ask": list(Move::Ask),
-            "deny": list(Move::HandOver),
-        }
-    })
-}
-
-fn toml_value(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => format!("{s:?}"),
-        other => other.to_string(),
-    }
-}
-
-/// Gemini CLI policy-engine rules, one per class with rule conditions.
-pub fn gemini_policy(c: &Calibration) -> String {
-    let mut out = format!(
-        "# Gemini CLI policy rules from `cirl calibrate` (scenario {}).\n# Copy into ~/.gemini/policies/ or .gemini/policies/. Decisions: act → allow, offer a choice → ask_user,\n# hand over → deny.\n",
-        c.scenario
-    );
-    for k in &c.classes {
-        if k.gemini.is_empty() {
-            continue;
-        }
-        // Stricter rules outrank looser ones where patterns overlap.
-        let (decision, priority) = match k.mv {
-            Move::Act => ("allow", 100),
-            Move::Ask => ("ask_user", 200),
-            Move::HandOver => ("deny", 300),
-        };
-        let _ = writeln!(
-            out,
-            "\n# {} ({:.2}% of actions): {} — {:?}",
-            k.name,
-            100.0 * k.share,
-            k.mv.as_str(),
-            k.reason
-        );
-        out.push_str("[[rule]]\n");
-        for (key, v) in &k.gemini {
-            let _ = writeln!(out, "{key} = {}", toml_value(v));
-        }
-        let _ = writeln!(out, "decision = \"{decision}\"\npriority = {priority}");
-    }
-    out
-}
-
 /// The rival table as CSV.
 pub fn rivals_csv(c: &Calibration) -> String {
     let mut out = String::from(
-        "policy,expected_utility,act_rate,ask_rate,handover_rate,harm_rate,harms_prevented_rate,asks_per_harm_prevented,undo_rate,good_blocked_rate,resolved_by_agent_rate,regret,mc_expected_utility,mc_ci_low,mc_ci_high\n",
+        "policy,expected_utility,act_rate,ask_rate,block_rate,handover_rate,harm_rate,harm_loss,harms_prevented_rate,asks_per_harm_prevented,undo_rate,good_blocked_rate,refusal_rate,resolved_by_agent_rate,regret,p_catastrophe,catastrophe_loss_rate,cvar,catch_rate,meets_limits,mc_expected_utility,mc_ci_low,mc_ci_high\n",
     );
+    let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
     for p in &c.policies {
         let (m, lo, hi) =
             p.monte_carlo
                 .as_ref()
                 .map_or((String::new(), String::new(), String::new()), |x| {
                     (
-                        format!("{}", x.expected_utility.mean),
-                        format!("{}", x.expected_utility.ci_low),
-                        format!("{}", x.expected_utility.ci_high),
+                        x.expected_utility.mean.to_string(),
+                        x.expected_utility.ci_low.to_string(),
+                        x.expected_utility.ci_high.to_string(),
                     )
                 });
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{m},{lo},{hi}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{m},{lo},{hi}",
             p.name,
             p.expected_utility,
             p.act_rate,
             p.ask_rate,
+            p.block_rate,
             p.handover_rate,
             p.harm_rate,
+            p.harm_loss,
             p.harms_prevented_rate,
-            p.asks_per_harm_prevented
-                .map_or(String::new(), |x| x.to_string()),
+            opt(p.asks_per_harm_prevented),
             p.undo_rate,
             p.good_blocked_rate,
+            p.refusal_rate,
             p.resolved_by_agent_rate,
-            p.regret
+            p.regret,
+            p.risk.p_catastrophe,
+            p.risk.catastrophe_loss_rate,
+            p.risk.cvar,
+            opt(p.catch_rate),
+            p.meets_limits.map_or(String::new(), |b| b.to_string()),
         );
     }
     out
 }
 
-fn pct(x: f64) -> String {
+/// A rate as a percentage with enough digits for rare events.
+pub fn pct(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else if x < 1e-4 {
@@ -122,6 +69,78 @@ fn pct(x: f64) -> String {
     } else {
         format!("{:.3}%", 100.0 * x)
     }
+}
+
+/// The regions of a class in words: "ask below 0.99973 (92.7% of the class), act above (7.3%)".
+pub fn regions_text(k: &super::ClassCard) -> String {
+    k.regions
+        .iter()
+        .map(|r| {
+            format!(
+                "{} on [{}, {}] ({})",
+                r.mv.as_str(),
+                fmt_conf(r.reported_from),
+                fmt_conf(r.reported_to),
+                pct(r.fraction)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One class's flip points in words.
+pub fn flips_text(k: &super::ClassCard) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in &k.flips.decision {
+        if a.flips.is_empty() {
+            out.push(format!(
+                "{} (now {}): {} throughout [{}, {}]",
+                a.axis.as_str(),
+                fmt_num(a.now),
+                k.mv.as_str(),
+                fmt_num(a.from),
+                fmt_num(a.to)
+            ));
+        } else {
+            let f: Vec<String> = a
+                .flips
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} below {}, {} above",
+                        t.below.as_str(),
+                        fmt_num(t.at),
+                        t.above.as_str()
+                    )
+                })
+                .collect();
+            out.push(format!(
+                "{} (now {}): {}",
+                a.axis.as_str(),
+                fmt_num(a.now),
+                f.join("; ")
+            ));
+        }
+    }
+    for r in &k.flips.routing {
+        let at: Vec<String> = r.at.iter().map(|x| fmt_num(*x)).collect();
+        out.push(format!(
+            "true {} (card built at {}): routing on confidence gains {} per action of the class over the static rule; {}",
+            r.axis.as_str(),
+            fmt_num(r.now),
+            fmt_num(r.gain_now),
+            if at.is_empty() {
+                format!(
+                    "it never loses to it over [{}, {}]",
+                    fmt_num(r.from),
+                    fmt_num(r.to)
+                )
+            } else {
+                format!("it breaks even with the static rule at {}", at.join(", "))
+            }
+        ));
+    }
+    out
 }
 
 /// The card in words (markdown).
@@ -133,25 +152,48 @@ pub fn summary(c: &Calibration) -> String {
     if !c.units.is_empty() {
         let _ = writeln!(s, "Utilities are in {}.\n", c.units);
     }
-    s.push_str("## Classes\n\n| class | share | decision | move | why | P(good) | act | ask | hand over | confidence regions (reported) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    let loud: Vec<&String> = c
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("ALLOW WITH NEGATIVE VALUE"))
+        .collect();
+    if !loud.is_empty() {
+        s.push_str("## ⚠ Allowed although acting loses value\n\n");
+        for w in loud {
+            let _ = writeln!(s, "- **{w}**");
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "Deployed: the per-action gate (`cirl gate`) carries **{}**; the static permission rules carry **{}**.\n",
+        c.deployed.per_action, c.deployed.static_rules
+    );
+    let r = &c.reviewer;
+    let _ = writeln!(
+        s,
+        "## Reviewer\n\n{}: approves {:.1}% of good actions and catches {:.1}% of bad ones in this mix. If every action asked, {:.1}% of prompts would be approved and {:.1}% refused (Anthropic reports 93% of Claude Code's permission prompts approved).{}\n",
+        r.model,
+        100.0 * r.approve_good,
+        100.0 * r.catch_bad,
+        100.0 * r.approval_rate_if_every_action_asks,
+        100.0 * r.refusal_rate_if_every_action_asks,
+        match (r.fatigue, r.catch_bad_at_deployed_ask_rate) {
+            (Some(f), Some(cb)) => format!(
+                " Fatigue: the odds of a catch × {} per further prompt in a session of {} actions; at the deployed ask rate the catch rate is {:.1}%.",
+                f.odds_ratio_per_ask,
+                f.actions_per_session,
+                100.0 * cb
+            ),
+            _ => String::new(),
+        }
+    );
+    s.push_str("## Classes\n\n| class | share | decision | move | why | P(good) | act | ask | block | hand over | per-action regions (reported confidence, share of the class) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for k in &c.classes {
-        let regions: Vec<String> = k
-            .regions
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} on [{:.3}, {:.3}] ({:.1}% of the class)",
-                    r.mv.as_str(),
-                    r.reported_from,
-                    r.reported_to,
-                    100.0 * r.fraction
-                )
-            })
-            .collect();
-        let why: Vec<String> = k.reasons.iter().map(|r| format!("{r:?}")).collect();
+        let why: Vec<&str> = k.reasons.iter().map(|r| r.as_str()).collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {}{} | {} | {} | {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {}{} | {} | {} | {:.4} | {} | {} | {} | {} | {} |",
             k.name,
             pct(k.share),
             k.decision,
@@ -159,58 +201,52 @@ pub fn summary(c: &Calibration) -> String {
             k.mv.as_str(),
             why.join(", "),
             k.p_good,
-            fmt_num(k.v_act),
-            fmt_num(k.v_ask),
-            fmt_num(k.v_hand_over),
-            regions.join("; ")
+            fmt_num(k.values.act),
+            fmt_num(k.values.ask),
+            fmt_num(k.values.block),
+            fmt_num(k.values.hand_over),
+            regions_text(k)
         );
     }
-    s.push_str("\n## Thresholds\n\n");
+    s.push_str("\n## Flip points\n\nWhere each class's decision changes on the axes an engineer turns (root-found); for ECE and AUROC, where the card's confidence routing, deployed with its thresholds, stops paying against the static rule.\n\n");
     for k in &c.classes {
-        let mut parts = Vec::new();
-        for t in &k.sigma_thresholds {
-            parts.push(format!(
-                "σ = {} (σ/|μ| = {}): {} below, {} above",
-                fmt_num(t.at),
-                if k.mean != 0.0 {
-                    fmt_num(t.at / k.mean.abs())
-                } else {
-                    "∞".into()
-                },
-                t.below.as_str(),
-                t.above.as_str()
-            ));
-        }
-        for t in &k.confidence_thresholds {
-            parts.push(format!(
-                "reported confidence {:.4}: {} below, {} above",
-                t.at,
-                t.below.as_str(),
-                t.above.as_str()
-            ));
+        let _ = writeln!(s, "- **{}**", k.name);
+        for line in flips_text(k) {
+            let _ = writeln!(s, "  - {line}");
         }
         for t in &k.task_minutes_thresholds {
-            parts.push(format!(
-                "task length {} min: {} below, {} above",
-                fmt_num(t.at),
+            let _ = writeln!(
+                s,
+                "  - task length: {} below {} min, {} above",
                 t.below.as_str(),
+                fmt_num(t.at),
                 t.above.as_str()
-            ));
+            );
         }
+    }
+    let rk = c.policies.first().map(|p| p.risk);
+    if let Some(rk) = rk {
         let _ = writeln!(
             s,
-            "- **{}** (σ = {}, μ = {}): {}",
-            k.name,
-            fmt_num(k.sigma),
-            fmt_num(k.mean),
-            if parts.is_empty() {
-                "no change of move on any axis".into()
-            } else {
-                parts.join("; ")
-            }
+            "\n## Risk per class\n\nA catastrophe is a loss above L = {}; CVaR is the mean loss of the worst {}% of actions.\n\n| class | harm loss (static) | P(loss > L) (static) | CVaR (static) | harm loss (per action) | P(loss > L) (per action) | CVaR (per action) |\n|---|---|---|---|---|---|---|",
+            fmt_num(rk.catastrophe_loss),
+            fmt_num(100.0 * (1.0 - rk.cvar_level))
         );
+        for k in &c.classes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                k.name,
+                fmt_num(k.risk_static.harm_loss),
+                fmt_num(k.risk_static.p_catastrophe),
+                fmt_num(k.risk_static.cvar),
+                fmt_num(k.risk_per_action.harm_loss),
+                fmt_num(k.risk_per_action.p_catastrophe),
+                fmt_num(k.risk_per_action.cvar)
+            );
+        }
     }
-    s.push_str("\n## Rival policies (per action)\n\n| policy | expected utility | regret | ask rate | hand-over rate | resolved by the agent | irreversible harms | harms prevented | asks per harm prevented | asks vs value-of-deferring | Monte Carlo utility (95% CI) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("\n## Rival policies (per action)\n\n| policy | expected utility | regret | ask rate | block rate | hand-over rate | resolved by the agent | irreversible harms | harm loss | P(loss > L) | CVaR | asks per harm prevented | asks vs value-of-deferring | meets limits | Monte Carlo utility (95% CI) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for p in &c.policies {
         let mc = p.monte_carlo.as_ref().map_or("—".to_string(), |m| {
             format!(
@@ -222,29 +258,257 @@ pub fn summary(c: &Calibration) -> String {
         });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {mc} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {mc} |",
             p.name,
             fmt_num(p.expected_utility),
             fmt_num(p.regret),
             pct(p.ask_rate),
+            pct(p.block_rate),
             pct(p.handover_rate),
             pct(p.resolved_by_agent_rate),
             pct(p.harm_rate),
-            pct(p.harms_prevented_rate),
+            fmt_num(p.harm_loss),
+            fmt_num(p.risk.p_catastrophe),
+            fmt_num(p.risk.cvar),
             p.asks_per_harm_prevented.map_or("—".into(), fmt_num),
             p.asks_vs_value_of_deferring
-                .map_or("—".into(), |x| format!("{}×", fmt_num(x)))
+                .map_or("—".into(), |x| format!("{}×", fmt_num(x))),
+            p.meets_limits.map_or("—", |b| if b { "yes" } else { "no" }),
         );
     }
-    if !c.warnings.is_empty() {
+    if !c.constraints.is_empty() {
+        s.push_str("\n## Risk limits and their price\n\n| constraint | limit | unconstrained | binding | utility lost per action (alone) | multiplier |\n|---|---|---|---|---|---|\n");
+        for k in &c.constraints {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                k.name,
+                fmt_num(k.limit),
+                fmt_num(k.unconstrained),
+                if k.binding { "yes" } else { "no" },
+                fmt_num(k.price),
+                fmt_num(k.multiplier)
+            );
+        }
+    }
+    s.push_str("\n## Built under the scenario, deployed under another truth\n\n| truth | best possible | per-action card: utility (regret) | static rules: utility (regret) | minimax-regret: utility (regret) | per-action harm loss | static harm loss |\n|---|---|---|---|---|---|---|\n");
+    for d in &c.robustness.deployed_under {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} ({}) | {} ({}) | {} ({}) | {} | {} |",
+            d.truth,
+            fmt_num(d.best),
+            fmt_num(d.per_action.expected_utility),
+            fmt_num(d.per_action.regret),
+            fmt_num(d.static_rules.expected_utility),
+            fmt_num(d.static_rules.regret),
+            fmt_num(d.robust.expected_utility),
+            fmt_num(d.robust.regret),
+            fmt_num(d.per_action.harm_loss),
+            fmt_num(d.static_rules.harm_loss),
+        );
+    }
+    let rb = &c.robustness.robust;
+    let _ = writeln!(
+        s,
+        "\nMinimax regret over these {} truths: **{}** (worst regret {}).",
+        rb.set.len(),
+        rb.name,
+        fmt_num(rb.worst_regret)
+    );
+    let others: Vec<String> = rb
+        .candidates
+        .iter()
+        .filter(|x| !x.0.contains(" under: "))
+        .map(|(n, w)| format!("{n} {}", fmt_num(*w)))
+        .collect();
+    let _ = writeln!(s, "Worst regrets of the rivals: {}.", others.join(", "));
+    let other: Vec<&String> = c
+        .warnings
+        .iter()
+        .filter(|w| !w.starts_with("ALLOW WITH NEGATIVE VALUE"))
+        .collect();
+    if !other.is_empty() {
         s.push_str("\n## Warnings\n\n");
-        for w in &c.warnings {
+        for w in other {
             let _ = writeln!(s, "- {w}");
         }
     }
     s.push_str("\n## Assumptions\n\n```json\n");
     s.push_str(&serde_json::to_string_pretty(&c.assumptions).expect("serializable"));
     s.push_str("\n```\n");
+    s
+}
+
+/// A scenario name as a single safe path component (letters, digits, `-`, `_`, `.`; no leading dot).
+pub fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() { "scenario".into() } else { s }
+}
+
+/// The card as the console prints it.
+pub fn console(c: &Calibration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "scenario {}", c.scenario);
+    for w in c
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("ALLOW WITH NEGATIVE VALUE"))
+    {
+        let _ = writeln!(s, "WARNING: {w}");
+    }
+    let _ = writeln!(
+        s,
+        "deployed: gate = {}, static rules = {}",
+        c.deployed.per_action, c.deployed.static_rules
+    );
+    let r = &c.reviewer;
+    let _ = writeln!(
+        s,
+        "reviewer {}: approves {:.1}% of good actions, catches {:.1}% of bad ones; if every action asked, {:.1}% of prompts refused (real permission prompts: ~7%){}",
+        r.model,
+        100.0 * r.approve_good,
+        100.0 * r.catch_bad,
+        100.0 * r.refusal_rate_if_every_action_asks,
+        r.catch_bad_at_deployed_ask_rate
+            .map_or(String::new(), |x| format!(
+                "; fatigued to {:.1}% at the deployed ask rate",
+                100.0 * x
+            ))
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<24} {:>9} {:>9} {:>10} {:<34} per-action regions (reported confidence, share of the class)",
+        "class", "share", "decision", "move", "why"
+    );
+    for k in &c.classes {
+        let why: Vec<&str> = k.reasons.iter().map(|r| r.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "{:<24} {:>8.3}% {:>9} {:>10} {:<34} {}",
+            k.name,
+            100.0 * k.share,
+            k.decision,
+            k.mv.as_str(),
+            why.join(","),
+            regions_text(k)
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<26} {:>12} {:>10} {:>9} {:>9} {:>10} {:>10} {:>11} {:>11} {:>11} {:>26}",
+        "policy",
+        "E[utility]",
+        "regret",
+        "ask rate",
+        "stop rate",
+        "harm rate",
+        "harm loss",
+        "P(loss>L)",
+        "CVaR",
+        "asks/harm",
+        "Monte Carlo E[utility]"
+    );
+    for p in &c.policies {
+        let _ = writeln!(
+            s,
+            "{:<26} {:>12} {:>10} {:>8.3}% {:>8.3}% {:>10} {:>10} {:>11} {:>11} {:>11} {:>26}",
+            p.name,
+            fmt_num(p.expected_utility),
+            fmt_num(p.regret),
+            100.0 * p.ask_rate,
+            100.0 * (p.block_rate + p.handover_rate),
+            format!("{:.3e}", p.harm_rate),
+            format!("{:.3e}", p.harm_loss),
+            format!("{:.3e}", p.risk.p_catastrophe),
+            fmt_num(p.risk.cvar),
+            p.asks_per_harm_prevented.map_or("—".into(), fmt_num),
+            p.monte_carlo.as_ref().map_or("—".into(), |m| format!(
+                "{} ± {}",
+                fmt_num(m.expected_utility.mean),
+                fmt_num(1.96 * m.expected_utility.std_err)
+            ))
+        );
+    }
+    if let Some(p) = c.policies.first() {
+        let _ = writeln!(
+            s,
+            "(stop rate: blocks and hand-overs; L = {}; CVaR of the worst {}% of actions)",
+            fmt_num(p.risk.catastrophe_loss),
+            fmt_num(100.0 * (1.0 - p.risk.cvar_level))
+        );
+    }
+    if !c.constraints.is_empty() {
+        let _ = writeln!(s);
+        for k in &c.constraints {
+            let _ = writeln!(
+                s,
+                "limit {} ≤ {}: unconstrained {} ({}); costs {} per action alone; multiplier {}",
+                k.name,
+                fmt_num(k.limit),
+                fmt_num(k.unconstrained),
+                if k.binding { "binding" } else { "not binding" },
+                fmt_num(k.price),
+                fmt_num(k.multiplier)
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "flip points:");
+    for k in &c.classes {
+        let _ = writeln!(s, "  {}:", k.name);
+        for line in flips_text(k) {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<58} {:>12} {:>22} {:>22} {:>22}",
+        "deployed under", "best", "per-action (regret)", "static (regret)", "minimax (regret)"
+    );
+    for d in &c.robustness.deployed_under {
+        let cell = |o: &super::robust::Outcome| {
+            format!("{} ({})", fmt_num(o.expected_utility), fmt_num(o.regret))
+        };
+        let _ = writeln!(
+            s,
+            "{:<58} {:>12} {:>22} {:>22} {:>22}",
+            d.truth,
+            fmt_num(d.best),
+            cell(&d.per_action),
+            cell(&d.static_rules),
+            cell(&d.robust)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "minimax regret: {} (worst regret {})",
+        c.robustness.robust.name,
+        fmt_num(c.robustness.robust.worst_regret)
+    );
+    for w in c
+        .warnings
+        .iter()
+        .filter(|w| !w.starts_with("ALLOW WITH NEGATIVE VALUE"))
+    {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    for n in &c.plot_notes {
+        let _ = writeln!(s, "note: {n}");
+    }
     s
 }
 
@@ -269,6 +533,9 @@ pub fn write(c: &Calibration, dir: &Path) -> Result<Vec<PathBuf>> {
         path: dir.to_path_buf(),
         source,
     })?;
+    let card_path = std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .join("card.json");
     let value = serde_json::to_value(c).expect("serializable");
     let files: Vec<(&str, String)> = vec![
         (
@@ -282,9 +549,27 @@ pub fn write(c: &Calibration, dir: &Path) -> Result<Vec<PathBuf>> {
         ),
         (
             "claude-settings.json",
-            serde_json::to_string_pretty(&claude_settings(c)).expect("serializable") + "\n",
+            serde_json::to_string_pretty(&export::claude_settings(c)).expect("serializable") + "\n",
         ),
-        ("gemini-policy.toml", gemini_policy(c)),
+        (
+            "claude-settings-gate.json",
+            serde_json::to_string_pretty(&export::claude_gate_settings(
+                c,
+                &card_path.display().to_string(),
+                &card_path
+                    .with_file_name("decisions.sqlite")
+                    .display()
+                    .to_string(),
+            ))
+            .expect("serializable")
+                + "\n",
+        ),
+        ("gemini-policy.toml", export::gemini_policy(c)),
+        ("codex.rules", export::codex_rules(c)),
+        (
+            "langchain-hitl.json",
+            serde_json::to_string_pretty(&export::langchain_hitl(c)).expect("serializable") + "\n",
+        ),
         ("rivals.csv", rivals_csv(c)),
         ("summary.md", summary(c)),
     ];

@@ -1,33 +1,44 @@
-//! Escalation calibration (`cirl calibrate`): when should a deployed agent act, offer the human a choice, or
-//! hand over — answered by the off-switch game rather than by a confidence cut-off.
+//! Escalation calibration (`cirl calibrate`): when should a deployed agent act, ask, block or hand over —
+//! answered by the off-switch game rather than by a confidence cut-off.
 //!
 //! A [`scenario::Scenario`] describes the agent's action classes (share, utility prior, reversibility, task
-//! length, tool patterns), its reported confidence (calibrated or overconfident, and how well it separates good
-//! from bad actions) and the human (response model, cost of asking c, cost of a hand-over h). [`model`] turns
-//! each class into the three moves' payoffs as functions of the agent's per-action confidence and evaluates
-//! every rival policy exactly; [`calibrate`] adds the thresholds an engineer can use (reported confidence, σ
-//! relative to |μ|, task length), the reasons a class goes to a human, a seeded Monte Carlo check of every
-//! figure, and the policy card with its exports to Claude Code and Gemini CLI permission rules.
+//! length, the tools they cover), its reported confidence (calibrated or overconfident, and how well it separates
+//! good from bad actions), the reviewer who answers its asks (a response model or two error rates, optionally
+//! fatiguing) and the costs of asking, blocking and handing over. [`model`] turns each class into the four moves'
+//! payoffs as functions of the agent's per-action confidence and evaluates every rival policy exactly;
+//! [`optimize`] finds the best plan under fatigue and risk constraints; [`risk`] gives the loss distribution
+//! (P(loss > L), CVaR); [`calibrate`] adds the thresholds an engineer can use, the reasons a class goes to a
+//! human, the reviewer's implied approval rate, and a seeded Monte Carlo check of every figure; [`card`] writes
+//! the policy card and its exports.
 //!
 //! ## References
 //! - Hadfield-Menell, Dragan, Abbeel, Russell. *The Off-Switch Game*. IJCAI 2017.
 //! - Freedman & Gleave. *CIRL corrigibility is fragile*, 2022 (costly queries).
 //! - METR. *Measuring AI ability to complete long tasks*, 2025 (the success curve over task length).
+//! - Ancker et al. *Effects of workload, work complexity, and repeated alerts on alert fatigue in a clinical
+//!   decision support system*. BMC Med. Inform. Decis. Mak. 17:36, 2017 (reviewer fatigue).
+//! - Rockafellar & Uryasev. *Optimization of conditional value-at-risk*. J. Risk 2:21–41, 2000 (CVaR).
 
+pub mod axes;
 pub mod card;
+pub mod export;
 pub mod model;
+pub mod optimize;
 pub mod plot;
+pub mod risk;
+pub mod robust;
 pub mod scenario;
+pub mod tools;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::belief::Prior;
 use crate::error::{Error, Result};
-use crate::human::ResponseModel;
+use crate::human::{Human, ResponseModel};
 use crate::numerics::brent;
 use crate::rng::job_rng;
-use model::{Metrics, Model, Move, Policy, QDist, reported};
+use model::{Model, Move, Partition, Plan, Policy, QDist, Values, reported};
 use scenario::{ActionClass, Scenario};
 
 /// A Monte Carlo estimate: mean, standard error, 95% interval.
@@ -45,16 +56,18 @@ pub struct McMetrics {
     pub actions: u64,
     pub expected_utility: Estimate,
     pub ask_rate: Estimate,
+    pub block_rate: Estimate,
     pub handover_rate: Estimate,
     pub harm_rate: Estimate,
+    pub harm_loss: Estimate,
     pub harms_prevented_rate: Estimate,
     pub undo_rate: Estimate,
     pub good_blocked_rate: Estimate,
     pub resolved_by_agent_rate: Estimate,
 }
 
-/// The per-action outcome sums of one Monte Carlo batch, for every policy: [policy][metric] of (Σx, Σx²).
-const N_METRICS: usize = 8;
+/// The per-action outcome sums of one Monte Carlo batch, for every plan: [plan][metric] of (Σx, Σx²).
+const N_METRICS: usize = 10;
 type Sums = Vec<[(f64, f64); N_METRICS]>;
 
 /// Draws U from `prior` conditioned on its sign (good: U ≥ 0), by rejection.
@@ -72,14 +85,13 @@ fn sample_given_sign<R: rand::Rng + ?Sized>(prior: &Prior, good: bool, rng: &mut
 }
 
 /// Simulates `actions` actions of the scenario (seeded; batches of 65 536 on streams keyed by batch, so the
-/// result does not depend on the thread count) and scores every policy on the same actions.
-pub fn monte_carlo(s: &Scenario, m: &Model, actions: u64, seed: u64) -> Result<Vec<McMetrics>> {
+/// result does not depend on the thread count) and scores every plan on the same actions, each with the
+/// reviewer as it answers that plan (under fatigue, at the plan's own ask rate). It simulates the model the
+/// exact figures come from: it checks their arithmetic, not the model.
+pub fn monte_carlo(m: &Model, plans: &[Plan], actions: u64, seed: u64) -> Result<Vec<McMetrics>> {
     const BATCH: u64 = 65_536;
     let batches = actions.div_ceil(BATCH);
-    let partitions: Vec<Vec<model::Partition>> = Policy::ALL
-        .iter()
-        .map(|&p| (0..m.classes.len()).map(|k| m.partition(k, p)).collect())
-        .collect();
+    let humans: Vec<Human> = plans.iter().map(|p| m.reviewer.at(m.ask_rate(p))).collect();
     let shares: Vec<f64> = m.classes.iter().map(|c| c.share).collect();
     let results: Vec<Result<Sums>> = (0..batches)
         .into_par_iter()
@@ -87,7 +99,7 @@ pub fn monte_carlo(s: &Scenario, m: &Model, actions: u64, seed: u64) -> Result<V
             use rand::RngExt;
             let mut rng = job_rng(seed, b);
             let n = BATCH.min(actions - b * BATCH);
-            let mut sums: Sums = vec![[(0.0, 0.0); N_METRICS]; Policy::ALL.len()];
+            let mut sums: Sums = vec![[(0.0, 0.0); N_METRICS]; plans.len()];
             for _ in 0..n {
                 let x: f64 = rng.random();
                 let mut k = 0;
@@ -104,32 +116,45 @@ pub fn monte_carlo(s: &Scenario, m: &Model, actions: u64, seed: u64) -> Result<V
                     Some(d) if u < -d => -d,
                     _ => u,
                 };
-                let allow = rng.random::<f64>() < s.human.p_allow(ueff);
-                for (pi, parts) in partitions.iter().enumerate() {
-                    let mv = parts[k].at(q);
-                    let (util, ask, hand, through, stopped, blocked, resolved) = match mv {
-                        Move::Act => (ueff, 0.0, 0.0, !good, false, false, true),
+                let v: f64 = rng.random();
+                let k_ = c.costs;
+                for (pi, plan) in plans.iter().enumerate() {
+                    let allow = v < humans[pi].p_allow(ueff);
+                    let mv = plan.0[k].at(q);
+                    let (util, ask, block, hand, through, stopped, blocked, resolved) = match mv {
+                        Move::Act => (ueff, 0.0, 0.0, 0.0, !good, false, false, true),
                         Move::Ask => (
-                            if allow { ueff } else { -s.decline_cost } - s.ask_cost,
+                            if allow { ueff } else { -k_.decline } - k_.ask,
                             1.0,
+                            0.0,
                             0.0,
                             !good && allow,
                             !good && !allow,
                             good && !allow,
                             allow,
                         ),
-                        Move::HandOver => (-s.handover_cost, 0.0, 1.0, false, !good, good, false),
+                        Move::Block => (-k_.block, 0.0, 1.0, 0.0, false, !good, good, false),
+                        Move::HandOver => (
+                            if good { u } else { 0.0 } - k_.handover,
+                            0.0,
+                            0.0,
+                            1.0,
+                            false,
+                            !good,
+                            false,
+                            false,
+                        ),
                     };
                     let harm = (through && !c.reversible) as u8 as f64;
-                    let prevented = (stopped && !c.reversible) as u8 as f64;
-                    let undone = (through && c.reversible) as u8 as f64;
                     let vals = [
                         util,
                         ask,
+                        block,
                         hand,
                         harm,
-                        prevented,
-                        undone,
+                        harm * (-ueff).max(0.0),
+                        (stopped && !c.reversible) as u8 as f64,
+                        (through && c.reversible) as u8 as f64,
                         blocked as u8 as f64,
                         resolved as u8 as f64,
                     ];
@@ -142,7 +167,7 @@ pub fn monte_carlo(s: &Scenario, m: &Model, actions: u64, seed: u64) -> Result<V
             Ok(sums)
         })
         .collect();
-    let mut total: Sums = vec![[(0.0, 0.0); N_METRICS]; Policy::ALL.len()];
+    let mut total: Sums = vec![[(0.0, 0.0); N_METRICS]; plans.len()];
     for r in results {
         let r = r?;
         for (t, x) in total.iter_mut().zip(&r) {
@@ -170,12 +195,14 @@ pub fn monte_carlo(s: &Scenario, m: &Model, actions: u64, seed: u64) -> Result<V
             actions,
             expected_utility: est(t[0]),
             ask_rate: est(t[1]),
-            handover_rate: est(t[2]),
-            harm_rate: est(t[3]),
-            harms_prevented_rate: est(t[4]),
-            undo_rate: est(t[5]),
-            good_blocked_rate: est(t[6]),
-            resolved_by_agent_rate: est(t[7]),
+            block_rate: est(t[2]),
+            handover_rate: est(t[3]),
+            harm_rate: est(t[4]),
+            harm_loss: est(t[5]),
+            harms_prevented_rate: est(t[6]),
+            undo_rate: est(t[7]),
+            good_blocked_rate: est(t[8]),
+            resolved_by_agent_rate: est(t[9]),
         })
         .collect())
 }
@@ -190,7 +217,7 @@ pub struct Threshold {
     pub above: Move,
 }
 
-/// One interval of the value-of-deferring policy over the agent's confidence.
+/// One interval of a per-action policy over the agent's confidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Region {
     #[serde(rename = "move")]
@@ -206,46 +233,26 @@ pub struct Region {
     pub fraction: f64,
 }
 
-/// The class-level payoffs [act, ask, hand over] (confidence at its mean) for a utility prior.
-fn class_level(s: &Scenario, utility: &Prior, undo: f64) -> [f64; 3] {
-    model::class_values(utility, &s.human, undo, s.costs())
+/// The class-level payoffs of the moves for a utility prior.
+fn class_level(s: &Scenario, c: &ActionClass, utility: &Prior, undo: f64) -> Values {
+    model::class_values(utility, &s.reviewer.human, undo, &s.costs(c))
 }
 
-/// The best move of a payoff triple [act, ask, off] with the engine's tie rule (ask, hand over, act).
-fn best(v: [f64; 3], scale: f64) -> Move {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let tol = model::TIE_RTOL * scale.max(1e-300);
-    if m - v[1] <= tol {
-        Move::Ask
-    } else if m - v[2] <= tol {
-        Move::HandOver
-    } else {
-        Move::Act
-    }
-}
-
-fn payoff(v: [f64; 3], mv: Move) -> f64 {
-    match mv {
-        Move::Act => v[0],
-        Move::Ask => v[1],
-        Move::HandOver => v[2],
-    }
-}
-
-/// Scans `f` (x → payoffs) over a log grid of `x` and refines every change of the best move by Brent's method.
-fn scan(f: &(dyn Fn(f64) -> [f64; 3] + Sync), lo: f64, hi: f64, scale: f64) -> Vec<Threshold> {
+/// Scans `f` (x → payoffs) over a log grid of `x` to bracket every change of the best move, then refines it
+/// by Brent's method on the difference of the two moves' payoffs.
+fn scan(f: &(dyn Fn(f64) -> Values + Sync), lo: f64, hi: f64) -> Vec<Threshold> {
     let n = 121;
     let xs: Vec<f64> = (0..n)
         .map(|i| (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (n - 1) as f64).exp())
         .collect();
-    let vals: Vec<[f64; 3]> = xs.par_iter().map(|&x| f(x)).collect();
+    let vals: Vec<Values> = xs.par_iter().map(|&x| f(x)).collect();
     let mut out = Vec::new();
     for i in 1..n {
-        let (m0, m1) = (best(vals[i - 1], scale), best(vals[i], scale));
+        let (m0, m1) = (vals[i - 1].best().0, vals[i].best().0);
         if m0 != m1 {
             let g = |lx: f64| {
                 let v = f(lx.exp());
-                payoff(v, m1) - payoff(v, m0)
+                v.get(m1) - v.get(m0)
             };
             let at = brent(g, xs[i - 1].ln(), xs[i].ln(), 1e-12)
                 .map(f64::exp)
@@ -260,18 +267,56 @@ fn scan(f: &(dyn Fn(f64) -> [f64; 3] + Sync), lo: f64, hi: f64, scale: f64) -> V
     out
 }
 
-/// Why a class goes to a human.
+/// Why a class does not simply act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
-    /// The agent acts: asking is not worth its cost here.
+    /// The agent acts: no other move is worth more.
     ActingIsBest,
     /// The task is beyond the agent's reliable horizon: without capability failures it would act.
     Capability,
-    /// Mistakes cannot be undone: were it reversible (at the reference undo cost), it would act.
+    /// Mistakes cannot be undone: were they undoable at the reference undo cost, it would act.
     Irreversibility,
-    /// The agent does not know whether the action is good, and the human's answer is worth more than c.
+    /// Acting is worth less than nothing in expectation.
+    NegativeValue,
+    /// The agent does not know whether the action is good, and the reviewer's answer is worth more than c.
     ValueUncertainty,
+    /// Blocking or handing over beats asking: the review costs more (c, the reviewer's errors) than it saves.
+    AskingCostsMore,
+}
+
+impl Reason {
+    /// The one spelling used in the card, the console and the exports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Reason::ActingIsBest => "acting-is-best",
+            Reason::Capability => "capability",
+            Reason::Irreversibility => "irreversibility",
+            Reason::NegativeValue => "negative-value",
+            Reason::ValueUncertainty => "value-uncertainty",
+            Reason::AskingCostsMore => "asking-costs-more",
+        }
+    }
+}
+
+/// The class-level payoffs of the four moves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MoveValues {
+    pub act: f64,
+    pub ask: f64,
+    pub block: f64,
+    pub hand_over: f64,
+}
+
+impl From<Values> for MoveValues {
+    fn from(v: Values) -> Self {
+        MoveValues {
+            act: v.get(Move::Act),
+            ask: v.get(Move::Ask),
+            block: v.get(Move::Block),
+            hand_over: v.get(Move::HandOver),
+        }
+    }
 }
 
 /// What the card says about one class.
@@ -281,6 +326,7 @@ pub struct ClassCard {
     pub share: f64,
     /// allow / ask / deny: the class-level (static) decision, for permission rules.
     pub decision: &'static str,
+    /// The class-level move (act, ask, block, hand-over) the static exports carry.
     #[serde(rename = "move")]
     pub mv: Move,
     pub reason: Reason,
@@ -290,49 +336,94 @@ pub struct ClassCard {
     pub tied: Vec<Move>,
     pub reversible: bool,
     pub undo_cost: Option<f64>,
+    pub block_cost: f64,
     pub task_minutes: Option<f64>,
     /// P(U ≥ 0), and the capability curve's P(success) at the task length.
     pub p_good: f64,
     pub p_capability: Option<f64>,
-    /// Class-level payoffs of the moves: act, ask, hand over.
-    pub v_act: f64,
-    pub v_ask: f64,
-    pub v_hand_over: f64,
+    /// Class-level payoffs of the moves (the agent's confidence at its mean).
+    pub values: MoveValues,
     /// Each move's expected payoff as a + b·q in the agent's calibrated confidence q.
     pub lines: std::collections::BTreeMap<&'static str, model::Line>,
-    /// The value-of-deferring policy over the agent's confidence.
+    /// The per-action policy over the agent's confidence (what the gate deploys).
     pub regions: Vec<Region>,
     /// Thresholds in the engineer's units.
     pub confidence_thresholds: Vec<Threshold>,
-    pub sigma: f64,
-    pub mean: f64,
-    pub sigma_thresholds: Vec<Threshold>,
     pub task_minutes_thresholds: Vec<Threshold>,
-    pub claude: Vec<String>,
-    pub gemini: std::collections::BTreeMap<String, toml::Value>,
+    /// Risk per action of the class under the static decision and under the per-action policy.
+    pub risk_static: risk::Risk,
+    pub risk_per_action: risk::Risk,
+    /// Where the decision changes on the axes an engineer turns.
+    pub flips: robust::ClassFlips,
+    /// The tools the class covers, and its example calls.
+    pub tools: tools::Tools,
+    pub examples: tools::Examples,
 }
 
 /// One policy's row of the rival table.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyRow {
-    pub name: &'static str,
+    pub name: String,
     pub description: String,
     pub expected_utility: f64,
     pub act_rate: f64,
     pub ask_rate: f64,
+    pub block_rate: f64,
     pub handover_rate: f64,
     pub harm_rate: f64,
+    pub harm_loss: f64,
     pub harms_prevented_rate: f64,
     pub asks_per_harm_prevented: Option<f64>,
     pub undo_rate: f64,
     pub good_blocked_rate: f64,
+    pub refusal_rate: f64,
     pub resolved_by_agent_rate: f64,
     /// Expected utility lost per action against the value-of-deferring policy.
     pub regret: f64,
     /// Asks per ask of the value-of-deferring policy (`None` when that policy never asks).
     pub asks_vs_value_of_deferring: Option<f64>,
+    /// The reviewer's catch rate as it answers this policy (under fatigue, at its own ask rate).
+    pub catch_rate: Option<f64>,
+    pub risk: risk::Risk,
+    /// Whether the policy meets the scenario's risk limits (`None` without limits).
+    pub meets_limits: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monte_carlo: Option<McMetrics>,
+    #[serde(skip)]
+    pub plan: Plan,
+}
+
+/// A risk constraint and what it costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintRow {
+    pub name: &'static str,
+    /// The limit, in the constraint's units.
+    pub limit: f64,
+    /// The unconstrained per-action policy's value of the constrained quantity (the worst class for a
+    /// per-class limit).
+    pub unconstrained: f64,
+    /// Whether the unconstrained policy breaks it.
+    pub binding: bool,
+    /// Expected utility per action lost by imposing this constraint alone.
+    pub price: f64,
+    /// The Lagrange multiplier at the optimum with every constraint: utility per unit of the constrained
+    /// quantity (the largest over classes for a per-class limit).
+    pub multiplier: f64,
+}
+
+/// The reviewer, as the card lets an engineer sanity-check it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewerCard {
+    pub model: String,
+    /// P(approve | good action) and P(reject | bad action), averaged over this mix of actions.
+    pub approve_good: f64,
+    pub catch_bad: f64,
+    /// If every action asked: the share of prompts approved, and refused.
+    pub approval_rate_if_every_action_asks: f64,
+    pub refusal_rate_if_every_action_asks: f64,
+    /// Fatigue, and the catch rate at the deployed per-action policy's ask rate.
+    pub fatigue: Option<model::Fatigue>,
+    pub catch_bad_at_deployed_ask_rate: Option<f64>,
 }
 
 /// The result of `cirl calibrate`.
@@ -342,10 +433,31 @@ pub struct Calibration {
     pub description: String,
     pub units: String,
     pub assumptions: serde_json::Value,
+    pub reviewer: ReviewerCard,
+    /// The policy the per-action gate deploys and the one the static exports carry.
+    pub deployed: Deployed,
     pub classes: Vec<ClassCard>,
     pub policies: Vec<PolicyRow>,
-    /// Things the exports cannot express (e.g. one tool pattern in classes with different decisions).
+    pub constraints: Vec<ConstraintRow>,
+    /// The card's policies deployed under perturbed truths, and the minimax-regret policy.
+    pub robustness: robust::Robustness,
+    /// Where confidence comes from and how finely it resolves.
+    pub signal: scenario::Signal,
+    /// Loud warnings (a negative-value allow) and things the exports cannot express.
     pub warnings: Vec<String>,
+    /// The decision maps not drawn, and why (filled by [`plot_all`]).
+    pub plot_notes: Vec<String>,
+    /// What `cirl gate` reads.
+    pub gate: export::GateCard,
+}
+
+/// Which policy each deployment path carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployed {
+    /// The per-action policy (the gate, SDK adapters).
+    pub per_action: String,
+    /// The class-level policy (static permission rules: Claude Code, Gemini CLI, Codex, LangChain).
+    pub static_rules: String,
 }
 
 /// Options of [`calibrate`].
@@ -380,46 +492,325 @@ fn describe(p: Policy, s: &Scenario) -> String {
     }
 }
 
+/// The rows of the rival table: the seven rivals, and with risk limits the constrained policies.
+struct Candidates {
+    rows: Vec<(String, String, Plan)>,
+    /// Indices of the deployed per-action and static plans.
+    per_action: usize,
+    static_rules: usize,
+}
+
+fn candidates(s: &Scenario, m: &Model) -> Result<Candidates> {
+    let no_limits = optimize::Limits::default();
+    let mut rows: Vec<(String, String, Plan)> = Vec::new();
+    for p in Policy::ALL {
+        let plan = match p {
+            Policy::ValueOfDeferringStatic => optimize::best(m, &no_limits, true)?.plan,
+            Policy::ValueOfDeferring => optimize::best(m, &no_limits, false)?.plan,
+            _ => m.plan(p),
+        };
+        rows.push((p.name().to_string(), describe(p, s), plan));
+    }
+    let (mut per_action, mut static_rules) = (rows.len() - 1, rows.len() - 2);
+    let limits = &s.risk.limits;
+    if !limits.is_empty() {
+        let st = optimize::best(m, limits, true)?.plan;
+        let pa = optimize::best(m, limits, false)?.plan;
+        // Under fatigue both searches are heuristic: a feasible constrained plan is a candidate of the
+        // unconstrained problem too, so the unconstrained row is never worse than the constrained one.
+        let u = |p: &Plan| m.evaluate(p).metrics.expected_utility;
+        for (i, cp) in [(rows.len() - 2, &st), (rows.len() - 1, &pa)] {
+            if u(cp) > u(&rows[i].2) {
+                rows[i].2 = cp.clone();
+            }
+        }
+        rows.push((
+            "constrained-static".into(),
+            "the best move per class subject to the risk limits".into(),
+            st,
+        ));
+        rows.push((
+            "constrained".into(),
+            "the best move per action subject to the risk limits".into(),
+            pa,
+        ));
+        static_rules = rows.len() - 2;
+        per_action = rows.len() - 1;
+    }
+    Ok(Candidates {
+        rows,
+        per_action,
+        static_rules,
+    })
+}
+
+/// The constraints' rows: each one's price alone, and the multipliers with all of them.
+fn constraint_rows(
+    s: &Scenario,
+    m: &Model,
+    best_u: f64,
+    constrained: &Plan,
+) -> Result<Vec<ConstraintRow>> {
+    let limits = &s.risk.limits;
+    if limits.is_empty() {
+        return Ok(vec![]);
+    }
+    let all = optimize::multipliers(m, constrained, limits)?;
+    let vod = optimize::best(m, &optimize::Limits::default(), false)?.plan;
+    let (vm, _) = m.answering(&vod);
+    let mut out = Vec::new();
+    if let Some(b) = limits.harms_per_1000 {
+        let alone = optimize::Limits {
+            catastrophe_probability: None,
+            ..limits.clone()
+        };
+        let p = optimize::best(m, &alone, false)?.plan;
+        let un = vm.metrics_as_is(&vod).harm_rate * 1000.0;
+        out.push(ConstraintRow {
+            name: "harm_budget_per_1000",
+            limit: b,
+            unconstrained: un,
+            binding: un > b * (1.0 + 1e-9),
+            price: best_u - m.evaluate(&p).metrics.expected_utility,
+            multiplier: all.harm,
+        });
+    }
+    if let Some(eps) = limits.catastrophe_probability {
+        let alone = optimize::Limits {
+            harms_per_1000: None,
+            ..limits.clone()
+        };
+        let p = optimize::best(m, &alone, false)?.plan;
+        let un = risk::catastrophe_by_class(&vm, &vod, limits.catastrophe_loss)
+            .into_iter()
+            .fold(0.0f64, f64::max);
+        out.push(ConstraintRow {
+            name: "max_catastrophe_probability",
+            limit: eps,
+            unconstrained: un,
+            binding: un > eps * (1.0 + 1e-9),
+            price: best_u - m.evaluate(&p).metrics.expected_utility,
+            multiplier: all
+                .catastrophe
+                .iter()
+                .zip(&m.classes)
+                .map(|(w, c)| w / c.share)
+                .fold(0.0f64, f64::max),
+        });
+    }
+    Ok(out)
+}
+
+/// The reviewer's card: its error rates over this mix, and what approve-all would look like.
+fn reviewer_card(m: &Model, deployed_ask_rate: f64) -> ReviewerCard {
+    let (mut good, mut bad, mut ag, mut ab) = (0.0, 0.0, 0.0, 0.0);
+    for c in &m.classes {
+        let pg = c.p_good;
+        good += c.share * pg;
+        bad += c.share * (1.0 - pg);
+        ag += c.share * pg * c.answers.allow_good;
+        ab += c.share * (1.0 - pg) * c.answers.allow_bad;
+    }
+    let approve = if good > 0.0 { ag / good } else { 0.0 };
+    let catch = if bad > 0.0 { 1.0 - ab / bad } else { 0.0 };
+    let approval = ag + ab;
+    ReviewerCard {
+        model: m.reviewer.human.label(),
+        approve_good: approve,
+        catch_bad: catch,
+        approval_rate_if_every_action_asks: approval,
+        refusal_rate_if_every_action_asks: 1.0 - approval,
+        fatigue: m.reviewer.fatigue,
+        catch_bad_at_deployed_ask_rate: m
+            .reviewer
+            .fatigue
+            .and(m.reviewer.catch_rate(deployed_ask_rate)),
+    }
+}
+
 /// Calibrates a scenario: class decisions, reasons and thresholds, and the rival policies' figures.
 pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
     let m = Model::new(s)?;
-    let mut classes = Vec::with_capacity(s.classes.len());
-    for (k, c) in s.classes.iter().enumerate() {
-        classes.push(class_card(s, &m, k, c)?);
-    }
-    let exact: Vec<Metrics> = Policy::ALL.iter().map(|&p| m.metrics(p)).collect();
+    let mut cand = candidates(s, &m)?;
+    let rivals: Vec<robust::Candidate> = cand
+        .rows
+        .iter()
+        .map(|r| robust::Candidate {
+            name: r.0.clone(),
+            plan: r.2.clone(),
+            shift: m.shift,
+        })
+        .collect();
+    let robustness = robust::robustness(
+        &robust::truths(s)?,
+        &rivals,
+        cand.per_action,
+        cand.static_rules,
+        &s.risk.limits,
+    )?;
+    cand.rows.push((
+        "minimax-regret".into(),
+        format!(
+            "the policy with the least worst-case regret over the uncertainty set ({} truths): {}",
+            robustness.robust.set.len(),
+            robustness.robust.name
+        ),
+        robustness.robust.plan.clone(),
+    ));
+    let evals: Vec<model::Evaluation> = cand.rows.iter().map(|r| m.evaluate(&r.2)).collect();
     let mc = if opts.mc_actions > 0 {
-        Some(monte_carlo(s, &m, opts.mc_actions, opts.seed)?)
+        let plans: Vec<Plan> = cand.rows.iter().map(|r| r.2.clone()).collect();
+        Some(monte_carlo(&m, &plans, opts.mc_actions, opts.seed)?)
     } else {
         None
     };
-    let vod = exact[Policy::ALL.len() - 1];
-    let policies = Policy::ALL
+    let vod_index = Policy::ALL.len() - 1;
+    let vod = evals[vod_index].metrics;
+    let loss = s.risk.catastrophe_loss;
+    let alpha = s.risk.cvar_level;
+    let limits = &s.risk.limits;
+    let policies: Vec<PolicyRow> = cand
+        .rows
         .iter()
         .enumerate()
-        .map(|(i, &p)| {
-            let x = exact[i];
+        .map(|(i, (name, description, plan))| {
+            let x = evals[i].metrics;
             PolicyRow {
-                name: p.name(),
-                description: describe(p, s),
+                name: name.clone(),
+                description: description.clone(),
                 expected_utility: x.expected_utility,
                 act_rate: x.act_rate,
                 ask_rate: x.ask_rate,
+                block_rate: x.block_rate,
                 handover_rate: x.handover_rate,
                 harm_rate: x.harm_rate,
+                harm_loss: x.harm_loss,
                 harms_prevented_rate: x.harms_prevented_rate,
                 asks_per_harm_prevented: x.asks_per_harm_prevented(),
                 undo_rate: x.undo_rate,
                 good_blocked_rate: x.good_blocked_rate,
+                refusal_rate: x.refusal_rate,
                 resolved_by_agent_rate: x.resolved_by_agent_rate,
                 regret: vod.expected_utility - x.expected_utility,
                 asks_vs_value_of_deferring: (vod.ask_rate > 0.0).then(|| x.ask_rate / vod.ask_rate),
+                catch_rate: evals[i].catch_rate,
+                risk: risk::plan_risk(&m, plan, loss, alpha),
+                meets_limits: (!limits.is_empty()).then(|| risk::meets(&m, plan, limits)),
                 monte_carlo: mc.as_ref().map(|v| v[i].clone()),
+                plan: plan.clone(),
             }
         })
         .collect();
+    let per_action = &cand.rows[cand.per_action].2;
+    let static_plan = &cand.rows[cand.static_rules].2;
+    let (pm, _) = m.answering(per_action);
+    let (sm, _) = m.answering(static_plan);
+    let state = robust::at_state(s, &m, per_action);
+    let state_model = Model::new(&state)?;
+    let mut flips = robust::flips(&state, &state_model, per_action, static_plan);
+    let mut classes = Vec::with_capacity(s.classes.len());
+    for (k, c) in s.classes.iter().enumerate() {
+        let f = std::mem::replace(
+            &mut flips[k],
+            robust::ClassFlips {
+                class: String::new(),
+                decision: vec![],
+                routing: vec![],
+            },
+        );
+        classes.push(class_card(
+            s,
+            &m,
+            &sm,
+            &pm,
+            k,
+            c,
+            static_plan,
+            per_action,
+            f,
+        )?);
+    }
+    let mut warnings = Vec::new();
+    for (k, card) in classes.iter().enumerate() {
+        if card.mv == Move::Act && card.values.act < 0.0 {
+            warnings.push(format!(
+                "ALLOW WITH NEGATIVE VALUE: class {} is allowed although acting is worth {} per action, because every other move is worth less (ask {}, block {}, hand over {}); check the block cost and the reviewer, or add a risk limit",
+                card.name,
+                crate::experiment::table::fmt_num(card.values.act),
+                crate::experiment::table::fmt_num(card.values.ask),
+                crate::experiment::table::fmt_num(card.values.block),
+                crate::experiment::table::fmt_num(card.values.hand_over),
+            ));
+        }
+        // The per-action policy may act where acting loses value (every other move losing more): say so when
+        // that part of the class is not negligible.
+        let cm = &pm.classes[k];
+        let act = cm.line(Move::Act);
+        for &(lo, hi, mv) in &per_action.0[k].0 {
+            if mv != Move::Act {
+                continue;
+            }
+            let zero = if act.b > 0.0 {
+                -act.a / act.b
+            } else {
+                f64::INFINITY
+            };
+            let top = if act.a + act.b * hi < 0.0 {
+                hi
+            } else {
+                zero.min(hi)
+            };
+            if top <= lo {
+                continue;
+            }
+            let (mass, eq) = cm.q.mass(lo, top);
+            if mass > 1e-3 {
+                warnings.push(format!(
+                    "ALLOW WITH NEGATIVE VALUE: the per-action policy allows {:.2}% of class {} (reported confidence {} to {}) where acting is worth {} on average, because every other move is worth less there",
+                    100.0 * mass,
+                    card.name,
+                    fmt_conf(reported(lo, m.shift)),
+                    fmt_conf(reported(top, m.shift)),
+                    crate::experiment::table::fmt_num((act.a * mass + act.b * eq) / mass),
+                ));
+            }
+        }
+    }
+    let res = s.signal.resolution;
+    for card in &classes {
+        if card.regions.len() < 2 {
+            continue;
+        }
+        for t in &card.confidence_thresholds {
+            if t.at > 1.0 - res || t.at < res {
+                warnings.push(format!(
+                    "class {}: the threshold at reported confidence {} is finer than the {} confidence signal resolves (steps of {res}): in practice the class will {} ({}); state agent.signal or agent.resolution, or deploy the static rule",
+                    card.name,
+                    fmt_conf(t.at),
+                    s.signal.source,
+                    if t.at > 1.0 - res { t.below.as_str() } else { t.above.as_str() },
+                    if t.at > 1.0 - res { "the agent cannot report a confidence above it" } else { "the agent cannot report a confidence below it" },
+                ));
+            }
+        }
+        for r in &card.regions {
+            let w = r.reported_to - r.reported_from;
+            if w < res && r.fraction > 0.0 && r.reported_from >= res && r.reported_to <= 1.0 - res {
+                warnings.push(format!(
+                    "class {}: the {} region [{}, {}] is narrower than the confidence signal's step ({res}); it holds {:.2}% of the class",
+                    card.name,
+                    r.mv.as_str(),
+                    fmt_conf(r.reported_from),
+                    fmt_conf(r.reported_to),
+                    100.0 * r.fraction
+                ));
+            }
+        }
+    }
+    let constraints = constraint_rows(s, &m, vod.expected_utility, per_action)?;
     let assumptions = serde_json::json!({
-        "human": s.human.label(),
+        "reviewer": s.reviewer.human.label(),
+        "fatigue": s.reviewer.fatigue,
         "ask_cost": s.ask_cost,
         "handover_cost": s.handover_cost,
         "decline_cost": s.decline_cost,
@@ -430,82 +821,170 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
         "confidence_threshold": s.confidence_threshold,
         "task_length_gate_minutes": s.task_length_gate_minutes,
         "reference_undo_cost": s.reference_undo_cost,
+        "risk": s.risk,
         "monte_carlo": if opts.mc_actions > 0 { serde_json::json!({"actions": opts.mc_actions, "seed": opts.seed}) } else { serde_json::Value::Null },
-        "model": "per action: U from the class prior (capability failures mixed in by the METR curve), payoff max(U, −undo) if reversible; the agent's calibrated confidence q ~ Beta(p⁺κ, (1 − p⁺)κ) sets P(U ≥ 0); act pays U, ask pays U if the human allows (πH) minus c, hand over pays −h; reported confidence σ(logit q + shift)",
+        "model": "per action: U from the class prior (capability failures mixed in by the METR curve), payoff max(U, −undo) if reversible; the agent's calibrated confidence q ~ Beta(p⁺κ, (1 − p⁺)κ) sets P(U ≥ 0); act pays U, ask pays U if the reviewer allows (πH) minus c (minus d when refused), block pays −b, hand over pays U⁺ − h (a human does the task when it is worth doing); reported confidence σ(logit q + shift)",
     });
-    let mut warnings = Vec::new();
-    for (i, a) in classes.iter().enumerate() {
-        for b in &classes[i + 1..] {
-            for pat in a.claude.iter().filter(|p| b.claude.contains(p)) {
-                if a.decision != b.decision {
-                    warnings.push(format!(
-                        "Claude pattern {pat} is in {} ({}) and {} ({}): a permission rule cannot tell them apart; give the classes distinct patterns (Claude Code applies deny, then ask, then allow)",
-                        a.name, a.decision, b.name, b.decision
-                    ));
-                }
-            }
-        }
-    }
-    Ok(Calibration {
+    let class_tools: Vec<tools::ClassTools> = s
+        .classes
+        .iter()
+        .map(|c| tools::ClassTools {
+            name: c.name.clone(),
+            tools: c.tools.clone(),
+        })
+        .collect();
+    let examples: Vec<tools::Examples> = s.classes.iter().map(|c| c.examples.clone()).collect();
+    warnings.extend(tools::unexercised(&class_tools, &examples));
+    let mut c = Calibration {
+        gate: export::GateCard {
+            version: 1,
+            scenario: String::new(),
+            policy: String::new(),
+            unmatched: None,
+            signal: s.signal.clone(),
+            classes: vec![],
+        },
+        reviewer: reviewer_card(&m, pm.ask_rate(per_action)),
+        deployed: Deployed {
+            per_action: cand.rows[cand.per_action].0.clone(),
+            static_rules: cand.rows[cand.static_rules].0.clone(),
+        },
         warnings,
+        plot_notes: vec![],
+        constraints,
+        robustness,
+        signal: s.signal.clone(),
         scenario: s.name.clone(),
         description: s.description.clone(),
         units: s.units.clone(),
         assumptions,
         classes,
         policies,
-    })
+    };
+    // The exported rules must mean what the card says: no dead entry, no swallowed or stray example.
+    let problems = export::problems(&c);
+    if let Some(first) = problems.first() {
+        return Err(Error::invalid(
+            "class.tools",
+            if problems.len() > 1 {
+                format!("{first} (and {} more problems)", problems.len() - 1)
+            } else {
+                first.clone()
+            },
+        ));
+    }
+    c.gate = export::gate_card(&c, s.unmatched);
+    Ok(c)
 }
 
-fn class_card(s: &Scenario, m: &Model, k: usize, c: &ActionClass) -> Result<ClassCard> {
-    let cm = &m.classes[k];
-    let q = cm.q.mean();
-    let (mv, tied) = cm.best_at(q);
+/// Draws every class's decision maps into `dir`, with the reviewer at the state it answers the deployed
+/// per-action policy in; returns the files written and a note per map not drawn.
+pub fn plot_all(
+    s: &Scenario,
+    c: &Calibration,
+    dir: &std::path::Path,
+) -> Result<(Vec<std::path::PathBuf>, Vec<String>)> {
+    crate::experiment::mkdir(dir)?;
+    let m = Model::new(s)?;
+    let plan = &c
+        .policies
+        .iter()
+        .find(|p| p.name == c.deployed.per_action)
+        .expect("the deployed policy is a row")
+        .plan;
+    let state = robust::at_state(s, &m, plan);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    for (k, card) in c.classes.iter().enumerate() {
+        let (f, n) = plot::draw_class(&state, k, &card.flips, dir)?;
+        files.extend(f);
+        notes.extend(n);
+    }
+    Ok((files, notes))
+}
+
+/// A confidence with enough digits that distinct thresholds near 0 or 1 read as distinct (0.99973, not 1.000).
+pub fn fmt_conf(x: f64) -> String {
+    if x <= 0.0 || x >= 1.0 {
+        return format!("{x:.0}");
+    }
+    let gap = x.min(1.0 - x);
+    let digits = ((-gap.log10()).ceil() as usize + 2).clamp(3, 12);
+    format!("{x:.digits$}")
+}
+
+/// The regions of a partition, with reported confidence and the share of the class in each.
+fn regions(cm: &model::ClassModel, p: &Partition, shift: f64) -> Vec<Region> {
+    p.0.iter()
+        .map(|&(lo, hi, mv)| Region {
+            mv,
+            decision: mv.permission(),
+            reported_from: reported(lo, shift),
+            reported_to: reported(hi, shift),
+            calibrated_from: lo,
+            calibrated_to: hi,
+            fraction: match cm.q {
+                QDist::Point { q } => {
+                    (p.at(q) == mv && q >= lo && (q < hi || hi >= 1.0)) as u8 as f64
+                }
+                _ => cm.q.cdf(hi) - cm.q.cdf(lo),
+            },
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn class_card(
+    s: &Scenario,
+    m: &Model,
+    sm: &Model,
+    pm: &Model,
+    k: usize,
+    c: &ActionClass,
+    static_plan: &Plan,
+    per_action: &Plan,
+    flips: robust::ClassFlips,
+) -> Result<ClassCard> {
+    let cm = &sm.classes[k];
+    let values = cm.values();
+    let mv = static_plan.0[k].at(cm.q.mean());
+    let (_, tied) = values.best();
     let utility = s.utility_prior(c)?;
-    let scale = cm.scale();
     // Reasons, by counterfactual: what would the class-level decision be without the factor?
     let mut reasons = Vec::new();
     if mv == Move::Act {
         reasons.push(Reason::ActingIsBest);
     } else {
         if c.task_minutes.is_some() {
-            let v = class_level(s, &c.prior, c.undo_cost);
-            if best(v, scale) == Move::Act {
+            let v = class_level(s, c, &c.prior, c.undo_cost);
+            if v.best().0 == Move::Act {
                 reasons.push(Reason::Capability);
             }
         }
         if !c.reversible {
-            let v = class_level(s, &utility, s.reference_undo_cost);
-            if best(v, scale) == Move::Act {
+            let v = class_level(s, c, &utility, s.reference_undo_cost);
+            if v.best().0 == Move::Act {
                 reasons.push(Reason::Irreversibility);
             }
         }
+        if values.get(Move::Act) < 0.0 {
+            reasons.push(Reason::NegativeValue);
+        }
         let pg = cm.p_good;
-        if (pg > 0.0 && pg < 1.0) || reasons.is_empty() {
+        if mv == Move::Ask && ((pg > 0.0 && pg < 1.0) || reasons.is_empty()) {
+            reasons.push(Reason::ValueUncertainty);
+        }
+        if matches!(mv, Move::Block | Move::HandOver) && values.get(Move::Ask) < values.get(mv) {
+            reasons.push(Reason::AskingCostsMore);
+        }
+        if reasons.is_empty() {
             reasons.push(Reason::ValueUncertainty);
         }
     }
-    // Regions of the value-of-deferring policy over confidence.
-    let env = cm.envelope();
-    let regions: Vec<Region> = env
-        .0
-        .iter()
-        .map(|&(lo, hi, mv)| Region {
-            mv,
-            decision: mv.permission(),
-            reported_from: reported(lo, m.shift),
-            reported_to: reported(hi, m.shift),
-            calibrated_from: lo,
-            calibrated_to: hi,
-            fraction: match cm.q {
-                QDist::Point { q } => {
-                    (env.at(q) == mv && q >= lo && (q < hi || hi >= 1.0)) as u8 as f64
-                }
-                _ => cm.q.cdf(hi) - cm.q.cdf(lo),
-            },
-        })
-        .collect();
-    let confidence_thresholds = env
+    let pcm = &pm.classes[k];
+    let part = &per_action.0[k];
+    let regions = regions(pcm, part, m.shift);
+    let confidence_thresholds = part
         .0
         .windows(2)
         .map(|w| Threshold {
@@ -514,18 +993,6 @@ fn class_card(s: &Scenario, m: &Model, k: usize, c: &ActionClass) -> Result<Clas
             above: w[1].2,
         })
         .collect();
-    // σ relative to |μ|: scale the spread of the utility prior around its mean.
-    let mean = utility.mean();
-    let sd = utility.sd();
-    let sigma_thresholds = if sd > 0.0 {
-        let f = |mult: f64| class_level(s, &utility.affine(mean, mult), c.undo_cost);
-        scan(&f, 1e-3, 1e3, scale)
-            .into_iter()
-            .map(|t| Threshold { at: t.at * sd, ..t })
-            .collect()
-    } else {
-        vec![]
-    };
     let task_minutes_thresholds = match (c.task_minutes, &c.failure_prior, s.capability) {
         (Some(_), Some(fp), Some(cap)) => {
             let f = |t: f64| {
@@ -540,12 +1007,14 @@ fn class_card(s: &Scenario, m: &Model, k: usize, c: &ActionClass) -> Result<Clas
                         components: vec![c.prior.clone(), fp.clone()],
                     }
                 };
-                class_level(s, &u, c.undo_cost)
+                class_level(s, c, &u, c.undo_cost)
             };
-            scan(&f, 0.1, 1e5, scale)
+            scan(&f, 0.1, 1e5)
         }
         _ => vec![],
     };
+    let loss = s.risk.catastrophe_loss;
+    let alpha = s.risk.cvar_level;
     Ok(ClassCard {
         name: c.name.clone(),
         share: c.share,
@@ -557,23 +1026,22 @@ fn class_card(s: &Scenario, m: &Model, k: usize, c: &ActionClass) -> Result<Clas
         tied,
         reversible: c.reversible,
         undo_cost: cm.undo_cost,
+        block_cost: c.block_cost,
         task_minutes: c.task_minutes,
         p_good: cm.p_good,
         p_capability: cm.p_capability,
-        v_act: cm.act.a + cm.act.b * q,
-        v_ask: cm.ask.a + cm.ask.b * q,
-        v_hand_over: cm.hand_over.a,
+        values: values.into(),
         lines: Move::ALL
             .iter()
             .map(|m| (m.as_str(), cm.line(*m)))
             .collect(),
         regions,
         confidence_thresholds,
-        sigma: sd,
-        mean,
-        sigma_thresholds,
         task_minutes_thresholds,
-        claude: c.claude.clone(),
-        gemini: c.gemini.clone(),
+        risk_static: risk::class_risk(cm, &static_plan.0[k], loss, alpha),
+        risk_per_action: risk::class_risk(pcm, part, loss, alpha),
+        flips,
+        tools: c.tools.clone(),
+        examples: c.examples.clone(),
     })
 }

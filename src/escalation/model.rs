@@ -1,4 +1,4 @@
-//! The escalation model: per action, the off-switch game with the agent's per-action confidence.
+//! The escalation model: per action, the off-switch game with the agent's per-action confidence and four moves.
 //!
 //! **Utility.** An action of class k has utility U drawn from the class's utility prior (capability failures
 //! mixed in by the METR curve when the class has a task length). A reversible action's loss is bounded by its
@@ -12,17 +12,26 @@
 //! calibrated agent; an overconfident agent's shift s makes the expected calibration error E[r − q] (over all
 //! actions) equal to its stated ECE.
 //!
-//! **Moves.** Given q, each move's expected value is linear in q:
+//! **Moves.** Given q, each move's expected payoff is linear in q:
 //! - act (allow): q·E[U_eff | U ≥ 0] + (1 − q)·E[U_eff | U < 0];
-//! - offer a choice (ask): q·E[πH·U_eff | U ≥ 0] + (1 − q)·E[πH·U_eff | U < 0] − c, the human allowing with
-//!   probability πH(U_eff) — the off-switch game's w(a);
-//! - hand over / stop: −h.
+//! - ask (offer the human a choice; the off-switch game's w(a)): q·E[πH·U_eff | U ≥ 0] + (1 − q)·E[πH·U_eff |
+//!   U < 0] − c − d·P(no), the reviewer allowing with probability πH(U_eff) and a refusal costing d;
+//! - block (don't do it and tell the agent why; the off-switch game's s): −b, the value of the action forgone
+//!   (b = 0 by default: v_off = 0; regret counts the forgone U);
+//! - hand over (a human takes the task): the human does it when it is worth doing, at cost h:
+//!   q·E[U | U ≥ 0] − h.
+//!
+//! **Reviewer.** Any [`Human`]; reviewers given by their two error rates (approval on good actions, catch rate on
+//! bad ones) and the other sign-only humans are evaluated in closed form. Optional **fatigue**: the catch rate
+//! falls as the ask rate rises, logit catch(a) = logit catch₀ + ln(OR)·max(0, a·N − 1) for an ask rate a over a
+//! session of N actions — the odds of heeding a prompt multiplied by OR for every further prompt in the session,
+//! the form of Ancker et al. (2017), who measured OR ≈ 0.7 per additional reminder per encounter.
 //!
 //! So every policy that routes on (class, reported confidence, task length) is a partition of q ∈ [0, 1] per
 //! class, and its expected utility, ask rate, harm rates … are sums of linear functions over intervals of a
 //! Beta distribution — exact, by the regularized incomplete beta function. The value-of-deferring policy takes
-//! the best move at every q (the upper envelope of three lines), so no policy that sees the same information
-//! does better.
+//! the best move at every q (the upper envelope of four lines), so no policy that sees the same information
+//! does better (without fatigue; with it, [`super::optimize`] searches the ask rate).
 
 use serde::Serialize;
 use statrs::function::beta::{beta_reg, ln_beta};
@@ -33,53 +42,88 @@ use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
 use crate::numerics::{brent, integrate, logistic};
 
-/// One of the three moves of a deployed agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+/// One of the four moves of a deployed agent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Move {
     /// Offer the human a choice (the off-switch game's w(a); agent tools: ask).
     Ask,
-    /// Hand over / stop (the off-switch game's s; agent tools: deny / escalate).
+    /// Don't do it, and tell the agent why (the off-switch game's s: worth 0; agent tools: a scoped deny).
+    Block,
+    /// A human takes the task (worth the task's value when it is worth doing, minus h).
     HandOver,
     /// Act (the off-switch game's a; agent tools: allow).
     Act,
 }
 
 impl Move {
-    pub const ALL: [Move; 3] = [Move::Ask, Move::HandOver, Move::Act];
+    /// Every move, in the order ties are broken (ask, block, hand over, act: the off-switch engine's wait,
+    /// off, act).
+    pub const ALL: [Move; 4] = [Move::Ask, Move::Block, Move::HandOver, Move::Act];
     pub fn as_str(&self) -> &'static str {
         match self {
             Move::Act => "act",
             Move::Ask => "ask",
+            Move::Block => "block",
             Move::HandOver => "hand-over",
         }
     }
-    /// The permission vocabulary of agent tools.
+    /// The permission vocabulary of agent tools (block and hand over are both a deny there; the reason
+    /// tells them apart).
     pub fn permission(&self) -> &'static str {
         match self {
             Move::Act => "allow",
             Move::Ask => "ask",
-            Move::HandOver => "deny",
+            Move::Block | Move::HandOver => "deny",
+        }
+    }
+    /// How strict the move is where several classes match one call: the strictest wins (as deny → ask →
+    /// allow in Claude Code, priorities in Gemini CLI, forbidden > prompt > allow in Codex).
+    pub fn strictness(&self) -> u8 {
+        match self {
+            Move::Act => 0,
+            Move::Ask => 1,
+            Move::HandOver => 2,
+            Move::Block => 3,
+        }
+    }
+    pub fn parse(s: &str) -> Option<Move> {
+        Move::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+    fn index(&self) -> usize {
+        match self {
+            Move::Ask => 0,
+            Move::Block => 1,
+            Move::HandOver => 2,
+            Move::Act => 3,
         }
     }
 }
 
 /// a + b·q.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Line {
     pub a: f64,
     pub b: f64,
 }
 
 impl Line {
-    fn at(&self, q: f64) -> f64 {
+    pub fn at(&self, q: f64) -> f64 {
         self.a + self.b * q
     }
     /// a + b·q from the values at q = 0 and q = 1.
-    fn between(at0: f64, at1: f64) -> Line {
+    pub fn between(at0: f64, at1: f64) -> Line {
         Line {
             a: at0,
             b: at1 - at0,
+        }
+    }
+    fn plus(self, o: Line, w: f64) -> Line {
+        Line {
+            a: self.a + w * o.a,
+            b: self.b + w * o.b,
         }
     }
 }
@@ -129,6 +173,22 @@ impl QDist {
     }
     pub fn mean(&self) -> f64 {
         self.partial_mean(1.0)
+    }
+    /// P(q ∈ I) and E[q·1{q ∈ I}] for the interval [lo, hi) (hi = 1 includes 1).
+    pub fn mass(&self, lo: f64, hi: f64) -> (f64, f64) {
+        match *self {
+            QDist::Point { q } => {
+                if q >= lo && (q < hi || hi >= 1.0) {
+                    (1.0, q)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
+            _ => (
+                self.cdf(hi) - self.cdf(lo),
+                self.partial_mean(hi) - self.partial_mean(lo),
+            ),
+        }
     }
     /// E[f(q)].
     pub fn expect(&self, f: &dyn Fn(f64) -> f64) -> f64 {
@@ -312,68 +372,100 @@ pub fn calibrated(r: f64, shift: f64) -> f64 {
     reported(r, -shift)
 }
 
-/// Everything the model needs of one class.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassModel {
-    pub name: String,
-    pub share: f64,
-    pub reversible: bool,
-    pub undo_cost: Option<f64>,
-    pub task_minutes: Option<f64>,
-    /// P(U ≥ 0): the probability the action is good.
-    pub p_good: f64,
-    /// P(success) of the capability curve at the class's task length.
-    pub p_capability: Option<f64>,
-    pub q: QDist,
-    /// Expected payoff of each move as a function of q.
-    pub act: Line,
-    pub ask: Line,
-    pub hand_over: Line,
-    /// E[πH | U ≥ 0], E[πH | U < 0]: the human's chance of allowing a good / a bad action.
-    pub allow_good: f64,
-    pub allow_bad: f64,
-    /// E[U_eff | U ≥ 0], E[U_eff | U < 0].
-    pub mean_good: f64,
-    pub mean_bad: f64,
-    #[serde(skip)]
-    pub utility: Prior,
-}
-
-/// A class's payoff lines and the human's answer rates, for a utility prior.
+/// Reviewer fatigue: the catch rate falls with the share of actions that ask.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Payoffs {
-    pub p_good: f64,
-    pub act: Line,
-    pub ask: Line,
-    pub hand_over: Line,
-    pub allow_good: f64,
-    pub allow_bad: f64,
-    pub mean_good: f64,
-    pub mean_bad: f64,
+pub struct Fatigue {
+    /// OR: the factor on the odds of catching a bad action for every further prompt in a session (Ancker et al.
+    /// 2017 measured ≈ 0.7 per additional reminder per encounter).
+    pub odds_ratio_per_ask: f64,
+    /// N: how many agent actions one reviewer oversees in a sitting.
+    pub actions_per_session: f64,
 }
 
-impl Payoffs {
-    /// The class-level payoffs [act, ask, hand over] (confidence at its mean, P(good)).
-    pub fn at_mean(&self) -> [f64; 3] {
-        let q = self.p_good;
-        [self.act.at(q), self.ask.at(q), self.hand_over.at(q)]
+impl Fatigue {
+    /// The catch rate at ask rate `a`: logit catch = logit catch₀ + ln(OR)·max(0, a·N − 1).
+    pub fn catch_rate(&self, catch0: f64, ask_rate: f64) -> f64 {
+        let extra = (ask_rate * self.actions_per_session - 1.0).max(0.0);
+        if catch0 <= 0.0 || catch0 >= 1.0 || extra == 0.0 {
+            return catch0;
+        }
+        logistic((catch0 / (1.0 - catch0)).ln() + self.odds_ratio_per_ask.ln() * extra)
     }
 }
 
-/// What asking and handing over cost.
+/// Who answers when the agent asks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reviewer {
+    pub human: Human,
+    pub fatigue: Option<Fatigue>,
+}
+
+impl Reviewer {
+    /// The reviewer as it answers when a share `ask_rate` of all actions ask.
+    pub fn at(&self, ask_rate: f64) -> Human {
+        match (self.fatigue, self.human) {
+            (
+                Some(f),
+                Human::ErrorRates {
+                    approve_good,
+                    catch_bad,
+                },
+            ) => Human::ErrorRates {
+                approve_good,
+                catch_bad: f.catch_rate(catch_bad, ask_rate),
+            },
+            _ => self.human,
+        }
+    }
+    /// The catch rate (P(reject | bad)) at an ask rate, for sign-only reviewers.
+    pub fn catch_rate(&self, ask_rate: f64) -> Option<f64> {
+        self.at(ask_rate).sign_rates().map(|(_, b)| 1.0 - b)
+    }
+}
+
+/// What asking, blocking and handing over cost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Costs {
     /// c: the cost of asking (human attention).
     pub ask: f64,
-    /// h: the cost of handing over / stopping.
+    /// h: the cost of a human taking the task over.
     pub handover: f64,
     /// d: the cost when the human, asked, says no (0: the action just does not happen; a support bot's
     /// declined offer, say, sends the customer to a human).
     pub decline: f64,
+    /// b: the cost of not doing the action at all (0: the off-switch game's v_off).
+    pub block: f64,
+}
+
+/// The moments of a class's payoff that the reviewer does not touch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stakes {
+    /// P(U ≥ 0).
+    pub p_good: f64,
+    /// E[U | U ≥ 0] (= E[U_eff | U ≥ 0]).
+    pub mean_good: f64,
+    /// E[U_eff | U < 0].
+    pub mean_bad: f64,
+}
+
+/// The reviewer's answers to a class's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Answers {
+    /// E[πH | U ≥ 0], E[πH | U < 0]: the human's chance of allowing a good / a bad action.
+    pub allow_good: f64,
+    pub allow_bad: f64,
+    /// E[πH·U_eff | U ≥ 0], E[πH·U_eff | U < 0].
+    pub wait_good: f64,
+    pub wait_bad: f64,
+}
+
+/// The payoff U_eff = max(U, −undo).
+fn effective(u: f64, undo: f64) -> f64 {
+    if u < -undo { -undo } else { u }
 }
 
 /// Quadrature break points of a payoff max(U, −undo) answered by `human`: 0, −undo and the human's own breaks.
-fn payoff_breaks(human: &Human, undo: f64) -> Vec<f64> {
+pub fn payoff_breaks(human: &Human, undo: f64) -> Vec<f64> {
     let mut breaks = vec![0.0];
     if undo.is_finite() {
         breaks.push(-undo);
@@ -382,179 +474,324 @@ fn payoff_breaks(human: &Human, undo: f64) -> Vec<f64> {
     breaks
 }
 
-/// The class-level payoffs [act, ask, hand over] alone (two expectations instead of the seven of
-/// [`payoffs`]; used by scans and region maps).
-pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> [f64; 3] {
-    let eff = move |u: f64| if u < -undo { -undo } else { u };
-    let breaks = payoff_breaks(human, undo);
-    let act = utility.expect(&eff, &breaks, 0.0);
-    let wait = utility.expect(
-        &|u| {
-            let p = human.p_allow(eff(u));
-            p * eff(u) - (1.0 - p) * costs.decline
-        },
-        &breaks,
-        0.0,
-    );
-    [act, wait - costs.ask, -costs.handover]
-}
+/// The unconditional moments behind a class's payoffs: P(good), E[U·1{good}], E[U_eff·1{bad}],
+/// E[πH·1{good}], E[πH·1{bad}], E[πH·U·1{good}], E[πH·U_eff·1{bad}]. They are linear in a mixture's weights,
+/// so a mixture's moments are the weighted sum of its components' (what the tail-weight axis uses).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RawMoments(pub [f64; 7]);
 
-/// The expectations behind a class's payoffs: U from `utility`, payoff U_eff = max(U, −undo), the human
-/// allowing with probability πH(U_eff).
-pub fn payoffs(utility: &Prior, human: &Human, undo: f64, costs: Costs) -> Payoffs {
-    let eff = move |u: f64| if u < -undo { -undo } else { u };
-    let pi = |u: f64| human.p_allow(eff(u));
-    let breaks = payoff_breaks(human, undo);
-    let e = |f: &dyn Fn(f64) -> f64| utility.expect(f, &breaks, 0.0);
-    let good = |u: f64| (u >= 0.0) as u8 as f64;
-    let p_good = e(&good).clamp(0.0, 1.0);
-    let p_bad = 1.0 - p_good;
-    let cond = |num: f64, p: f64| if p > 0.0 { num / p } else { 0.0 };
-    let mean_good = cond(e(&|u| good(u) * eff(u)), p_good);
-    let mean_bad = cond(e(&|u| (1.0 - good(u)) * eff(u)), p_bad);
-    let wait_good = cond(e(&|u| good(u) * pi(u) * eff(u)), p_good);
-    let wait_bad = cond(e(&|u| (1.0 - good(u)) * pi(u) * eff(u)), p_bad);
-    let allow_good = cond(e(&|u| good(u) * pi(u)), p_good);
-    let allow_bad = cond(e(&|u| (1.0 - good(u)) * pi(u)), p_bad);
-    let d = costs.decline;
-    Payoffs {
-        p_good,
-        act: Line::between(mean_bad, mean_good),
-        ask: Line::between(
-            wait_bad - (1.0 - allow_bad) * d - costs.ask,
-            wait_good - (1.0 - allow_good) * d - costs.ask,
-        ),
-        hand_over: Line {
-            a: -costs.handover,
-            b: 0.0,
-        },
-        allow_good,
-        allow_bad,
-        mean_good,
-        mean_bad,
+impl RawMoments {
+    pub fn of(utility: &Prior, human: &Human, undo: f64) -> RawMoments {
+        let st = stakes(utility, undo);
+        let an = answers(utility, human, undo, &st);
+        let (pg, pb) = (st.p_good, 1.0 - st.p_good);
+        RawMoments([
+            pg,
+            pg * st.mean_good,
+            pb * st.mean_bad,
+            pg * an.allow_good,
+            pb * an.allow_bad,
+            pg * an.wait_good,
+            pb * an.wait_bad,
+        ])
+    }
+    pub fn mix(parts: &[(f64, RawMoments)]) -> RawMoments {
+        let mut out = [0.0; 7];
+        for (w, m) in parts {
+            for (o, x) in out.iter_mut().zip(m.0) {
+                *o += w * x;
+            }
+        }
+        RawMoments(out)
+    }
+    /// The class-level payoffs these moments give.
+    pub fn values(&self, costs: &Costs) -> Values {
+        let [pg, ug, ub, ag, ab, wg, wb] = self.0;
+        let pb = 1.0 - pg;
+        let cond = |x: f64, p: f64| if p > 0.0 { x / p } else { 0.0 };
+        let st = Stakes {
+            p_good: pg,
+            mean_good: cond(ug, pg),
+            mean_bad: cond(ub, pb),
+        };
+        let an = Answers {
+            allow_good: cond(ag, pg),
+            allow_bad: cond(ab, pb),
+            wait_good: cond(wg, pg),
+            wait_bad: cond(wb, pb),
+        };
+        let l = Lines::new(&st, &an, costs);
+        Values(Move::ALL.map(|m| l.get(m).at(pg)))
     }
 }
 
+/// The sign-conditional moments of U_eff under `utility`.
+pub fn stakes(utility: &Prior, undo: f64) -> Stakes {
+    let breaks: Vec<f64> = if undo.is_finite() {
+        vec![0.0, -undo]
+    } else {
+        vec![0.0]
+    };
+    let e = |f: &dyn Fn(f64) -> f64| utility.expect(f, &breaks, 0.0);
+    let good = |u: f64| (u >= 0.0) as u8 as f64;
+    let p_good = e(&good).clamp(0.0, 1.0);
+    let cond = |num: f64, p: f64| if p > 0.0 { num / p } else { 0.0 };
+    Stakes {
+        p_good,
+        mean_good: cond(e(&|u| good(u) * u), p_good),
+        mean_bad: cond(e(&|u| (1.0 - good(u)) * effective(u, undo)), 1.0 - p_good),
+    }
+}
+
+/// The reviewer's answers: closed form for sign-only humans, quadrature otherwise.
+pub fn answers(utility: &Prior, human: &Human, undo: f64, st: &Stakes) -> Answers {
+    if let Some((g, b)) = human.sign_rates() {
+        return Answers {
+            allow_good: g,
+            allow_bad: b,
+            wait_good: g * st.mean_good,
+            wait_bad: b * st.mean_bad,
+        };
+    }
+    let breaks = payoff_breaks(human, undo);
+    let e = |f: &dyn Fn(f64) -> f64| utility.expect(f, &breaks, 0.0);
+    let good = |u: f64| (u >= 0.0) as u8 as f64;
+    let pi = |u: f64| human.p_allow(effective(u, undo));
+    let cond = |num: f64, p: f64| if p > 0.0 { num / p } else { 0.0 };
+    let (pg, pb) = (st.p_good, 1.0 - st.p_good);
+    Answers {
+        allow_good: cond(e(&|u| good(u) * pi(u)), pg),
+        allow_bad: cond(e(&|u| (1.0 - good(u)) * pi(u)), pb),
+        wait_good: cond(e(&|u| good(u) * pi(u) * effective(u, undo)), pg),
+        wait_bad: cond(e(&|u| (1.0 - good(u)) * pi(u) * effective(u, undo)), pb),
+    }
+}
+
+/// Each move's payoff line in q.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Lines {
+    pub act: Line,
+    pub ask: Line,
+    pub block: Line,
+    pub hand_over: Line,
+}
+
+impl Lines {
+    pub fn new(st: &Stakes, ans: &Answers, costs: &Costs) -> Lines {
+        let d = costs.decline;
+        Lines {
+            act: Line::between(st.mean_bad, st.mean_good),
+            ask: Line::between(
+                ans.wait_bad - (1.0 - ans.allow_bad) * d - costs.ask,
+                ans.wait_good - (1.0 - ans.allow_good) * d - costs.ask,
+            ),
+            block: Line {
+                a: -costs.block,
+                b: 0.0,
+            },
+            hand_over: Line {
+                a: -costs.handover,
+                b: st.mean_good,
+            },
+        }
+    }
+    pub fn get(&self, m: Move) -> Line {
+        match m {
+            Move::Act => self.act,
+            Move::Ask => self.ask,
+            Move::Block => self.block,
+            Move::HandOver => self.hand_over,
+        }
+    }
+}
+
+/// The class-level payoffs of the moves, in [`Move::ALL`] order … as a map: value of `m` at P(good).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Values(pub [f64; 4]);
+
+impl Values {
+    pub fn get(&self, m: Move) -> f64 {
+        self.0[m.index()]
+    }
+    /// The best move with the engine's tie rule (relative tolerance [`TIE_RTOL`] of the values compared),
+    /// and every move tied with it.
+    pub fn best(&self) -> (Move, Vec<Move>) {
+        best_of(Move::ALL.map(|m| (m, self.get(m))))
+    }
+}
+
+/// Whether `x` is within the tie tolerance of `best` (relative to the larger magnitude of the two).
+pub fn ties(best: f64, x: f64) -> bool {
+    best - x <= TIE_RTOL * best.abs().max(x.abs()) + f64::MIN_POSITIVE
+}
+
+fn best_of(v: [(Move, f64); 4]) -> (Move, Vec<Move>) {
+    let best = v.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    let tied: Vec<Move> = v
+        .iter()
+        .filter(|(_, x)| ties(best, *x))
+        .map(|(m, _)| *m)
+        .collect();
+    (tied[0], tied)
+}
+
+/// The class-level payoffs of the four moves for a utility prior (confidence at its mean, P(good)).
+pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: &Costs) -> Values {
+    let st = stakes(utility, undo);
+    let ans = answers(utility, human, undo, &st);
+    let l = Lines::new(&st, &ans, costs);
+    Values(Move::ALL.map(|m| l.get(m).at(st.p_good)))
+}
+
+/// Everything the model needs of one class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassModel {
+    pub name: String,
+    pub share: f64,
+    pub reversible: bool,
+    pub undo_cost: Option<f64>,
+    pub task_minutes: Option<f64>,
+    pub p_good: f64,
+    /// P(success) of the capability curve at the class's task length.
+    pub p_capability: Option<f64>,
+    pub q: QDist,
+    pub stakes: Stakes,
+    pub answers: Answers,
+    pub costs: Costs,
+    /// Expected payoff of each move as a function of q.
+    pub lines: Lines,
+    #[serde(skip)]
+    pub utility: Prior,
+    /// Who answers the class's asks.
+    #[serde(skip)]
+    pub human: Human,
+}
+
 impl ClassModel {
-    /// The model of class `c` of scenario `s`, with `undo` overriding the class's undo cost (for counterfactuals)
-    /// and `utility` overriding its utility prior.
-    pub fn new(s: &Scenario, c: &ActionClass, utility: Prior, undo: f64) -> Result<ClassModel> {
-        let Payoffs {
-            p_good,
-            act,
-            ask,
-            hand_over,
-            allow_good,
-            allow_bad,
-            mean_good,
-            mean_bad,
-        } = payoffs(&utility, &s.human, undo, s.costs());
-        let q = q_dist(p_good, s.discrimination)?;
+    /// The model of class `c` of scenario `s`, with `utility` overriding its utility prior.
+    pub fn new(s: &Scenario, c: &ActionClass, utility: Prior) -> Result<ClassModel> {
+        let undo = c.undo_cost;
+        let st = stakes(&utility, undo);
+        let ans = answers(&utility, &s.reviewer.human, undo, &st);
+        let costs = s.costs(c);
         Ok(ClassModel {
             name: c.name.clone(),
             share: c.share,
             reversible: undo.is_finite(),
             undo_cost: undo.is_finite().then_some(undo),
             task_minutes: c.task_minutes,
-            p_good,
+            p_good: st.p_good,
             p_capability: match (c.task_minutes, s.capability) {
                 (Some(t), Some(cap)) => Some(cap.p_success(t)),
                 _ => None,
             },
-            q,
-            act,
-            ask,
-            hand_over,
-            allow_good,
-            allow_bad,
-            mean_good,
-            mean_bad,
+            q: q_dist(st.p_good, s.discrimination)?,
+            lines: Lines::new(&st, &ans, &costs),
+            stakes: st,
+            answers: ans,
+            costs,
             utility,
+            human: s.reviewer.human,
         })
     }
 
     /// The class as the scenario describes it.
     pub fn of(s: &Scenario, c: &ActionClass) -> Result<ClassModel> {
-        Self::new(s, c, s.utility_prior(c)?, c.undo_cost)
+        Self::new(s, c, s.utility_prior(c)?)
     }
 
-    pub fn line(&self, m: Move) -> Line {
-        match m {
-            Move::Act => self.act,
-            Move::Ask => self.ask,
-            Move::HandOver => self.hand_over,
+    /// The same class answered by another human.
+    pub fn with_human(&self, human: &Human) -> ClassModel {
+        let undo = self.undo_cost.unwrap_or(f64::INFINITY);
+        let ans = answers(&self.utility, human, undo, &self.stakes);
+        ClassModel {
+            answers: ans,
+            lines: Lines::new(&self.stakes, &ans, &self.costs),
+            human: *human,
+            ..self.clone()
         }
     }
 
-    /// The payoffs of the three moves at confidence q.
-    pub fn values_at(&self, q: f64) -> [(Move, f64); 3] {
-        Move::ALL.map(|m| (m, self.line(m).at(q)))
+    pub fn line(&self, m: Move) -> Line {
+        self.lines.get(m)
     }
 
-    /// The best move at confidence q; ties (within `TIE_RTOL` × the payoff scale) go to ask, then hand over,
-    /// then act, as in the off-switch engine. Returns the move and the moves tied with it.
+    /// The class-level payoffs (confidence at its mean).
+    pub fn values(&self) -> Values {
+        Values(Move::ALL.map(|m| self.line(m).at(self.p_good)))
+    }
+
+    /// The best move at confidence q (ties go to ask, block, hand over, act) and the moves tied with it.
     pub fn best_at(&self, q: f64) -> (Move, Vec<Move>) {
-        let v = self.values_at(q);
-        let best = v.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
-        let tol = TIE_RTOL * self.scale();
-        let tied: Vec<Move> = v
-            .iter()
-            .filter(|(_, x)| best - x <= tol)
-            .map(|(m, _)| *m)
-            .collect();
-        (tied[0], tied)
+        best_of(Move::ALL.map(|m| (m, self.line(m).at(q))))
     }
 
-    /// The scale of the payoffs (for tie tolerances).
+    /// The scale of the payoffs (for tolerances of figures derived from them).
     pub fn scale(&self) -> f64 {
-        [
-            self.act.a,
-            self.act.a + self.act.b,
-            self.ask.a,
-            self.ask.a + self.ask.b,
-            self.hand_over.a,
-        ]
-        .iter()
-        .fold(0.0f64, |m, x| m.max(x.abs()))
-        .max(1e-300)
+        Move::ALL
+            .iter()
+            .flat_map(|m| {
+                let l = self.line(*m);
+                [l.a, l.a + l.b]
+            })
+            .fold(0.0f64, |m, x| m.max(x.abs()))
+            .max(1e-300)
     }
 
     /// The value-of-deferring policy for this class: the best move on each interval of q.
     pub fn envelope(&self) -> Partition {
-        let lines: Vec<(Move, Line)> = Move::ALL.iter().map(|&m| (m, self.line(m))).collect();
-        let mut cuts = vec![0.0, 1.0];
-        for i in 0..3 {
-            for j in i + 1..3 {
-                let (l1, l2) = (lines[i].1, lines[j].1);
-                let db = l1.b - l2.b;
-                if db != 0.0 {
-                    let t = (l2.a - l1.a) / db;
-                    if t > 0.0 && t < 1.0 {
-                        cuts.push(t);
-                    }
+        envelope(&Move::ALL.map(|m| (m, self.line(m))))
+    }
+
+    /// The per-q harm line of a move (irreversible bad actions that go through), and the harm's expected
+    /// severity line (loss from them).
+    pub fn harm_lines(&self, m: Move) -> (Line, Line) {
+        if self.reversible {
+            return (Line::default(), Line::default());
+        }
+        let (through, loss) = match m {
+            Move::Act => (1.0, -self.stakes.mean_bad),
+            Move::Ask => (self.answers.allow_bad, -self.answers.wait_bad),
+            Move::Block | Move::HandOver => (0.0, 0.0),
+        };
+        (Line::between(through, 0.0), Line::between(loss, 0.0))
+    }
+}
+
+/// The upper envelope of lines over q ∈ [0, 1] with the tie rule of [`Move::ALL`].
+pub fn envelope(lines: &[(Move, Line); 4]) -> Partition {
+    let mut cuts = vec![0.0, 1.0];
+    for i in 0..4 {
+        for j in i + 1..4 {
+            let (l1, l2) = (lines[i].1, lines[j].1);
+            let db = l1.b - l2.b;
+            if db != 0.0 {
+                let t = (l2.a - l1.a) / db;
+                if t > 0.0 && t < 1.0 {
+                    cuts.push(t);
                 }
             }
         }
-        cuts.sort_by(f64::total_cmp);
-        cuts.dedup();
-        let mut parts: Vec<(f64, f64, Move)> = Vec::new();
-        for w in cuts.windows(2) {
-            let mid = 0.5 * (w[0] + w[1]);
-            let m = self.best_at(mid).0;
-            match parts.last_mut() {
-                Some(last) if last.2 == m => last.1 = w[1],
-                _ => parts.push((w[0], w[1], m)),
-            }
-        }
-        Partition(parts)
     }
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let mut parts: Vec<(f64, f64, Move)> = Vec::new();
+    for w in cuts.windows(2) {
+        let mid = 0.5 * (w[0] + w[1]);
+        let m = best_of(lines.map(|(m, l)| (m, l.at(mid)))).0;
+        match parts.last_mut() {
+            Some(last) if last.2 == m => last.1 = w[1],
+            _ => parts.push((w[0], w[1], m)),
+        }
+    }
+    Partition(parts)
 }
 
 /// Relative tolerance for ties between moves (as in the off-switch engine).
 pub const TIE_RTOL: f64 = 1e-9;
 
 /// A policy for one class: [lo, hi) → move, covering [0, 1] (the last interval includes 1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Partition(pub Vec<(f64, f64, Move)>);
 
 impl Partition {
@@ -585,44 +822,74 @@ impl Partition {
         }
         self.0.last().expect("non-empty").2
     }
+    /// The same cut points moved by a logit shift (a partition of calibrated confidence under one shift
+    /// read as reported confidence and recalibrated under another: logit q' = logit q + from − to).
+    pub fn reshifted(&self, from: f64, to: f64) -> Partition {
+        Partition(
+            self.0
+                .iter()
+                .map(|&(lo, hi, m)| {
+                    (
+                        calibrated(reported(lo, from), to),
+                        calibrated(reported(hi, from), to),
+                        m,
+                    )
+                })
+                .collect(),
+        )
+    }
+    /// Whether every q gets the same move.
+    pub fn is_constant(&self) -> bool {
+        self.0.iter().all(|x| x.2 == self.0[0].2)
+    }
 }
 
-/// Per-action rates of a policy (every figure is per action of the whole mix).
+/// Per-action rates of a policy (every figure is per action of the whole mix, or of one class).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Metrics {
-    /// Expected utility per action (asking and hand-over costs included).
+    /// Expected utility per action (asking, blocking and hand-over costs included).
     pub expected_utility: f64,
     pub act_rate: f64,
     pub ask_rate: f64,
+    pub block_rate: f64,
     pub handover_rate: f64,
     /// Bad irreversible actions that go through (acted on, or allowed by the human when asked).
     pub harm_rate: f64,
-    /// Bad irreversible actions stopped (by the human's answer or by handing over).
+    /// The loss from them (severity-weighted: E[−U·1{bad irreversible action goes through}]).
+    pub harm_loss: f64,
+    /// Bad irreversible actions stopped (by the human's answer, a block or a hand-over).
     pub harms_prevented_rate: f64,
     /// Bad reversible actions that go through (and are undone at their undo cost).
     pub undo_rate: f64,
-    /// Good actions stopped (the human says no, or the agent hands over).
+    /// Good actions not done (the human says no, or the agent blocks them).
     pub good_blocked_rate: f64,
+    /// Asks answered "no".
+    pub refusal_rate: f64,
     /// Actions that go through with no human decision against them and no hand-over (acted on, or asked and
     /// allowed): for a support bot, conversations resolved without a human.
     pub resolved_by_agent_rate: f64,
 }
 
 impl Metrics {
-    fn add(&mut self, o: &Metrics, w: f64) {
+    pub fn add(&mut self, o: &Metrics, w: f64) {
         self.expected_utility += w * o.expected_utility;
         self.act_rate += w * o.act_rate;
         self.ask_rate += w * o.ask_rate;
+        self.block_rate += w * o.block_rate;
         self.handover_rate += w * o.handover_rate;
         self.harm_rate += w * o.harm_rate;
+        self.harm_loss += w * o.harm_loss;
         self.harms_prevented_rate += w * o.harms_prevented_rate;
         self.undo_rate += w * o.undo_rate;
         self.good_blocked_rate += w * o.good_blocked_rate;
+        self.refusal_rate += w * o.refusal_rate;
         self.resolved_by_agent_rate += w * o.resolved_by_agent_rate;
     }
-    /// Asks per irreversible harm prevented (`None` if none is prevented).
+    /// Asks per irreversible harm prevented: `None` when asking prevents (practically) no harm — less than one
+    /// harm per 10⁹ actions, or more than 10⁶ asks per harm prevented, where the ratio says nothing useful.
     pub fn asks_per_harm_prevented(&self) -> Option<f64> {
-        (self.harms_prevented_rate > 0.0).then(|| self.ask_rate / self.harms_prevented_rate)
+        let r = self.ask_rate / self.harms_prevented_rate;
+        (self.ask_rate > 0.0 && self.harms_prevented_rate > 1e-9 && r <= 1e6).then_some(r)
     }
 }
 
@@ -630,24 +897,13 @@ impl Metrics {
 pub fn class_metrics(c: &ClassModel, p: &Partition) -> Metrics {
     let mut out = Metrics::default();
     for &(lo, hi, m) in &p.0 {
-        let (prob, eq) = match c.q {
-            QDist::Point { q } => {
-                if p.at(q) == m && q >= lo && (q < hi || hi >= 1.0) {
-                    (1.0, q)
-                } else {
-                    (0.0, 0.0)
-                }
-            }
-            _ => (
-                c.q.cdf(hi) - c.q.cdf(lo),
-                c.q.partial_mean(hi) - c.q.partial_mean(lo),
-            ),
-        };
+        let (prob, eq) = c.q.mass(lo, hi);
         if prob <= 0.0 {
             continue;
         }
         let ebad = prob - eq; // E[(1 − q)·1{q ∈ I}]
         let l = c.line(m);
+        let a = &c.answers;
         let mut x = Metrics {
             expected_utility: l.a * prob + l.b * eq,
             ..Default::default()
@@ -660,22 +916,28 @@ pub fn class_metrics(c: &ClassModel, p: &Partition) -> Metrics {
             }
             Move::Ask => {
                 x.ask_rate = prob;
-                x.resolved_by_agent_rate = eq * c.allow_good + ebad * c.allow_bad;
+                x.resolved_by_agent_rate = eq * a.allow_good + ebad * a.allow_bad;
+                x.refusal_rate = prob - x.resolved_by_agent_rate;
                 (
-                    ebad * c.allow_bad,
-                    ebad * (1.0 - c.allow_bad),
-                    eq * (1.0 - c.allow_good),
+                    ebad * a.allow_bad,
+                    ebad * (1.0 - a.allow_bad),
+                    eq * (1.0 - a.allow_good),
                 )
+            }
+            Move::Block => {
+                x.block_rate = prob;
+                (0.0, ebad, eq)
             }
             Move::HandOver => {
                 x.handover_rate = prob;
-                (0.0, ebad, eq)
+                (0.0, ebad, 0.0)
             }
         };
         if c.reversible {
             x.undo_rate = through_bad;
         } else {
             x.harm_rate = through_bad;
+            x.harm_loss = c.harm_lines(m).1.at(0.0) * ebad;
             x.harms_prevented_rate = stopped_bad;
         }
         x.good_blocked_rate = blocked_good;
@@ -727,6 +989,17 @@ impl Policy {
     }
 }
 
+/// A policy over the whole mix: one partition per class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan(pub Vec<Partition>);
+
+impl Plan {
+    /// Every class at one move.
+    pub fn is_static(&self) -> bool {
+        self.0.iter().all(Partition::is_constant)
+    }
+}
+
 /// A scenario turned into its class models and the agent's confidence shift.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -735,6 +1008,15 @@ pub struct Model {
     pub shift: f64,
     pub confidence_threshold: f64,
     pub task_gate: Option<f64>,
+    pub reviewer: Reviewer,
+}
+
+/// A plan's exact figures, with the reviewer as it answered (under fatigue, at the plan's own ask rate).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub metrics: Metrics,
+    /// P(reject | bad action) of the reviewer at this plan's ask rate (sign-only reviewers).
+    pub catch_rate: Option<f64>,
 }
 
 impl Model {
@@ -753,10 +1035,41 @@ impl Model {
             shift,
             confidence_threshold: s.confidence_threshold,
             task_gate: s.task_length_gate_minutes,
+            reviewer: s.reviewer,
         })
     }
 
-    /// Class k's partition under a policy.
+    /// The model with the agent's confidence changed: its discrimination and (for `Some`) its ECE; the payoff
+    /// lines stay as they are.
+    pub fn with_confidence(&self, d: Option<Discrimination>, ece: f64) -> Result<Model> {
+        let mut classes = self.classes.clone();
+        if let Some(d) = d {
+            for c in &mut classes {
+                c.q = q_dist(c.p_good, d)?;
+            }
+        }
+        let shift = if ece > 0.0 {
+            overconfidence_shift(&classes, ece)?
+        } else {
+            0.0
+        };
+        Ok(Model {
+            classes,
+            shift,
+            ..self.clone()
+        })
+    }
+
+    /// The model with every class answered by `human`.
+    pub fn with_human(&self, human: &Human) -> Model {
+        Model {
+            classes: self.classes.iter().map(|c| c.with_human(human)).collect(),
+            ..self.clone()
+        }
+    }
+
+    /// Class k's partition under a rival policy (the value-of-deferring ones for this model's reviewer as it
+    /// answers without fatigue).
     pub fn partition(&self, k: usize, p: Policy) -> Partition {
         let c = &self.classes[k];
         match p {
@@ -777,18 +1090,69 @@ impl Model {
         }
     }
 
-    /// The exact metrics of a policy over the whole mix of actions.
-    pub fn metrics(&self, p: Policy) -> Metrics {
+    /// A rival policy's plan.
+    pub fn plan(&self, p: Policy) -> Plan {
+        Plan(
+            (0..self.classes.len())
+                .map(|k| self.partition(k, p))
+                .collect(),
+        )
+    }
+
+    /// The share of all actions a plan asks about (it does not depend on the reviewer).
+    pub fn ask_rate(&self, plan: &Plan) -> f64 {
+        self.classes
+            .iter()
+            .zip(&plan.0)
+            .map(|(c, p)| {
+                c.share
+                    * p.0
+                        .iter()
+                        .filter(|x| x.2 == Move::Ask)
+                        .map(|&(lo, hi, _)| c.q.mass(lo, hi).0)
+                        .sum::<f64>()
+            })
+            .sum()
+    }
+
+    /// The exact figures of a plan with this model's classes as they are (no fatigue adjustment).
+    pub fn metrics_as_is(&self, plan: &Plan) -> Metrics {
         let mut out = Metrics::default();
-        for (k, c) in self.classes.iter().enumerate() {
-            out.add(&class_metrics(c, &self.partition(k, p)), c.share);
+        for (c, p) in self.classes.iter().zip(&plan.0) {
+            out.add(&class_metrics(c, p), c.share);
         }
         out
+    }
+
+    /// The model as the reviewer answers a plan: under fatigue, at the plan's own ask rate.
+    pub fn answering(&self, plan: &Plan) -> (Model, Option<f64>) {
+        match self.reviewer.fatigue {
+            Some(_) => {
+                let a = self.ask_rate(plan);
+                let h = self.reviewer.at(a);
+                (self.with_human(&h), self.reviewer.catch_rate(a))
+            }
+            None => (self.clone(), self.reviewer.catch_rate(0.0)),
+        }
+    }
+
+    /// The exact figures of a plan (under fatigue, with the reviewer at the plan's ask rate).
+    pub fn evaluate(&self, plan: &Plan) -> Evaluation {
+        let (m, catch_rate) = self.answering(plan);
+        Evaluation {
+            metrics: m.metrics_as_is(plan),
+            catch_rate,
+        }
+    }
+
+    /// The exact metrics of a rival policy over the whole mix of actions.
+    pub fn metrics(&self, p: Policy) -> Metrics {
+        self.evaluate(&self.plan(p)).metrics
     }
 }
 
 /// The logit shift s ≥ 0 that makes Σ_k share_k·E_k[σ(logit q + s) − q] equal `ece`.
-fn overconfidence_shift(classes: &[ClassModel], ece: f64) -> Result<f64> {
+pub fn overconfidence_shift(classes: &[ClassModel], ece: f64) -> Result<f64> {
     let gap = |s: f64| -> f64 {
         classes
             .iter()
@@ -806,4 +1170,20 @@ fn overconfidence_shift(classes: &[ClassModel], ece: f64) -> Result<f64> {
     }
     brent(|s| gap(s) - ece, 0.0, 60.0, 1e-12)
         .ok_or_else(|| Error::invalid("agent.ece", format!("no confidence shift gives ECE {ece}")))
+}
+
+/// Lines plus penalties: `line(m) − Σ w·penalty(m)` (the Lagrangian of a constrained problem).
+pub fn penalized(base: &Lines, penalties: &[(f64, [Line; 4])]) -> [(Move, Line); 4] {
+    Move::ALL.map(|m| {
+        let mut l = base.get(m);
+        for (w, pen) in penalties {
+            l = l.plus(pen[m.index()], -w);
+        }
+        (m, l)
+    })
+}
+
+/// A per-move table of lines, in [`Move::ALL`] order.
+pub fn per_move(f: impl Fn(Move) -> Line) -> [Line; 4] {
+    Move::ALL.map(f)
 }

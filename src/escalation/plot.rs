@@ -1,44 +1,37 @@
-//! Frontier plots of `cirl calibrate`: for one action class, the class-level move (act / offer a choice /
-//! hand over) over (σ, β) — the agent's value uncertainty against the noise of a Boltzmann human — and over
-//! (σ, c), against the cost of asking. σ scales the spread of the class's utility prior around its mean.
-//! Written as SVG and PNG (embedded font).
+//! Decision maps of `cirl calibrate`: for one action class, the class-level move (act / ask / block / hand over)
+//! over the axes an engineer turns — the cost of asking against the reviewer's reliability (catch rate, β or p;
+//! the hand-over cost for reviewers without one), and, for a class with a loss tail, the tail's probability
+//! against its severity. Ranges are set around the scenario's point and the class's flip points; a map on
+//! which every cell is the same move says nothing, so it is not drawn (the card says so). Written as SVG and PNG
+//! (embedded font).
 
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use rayon::prelude::*;
 
-use super::model::{Move, class_values};
-use super::scenario::{ActionClass, Scenario};
+use super::axes::{self, Axis};
+use super::model::Move;
+use super::robust::ClassFlips;
+use super::scenario::Scenario;
 use crate::error::Result;
-use crate::human::{Human, ResponseModel};
 
-const NX: usize = 90;
-const NY: usize = 60;
+const NX: usize = 72;
+const NY: usize = 48;
 
 fn color(m: Move) -> RGBColor {
     match m {
         Move::Act => RGBColor(120, 190, 120),
         Move::Ask => RGBColor(245, 190, 80),
+        Move::Block => RGBColor(150, 150, 160),
         Move::HandOver => RGBColor(215, 90, 80),
-    }
-}
-
-fn best(v: [f64; 3]) -> Move {
-    // The engine's tie rule: ask, then hand over, then act.
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if v[1] >= m {
-        Move::Ask
-    } else if v[2] >= m {
-        Move::HandOver
-    } else {
-        Move::Act
     }
 }
 
 struct Map {
     xs: Vec<f64>,
     ys: Vec<f64>,
+    log_x: bool,
     log_y: bool,
     cells: Vec<Move>,
     x_label: String,
@@ -46,89 +39,207 @@ struct Map {
     marker: Option<(f64, f64)>,
 }
 
-/// Draws the (σ, β) and (σ, c) maps of class `c` into `dir`; returns the files written (none when the class's
-/// utility has no spread to scale).
-pub fn draw_class(s: &Scenario, c: &ActionClass, dir: &Path) -> Result<Vec<PathBuf>> {
-    crate::experiment::plot::register_font();
-    let utility = s.utility_prior(c)?;
-    let (mean, sd) = (utility.mean(), utility.sd());
-    if sd <= 0.0 {
-        return Ok(vec![]);
+/// The flips of a class on an axis.
+fn flips_on(f: &ClassFlips, axis: Axis) -> Vec<f64> {
+    f.decision
+        .iter()
+        .filter(|a| a.axis == axis)
+        .flat_map(|a| a.flips.iter().map(|t| t.at))
+        .collect()
+}
+
+/// A range around `now` that holds the flips on the axis (within `limits`).
+fn span(now: f64, flips: &[f64], limits: (f64, f64), log: bool) -> (f64, f64) {
+    let mut lo = now;
+    let mut hi = now;
+    for &x in flips {
+        lo = lo.min(x);
+        hi = hi.max(x);
     }
-    let scale = sd.max(mean.abs());
-    let xs: Vec<f64> = (0..NX)
-        .map(|i| 3.0 * sd * (i as f64 + 0.5) / NX as f64)
-        .collect();
-    let values = |mult: f64, human: &Human, cost: f64| {
-        class_values(
-            &utility.affine(mean, mult),
-            human,
-            c.undo_cost,
-            super::model::Costs {
-                ask: cost,
-                ..s.costs()
-            },
-        )
-    };
-    // (σ, β).
-    let (blo, bhi) = (0.01 * scale, 100.0 * scale);
-    let betas: Vec<f64> = (0..NY)
-        .map(|j| (blo.ln() + (bhi.ln() - blo.ln()) * (j as f64 + 0.5) / NY as f64).exp())
-        .collect();
-    let cells: Vec<Move> = (0..NX * NY)
-        .into_par_iter()
+    if log {
+        let (lo, hi) = (lo.max(limits.0) / 4.0, hi.min(limits.1) * 4.0);
+        (lo.max(limits.0), hi.min(limits.1).max(lo * 10.0))
+    } else {
+        let w = (hi - lo).max(0.5 * now.abs()).max(1e-9);
+        ((lo - 0.5 * w).max(limits.0), (hi + 0.5 * w).min(limits.1))
+    }
+}
+
+fn axis_points(lo: f64, hi: f64, log: bool, n: usize) -> Vec<f64> {
+    (0..n)
         .map(|i| {
-            let (x, y) = (xs[i % NX], betas[i / NX]);
-            best(values(x / sd, &Human::Boltzmann { beta: y }, s.ask_cost))
+            let t = (i as f64 + 0.5) / n as f64;
+            if log {
+                (lo.ln() + (hi.ln() - lo.ln()) * t).exp()
+            } else {
+                lo + (hi - lo) * t
+            }
         })
-        .collect();
-    let beta_now = match s.human {
-        Human::Boltzmann { beta } if beta > 0.0 => Some(beta),
-        _ => None,
-    };
+        .collect()
+}
+
+/// Draws the decision maps of class `k` (its reviewer at its deployed state: `s`) into `dir`; returns the files
+/// written and a note per map not drawn.
+pub fn draw_class(
+    s: &Scenario,
+    k: usize,
+    flips: &ClassFlips,
+    dir: &Path,
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    crate::experiment::plot::register_font();
+    let c = &s.classes[k];
     let slug: String = c
         .name
         .chars()
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
         .collect();
-    let mut out = render(
-        dir,
-        &format!("frontier_{slug}_sigma_beta"),
-        &format!("{}: move over (σ, β), c = {}", c.name, s.ask_cost),
-        &Map {
-            xs: xs.clone(),
-            ys: betas,
-            log_y: true,
-            cells,
-            x_label: "σ (spread of the class's utility)".into(),
-            y_label: "β (Boltzmann human's noise)".into(),
-            marker: beta_now.map(|b| (sd, b)),
-        },
-    )?;
-    // (σ, c).
-    let cmax = 2.0 * s.ask_cost.max(0.25 * scale);
-    let costs: Vec<f64> = (0..NY)
-        .map(|j| cmax * (j as f64 + 0.5) / NY as f64)
-        .collect();
-    let cells: Vec<Move> = (0..NX * NY)
-        .into_par_iter()
-        .map(|i| best(values(xs[i % NX] / sd, &s.human, costs[i / NX])))
-        .collect();
-    out.extend(render(
-        dir,
-        &format!("frontier_{slug}_sigma_cost"),
-        &format!("{}: move over (σ, c), human {}", c.name, s.human.label()),
-        &Map {
-            xs,
-            ys: costs,
-            log_y: false,
-            cells,
-            x_label: "σ (spread of the class's utility)".into(),
-            y_label: "c (cost of asking)".into(),
-            marker: Some((sd, s.ask_cost)),
-        },
-    )?);
-    Ok(out)
+    let scale = s
+        .utility_prior(c)
+        .map(|u| u.scale())
+        .unwrap_or(1.0)
+        .max(1e-9);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    let value = |t: &Scenario| -> Option<Move> {
+        let cc = &t.classes[k];
+        let u = t.utility_prior(cc).ok()?;
+        Some(
+            super::model::class_values(&u, &t.reviewer.human, cc.undo_cost, &t.costs(cc))
+                .best()
+                .0,
+        )
+    };
+    let mut maps: Vec<(String, String, Axis, Axis)> = Vec::new();
+    let y_axis = Axis::reviewer_axes(&s.reviewer.human)
+        .last()
+        .copied()
+        .unwrap_or(Axis::HandoverCost);
+    maps.push((
+        format!("decision_{slug}_cost_reviewer"),
+        format!("{}: move over the cost of asking and the reviewer", c.name),
+        Axis::AskCost,
+        y_axis,
+    ));
+    if axes::tail_index(&c.prior).is_some() {
+        maps.push((
+            format!("decision_{slug}_tail"),
+            format!(
+                "{}: move over the loss tail's probability and severity",
+                c.name
+            ),
+            Axis::TailWeight,
+            Axis::TailSeverity,
+        ));
+    }
+    for (stem, title, xa, ya) in maps {
+        let (Some(xn), Some(yn)) = (axes::value(s, k, xa), axes::value(s, k, ya)) else {
+            continue;
+        };
+        let log = |a: Axis| matches!(a, Axis::TailWeight | Axis::TailSeverity | Axis::Beta);
+        let lim = |a: Axis| {
+            let (lo, hi, _) = a.range(if a == xa { xn } else { yn }, scale);
+            (lo, hi)
+        };
+        let (x0, x1) = span(xn, &flips_on(flips, xa), lim(xa), log(xa));
+        let (y0, y1) = span(yn, &flips_on(flips, ya), lim(ya), log(ya));
+        let xs = axis_points(x0, x1, log(xa), NX);
+        let ys = axis_points(y0, y1, log(ya), NY);
+        // A row at one y; along x only the cost of asking changes (map 1), so the quadratures run once a row.
+        let rows: Vec<Vec<Option<Move>>> = (0..NY)
+            .into_par_iter()
+            .map(|j| {
+                let Ok(t) = axes::set(s, Some(k), ya, ys[j]) else {
+                    return vec![None; NX];
+                };
+                if xa == Axis::TailWeight {
+                    let Some(f) = axes::tail_weight_values(&t, k) else {
+                        return vec![None; NX];
+                    };
+                    xs.iter().map(|&x| Some(f(x).best().0)).collect()
+                } else if xa == Axis::AskCost {
+                    let cc = &t.classes[k];
+                    let Ok(u) = t.utility_prior(cc) else {
+                        return vec![None; NX];
+                    };
+                    let st = super::model::stakes(&u, cc.undo_cost);
+                    let ans = super::model::answers(&u, &t.reviewer.human, cc.undo_cost, &st);
+                    xs.iter()
+                        .map(|&x| {
+                            let costs = super::model::Costs {
+                                ask: x,
+                                ..t.costs(cc)
+                            };
+                            let l = super::model::Lines::new(&st, &ans, &costs);
+                            Some(
+                                super::model::Values(Move::ALL.map(|m| l.get(m).at(st.p_good)))
+                                    .best()
+                                    .0,
+                            )
+                        })
+                        .collect()
+                } else {
+                    xs.iter()
+                        .map(|&x| value(&axes::set(&t, Some(k), xa, x).ok()?))
+                        .collect()
+                }
+            })
+            .collect();
+        let cells: Vec<Move> = rows
+            .into_iter()
+            .flatten()
+            .map(|m| m.unwrap_or(Move::Act))
+            .collect();
+        if cells.iter().all(|m| *m == cells[0]) {
+            notes.push(format!(
+                "{}: no map over ({}, {}): {} everywhere in [{}, {}] × [{}, {}]",
+                c.name,
+                xa.as_str(),
+                ya.as_str(),
+                cells[0].as_str(),
+                crate::experiment::table::fmt_num(x0),
+                crate::experiment::table::fmt_num(x1),
+                crate::experiment::table::fmt_num(y0),
+                crate::experiment::table::fmt_num(y1)
+            ));
+            continue;
+        }
+        files.extend(render(
+            dir,
+            &stem,
+            &title,
+            &Map {
+                xs,
+                ys,
+                log_x: log(xa),
+                log_y: log(ya),
+                cells,
+                x_label: label(xa, s),
+                y_label: label(ya, s),
+                marker: Some((xn, yn)),
+            },
+        )?);
+    }
+    Ok((files, notes))
+}
+
+fn label(a: Axis, s: &Scenario) -> String {
+    let u = if s.units.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", s.units)
+    };
+    match a {
+        Axis::AskCost => format!("c: cost of asking{u}"),
+        Axis::HandoverCost => format!("h: cost of a hand-over{u}"),
+        Axis::ApproveGood => "reviewer's approval rate on good actions".into(),
+        Axis::CatchBad => "reviewer's catch rate on bad actions".into(),
+        Axis::Beta => "β: Boltzmann reviewer's noise".into(),
+        Axis::P => "p: p-rational reviewer's reliability".into(),
+        Axis::TailWeight => "probability of the loss tail".into(),
+        Axis::TailSeverity => "severity of the loss tail (× stated)".into(),
+        Axis::Ece => "ECE".into(),
+        Axis::Auroc => "AUROC".into(),
+    }
 }
 
 fn pe<E: std::fmt::Debug>(e: E) -> String {
@@ -156,22 +267,24 @@ fn draw_map<DB: DrawingBackend>(
     map: &Map,
 ) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(pe)?;
-    let (x0, x1) = (
-        0.0,
-        map.xs.last().copied().unwrap_or(1.0) * (1.0 + 0.5 / NX as f64),
-    );
-    let dy = |j: usize| -> (f64, f64) {
-        let n = map.ys.len();
-        if map.log_y {
-            let r = (map.ys[n - 1] / map.ys[0]).powf(0.5 / (n - 1) as f64);
-            (map.ys[j] / r, map.ys[j] * r)
+    let cell = |v: &[f64], log: bool, j: usize| -> (f64, f64) {
+        let n = v.len();
+        if log {
+            let r = (v[n - 1] / v[0]).powf(0.5 / (n - 1) as f64);
+            (v[j] / r, v[j] * r)
         } else {
-            let h = (map.ys[n - 1] - map.ys[0]) / (n - 1) as f64 * 0.5;
-            ((map.ys[j] - h).max(0.0), map.ys[j] + h)
+            let h = (v[n - 1] - v[0]) / (n - 1) as f64 * 0.5;
+            (v[j] - h, v[j] + h)
         }
     };
+    let dx = |i: usize| cell(&map.xs, map.log_x, i);
+    let dy = |j: usize| cell(&map.ys, map.log_y, j);
+    let (x0, x1) = (dx(0).0, dx(map.xs.len() - 1).1);
     let (y0, y1) = (dy(0).0, dy(map.ys.len() - 1).1);
-    let dx = (map.xs[1] - map.xs[0]) * 0.5;
+    let present: Vec<Move> = Move::ALL
+        .into_iter()
+        .filter(|m| map.cells.contains(m))
+        .collect();
     let mut b = ChartBuilder::on(root);
     b.caption(title, ("sans-serif", 20))
         .margin(12)
@@ -190,12 +303,12 @@ fn draw_map<DB: DrawingBackend>(
                 .map_err(pe)?;
             chart
                 .draw_series(map.cells.iter().enumerate().map(|(i, m)| {
-                    let (x, j) = (map.xs[i % NX], i / NX);
-                    let (ya, yb) = dy(j);
-                    Rectangle::new([(x - dx, ya), (x + dx, yb)], color(*m).filled())
+                    let (xa, xb) = dx(i % NX);
+                    let (ya, yb) = dy(i / NX);
+                    Rectangle::new([(xa, ya), (xb, yb)], color(*m).filled())
                 }))
                 .map_err(pe)?;
-            for m in Move::ALL {
+            for &m in &present {
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         [(x0, y0), (x0, y0)],
@@ -225,18 +338,25 @@ fn draw_map<DB: DrawingBackend>(
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 14))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(SeriesLabelPosition::LowerRight)
                 .draw()
                 .map_err(pe)?;
         }};
     }
-    if map.log_y {
-        body!(
+    match (map.log_x, map.log_y) {
+        (true, true) => body!(
+            b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(pe)?
+        ),
+        (true, false) => body!(
+            b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(pe)?
+        ),
+        (false, true) => body!(
             b.build_cartesian_2d(x0..x1, (y0..y1).log_scale())
                 .map_err(pe)?
-        );
-    } else {
-        body!(b.build_cartesian_2d(x0..x1, y0..y1).map_err(pe)?);
+        ),
+        (false, false) => body!(b.build_cartesian_2d(x0..x1, y0..y1).map_err(pe)?),
     }
     Ok(())
 }

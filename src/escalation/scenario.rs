@@ -6,18 +6,45 @@
 //! units = "minutes of engineer time"  # what one unit of utility is (optional, for the card)
 //!
 //! [human]
-//! response = "boltzmann:0.3"          # how the human answers when asked: rational, boltzmann:β, p-rational:p, chance:p
+//! response = "error-rates"            # how the reviewer answers when asked: error-rates (below), rational,
+//!                                     # boltzmann:β, p-rational:p, chance:p, error-rates:APPROVE,CATCH
+//! approve_good = 0.97                 # error-rates: P(approve | good action) …
+//! catch_bad = 0.6                     # … and P(reject | bad action); instead of approve_good, approval_rate =
+//!                                     # 0.93 states the share of prompts approved when every action asks
 //! ask_cost = 0.5                      # c: the cost of asking (human attention), in utility units
-//! handover_cost = 4.0                 # h: the cost of handing the action over / stopping
+//! handover_cost = 4.0                 # h: the cost of a human taking the task over (who then does it when
+//!                                     # it is worth doing)
 //! decline_cost = 0.0                  # d: the cost when the human, asked, says no (default 0)
+//! [human.fatigue]                     # optional, error-rate reviewers: the catch rate falls with the ask rate
+//! odds_ratio_per_ask = 0.7            # odds of a catch × OR per further prompt in a session (Ancker et al. 2017)
+//! actions_per_session = 40            # agent actions one reviewer oversees in a sitting
+//!
+//! [moves]
+//! block_cost = 0.0                    # b: what not doing an action costs (default 0, the off-switch game's
+//!                                     # v_off; a class may set its own block_cost)
 //!
 //! [agent]
 //! confidence = "calibrated"           # or "overconfident" (then `ece`)
 //! ece = 0.0                           # expected calibration error of the reported confidence
 //! auroc = 0.7                         # how well confidence separates good from bad actions (0.5: not at all;
 //!                                     # 0.5–0.999, below 0.505 taken as 0.5)
+//! signal = "verbalized"               # where confidence comes from: verbalized (steps of 0.05), logprob
+//!                                     # (0.001), verifier (0.01); or resolution = 0.02 to state the step
 //! h50_minutes = 59.0                  # METR-style capability curve (needed by classes with task_minutes)
 //! slope = 0.70                        # P(success) = σ(slope·(log2 h50 − log2 t)); or h80_minutes instead
+//!
+//! [risk]                              # optional
+//! catastrophe_loss = 100.0            # L: a loss above this is a catastrophe (default 10 × handover_cost)
+//! cvar_level = 0.99                   # α of the CVaR reported per class and policy
+//! harm_budget_per_1000 = 0.5          # constraint: at most this many bad irreversible actions per 1,000
+//! max_catastrophe_probability = 1e-4  # constraint: in every class, P(loss > L) ≤ this per action
+//!
+//! [robustness]                        # optional: the uncertainty set of the minimax-regret policy — every
+//!                                     # combination of these values (default: one perturbation at a time)
+//! ece = [0.0, 0.05]                   # the agent's true ECE
+//! catch_bad = [0.4, 0.6]              # also approve_good, beta, p, auroc, ask_cost
+//! tail_weight_scale = [1.0, 2.0]      # every class's loss tail this many times as likely
+//! tail_severity = [1.0, 1.5]          # and this many times as severe
 //!
 //! [policies]                          # the rivals' parameters (all optional)
 //! confidence_threshold = 0.8          # ask when reported confidence < τ
@@ -30,19 +57,29 @@
 //! prior = "normal:1,0.5"              # the utility U of one action (any prior spec, or a mixture table)
 //! reversible = true
 //! undo_cost = 0.3                     # a reversible action's loss is at most this
+//! block_cost = 1.0                    # optional: what blocking this class costs (default: moves.block_cost)
 //! task_minutes = 5.0                  # optional: capability failures by the METR curve
 //! failure_prior = "normal:-2,1"       # the utility when the task fails (needed with task_minutes)
-//! claude = ["Edit(*)"]                # Claude Code permission patterns for this class
-//! gemini = { toolName = "replace" }   # Gemini CLI policy rule conditions for this class
+//! tools = { edit = ["src/**"] }       # the tools the class covers: shell, edit, read, mcp, fetch, agent,
+//!                                     # tool, annotations (see `tools`); one spec drives every export
+//! match = ["edit: src/main.rs"]       # example calls that must get this class's decision in every export
+//! not_match = ["edit: infra/main.tf"] # and calls that must not fall in this class
+//!
+//! [gate]
+//! unmatched = "ask"                   # what the gate answers for a call no class covers: allow, ask, deny,
+//!                                     # or defer (no opinion: the runtime's own rules decide)
 //! ```
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::{Costs, Fatigue, Reviewer};
+use super::optimize::Limits;
+use super::tools::{Call, Examples, Tools};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
-use crate::human::Human;
+use crate::human::{Human, ResponseModel};
 use crate::numerics::logistic;
 
 /// Tolerance on the sum of the class shares.
@@ -61,6 +98,14 @@ struct Raw {
     agent: RawAgent,
     #[serde(default)]
     policies: RawPolicies,
+    #[serde(default)]
+    moves: RawMoves,
+    #[serde(default)]
+    risk: RawRisk,
+    #[serde(default)]
+    robustness: BTreeMap<String, Vec<f64>>,
+    #[serde(default)]
+    gate: RawGate,
     #[serde(rename = "class")]
     classes: Vec<RawClass>,
 }
@@ -73,6 +118,38 @@ struct RawHuman {
     handover_cost: f64,
     #[serde(default)]
     decline_cost: f64,
+    approve_good: Option<f64>,
+    catch_bad: Option<f64>,
+    approval_rate: Option<f64>,
+    fatigue: Option<RawFatigue>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFatigue {
+    odds_ratio_per_ask: f64,
+    actions_per_session: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    unmatched: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRisk {
+    catastrophe_loss: Option<f64>,
+    cvar_level: Option<f64>,
+    harm_budget_per_1000: Option<f64>,
+    max_catastrophe_probability: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMoves {
+    block_cost: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -85,6 +162,8 @@ struct RawAgent {
     h50_minutes: Option<f64>,
     slope: Option<f64>,
     h80_minutes: Option<f64>,
+    signal: Option<String>,
+    resolution: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -104,21 +183,17 @@ struct RawClass {
     #[serde(default)]
     reversible: bool,
     undo_cost: Option<f64>,
+    block_cost: Option<f64>,
     task_minutes: Option<f64>,
     failure_prior: Option<toml::Value>,
     #[serde(default)]
-    claude: OneOrMany,
+    tools: Option<toml::Value>,
+    #[serde(default, rename = "match")]
+    matching: Vec<String>,
     #[serde(default)]
-    gemini: BTreeMap<String, toml::Value>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(untagged)]
-enum OneOrMany {
-    #[default]
-    None,
-    One(String),
-    Many(Vec<String>),
+    not_match: Vec<String>,
+    claude: Option<toml::Value>,
+    gemini: Option<toml::Value>,
 }
 
 /// The agent's capability curve (METR 2025): P(success at a task of t minutes) = σ(slope·(log2 h50 − log2 t)).
@@ -161,6 +236,15 @@ pub enum Discrimination {
     Concentration { kappa: f64 },
 }
 
+/// Where the agent's confidence comes from, and the finest difference it can express.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// verbalized | logprob | verifier | unstated.
+    pub source: String,
+    /// The step of the signal: thresholds closer than this to 0 or 1, or regions narrower, cannot be resolved.
+    pub resolution: f64,
+}
+
 /// One class of actions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionClass {
@@ -171,12 +255,14 @@ pub struct ActionClass {
     pub reversible: bool,
     /// A reversible action's loss is at most this.
     pub undo_cost: f64,
+    /// What blocking an action of this class costs.
+    pub block_cost: f64,
     pub task_minutes: Option<f64>,
     pub failure_prior: Option<Prior>,
-    /// Claude Code permission patterns (e.g. `Bash(git push:*)`).
-    pub claude: Vec<String>,
-    /// Gemini CLI policy rule conditions (e.g. toolName, commandPrefix, argsPattern).
-    pub gemini: BTreeMap<String, toml::Value>,
+    /// The tools the class covers (every export is built from them).
+    pub tools: Tools,
+    /// Calls that must (and must not) fall in this class.
+    pub examples: Examples,
 }
 
 /// A validated scenario.
@@ -185,18 +271,37 @@ pub struct Scenario {
     pub name: String,
     pub description: String,
     pub units: String,
-    pub human: Human,
+    /// Who answers when the agent asks (the human model and its fatigue).
+    pub reviewer: Reviewer,
     pub ask_cost: f64,
     pub handover_cost: f64,
     /// The cost when the human, asked, says no.
     pub decline_cost: f64,
     pub confidence: Confidence,
     pub discrimination: Discrimination,
+    pub signal: Signal,
     pub capability: Option<Capability>,
     pub confidence_threshold: f64,
     pub task_length_gate_minutes: Option<f64>,
     pub reference_undo_cost: f64,
+    /// L, α and the constraints of `[risk]`.
+    pub risk: RiskSpec,
+    /// The uncertainty set of `[robustness]`: each axis and its values (empty: the default perturbations).
+    pub robustness: Vec<(String, Vec<f64>)>,
+    /// What the gate answers for a call no class covers (`None`: defer to the runtime).
+    pub unmatched: Option<super::model::Move>,
     pub classes: Vec<ActionClass>,
+}
+
+/// The scenario's `[risk]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskSpec {
+    /// L: a loss above this is a catastrophe.
+    pub catastrophe_loss: f64,
+    /// Whether L was stated (else the default, 10 × h).
+    pub catastrophe_loss_stated: bool,
+    pub cvar_level: f64,
+    pub limits: Limits,
 }
 
 fn bad(field: impl Into<String>, msg: impl Into<String>) -> Error {
@@ -244,10 +349,14 @@ impl Scenario {
         if raw.name.trim().is_empty() {
             return Err(bad("name", "give the scenario a name"));
         }
-        let human = Human::parse(&raw.human.response).map_err(|e| within("human.response", e))?;
+        let rh = &raw.human;
         let ask_cost = finite_nonneg("human.ask_cost", raw.human.ask_cost)?;
         let handover_cost = finite_nonneg("human.handover_cost", raw.human.handover_cost)?;
         let decline_cost = finite_nonneg("human.decline_cost", raw.human.decline_cost)?;
+        let default_block = match raw.moves.block_cost {
+            Some(b) => finite_nonneg("moves.block_cost", b)?,
+            None => 0.0,
+        };
         let a = &raw.agent;
         let confidence = match a.confidence.as_deref().unwrap_or("calibrated") {
             "calibrated" => {
@@ -300,6 +409,37 @@ impl Scenario {
                 kappa: positive("agent.concentration", k)?,
             },
             (None, None) => Discrimination::Auroc { auroc: 0.5 },
+        };
+        let signal = {
+            let source = a.signal.clone().unwrap_or_else(|| "unstated".into());
+            let default = match source.as_str() {
+                // Verbalized confidence clusters at multiples of 5% (Xiong et al., ICLR 2024).
+                "verbalized" => 0.05,
+                "logprob" => 0.001,
+                "verifier" => 0.01,
+                "unstated" => 0.01,
+                other => {
+                    return Err(bad(
+                        "agent.signal",
+                        format!(
+                            "'{other}': use verbalized, logprob or verifier (or state agent.resolution)"
+                        ),
+                    ));
+                }
+            };
+            let resolution = match a.resolution {
+                Some(r) if r > 0.0 && r < 0.5 => r,
+                Some(r) => {
+                    return Err(bad(
+                        "agent.resolution",
+                        format!(
+                            "must be in (0, 0.5), e.g. 0.05 for confidences stated in steps of 5%, got {r}"
+                        ),
+                    ));
+                }
+                None => default,
+            };
+            Signal { source, resolution }
         };
         let capability = match (a.h50_minutes, a.slope, a.h80_minutes) {
             (None, None, None) => None,
@@ -391,6 +531,10 @@ impl Scenario {
                 }
                 (false, None) => f64::INFINITY,
             };
+            let block_cost = match c.block_cost {
+                Some(b) => finite_nonneg(&f("block_cost"), b)?,
+                None => default_block,
+            };
             let (task_minutes, failure_prior) = match (c.task_minutes, &c.failure_prior) {
                 (None, None) => (None, None),
                 (Some(t), Some(fp)) => {
@@ -418,28 +562,41 @@ impl Scenario {
                     ));
                 }
             };
-            let claude = match &c.claude {
-                OneOrMany::None => vec![],
-                OneOrMany::One(s) => vec![s.clone()],
-                OneOrMany::Many(v) => v.clone(),
+            if c.claude.is_some() || c.gemini.is_some() {
+                let which = if c.claude.is_some() {
+                    "claude"
+                } else {
+                    "gemini"
+                };
+                return Err(bad(
+                    f(which),
+                    "per-runtime patterns are replaced by one spec that drives every export: list the class's tools as tools = { shell = [\"git push --force\"], edit = [\"src/**\"], mcp = [\"server/tool\"] } with match/not_match example calls",
+                ));
+            }
+            let tools: Tools = match &c.tools {
+                None => Tools::default(),
+                Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                    bad(f("tools"), e.message().replace('\n', " "))
+                })?,
             };
-            for k in c.gemini.keys() {
-                if ![
-                    "toolName",
-                    "commandPrefix",
-                    "argsPattern",
-                    "mcpName",
-                    "commandRegex",
-                ]
-                .contains(&k.as_str())
-                {
-                    return Err(bad(
-                        f("gemini"),
-                        format!(
-                            "unknown rule condition '{k}'; use toolName, commandPrefix, commandRegex, argsPattern or mcpName"
-                        ),
-                    ));
-                }
+            tools.validate(&format!("class[{i}]"))?;
+            let parse_calls = |list: &[String], key: &str| -> Result<Vec<Call>> {
+                list.iter()
+                    .enumerate()
+                    .map(|(j, t)| {
+                        Call::parse(t).map_err(|m| bad(format!("class[{i}].{key}[{j}]"), m))
+                    })
+                    .collect()
+            };
+            let examples = Examples {
+                matching: parse_calls(&c.matching, "match")?,
+                not_match: parse_calls(&c.not_match, "not_match")?,
+            };
+            if tools.is_empty() && !examples.matching.is_empty() {
+                return Err(bad(
+                    f("match"),
+                    "the class lists example calls but no tools; add tools = { … }",
+                ));
             }
             classes.push(ActionClass {
                 name: c.name.clone(),
@@ -447,10 +604,11 @@ impl Scenario {
                 prior,
                 reversible: c.reversible,
                 undo_cost,
+                block_cost,
                 task_minutes,
                 failure_prior,
-                claude,
-                gemini: c.gemini.clone(),
+                tools,
+                examples,
             });
         }
         let total: f64 = classes.iter().map(|c| c.share).sum();
@@ -460,20 +618,138 @@ impl Scenario {
                 format!("the shares must sum to 1, they sum to {total}"),
             ));
         }
+        let r = &raw.risk;
+        let catastrophe_loss = match r.catastrophe_loss {
+            Some(l) => positive("risk.catastrophe_loss", l)?,
+            None => {
+                let h = 10.0 * handover_cost;
+                if h > 0.0 { h } else { 10.0 * ask_cost.max(0.1) }
+            }
+        };
+        let cvar_level = r.cvar_level.unwrap_or(0.99);
+        if !(cvar_level > 0.0 && cvar_level < 1.0) {
+            return Err(bad(
+                "risk.cvar_level",
+                format!("must be in (0, 1), e.g. 0.99 (the worst 1% of actions), got {cvar_level}"),
+            ));
+        }
+        let harms_per_1000 = match r.harm_budget_per_1000 {
+            Some(b) => Some(finite_nonneg("risk.harm_budget_per_1000", b)?),
+            None => None,
+        };
+        let catastrophe_probability = match r.max_catastrophe_probability {
+            Some(e) if (0.0..1.0).contains(&e) => Some(e),
+            Some(e) => {
+                return Err(bad(
+                    "risk.max_catastrophe_probability",
+                    format!("must be a probability in [0, 1), got {e}"),
+                ));
+            }
+            None => None,
+        };
+        let risk = RiskSpec {
+            catastrophe_loss,
+            catastrophe_loss_stated: r.catastrophe_loss.is_some(),
+            cvar_level,
+            limits: Limits {
+                harms_per_1000,
+                catastrophe_probability,
+                catastrophe_loss,
+            },
+        };
+        let mut robustness = Vec::new();
+        let mut points = 1usize;
+        for (key, values) in &raw.robustness {
+            const KEYS: [&str; 9] = [
+                "ece",
+                "auroc",
+                "approve_good",
+                "catch_bad",
+                "beta",
+                "p",
+                "ask_cost",
+                "tail_weight_scale",
+                "tail_severity",
+            ];
+            if !KEYS.contains(&key.as_str()) {
+                return Err(bad(
+                    format!("robustness.{key}"),
+                    format!("unknown axis; use {}", KEYS.join(", ")),
+                ));
+            }
+            if values.is_empty() || values.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err(bad(
+                    format!("robustness.{key}"),
+                    "give a list of finite values ≥ 0, e.g. [1.0, 2.0]",
+                ));
+            }
+            points = points.saturating_mul(values.len());
+            robustness.push((key.clone(), values.clone()));
+        }
+        if points > 64 {
+            return Err(bad(
+                "robustness",
+                format!("the uncertainty set has {points} combinations; keep it to at most 64"),
+            ));
+        }
+        let unmatched = match raw.gate.unmatched.as_deref().unwrap_or("ask") {
+            "allow" => Some(super::model::Move::Act),
+            "ask" => Some(super::model::Move::Ask),
+            "deny" => Some(super::model::Move::Block),
+            "defer" => None,
+            other => {
+                return Err(bad(
+                    "gate.unmatched",
+                    format!("'{other}': use allow, ask, deny or defer"),
+                ));
+            }
+        };
+        let human = parse_reviewer(rh, &classes, capability)?;
+        let fatigue = match &rh.fatigue {
+            None => None,
+            Some(f) => {
+                if !matches!(human, Human::ErrorRates { .. }) {
+                    return Err(bad(
+                        "human.fatigue",
+                        "fatigue lowers a reviewer's catch rate: give the reviewer as response = \"error-rates\" with approve_good and catch_bad",
+                    ));
+                }
+                if !(f.odds_ratio_per_ask > 0.0 && f.odds_ratio_per_ask <= 1.0) {
+                    return Err(bad(
+                        "human.fatigue.odds_ratio_per_ask",
+                        format!(
+                            "must be in (0, 1] (1: no fatigue; Ancker et al. 2017 measured about 0.7), got {}",
+                            f.odds_ratio_per_ask
+                        ),
+                    ));
+                }
+                Some(Fatigue {
+                    odds_ratio_per_ask: f.odds_ratio_per_ask,
+                    actions_per_session: positive(
+                        "human.fatigue.actions_per_session",
+                        f.actions_per_session,
+                    )?,
+                })
+            }
+        };
         Ok(Scenario {
             name: raw.name,
             description: raw.description,
             units: raw.units,
-            human,
+            reviewer: Reviewer { human, fatigue },
             ask_cost,
             handover_cost,
             decline_cost,
             confidence,
             discrimination,
+            signal,
             capability,
             confidence_threshold,
             task_length_gate_minutes,
             reference_undo_cost,
+            risk,
+            robustness,
+            unmatched,
             classes,
         })
     }
@@ -487,29 +763,119 @@ impl Scenario {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// The costs of asking, handing over and a declined ask.
-    pub fn costs(&self) -> crate::escalation::model::Costs {
-        crate::escalation::model::Costs {
+    /// The costs of asking, handing over, a declined ask and blocking, for class `c`.
+    pub fn costs(&self, c: &ActionClass) -> Costs {
+        Costs {
             ask: self.ask_cost,
             handover: self.handover_cost,
             decline: self.decline_cost,
+            block: c.block_cost,
         }
     }
 
     /// The utility distribution of one action of class `c`, with capability failures mixed in (before undo).
     pub fn utility_prior(&self, c: &ActionClass) -> Result<Prior> {
-        match (c.task_minutes, &c.failure_prior, self.capability) {
-            (Some(t), Some(fp), Some(cap)) => {
-                let p = cap.p_success(t);
-                if p >= 1.0 {
-                    Ok(c.prior.clone())
-                } else if p <= 0.0 {
-                    Ok(fp.clone())
-                } else {
-                    Prior::mixture(vec![p, 1.0 - p], vec![c.prior.clone(), fp.clone()])
-                }
-            }
-            _ => Ok(c.prior.clone()),
-        }
+        utility_prior(c, self.capability)
     }
+}
+
+/// The utility distribution of one action of class `c` under a capability curve.
+fn utility_prior(c: &ActionClass, capability: Option<Capability>) -> Result<Prior> {
+    match (c.task_minutes, &c.failure_prior, capability) {
+        (Some(t), Some(fp), Some(cap)) => {
+            let p = cap.p_success(t);
+            if p >= 1.0 {
+                Ok(c.prior.clone())
+            } else if p <= 0.0 {
+                Ok(fp.clone())
+            } else {
+                Prior::mixture(vec![p, 1.0 - p], vec![c.prior.clone(), fp.clone()])
+            }
+        }
+        _ => Ok(c.prior.clone()),
+    }
+}
+
+/// The reviewer of `[human]`: a spec, or `error-rates` with approve_good (or approval_rate) and catch_bad.
+fn parse_reviewer(
+    rh: &RawHuman,
+    classes: &[ActionClass],
+    capability: Option<Capability>,
+) -> Result<Human> {
+    let fields = [
+        ("approve_good", rh.approve_good),
+        ("catch_bad", rh.catch_bad),
+        ("approval_rate", rh.approval_rate),
+    ];
+    if rh.response.trim() != "error-rates" {
+        let human = Human::parse(&rh.response).map_err(|e| within("human.response", e))?;
+        if let Some((name, _)) = fields.iter().find(|f| f.1.is_some()) {
+            return Err(bad(
+                format!("human.{name}"),
+                format!(
+                    "only an error-rate reviewer has {name}: set response = \"error-rates\" (the reviewer here is {})",
+                    human.label()
+                ),
+            ));
+        }
+        return Ok(human);
+    }
+    let catch = rh.catch_bad.ok_or_else(|| {
+        bad(
+            "human.catch_bad",
+            "an error-rate reviewer needs catch_bad, the probability of rejecting a bad action, e.g. catch_bad = 0.6",
+        )
+    })?;
+    let approve = match (rh.approve_good, rh.approval_rate) {
+        (Some(a), None) => a,
+        (None, Some(rate)) => {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(bad(
+                    "human.approval_rate",
+                    format!("must be a probability in [0, 1], got {rate}"),
+                ));
+            }
+            if !(0.0..=1.0).contains(&catch) {
+                return Err(bad(
+                    "human.catch_bad",
+                    format!("must be a probability in [0, 1], got {catch}"),
+                ));
+            }
+            // Asking about every action: rate = Σ share·(P(good)·a + P(bad)·(1 − catch)), solved for a.
+            let mut good = 0.0;
+            let mut bad_allowed = 0.0;
+            for c in classes {
+                let p = super::model::stakes(&utility_prior(c, capability)?, c.undo_cost).p_good;
+                good += c.share * p;
+                bad_allowed += c.share * (1.0 - p) * (1.0 - catch);
+            }
+            let a = if good > 0.0 {
+                (rate - bad_allowed) / good
+            } else {
+                f64::NAN
+            };
+            if !(0.0..=1.0).contains(&a) {
+                return Err(bad(
+                    "human.approval_rate",
+                    format!(
+                        "{rate} of prompts approved cannot come from a reviewer who catches {catch} of the bad actions in this mix (it needs an approval rate on good actions of {a:.4}); give approve_good instead"
+                    ),
+                ));
+            }
+            a
+        }
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "human.approval_rate",
+                "give approve_good or approval_rate, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(bad(
+                "human.approve_good",
+                "an error-rate reviewer needs approve_good, the probability of approving a good action (or approval_rate, the share of prompts approved when every action asks)",
+            ));
+        }
+    };
+    Human::error_rates(approve, catch)
 }

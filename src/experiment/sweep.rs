@@ -240,7 +240,7 @@ pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
                             match human {
                                 Human::Boltzmann { beta } => pt.beta = Some(beta),
                                 Human::PRational { p } | Human::Chance { p } => pt.p = Some(p),
-                                Human::Rational => {}
+                                Human::Rational | Human::ErrorRates { .. } => {}
                             }
                             if !(cost.is_finite() && cost >= 0.0) {
                                 return Err(Error::invalid(

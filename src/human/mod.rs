@@ -8,6 +8,9 @@
 //! - Hadfield-Menell, Dragan, Abbeel, Russell. *The Off-Switch Game*. IJCAI 2017 (Eq. 5, the noisy human).
 //! - Wängberg, Böörs, Catt, Everitt, Hutter. *A Game-Theoretic Analysis of the Off-Switch Game*. AGI 2017
 //!   (the p-rational human).
+//! - Ancker et al. *Effects of workload, work complexity, and repeated alerts on alert fatigue in a clinical
+//!   decision support system*. BMC Med. Inform. Decis. Mak. 17:36, 2017 (reviewers' error rates and fatigue,
+//!   used by `cirl calibrate`).
 
 use crate::error::{Error, Result};
 use crate::numerics::logistic;
@@ -41,6 +44,11 @@ pub enum Human {
     PRational { p: f64 },
     /// Allows with fixed probability p whatever U is.
     Chance { p: f64 },
+    /// A reviewer given by its two error rates: approves a good action (U ≥ 0) with probability
+    /// `approve_good` and rejects a bad one (U < 0) with probability `catch_bad` (p-rational:p is
+    /// `approve_good = catch_bad = p`). Reviewers of real permission prompts approve most of what they see:
+    /// Anthropic reports 93% of Claude Code's prompts approved.
+    ErrorRates { approve_good: f64, catch_bad: f64 },
 }
 
 impl Human {
@@ -77,7 +85,39 @@ impl Human {
         Ok(Human::Chance { p })
     }
 
-    /// Parses `rational`, `boltzmann:BETA`, `p-rational:P` or `chance:P`.
+    /// A reviewer approving good actions with probability `approve_good` and rejecting bad ones with
+    /// probability `catch_bad` (both in [0, 1]).
+    pub fn error_rates(approve_good: f64, catch_bad: f64) -> Result<Self> {
+        for (name, x) in [("approve_good", approve_good), ("catch_bad", catch_bad)] {
+            if !(0.0..=1.0).contains(&x) {
+                return Err(Error::invalid(
+                    format!("human.{name}"),
+                    format!("must be a probability in [0, 1], got {x}"),
+                ));
+            }
+        }
+        Ok(Human::ErrorRates {
+            approve_good,
+            catch_bad,
+        })
+    }
+
+    /// `Some((P(allow | U ≥ 0), P(allow | U < 0)))` for the humans whose answer depends only on the sign of U.
+    pub fn sign_rates(&self) -> Option<(f64, f64)> {
+        match *self {
+            Human::Rational | Human::Boltzmann { beta: 0.0 } => Some((1.0, 0.0)),
+            Human::Boltzmann { beta } if beta.is_infinite() => Some((0.5, 0.5)),
+            Human::Boltzmann { .. } => None,
+            Human::PRational { p } => Some((p, 1.0 - p)),
+            Human::Chance { p } => Some((p, p)),
+            Human::ErrorRates {
+                approve_good,
+                catch_bad,
+            } => Some((approve_good, 1.0 - catch_bad)),
+        }
+    }
+
+    /// Parses `rational`, `boltzmann:BETA`, `p-rational:P`, `chance:P` or `error-rates:APPROVE,CATCH`.
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         let (kind, arg) = spec
@@ -104,10 +144,20 @@ impl Human {
             "boltzmann" => Self::boltzmann(num("BETA")?),
             "p-rational" => Self::p_rational(num("P")?),
             "chance" => Self::chance(num("P")?),
+            "error-rates" => {
+                let usage = "expected error-rates:APPROVE,CATCH (the probabilities of approving a good action and of rejecting a bad one), e.g. error-rates:0.97,0.6";
+                let a = arg.ok_or_else(|| Error::invalid("human", format!("'{spec}': {usage}")))?;
+                let parts: Vec<&str> = a.split(',').map(str::trim).collect();
+                let nums: Vec<f64> = parts.iter().filter_map(|x| x.parse().ok()).collect();
+                if parts.len() != 2 || nums.len() != 2 {
+                    return Err(Error::invalid("human", format!("'{spec}': {usage}")));
+                }
+                Self::error_rates(nums[0], nums[1])
+            }
             other => Err(Error::invalid(
                 "human",
                 format!(
-                    "unknown human kind '{other}'; use rational, boltzmann:BETA, p-rational:P or chance:P"
+                    "unknown human kind '{other}'; use rational, boltzmann:BETA, p-rational:P, chance:P or error-rates:APPROVE,CATCH"
                 ),
             )),
         }
@@ -120,6 +170,7 @@ impl Human {
             Human::Boltzmann { .. } => "boltzmann",
             Human::PRational { .. } => "p-rational",
             Human::Chance { .. } => "chance",
+            Human::ErrorRates { .. } => "error-rates",
         }
     }
 
@@ -127,6 +178,10 @@ impl Human {
     pub fn is_symmetric(&self) -> bool {
         match self {
             Human::Chance { p } => *p == 0.5,
+            Human::ErrorRates {
+                approve_good,
+                catch_bad,
+            } => approve_good == catch_bad,
             _ => true,
         }
     }
@@ -165,6 +220,16 @@ impl ResponseModel for Human {
                 }
             }
             Human::Chance { p } => *p,
+            Human::ErrorRates {
+                approve_good,
+                catch_bad,
+            } => {
+                if u >= 0.0 {
+                    *approve_good
+                } else {
+                    1.0 - catch_bad
+                }
+            }
         }
     }
 
@@ -196,6 +261,10 @@ impl ResponseModel for Human {
             Human::Boltzmann { beta } => format!("boltzmann:{beta}"),
             Human::PRational { p } => format!("p-rational:{p}"),
             Human::Chance { p } => format!("chance:{p}"),
+            Human::ErrorRates {
+                approve_good,
+                catch_bad,
+            } => format!("error-rates:{approve_good},{catch_bad}"),
         }
     }
 }
@@ -219,11 +288,24 @@ mod tests {
             Human::parse("chance:0.25").unwrap(),
             Human::Chance { p: 0.25 }
         );
+        assert_eq!(
+            Human::parse("error-rates:0.97, 0.6").unwrap(),
+            Human::ErrorRates {
+                approve_good: 0.97,
+                catch_bad: 0.6
+            }
+        );
+        let h = Human::parse("error-rates:0.97,0.6").unwrap();
+        assert_eq!(Human::parse(&h.label()).unwrap(), h);
+        assert_eq!((h.p_allow(0.0), h.p_allow(-1e-9)), (0.97, 1.0 - 0.6));
         for bad in [
             "boltzmann:-1",
             "boltzmann",
             "p-rational:1.5",
             "chance:x",
+            "error-rates:0.9",
+            "error-rates:0.9,1.2",
+            "error-rates:a,b",
             "rational:1",
             "oracle",
         ] {

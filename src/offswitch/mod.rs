@@ -199,6 +199,10 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
         let pd = match h {
             Human::Rational => (mu != 0.0).then_some(0.0),
             Human::PRational { p } => (mu != 0.0 || p == 0.5).then_some(0.0),
+            Human::ErrorRates {
+                approve_good,
+                catch_bad,
+            } => (mu != 0.0 || approve_good + catch_bad == 1.0).then_some(0.0),
             _ => Some(h.p_allow_derivative(mu)),
         };
         return point(h.p_allow(mu), pd);
@@ -242,6 +246,18 @@ fn normal_moments(mu: f64, sigma: f64, human: &Human) -> Moments {
             e_u_pi: p * mu,
             e_u_not_pi: (1.0 - p) * mu,
             e_pi_dot: Some(0.0),
+            method: "closed-form",
+        },
+        Human::ErrorRates {
+            approve_good: a,
+            catch_bad: c,
+        } => Moments {
+            mean: mu,
+            e_pi: a * cdf + (1.0 - c) * norm_cdf(-t),
+            e_u_pi: a * pos_part + (1.0 - c) * neg_part,
+            e_u_not_pi: (1.0 - a) * pos_part + c * neg_part,
+            // The jump of πH at 0, a − (1 − c), times the density there.
+            e_pi_dot: Some((a + c - 1.0) * pdf / sigma),
             method: "closed-form",
         },
         Human::Boltzmann { .. } => unreachable!("handled above"),
@@ -519,6 +535,14 @@ fn uniform_moments(lo: f64, hi: f64, human: &Human) -> Moments {
             p * neg_part + (1.0 - p) * pos_part,
         ),
         Human::Chance { p } => closed(*p, p * mean, (1.0 - p) * mean),
+        Human::ErrorRates {
+            approve_good: a,
+            catch_bad: c,
+        } => closed(
+            a * p_pos + (1.0 - c) * (1.0 - p_pos),
+            a * pos_part + (1.0 - c) * neg_part,
+            (1.0 - a) * pos_part + c * neg_part,
+        ),
         Human::Boltzmann { beta } if beta.is_infinite() => closed(0.5, 0.5 * mean, 0.5 * mean),
         Human::Boltzmann { beta } => {
             // E[π] = β/w · [softplus(hi/β) − softplus(lo/β)] in closed form; E[Uπ] by adaptive quadrature.
