@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust tests (unit, property, CLI, doc) and the notebooks, executed headless.
-# Needs Rust and python3; creates a virtualenv in .venv (or $CIRL_VENV) for the notebooks' pinned packages.
+# The whole test suite: Rust tests (unit, property, CLI, doc), the notebooks executed headless, and the
+# runtime tests: the exports and the gate in the real agent runtimes (Gemini CLI's policy loader, Codex, Claude
+# Code from the npm registry; the OpenAI Agents SDK and LangChain from PyPI), all offline.
+# Needs Rust, python3 and Node.js with npm; creates a virtualenv in .venv (or $CIRL_VENV) for the pinned Python
+# packages and installs the pinned npm packages into tests/runtimes/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +25,20 @@ if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r notebooks/requirements.txt
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r notebooks/requirements.txt \
+    -r tests/runtimes/requirements.txt ./adapters/python
+if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+    elif command -v sudo >/dev/null; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm >/dev/null
+    fi
+fi
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+    echo "error: the runtime tests need Node.js 20 or later with npm (Gemini CLI requires it); found $(node --version 2>&1)" >&2
+    exit 2
+fi
+(cd tests/runtimes && npm ci --no-audit --no-fund --loglevel=error)
 
 # Jupyter and matplotlib write caches into ~ unless told otherwise.
 STATE=$(mktemp -d)
@@ -30,4 +46,5 @@ export JUPYTER_CONFIG_DIR=$STATE/jupyter JUPYTER_DATA_DIR=$STATE/jupyter-data IP
     MPLCONFIGDIR=$STATE/mpl CIRL_BIN=$PWD/target/release/cirl
 cargo build --release --quiet
 "$VENV/bin/python" -m pytest --nbmake notebooks/ -q
+OPENAI_AGENTS_DISABLE_TRACING=1 "$VENV/bin/python" -m pytest tests/runtimes -q -p no:cacheprovider
 rm -rf "$STATE"

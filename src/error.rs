@@ -20,6 +20,9 @@ pub enum Error {
     /// A run whose results fail the checks its config states (e.g. a paper's values).
     #[error("{}: {}", one_line(.path), one_line(.message))]
     Check { path: String, message: String },
+    /// A durable store (the decision log) that could not be opened, read or written.
+    #[error("decision log {}: {}", one_line(.path), one_line(.message))]
+    Store { path: String, message: String },
     /// A plot that could not be drawn.
     #[error("plot {}: {}", one_line(.path), one_line(.message))]
     Plot { path: String, message: String },

@@ -108,6 +108,10 @@ enum Command {
         #[command(flatten)]
         exec: Exec,
     },
+    /// The runtime gate: answer one tool call at a time from a card's per-action policy (a Claude Code hook, or
+    /// JSON lines for SDK adapters), logging every decision; `cirl gate record` adds the human's answer or the
+    /// outcome.
+    Gate(GateArgs),
     /// Solve a partially observable off-switch game (Garber et al. 2025): the value, an optimal policy pair and
     /// the number of optimal pairs.
     Posg {
@@ -167,6 +171,60 @@ enum Command {
         out: PathBuf,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GateArgs {
+    #[command(subcommand)]
+    record: Option<GateCommand>,
+    /// The card (card.json of cirl calibrate).
+    #[arg(long)]
+    card: Option<PathBuf>,
+    /// claude-hook (a PreToolUse payload on stdin), claude-post-hook (PostToolUse: records approvals) or
+    /// jsonl (one request per line).
+    #[arg(long, default_value = "claude-hook")]
+    format: String,
+    /// The decision log (SQLite; default: decisions.sqlite beside the card).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Do not log decisions.
+    #[arg(long, conflicts_with = "log")]
+    no_log: bool,
+    /// A command that prints the call's confidence (run with the payload on stdin).
+    #[arg(long)]
+    verifier: Option<String>,
+    /// How long the verifier may take, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    verifier_timeout_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum GateCommand {
+    /// Record the human's answer to a logged decision, or what came of it.
+    Record {
+        /// The decision log.
+        #[arg(long)]
+        log: PathBuf,
+        /// The decision's id (printed by the gate).
+        #[arg(long, conflicts_with = "tool_use_id")]
+        id: Option<i64>,
+        /// Or the runtime's tool-use id of the call.
+        #[arg(long)]
+        tool_use_id: Option<String>,
+        /// approve | reject | edit | timeout.
+        #[arg(long)]
+        answer: Option<String>,
+        /// fine | undone | incident.
+        #[arg(long, conflicts_with = "answer")]
+        outcome: Option<String>,
+        /// The undo cost or the incident's severity (scenario units).
+        #[arg(long, requires = "outcome", allow_negative_numbers = true)]
+        cost: Option<f64>,
+        /// A note on the outcome.
+        #[arg(long, requires = "outcome")]
+        note: Option<String>,
     },
 }
 
@@ -347,6 +405,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             seed,
             json,
         } => posg_cmd(&file, heuristic, restarts, seed, json),
+        Command::Gate(g) => gate_cmd(g),
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
             for (name, _) in experiment::REPRODUCTIONS {
@@ -758,6 +817,124 @@ fn calibrate_cmd(
         println!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(())
+}
+
+fn gate_cmd(g: GateArgs) -> Result<()> {
+    use cirl::escalation::{gate, log::Log};
+    use std::io::{Read, Write};
+    if let Some(GateCommand::Record {
+        log,
+        id,
+        tool_use_id,
+        answer,
+        outcome,
+        cost,
+        note,
+    }) = g.record
+    {
+        if !log.exists() {
+            return Err(Error::invalid(
+                "--log",
+                format!("no decision log at {}", log.display()),
+            ));
+        }
+        let l = Log::open(&log)?;
+        let id = match (id, tool_use_id) {
+            (Some(i), _) => i,
+            (None, Some(t)) => {
+                l.find_tool_use(&t)?
+                    .ok_or_else(|| {
+                        Error::invalid("--tool-use-id", format!("no decision for tool use {t}"))
+                    })?
+                    .0
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "--id",
+                    "say which decision: --id N or --tool-use-id ID",
+                ));
+            }
+        };
+        let row = match (answer, outcome) {
+            (Some(a), None) => l.record_answer(id, &a)?,
+            (None, Some(o)) => l.record_outcome(id, &o, cost, note.as_deref())?,
+            _ => {
+                return Err(Error::invalid(
+                    "--answer",
+                    "give --answer approve|reject|edit|timeout or --outcome fine|undone|incident",
+                ));
+            }
+        };
+        println!("{row}");
+        return Ok(());
+    }
+    let card = g.card.ok_or_else(|| {
+        Error::invalid(
+            "--card",
+            "give the card: cirl gate --card runs/calibrate-NAME/card.json",
+        )
+    })?;
+    let log_path = match (g.log, g.no_log) {
+        (_, true) => None,
+        (Some(p), _) => Some(p),
+        (None, false) => Some(card.with_file_name("decisions.sqlite")),
+    };
+    let opts = gate::RunOptions {
+        verifier: g.verifier,
+        verifier_timeout_ms: g.verifier_timeout_ms,
+    };
+    let stdin = std::io::stdin();
+    match g.format.as_str() {
+        "claude-hook" | "claude-post-hook" => {
+            let mut payload = String::new();
+            stdin
+                .lock()
+                .take(gate::MAX_REQUEST_BYTES as u64 + 1)
+                .read_to_string(&mut payload)
+                .map_err(|e| Error::invalid("payload", format!("stdin is not UTF-8 text: {e}")))?;
+            if g.format == "claude-post-hook" {
+                let Some(p) = &log_path else {
+                    return Err(Error::invalid(
+                        "--no-log",
+                        "the post hook only records into the log",
+                    ));
+                };
+                return gate::claude_post_hook(&payload, &Log::open(p)?);
+            }
+            let gt = gate::Gate::load(&card)?;
+            let log = log_path.as_deref().map(Log::open).transpose()?;
+            let out = gate::claude_hook(&gt, &payload, log.as_ref(), &opts)?;
+            let mut so = std::io::stdout().lock();
+            so.write_all(out.as_bytes())
+                .and_then(|_| so.flush())
+                .map_err(|source| Error::Io {
+                    path: "stdout".into(),
+                    source,
+                })
+        }
+        "jsonl" => {
+            let gt = gate::Gate::load(&card)?;
+            let log = log_path.as_deref().map(Log::open).transpose()?;
+            let bad = gate::jsonl(
+                &gt,
+                stdin.lock(),
+                std::io::stdout().lock(),
+                log.as_ref(),
+                &opts,
+            )?;
+            if bad > 0 {
+                return Err(Error::invalid(
+                    "request",
+                    format!("{bad} line(s) were not valid requests (each got an error object)"),
+                ));
+            }
+            Ok(())
+        }
+        other => Err(Error::invalid(
+            "--format",
+            format!("'{other}': use claude-hook, claude-post-hook or jsonl"),
+        )),
+    }
 }
 
 fn posg_cmd(path: &Path, heuristic: bool, restarts: usize, seed: u64, json: bool) -> Result<()> {

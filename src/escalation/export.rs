@@ -49,6 +49,127 @@ pub fn claude_rules(t: &Tools) -> Vec<String> {
     out
 }
 
+/// A class's Claude Code rules at its move, and notes on what they cannot express (with whether the rules
+/// still decide the class's calls as the card says).
+pub fn claude_rules_at(k: &super::ClassCard) -> (Vec<String>, Vec<(String, bool)>) {
+    let mut t = k.tools.clone();
+    let mut notes = Vec::new();
+    if k.mv == Move::Ask && !t.agent.is_empty() {
+        notes.push((
+            format!(
+                "class {}: Claude Code does not consult Agent(name) in ask rules (only in deny and allow): its subagents {} ask only through the gate (claude-settings-gate.json)",
+                k.name,
+                t.agent.join(", ")
+            ),
+            false,
+        ));
+        t.agent.clear();
+    }
+    if matches!(k.mv, Move::Block | Move::HandOver) && !(t.mcp.is_empty() && t.tool.is_empty()) {
+        notes.push((
+            format!(
+                "class {}: a deny rule on a whole tool removes it from the agent's tools (MCP and bare tool rules take no narrower form), so the agent is not told why; the gate (claude-settings-gate.json) denies each call with the reason instead",
+                k.name
+            ),
+            true,
+        ));
+    }
+    if !t.annotations.is_empty() {
+        notes.push((
+            format!(
+                "class {}: Claude Code's rules cannot see MCP tool annotations: its tools reach Claude only through the gate (claude-settings-gate.json)",
+                k.name
+            ),
+            false,
+        ));
+    }
+    (claude_rules(&t), notes)
+}
+
+/// What each export cannot express, class by class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportNote {
+    pub runtime: String,
+    pub class: String,
+    pub note: String,
+    /// Whether the export still decides the class's calls as the card says (the note only explains how).
+    pub decides: bool,
+}
+
+/// The notes of every export.
+pub fn export_notes(c: &Calibration) -> Vec<ExportNote> {
+    let mut out = Vec::new();
+    for k in &c.classes {
+        for (note, decides) in claude_rules_at(k).1 {
+            out.push(ExportNote {
+                runtime: "claude-code".into(),
+                class: k.name.clone(),
+                note,
+                decides,
+            });
+        }
+        let t = &k.tools;
+        if !(t.edit.is_empty()
+            && t.read.is_empty()
+            && t.mcp.is_empty()
+            && t.fetch.is_empty()
+            && t.agent.is_empty()
+            && t.tool.is_empty()
+            && t.annotations.is_empty())
+        {
+            out.push(ExportNote {
+                runtime: "codex".into(),
+                class: k.name.clone(),
+                note: format!(
+                    "class {}: Codex exec-policy rules cover shell commands only; its other tools are not in codex.rules",
+                    k.name
+                ),
+                decides: false,
+            });
+        }
+    }
+    out
+}
+
+/// One example call and the decision the exported rules give it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleDecision {
+    pub class: String,
+    /// `match` or `not_match`.
+    pub kind: String,
+    pub call: Call,
+    pub text: String,
+    /// allow | ask | deny, or `None` when no class covers (part of) it and the runtime decides.
+    pub decision: Option<String>,
+    pub deciding_class: Option<String>,
+}
+
+/// Every example call with its decision under the static rules.
+pub fn example_decisions(c: &Calibration) -> Vec<ExampleDecision> {
+    let classes = class_tools(c);
+    let moves: Vec<Move> = c.classes.iter().map(|k| k.mv).collect();
+    let mut out = Vec::new();
+    for k in &c.classes {
+        for (kind, list) in [
+            ("match", &k.examples.matching),
+            ("not_match", &k.examples.not_match),
+        ] {
+            for call in list {
+                let r = tools::classify(&classes, &moves, call, None, None);
+                out.push(ExampleDecision {
+                    class: k.name.clone(),
+                    kind: kind.into(),
+                    call: call.clone(),
+                    text: call.text(),
+                    decision: r.mv.map(|m| m.permission().to_string()),
+                    deciding_class: r.deciding.map(|i| c.classes[i].name.clone()),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The Claude Code settings of the static rules: `permissions` with allow / ask / deny lists and the default
 /// mode, to merge into `.claude/settings.json` (or load with `claude --settings FILE`).
 pub fn claude_settings(c: &Calibration) -> serde_json::Value {
@@ -56,7 +177,7 @@ pub fn claude_settings(c: &Calibration) -> serde_json::Value {
         c.classes
             .iter()
             .filter(|k| k.decision == perm)
-            .flat_map(|k| claude_rules(&k.tools))
+            .flat_map(|k| claude_rules_at(k).0)
             .collect()
     };
     json!({
@@ -83,7 +204,7 @@ pub fn claude_gate_settings(c: &Calibration, card_path: &str, log_path: &str) ->
         c.classes
             .iter()
             .filter(|k| k.decision == perm && !gate_routed(k))
-            .flat_map(|k| claude_rules(&k.tools))
+            .flat_map(|k| claude_rules_at(k).0)
             .collect()
     };
     json!({

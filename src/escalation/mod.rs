@@ -22,6 +22,8 @@
 pub mod axes;
 pub mod card;
 pub mod export;
+pub mod gate;
+pub mod log;
 pub mod model;
 pub mod optimize;
 pub mod plot;
@@ -449,6 +451,10 @@ pub struct Calibration {
     pub plot_notes: Vec<String>,
     /// What `cirl gate` reads.
     pub gate: export::GateCard,
+    /// Every example call and the decision the static rules give it (what the runtime tests check).
+    pub examples: Vec<export::ExampleDecision>,
+    /// What each export cannot express.
+    pub export_notes: Vec<export::ExportNote>,
 }
 
 /// Which policy each deployment path carries.
@@ -844,6 +850,8 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
             signal: s.signal.clone(),
             classes: vec![],
         },
+        examples: vec![],
+        export_notes: vec![],
         reviewer: reviewer_card(&m, pm.ask_rate(per_action)),
         deployed: Deployed {
             per_action: cand.rows[cand.per_action].0.clone(),
@@ -874,6 +882,8 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
         ));
     }
     c.gate = export::gate_card(&c, s.unmatched);
+    c.examples = export::example_decisions(&c);
+    c.export_notes = export::export_notes(&c);
     Ok(c)
 }
 
