@@ -2,7 +2,8 @@
 # Benchmarks side by side with reference implementations.
 # Usage: bash benches/run.sh [offswitch|cirl] [PYTHON]
 #   offswitch (default): the off-switch grid and Monte Carlo against SciPy and NumPy (issue 2);
-#   cirl: naive vs generalized backups, solver scaling, and the comparison with pomdp_py (issue 3).
+#   cirl: naive vs generalized backups, solver scaling, and the comparison with pomdp_py (issue 3);
+#   gate: cirl gate's latency per decision against reference hooks (issue 15).
 # PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
 # default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
@@ -11,6 +12,11 @@ WHAT=${1:-offswitch}
 PY=${2:-.venv/bin/python}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p target/bench
+if [ "$WHAT" = gate ]; then
+    cargo build --release --quiet
+    "$PY" benches/reference/gate_latency.py target/release/cirl 2000 | tee target/bench/gate.json
+    exit 0
+fi
 if [ "$WHAT" = cirl ]; then
     cargo bench --bench cirl | tee target/bench/cirl.md
     "$PY" -m pip install -q --disable-pip-version-check -r benches/requirements.txt

@@ -976,3 +976,166 @@ fn flip_points_are_where_the_decision_really_changes() {
     }
     assert!(checked >= 20, "only {checked} flips checked");
 }
+
+#[test]
+fn the_robust_policy_has_the_least_worst_case_regret_over_the_set() {
+    for name in ["coding-agent", "support-bot", "personal-assistant"] {
+        let s = load(name);
+        let cal = escalation::calibrate(
+            &s,
+            &Options {
+                mc_actions: 0,
+                seed: 0,
+            },
+        )
+        .unwrap();
+        let m = Model::new(&s).unwrap();
+        let truths = escalation::robust::truths(&s).unwrap();
+        assert_eq!(truths.len(), cal.robustness.robust.set.len());
+        // Each rival's worst regret over the set, recomputed here from the truths.
+        let worst = |plan: &Plan| -> f64 {
+            truths
+                .iter()
+                .map(|t| {
+                    let b = Model::new(&t.scenario).unwrap();
+                    let best = b
+                        .evaluate(&optimize::best(&b, &Limits::default(), false).unwrap().plan)
+                        .metrics
+                        .expected_utility;
+                    let p = Plan(
+                        plan.0
+                            .iter()
+                            .map(|x| x.reshifted(m.shift, b.shift))
+                            .collect(),
+                    );
+                    (best - b.evaluate(&p).metrics.expected_utility).max(0.0)
+                })
+                .fold(0.0f64, f64::max)
+        };
+        let robust = cal.robustness.robust.worst_regret;
+        let scale = m.classes.iter().map(|c| c.scale()).fold(1.0f64, f64::max);
+        for p in cal.policies.iter().filter(|p| p.name != "minimax-regret") {
+            let w = worst(&p.plan);
+            assert!(
+                robust <= w + 1e-9 * scale,
+                "{name}: robust {robust} > {} {w}",
+                p.name
+            );
+        }
+        let r = cal
+            .policies
+            .iter()
+            .find(|p| p.name == "minimax-regret")
+            .unwrap();
+        assert!((worst(&r.plan) - robust).abs() <= 1e-9 * scale, "{name}");
+    }
+}
+
+#[test]
+fn an_error_rate_reviewer_reproduces_its_stated_approval_rate() {
+    let text = std::fs::read_to_string(scenario_path("coding-agent"))
+        .unwrap()
+        .replace("approve_good = 0.97", "approval_rate = 0.88");
+    let s = Scenario::parse(&text, "coding").unwrap();
+    let cal = escalation::calibrate(
+        &s,
+        &Options {
+            mc_actions: 0,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    let r = &cal.reviewer;
+    assert!(
+        (r.approval_rate_if_every_action_asks - 0.88).abs() < 1e-9,
+        "{r:?}"
+    );
+    assert!((r.catch_bad - 0.5).abs() < 1e-12);
+    let all = cal
+        .policies
+        .iter()
+        .find(|p| p.name == "approve-all")
+        .unwrap();
+    assert!(
+        (all.refusal_rate - 0.12).abs() < 1e-9,
+        "{}",
+        all.refusal_rate
+    );
+    // Fatigue lowers the catch rate with the ask rate, in the stated form.
+    let f = model::Fatigue {
+        odds_ratio_per_ask: 0.7,
+        actions_per_session: 40.0,
+    };
+    assert_eq!(f.catch_rate(0.8, 0.0), 0.8);
+    assert_eq!(
+        f.catch_rate(0.8, 1.0 / 40.0),
+        0.8,
+        "the first prompt of a session is heeded fully"
+    );
+    let c = f.catch_rate(0.8, 3.0 / 40.0);
+    let odds = 4.0 * 0.7f64.powi(2);
+    assert!((c - odds / (1.0 + odds)).abs() < 1e-12, "{c}");
+}
+
+#[test]
+fn risk_figures_agree_with_simulated_losses() {
+    use rand::RngExt;
+    for name in ["coding-agent", "devops-agent"] {
+        let s = load(name);
+        let m = Model::new(&s).unwrap();
+        let plan = optimize::best(&m, &Limits::default(), false).unwrap().plan;
+        let (mm, _) = m.answering(&plan);
+        let (l, alpha) = (s.risk.catastrophe_loss, 0.99);
+        let exact = cirl::escalation::risk::plan_risk(&m, &plan, l, alpha);
+        // Simulated losses: the same model, action by action.
+        let mut rng = cirl::rng::job_rng(53, 0);
+        let n = 400_000;
+        let mut losses = Vec::with_capacity(n);
+        for _ in 0..n {
+            let x: f64 = rng.random();
+            let mut k = 0;
+            let mut acc = mm.classes[0].share;
+            while x >= acc && k + 1 < mm.classes.len() {
+                k += 1;
+                acc += mm.classes[k].share;
+            }
+            let c = &mm.classes[k];
+            let q = c.q.sample(&mut rng);
+            let good = rng.random::<f64>() < q;
+            let u = loop {
+                let u = c.utility.sample(&mut rng);
+                if (u >= 0.0) == good {
+                    break u;
+                }
+            };
+            let ueff = c.undo_cost.map_or(u, |d| u.max(-d));
+            use cirl::human::ResponseModel;
+            let allow = rng.random::<f64>() < c.human.p_allow(ueff);
+            let k_ = c.costs;
+            let payoff = match plan.0[k].at(q) {
+                Move::Act => ueff,
+                Move::Ask => (if allow { ueff } else { -k_.decline }) - k_.ask,
+                Move::Block => -k_.block,
+                Move::HandOver => (if good { u } else { 0.0 }) - k_.handover,
+            };
+            losses.push(-payoff);
+        }
+        let p = losses.iter().filter(|x| **x > l).count() as f64 / n as f64;
+        let se = (exact.p_catastrophe * (1.0 - exact.p_catastrophe) / n as f64).sqrt();
+        assert!(
+            (p - exact.p_catastrophe).abs() <= 4.0 * se + 5.0 / n as f64,
+            "{name}: P(loss > L) exact {} simulated {p}",
+            exact.p_catastrophe
+        );
+        losses.sort_by(f64::total_cmp);
+        let tail = &losses[(alpha * n as f64) as usize..];
+        let cvar = tail.iter().sum::<f64>() / tail.len() as f64;
+        let sd = (tail.iter().map(|x| (x - cvar).powi(2)).sum::<f64>() / tail.len() as f64).sqrt();
+        assert!(
+            (cvar - exact.cvar).abs()
+                <= 5.0 * sd / (tail.len() as f64).sqrt() + 1e-3 * exact.cvar.abs(),
+            "{name}: CVaR exact {} simulated {cvar}",
+            exact.cvar
+        );
+    }
+}

@@ -441,15 +441,49 @@ fn fuzz_escalation_scenarios() {
     use cirl::escalation::scenario::Scenario;
     let seeds = files("experiments/scenarios", "toml", |_| true);
     let tally = std::cell::RefCell::new(Tally::default());
+    let accepted = std::cell::RefCell::new(Vec::new());
     runner()
         .run(&input(seeds), |text| {
             let s = contract("scenario", &text, |t| Scenario::parse(t, "fuzz.toml"));
+            if let Some(s) = s.as_ref()
+                && accepted.borrow().len() < 12
+                && tally.borrow().accepted % 17 == 3
+            {
+                accepted.borrow_mut().push(s.clone());
+            }
             tally.borrow_mut().add(s.is_some(), &text);
             Ok(())
         })
         .unwrap();
     let tally = tally.into_inner();
     tally.report("scenarios");
+    // A sample of the accepted ones is calibrated: every figure finite, or one clear input error.
+    for s in accepted.into_inner() {
+        let t = Instant::now();
+        match cirl::escalation::calibrate(
+            &s,
+            &cirl::escalation::Options {
+                mc_actions: 0,
+                seed: 0,
+            },
+        ) {
+            Ok(c) => {
+                for p in &c.policies {
+                    assert!(
+                        p.expected_utility.is_finite() && p.risk.cvar.is_finite(),
+                        "{}: {p:?}",
+                        s.name
+                    );
+                }
+            }
+            Err(e) => one_line_input_error("calibrate", &s.name, &e),
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "calibrate took {:?}",
+            t.elapsed()
+        );
+    }
     for s in &tally.samples {
         binary_rejects(&["calibrate", "--mc", "0", "--no-plots"], Some((s, "toml")));
     }
@@ -506,4 +540,65 @@ fn fuzz_pomdp_files() {
     for s in &tally.samples {
         binary_rejects(&["solve"], Some((s, "pomdp")));
     }
+}
+
+#[test]
+fn fuzz_gate_requests() {
+    use cirl::escalation::{self, gate, scenario::Scenario};
+    let s = Scenario::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/scenarios/coding-agent.toml"),
+    )
+    .unwrap();
+    let card = escalation::calibrate(
+        &s,
+        &escalation::Options {
+            mc_actions: 0,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    let g = gate::Gate::new(card.gate).unwrap();
+    let hooks: Vec<String> = [
+        r#"{"session_id":"s","transcript_path":"/t","cwd":"/p","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git push -f origin main && rm -rf x"},"tool_use_id":"t"}"#,
+        r#"{"session_id":"s","cwd":"/p","hook_event_name":"PreToolUse","tool_name":"Edit","tool_input":{"file_path":"/p/src/a.rs","old_string":"a","new_string":"b"},"tool_use_id":"t"}"#,
+        r#"{"tool_name":"mcp__github__merge","tool_input":{}}"#,
+        r#"{"tool_name":"Agent","tool_input":{"subagent_type":"refactor","prompt":"x"}}"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let lines: Vec<String> = [
+        r#"{"tool":"bash","input":{"command":"cargo test"},"confidence":0.5,"request_id":1}"#,
+        r#"{"tool":"issue_refund","input":{"order":7},"server":"support","annotations":{"destructiveHint":true}}"#,
+        r#"{"tool":"write_file","input":{"file_path":"../../etc/passwd"},"confidence":1}"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let tally = std::cell::RefCell::new(Tally::default());
+    let check = |d: &gate::Decision| {
+        assert!(["allow", "ask", "deny", "defer"].contains(&d.decision));
+        assert!(!d.reason.contains('\n'));
+    };
+    runner()
+        .run(&input(hooks), |text| {
+            let r = contract("hook payload", &text, gate::Request::from_claude_hook);
+            if let Some(req) = &r {
+                check(&g.decide(req));
+            }
+            tally.borrow_mut().add(r.is_some(), &text);
+            Ok(())
+        })
+        .unwrap();
+    runner()
+        .run(&input(lines), |text| {
+            let r = contract("jsonl request", &text, gate::Request::from_jsonl);
+            if let Some(req) = &r {
+                check(&g.decide(req));
+            }
+            tally.borrow_mut().add(r.is_some(), &text);
+            Ok(())
+        })
+        .unwrap();
+    tally.into_inner().report("gate requests");
 }

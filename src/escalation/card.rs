@@ -323,6 +323,15 @@ pub fn summary(c: &Calibration) -> String {
         .map(|(n, w)| format!("{n} {}", fmt_num(*w)))
         .collect();
     let _ = writeln!(s, "Worst regrets of the rivals: {}.", others.join(", "));
+    s.push_str("\n## Exports\n\n");
+    let _ = writeln!(
+        s,
+        "The static rules (`claude-settings.json`, `gemini-policy.toml`, `codex.rules`, `langchain-hitl.json`) carry **{}**, one decision per class; the gate (`cirl gate --card card.json`, and `claude-settings-gate.json`, which runs it as Claude Code's PreToolUse hook) carries **{}**, per call. Block and hand-over are both a deny in the static rules; the gate's deny reason tells the agent which (\"hand this task to a human\").",
+        c.deployed.static_rules, c.deployed.per_action
+    );
+    for n in &c.export_notes {
+        let _ = writeln!(s, "- {}: {}", n.runtime, n.note);
+    }
     let other: Vec<&String> = c
         .warnings
         .iter()
@@ -505,6 +514,9 @@ pub fn console(c: &Calibration) -> String {
         .filter(|w| !w.starts_with("ALLOW WITH NEGATIVE VALUE"))
     {
         let _ = writeln!(s, "warning: {w}");
+    }
+    for n in &c.export_notes {
+        let _ = writeln!(s, "note ({}): {}", n.runtime, n.note);
     }
     for n in &c.plot_notes {
         let _ = writeln!(s, "note: {n}");

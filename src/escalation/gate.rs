@@ -475,17 +475,24 @@ impl Gate {
                     Move::Ask => "; a human decides",
                     Move::Act => "",
                 };
+                // The class's reasons explain its class-level move; a region's own move is explained by the
+                // confidence it was chosen at.
+                let why = if mv == c.mv {
+                    c.reasons.join(", ")
+                } else {
+                    format!(
+                        "at this confidence {} is worth more than the class's own {} ({})",
+                        mv.as_str(),
+                        c.mv.as_str(),
+                        c.reasons.join(", ")
+                    )
+                };
                 Decision {
                     decision: mv.permission(),
                     mv: Some(mv),
                     class: Some(c.name.clone()),
                     region,
-                    reason: format!(
-                        "cirl: class {} → {}{at} — {}{what}",
-                        c.name,
-                        mv.as_str(),
-                        c.reasons.join(", ")
-                    ),
+                    reason: format!("cirl: class {} → {}{at} — {why}{what}", c.name, mv.as_str()),
                     ..base
                 }
             }

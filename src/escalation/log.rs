@@ -132,52 +132,54 @@ impl Log {
         let err = store_err(path);
         let conn = Connection::open(path).map_err(&err)?;
         conn.busy_timeout(BUSY).map_err(&err)?;
-        // Switching to WAL needs a moment of exclusive access: concurrent first openers retry.
-        let mut tries = 0;
-        loop {
-            match conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-            {
-                Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
-                Ok(mode) => {
-                    return Err(Error::Store {
-                        path: path.display().to_string(),
-                        message: format!(
-                            "the file system does not allow WAL mode (journal mode is {mode}); put the log on a local disk"
-                        ),
-                    });
+        // WAL mode is a property of the file: set it once (it needs a moment of exclusive access, so concurrent
+        // first openers retry) and only read it afterwards.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(&err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            let mut tries = 0;
+            loop {
+                match conn
+                    .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+                {
+                    Ok(m) if m.eq_ignore_ascii_case("wal") => break,
+                    Ok(m) => {
+                        return Err(Error::Store {
+                            path: path.display().to_string(),
+                            message: format!(
+                                "the file system does not allow WAL mode (journal mode is {m}); put the log on a local disk"
+                            ),
+                        });
+                    }
+                    Err(_) if tries < 200 => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(err(e)),
                 }
-                Err(e) if tries < 200 => {
-                    let _ = e;
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(err(e)),
             }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(&err)?;
-        let exists: bool = conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outcomes'",
-                [],
-                |_| Ok(true),
-            )
-            .optional()
-            .map_err(&err)?
-            .unwrap_or(false);
-        if !exists {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
-                .map_err(&err)?;
-        }
-        let version: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(&err)?;
+        let read_version =
+            |c: &Connection| -> std::result::Result<Option<String>, rusqlite::Error> {
+                c.query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+            };
+        let version = match read_version(&conn) {
+            Ok(v) => v,
+            // A new file: create the schema (every statement is IF NOT EXISTS, so racing creators agree).
+            Err(_) => {
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+                    .map_err(&err)?;
+                read_version(&conn).map_err(&err)?
+            }
+        };
         if version.as_deref() != Some("1") {
             return Err(Error::invalid(
                 "--log",

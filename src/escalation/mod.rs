@@ -782,35 +782,48 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
             }
         }
     }
+    // A region the agent can never report a confidence in (its signal has steps of `res`) is never used.
     let res = s.signal.resolution;
+    let steps = (1.0 / res).round().max(1.0) as usize;
     for card in &classes {
         if card.regions.len() < 2 {
             continue;
         }
-        for t in &card.confidence_thresholds {
-            if t.at > 1.0 - res || t.at < res {
-                warnings.push(format!(
-                    "class {}: the threshold at reported confidence {} is finer than the {} confidence signal resolves (steps of {res}): in practice the class will {} ({}); state agent.signal or agent.resolution, or deploy the static rule",
-                    card.name,
-                    fmt_conf(t.at),
-                    s.signal.source,
-                    if t.at > 1.0 - res { t.below.as_str() } else { t.above.as_str() },
-                    if t.at > 1.0 - res { "the agent cannot report a confidence above it" } else { "the agent cannot report a confidence below it" },
-                ));
-            }
-        }
-        for r in &card.regions {
-            let w = r.reported_to - r.reported_from;
-            if w < res && r.fraction > 0.0 && r.reported_from >= res && r.reported_to <= 1.0 - res {
-                warnings.push(format!(
-                    "class {}: the {} region [{}, {}] is narrower than the confidence signal's step ({res}); it holds {:.2}% of the class",
-                    card.name,
-                    r.mv.as_str(),
-                    fmt_conf(r.reported_from),
-                    fmt_conf(r.reported_to),
-                    100.0 * r.fraction
-                ));
-            }
+        let grid = |k: usize| (k as f64 * res).min(1.0);
+        let holds = |r: &Region| {
+            (0..=steps).any(|k| {
+                let x = grid(k);
+                x >= r.reported_from && (x < r.reported_to || r.reported_to >= 1.0)
+            })
+        };
+        for r in card
+            .regions
+            .iter()
+            .filter(|r| r.fraction > 1e-6 && !holds(r))
+        {
+            let usable: Vec<String> = card
+                .regions
+                .iter()
+                .filter(|r| holds(r))
+                .map(|r| {
+                    format!(
+                        "{} [{}, {}]",
+                        r.mv.as_str(),
+                        fmt_conf(r.reported_from),
+                        fmt_conf(r.reported_to)
+                    )
+                })
+                .collect();
+            warnings.push(format!(
+                "class {}: the {} region [{}, {}] ({:.1}% of the class) holds no confidence a {} signal can report (steps of {res}): the gate never uses it; what the agent can reach: {}",
+                card.name,
+                r.mv.as_str(),
+                fmt_conf(r.reported_from),
+                fmt_conf(r.reported_to),
+                100.0 * r.fraction,
+                s.signal.source,
+                usable.join(", ")
+            ));
         }
     }
     let constraints = constraint_rows(s, &m, vod.expected_utility, per_action)?;

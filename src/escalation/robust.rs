@@ -519,11 +519,24 @@ pub fn robustness(
             })
         })
         .collect::<Result<_>>()?;
-    let _ = limits;
     let mut cands: Vec<Candidate> = rivals.to_vec();
     for b in &built[1..] {
         cands.push(b.vod.clone());
         cands.push(b.vod_static.clone());
+    }
+    // With risk limits, only policies that meet them as the scenario states it are candidates.
+    if !limits.is_empty() {
+        let a = &built[0].model;
+        cands.retain(|c| {
+            let p = Plan(
+                c.plan
+                    .0
+                    .iter()
+                    .map(|x| x.reshifted(c.shift, a.shift))
+                    .collect(),
+            );
+            super::risk::meets(a, &p, limits)
+        });
     }
     let outcome = |c: &Candidate, b: &Built| -> Outcome {
         let p = Plan(
@@ -555,6 +568,12 @@ pub fn robustness(
         .enumerate()
         .min_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |x| x.0);
+    // The card's own policies, found among the candidates (they meet the limits by construction).
+    let index_of = |name: &str| cands.iter().position(|c| c.name == name);
+    let (per_action, static_rules) = (
+        index_of(&rivals[per_action].name).unwrap_or(r),
+        index_of(&rivals[static_rules].name).unwrap_or(r),
+    );
     // The robust plan, expressed in the scenario's own frame.
     let a_shift = built[0].model.shift;
     let robust_plan = Plan(
