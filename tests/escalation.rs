@@ -946,8 +946,8 @@ fn flip_points_are_where_the_decision_really_changes() {
         let state = escalation::robust::at_state(&s, &m, plan);
         for (k, card) in cal.classes.iter().enumerate() {
             for a in &card.flips.decision {
-                // The decision at the scenario's own value is the card's (fatigue aside).
-                if s.reviewer.fatigue.is_none() {
+                // The decision at the scenario's own value is the card's (fatigue and risk limits aside).
+                if s.reviewer.fatigue.is_none() && s.risk.limits.is_empty() {
                     assert_eq!(
                         move_at(&state, k, a.axis, a.now),
                         card.mv,
@@ -1138,4 +1138,48 @@ fn risk_figures_agree_with_simulated_losses() {
             exact.cvar
         );
     }
+}
+
+#[test]
+fn json_alone_writes_nothing_and_a_name_cannot_leave_the_output_root() {
+    let dir = tempfile::tempdir().unwrap();
+    cirl()
+        .current_dir(dir.path())
+        .args([
+            "calibrate",
+            &scenario_path("coding-agent"),
+            "--json",
+            "--mc",
+            "0",
+        ])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "--json wrote files"
+    );
+    let text = std::fs::read_to_string(scenario_path("coding-agent"))
+        .unwrap()
+        .replace("name = \"coding-agent\"", "name = \"../../escaped\"");
+    let p = dir.path().join("s.toml");
+    std::fs::write(&p, text).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    cirl()
+        .current_dir(&work)
+        .args(["calibrate", p.to_str().unwrap(), "--mc", "0", "--no-plots"])
+        .assert()
+        .success();
+    let runs: Vec<_> = std::fs::read_dir(work.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let name = runs[0].to_string_lossy().to_string();
+    assert!(
+        name.starts_with("calibrate-") && !name.contains('/'),
+        "{name}"
+    );
+    assert!(work.join("runs").join(&name).join("card.json").exists());
+    assert!(!dir.path().join("escaped").exists() && !work.join("escaped").exists());
 }

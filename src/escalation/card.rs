@@ -143,6 +143,27 @@ pub fn flips_text(k: &super::ClassCard) -> Vec<String> {
     out
 }
 
+/// The reviewer, as an engineer can check it against data.
+fn reviewer_sentence(c: &Calibration) -> String {
+    let r = &c.reviewer;
+    let fatigue = match (r.fatigue, r.catch_bad_at_deployed_ask_rate) {
+        (Some(f), Some(cb)) => format!(
+            "; fatigue: the odds of a catch × {} per further prompt in a session of {} actions, so {:.1}% at the deployed ask rate",
+            f.odds_ratio_per_ask,
+            f.actions_per_session,
+            100.0 * cb
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{}: approves {:.1}% of good actions, catches {:.1}% of bad ones; if every action asked, {:.1}% of prompts would be refused (Anthropic reports ~7% of Claude Code's permission prompts refused){fatigue}",
+        r.model,
+        100.0 * r.approve_good,
+        100.0 * r.catch_bad,
+        100.0 * r.refusal_rate_if_every_action_asks,
+    )
+}
+
 /// The card in words (markdown).
 pub fn summary(c: &Calibration) -> String {
     let mut s = format!("# Policy card: {}\n\n", c.scenario);
@@ -169,25 +190,7 @@ pub fn summary(c: &Calibration) -> String {
         "Deployed: the per-action gate (`cirl gate`) carries **{}**; the static permission rules carry **{}**.\n",
         c.deployed.per_action, c.deployed.static_rules
     );
-    let r = &c.reviewer;
-    let _ = writeln!(
-        s,
-        "## Reviewer\n\n{}: approves {:.1}% of good actions and catches {:.1}% of bad ones in this mix. If every action asked, {:.1}% of prompts would be approved and {:.1}% refused (Anthropic reports 93% of Claude Code's permission prompts approved).{}\n",
-        r.model,
-        100.0 * r.approve_good,
-        100.0 * r.catch_bad,
-        100.0 * r.approval_rate_if_every_action_asks,
-        100.0 * r.refusal_rate_if_every_action_asks,
-        match (r.fatigue, r.catch_bad_at_deployed_ask_rate) {
-            (Some(f), Some(cb)) => format!(
-                " Fatigue: the odds of a catch × {} per further prompt in a session of {} actions; at the deployed ask rate the catch rate is {:.1}%.",
-                f.odds_ratio_per_ask,
-                f.actions_per_session,
-                100.0 * cb
-            ),
-            _ => String::new(),
-        }
-    );
+    let _ = writeln!(s, "## Reviewer\n\n{}\n", reviewer_sentence(c));
     s.push_str("## Classes\n\n| class | share | decision | move | why | P(good) | act | ask | block | hand over | per-action regions (reported confidence, share of the class) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for k in &c.classes {
         let why: Vec<&str> = k.reasons.iter().map(|r| r.as_str()).collect();
@@ -208,7 +211,11 @@ pub fn summary(c: &Calibration) -> String {
             regions_text(k)
         );
     }
-    s.push_str("\n## Flip points\n\nWhere each class's decision changes on the axes an engineer turns (root-found); for ECE and AUROC, where the card's confidence routing, deployed with its thresholds, stops paying against the static rule.\n\n");
+    s.push_str("\n## Flip points\n\nWhere each class's decision changes on the axes an engineer turns (root-found); for ECE and AUROC, where the card's confidence routing, deployed with its thresholds, stops paying against the static rule.");
+    if !c.constraints.is_empty() {
+        s.push_str(" The flips are those of the class-level decision without the risk limits, which make the deployed decisions stricter.");
+    }
+    s.push_str("\n\n");
     for k in &c.classes {
         let _ = writeln!(s, "- **{}**", k.name);
         for line in flips_text(k) {
@@ -381,20 +388,7 @@ pub fn console(c: &Calibration) -> String {
         "deployed: gate = {}, static rules = {}",
         c.deployed.per_action, c.deployed.static_rules
     );
-    let r = &c.reviewer;
-    let _ = writeln!(
-        s,
-        "reviewer {}: approves {:.1}% of good actions, catches {:.1}% of bad ones; if every action asked, {:.1}% of prompts refused (real permission prompts: ~7%){}",
-        r.model,
-        100.0 * r.approve_good,
-        100.0 * r.catch_bad,
-        100.0 * r.refusal_rate_if_every_action_asks,
-        r.catch_bad_at_deployed_ask_rate
-            .map_or(String::new(), |x| format!(
-                "; fatigued to {:.1}% at the deployed ask rate",
-                100.0 * x
-            ))
-    );
+    let _ = writeln!(s, "reviewer {}", reviewer_sentence(c));
     let _ = writeln!(s);
     let _ = writeln!(
         s,
@@ -475,7 +469,15 @@ pub fn console(c: &Calibration) -> String {
         }
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "flip points:");
+    let _ = writeln!(
+        s,
+        "flip points{}:",
+        if c.constraints.is_empty() {
+            ""
+        } else {
+            " (of the class-level decision without the risk limits)"
+        }
+    );
     for k in &c.classes {
         let _ = writeln!(s, "  {}:", k.name);
         for line in flips_text(k) {

@@ -173,21 +173,29 @@ pub fn example_decisions(c: &Calibration) -> Vec<ExampleDecision> {
 /// The Claude Code settings of the static rules: `permissions` with allow / ask / deny lists and the default
 /// mode, to merge into `.claude/settings.json` (or load with `claude --settings FILE`).
 pub fn claude_settings(c: &Calibration) -> serde_json::Value {
+    json!({
+        "$schema": "https://json.schemastore.org/claude-code-settings.json",
+        "permissions": claude_permissions(c, |_| true),
+    })
+}
+
+/// The `permissions` block of the classes `keep` selects: each class's rules under its decision.
+fn claude_permissions(
+    c: &Calibration,
+    keep: impl Fn(&super::ClassCard) -> bool,
+) -> serde_json::Value {
     let list = |perm: &str| -> Vec<String> {
         c.classes
             .iter()
-            .filter(|k| k.decision == perm)
+            .filter(|k| k.decision == perm && keep(k))
             .flat_map(|k| claude_rules_at(k).0)
             .collect()
     };
     json!({
-        "$schema": "https://json.schemastore.org/claude-code-settings.json",
-        "permissions": {
-            "allow": list("allow"),
-            "ask": list("ask"),
-            "deny": list("deny"),
-            "defaultMode": "default",
-        }
+        "allow": list("allow"),
+        "ask": list("ask"),
+        "deny": list("deny"),
+        "defaultMode": "default",
     })
 }
 
@@ -200,21 +208,9 @@ pub fn gate_routed(k: &super::ClassCard) -> bool {
 /// PreToolUse hook; static rules stay only for classes the gate would decide the same way every time (a hook's
 /// allow does not skip ask or deny rules, so routed classes must not have one).
 pub fn claude_gate_settings(c: &Calibration, card_path: &str, log_path: &str) -> serde_json::Value {
-    let list = |perm: &str| -> Vec<String> {
-        c.classes
-            .iter()
-            .filter(|k| k.decision == perm && !gate_routed(k))
-            .flat_map(|k| claude_rules_at(k).0)
-            .collect()
-    };
     json!({
         "$schema": "https://json.schemastore.org/claude-code-settings.json",
-        "permissions": {
-            "allow": list("allow"),
-            "ask": list("ask"),
-            "deny": list("deny"),
-            "defaultMode": "default",
-        },
+        "permissions": claude_permissions(c, |k| !gate_routed(k)),
         "hooks": {
             "PreToolUse": [{
                 "matcher": "*",
