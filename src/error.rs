@@ -41,11 +41,16 @@ impl Error {
     /// value or config, or a path the caller named that is missing, not a file, not readable or not UTF-8.
     pub fn is_input_error(&self) -> bool {
         use std::io::ErrorKind::*;
+        // ELOOP: a symbolic-link loop the caller named (its ErrorKind is not stable yet).
+        #[cfg(unix)]
+        const ELOOP: i32 = libc::ELOOP;
+        #[cfg(not(unix))]
+        const ELOOP: i32 = i32::MIN;
         matches!(self, Error::Invalid { .. } | Error::Config { .. })
             || matches!(self, Error::Io { source, .. } if matches!(
                 source.kind(),
                 NotFound | PermissionDenied | IsADirectory | NotADirectory | InvalidData | InvalidFilename
-            ))
+            ) || source.raw_os_error() == Some(ELOOP))
     }
 }
 
@@ -80,8 +85,16 @@ pub fn snippet(s: &str) -> String {
     }
 }
 
-/// A message made one line: trimmed, line breaks as spaces, other control characters as escapes.
+/// A message made one line: trimmed, line breaks as spaces, other control characters as escapes, and numbers
+/// written with more than 20 digits (an f64 printed in full) shortened to scientific notation.
 pub fn one_line(s: &str) -> String {
+    static LONG: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let long = LONG.get_or_init(|| regex::Regex::new(r"-?\d[\d.]{20,}").expect("a valid pattern"));
+    let s = long.replace_all(s, |c: &regex::Captures| {
+        c[0].parse::<f64>()
+            .map(crate::numerics::brief)
+            .unwrap_or_else(|_| c[0].to_string())
+    });
     s.trim()
         .chars()
         .map(|c| match c {

@@ -35,16 +35,16 @@ enum Command {
         #[arg(long)]
         human: String,
         /// The cost of asking the human (≥ 0).
-        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         cost: f64,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
         /// Also estimate the values from this many sampled games (Monte Carlo, 95% intervals).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         mc: Option<u64>,
         /// Seed of the Monte Carlo estimate.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
     },
     /// Run a sweep or designer experiment from a TOML config.
@@ -88,8 +88,9 @@ enum Command {
         #[command(flatten)]
         exec: Exec,
     },
-    /// Escalation thresholds for an agent's action classes: act / offer a choice / hand over, the rival
-    /// policies' expected costs, and a policy card with Claude Code and Gemini CLI exports.
+    /// Escalation policy for an agent's action classes: act / ask / block / hand over by class and confidence,
+    /// risk limits, flip points and the rival policies' figures, with a policy card and exports to Claude Code,
+    /// Gemini CLI, Codex and LangChain.
     Calibrate {
         /// The scenario (see experiments/scenarios/).
         scenario: PathBuf,
@@ -97,10 +98,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Monte Carlo check: simulate this many actions (0: none).
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 1_000_000, allow_hyphen_values = true)]
         mc: u64,
         /// Seed of the Monte Carlo check.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
         /// Print one JSON object (the card) instead of tables.
         #[arg(long)]
@@ -122,10 +123,10 @@ enum Command {
         #[arg(long)]
         heuristic: bool,
         /// Restarts of the local search.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_hyphen_values = true)]
         restarts: usize,
         /// Seed of the local search.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
         /// Print one JSON object.
         #[arg(long)]
@@ -144,22 +145,22 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Discounted infinite-horizon models: stop when the error bound (pbvi: the bound gap) is below this.
-        #[arg(long, default_value_t = 1e-6)]
+        #[arg(long, default_value_t = 1e-6, allow_hyphen_values = true)]
         tolerance: f64,
         /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         simulate: Option<u64>,
         /// Seed of the simulation and of PBVI's belief expansion.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
         /// PBVI: number of belief points.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, allow_hyphen_values = true)]
         max_beliefs: usize,
         /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
         #[arg(long)]
         policy: Option<PathBuf>,
         /// Record this many simulated episodes step by step (states, actions, beliefs) in the JSON output.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         histories: usize,
         /// Print one JSON object.
         #[arg(long)]
@@ -196,7 +197,7 @@ struct GateArgs {
     #[arg(long)]
     verifier: Option<String>,
     /// How long the verifier may take, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, allow_hyphen_values = true)]
     verifier_timeout_ms: u64,
 }
 
@@ -208,7 +209,7 @@ enum GateCommand {
         #[arg(long)]
         log: PathBuf,
         /// The decision's id (printed by the gate).
-        #[arg(long, conflicts_with = "tool_use_id")]
+        #[arg(long, conflicts_with = "tool_use_id", allow_hyphen_values = true)]
         id: Option<i64>,
         /// Or the runtime's tool-use id of the call.
         #[arg(long)]
@@ -220,7 +221,7 @@ enum GateCommand {
         #[arg(long, conflicts_with = "answer")]
         outcome: Option<String>,
         /// The undo cost or the incident's severity (scenario units).
-        #[arg(long, requires = "outcome", allow_negative_numbers = true)]
+        #[arg(long, requires = "outcome", allow_hyphen_values = true)]
         cost: Option<f64>,
         /// A note on the outcome.
         #[arg(long, requires = "outcome")]
@@ -231,7 +232,7 @@ enum GateCommand {
 #[derive(clap::Args)]
 struct Exec {
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
@@ -249,7 +250,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -257,6 +261,47 @@ fn main() -> ExitCode {
             ExitCode::from(if e.is_input_error() { 2 } else { 1 })
         }
     }
+}
+
+/// Help and version go to stdout (exit 0); a usage error is one line on stderr with the flag and a hint
+/// (exit 2), not clap's several lines of usage.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    match e.kind() {
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+                2
+            } else {
+                0
+            });
+        }
+        _ => {}
+    }
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if first.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        first = format!("{first} {next}");
+    }
+    let tip = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tip:"))
+        .map(|t| format!("; {}", t.trim_start_matches("tip:").trim()))
+        .unwrap_or_default();
+    eprintln!(
+        "error: {}{tip} (see cirl --help)",
+        cirl::error::one_line(&first)
+    );
+    ExitCode::from(2)
 }
 
 fn dispatch(cmd: Command) -> Result<()> {
@@ -282,19 +327,18 @@ fn dispatch(cmd: Command) -> Result<()> {
                 .as_deref()
                 .map(experiment::shard::Shard::parse)
                 .transpose()?;
-            let text = std::fs::read_to_string(&config).map_err(|source| Error::Io {
-                path: config.clone(),
-                source,
-            })?;
+            let text = cirl::input::read_text(&config, cirl::input::MAX_TEXT_BYTES, "config")?;
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
                 && ["obedience", "apprenticeship", "learning"]
                     .iter()
                     .any(|k| t.contains_key(*k))
             {
-                let name = t
-                    .get("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("obedience");
+                let (name, kind) = experiment::studies::check_study(&text)?;
+                let name = name.as_str();
+                if dry_run {
+                    println!("{name}: valid; one job ({kind}), nothing written");
+                    return Ok(());
+                }
                 if shard.is_some() || resume {
                     return Err(Error::invalid(
                         if resume { "--resume" } else { "--shard" },
@@ -319,7 +363,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             }
             let cfg = experiment::load(&config)?;
             if dry_run {
-                let jobs = experiment::shard::Plan::new(&cfg)?.jobs();
+                let plan = experiment::shard::Plan::new(&cfg)?;
+                experiment::check_plots(&cfg, &plan)?;
+                let jobs = plan.jobs();
                 let sh = shard.unwrap_or(experiment::shard::Shard::WHOLE);
                 println!(
                     "{}: valid; {jobs} jobs, {} in shard {sh}",
@@ -576,7 +622,16 @@ fn offswitch_cmd(
                 "the number of sampled games must be at least 1",
             ));
         }
-        Some(n) => Some(offswitch::monte_carlo_par(&prior, &human, cost, n, seed)),
+        Some(n) => {
+            cirl::limits::check_count(
+                "--mc",
+                n,
+                cirl::limits::MAX_OFFSWITCH_MC,
+                "sampled games",
+                cirl::limits::SPLIT_BY_SEEDS,
+            )?;
+            Some(offswitch::monte_carlo_par(&prior, &human, cost, n, seed))
+        }
         None => None,
     };
     if json {
@@ -701,6 +756,9 @@ fn solve_cmd(
         .collect::<Result<Vec<_>>>()?;
     let m = cirl::games::load(model, &sets)?;
     let r = cirl::solve::run(&m, req)?;
+    for n in &r.notes {
+        eprintln!("warning: {n}");
+    }
     if let Some(path) = policy {
         cirl::solve::write_policy(&r, path)?;
     }
@@ -780,6 +838,13 @@ fn calibrate_cmd(
     json: bool,
 ) -> Result<()> {
     use cirl::escalation::{self, card, scenario::Scenario};
+    cirl::limits::check_count(
+        "--mc",
+        mc,
+        cirl::limits::MAX_CALIBRATE_MC,
+        "simulated actions",
+        "ask for fewer (10^6 gives intervals of about ±0.1% of a class's value)",
+    )?;
     let s = Scenario::load(path)?;
     let mut c = escalation::calibrate(
         &s,

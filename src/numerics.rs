@@ -12,6 +12,41 @@ use nalgebra::{DMatrix, SymmetricEigen};
 /// 1/√(2π).
 pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
+/// A number as a short text that parses back to the same value: the shortest decimal when it is at most 16
+/// characters, else scientific notation (1e300, not three hundred digits). For labels that must identify a value.
+pub fn short(x: f64) -> String {
+    let s = format!("{x}");
+    if s.len() <= 16 { s } else { format!("{x:e}") }
+}
+
+/// A number for a message: as written when that is short, else seven significant digits — in plain decimals
+/// between 1e-4 and 1e6 (0.9, not 0.8999999999999999), in scientific notation outside (1.558846e308). Not for
+/// labels: it need not parse back to the same value.
+pub fn brief(x: f64) -> String {
+    let s = format!("{x}");
+    if s.len() <= 12 || !x.is_finite() {
+        return s;
+    }
+    let a = x.abs();
+    if (1e-4..1e6).contains(&a) {
+        let decimals = (6 - a.log10().floor() as i32).max(0) as usize;
+        let t = format!("{x:.decimals$}");
+        let t = if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        };
+        return t;
+    }
+    let e = format!("{x:.6e}");
+    match e.split_once('e') {
+        Some((m, exp)) if m.contains('.') => {
+            format!("{}e{exp}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => e,
+    }
+}
+
 /// Standard normal density φ(x).
 #[inline]
 pub fn norm_pdf(x: f64) -> f64 {
@@ -357,6 +392,23 @@ pub fn brent(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, x_tol: f64) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brief_numbers_are_short() {
+        for (x, want) in [
+            (0.8999999999999999, "0.9"),
+            (1.000008, "1.000008"),
+            (1.0000080000000003, "1.000008"),
+            (123456.78901234, "123456.8"),
+            (1.5588457268119896e308, "1.558846e308"),
+            (9.79785e-10, "9.79785e-10"),
+            (1e-300, "1e-300"),
+            (-2.0000000000000004, "-2"),
+            (0.5, "0.5"),
+        ] {
+            assert_eq!(brief(x), want, "{x}");
+        }
+    }
     use approx::assert_abs_diff_eq;
 
     #[test]

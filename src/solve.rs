@@ -77,6 +77,10 @@ pub struct Report {
     /// Recorded episodes (`--histories N`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histories: Option<Vec<serde_json::Value>>,
+    /// Whether `error_bound` is within the requested tolerance (always for finite horizons).
+    pub tolerance_met: bool,
+    /// What the reader changed in the model, and any tolerance not reached — also printed as warnings.
+    pub notes: Vec<String>,
     #[serde(skip)]
     policy: serde_json::Value,
 }
@@ -154,11 +158,56 @@ fn check_request(r: &Request) -> Result<()> {
     if r.max_beliefs == 0 {
         return Err(Error::invalid("--max-beliefs", "must be at least 1"));
     }
+    if let Some(n) = r.simulate {
+        crate::limits::check_count(
+            "--simulate",
+            n,
+            crate::limits::MAX_SIMULATE,
+            "episodes",
+            crate::limits::SPLIT_BY_SEEDS,
+        )?;
+    }
+    crate::limits::check_count(
+        "--histories",
+        r.histories as u64,
+        crate::limits::MAX_HISTORIES as u64,
+        "recorded episodes",
+        "record fewer; --simulate estimates the value from many more",
+    )?;
+    crate::limits::check_count(
+        "--max-beliefs",
+        r.max_beliefs as u64,
+        100_000,
+        "belief points",
+        "ask for fewer",
+    )?;
     Ok(())
 }
 
-/// Solves a model as requested.
+/// Solves a model as requested; the report says whether the tolerance was reached.
 pub fn run(model: &Model, req: &Request) -> Result<Report> {
+    let mut r = solve(model, req)?;
+    r.tolerance_met = r.error_bound <= req.tolerance;
+    if let Model::Pomdp(m) = model {
+        r.notes.extend(m.notes.iter().cloned());
+    }
+    if !r.tolerance_met {
+        let hint = if r.solver == "pbvi" {
+            "raise --max-beliefs, or ask for a tolerance PBVI can reach (it stops at 1e-9)"
+        } else {
+            "raise --tolerance"
+        };
+        r.notes.push(format!(
+            "--tolerance {} not reached: the error bound is {} after {} iterations; {hint}",
+            crate::numerics::brief(req.tolerance),
+            crate::numerics::brief(r.error_bound),
+            r.iterations
+        ));
+    }
+    Ok(r)
+}
+
+fn solve(model: &Model, req: &Request) -> Result<Report> {
     check_request(req)?;
     let start = Instant::now();
     let game = match model {
@@ -232,6 +281,8 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             initial_action,
             simulation,
             histories,
+            tolerance_met: true,
+            notes: vec![],
             policy: plan_policy(g, &sol),
         });
     }
@@ -272,6 +323,8 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             initial_action: String::new(),
             simulation: None,
             histories: None,
+            tolerance_met: true,
+            notes: vec![],
             policy: json!({"kind": "none", "note": "the full-information solver has no robot policy to export"}),
         });
     }
@@ -424,6 +477,8 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             .unwrap_or_default(),
         simulation,
         histories,
+        tolerance_met: true,
+        notes: vec![],
         policy: alpha_policy(&m, &stages),
     })
 }

@@ -54,7 +54,7 @@ fn run_to_end(cfg: &Path, out: &Path, extra: &[&str]) -> Duration {
 }
 
 fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.contains(".tmp")
+    cirl::experiment::temporary_pid(name).is_some()
 }
 
 /// Every non-temporary file is complete: each job file parses to one row per σ; results.csv, if written, is

@@ -13,6 +13,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Error, Result};
 use crate::numerics;
+use crate::numerics::{brief, short};
 
 /// Half-width, in standard deviations, of the interval on which normal expectations are integrated:
 /// φ(40) < 1e-300, so the truncation error is below any reported tolerance.
@@ -50,6 +51,29 @@ fn finite(field: &str, x: f64) -> Result<f64> {
 /// Tolerance on a probability vector's sum.
 const SUM_TOL: f64 = 1e-9;
 
+/// The standard deviation of weighted atoms, in units of their largest distance from the mean.
+fn spread(atoms: impl Iterator<Item = (f64, f64)> + Clone) -> f64 {
+    let m: f64 = atoms.clone().map(|(v, p)| v * p).sum();
+    let dist = |v: f64| v / 2.0 - m / 2.0;
+    let s = atoms
+        .clone()
+        .fold(0.0f64, |a, (v, _)| a.max(2.0 * dist(v).abs()));
+    if s == 0.0 || !s.is_finite() {
+        return s;
+    }
+    let var: f64 = atoms.map(|(v, p)| p * (2.0 * dist(v) / s).powi(2)).sum();
+    s * var.max(0.0).sqrt()
+}
+
+/// How deep prior files may include each other.
+pub const MAX_PRIOR_NESTING: usize = 16;
+
+thread_local! {
+    /// The prior files being read, outermost first (to detect a file that includes itself).
+    static OPEN_PRIOR_FILES: std::cell::RefCell<Vec<std::path::PathBuf>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Prior {
     /// N(μ, σ²). σ must be ≥ 0 (0 is a point belief at μ).
     pub fn normal(mu: f64, sigma: f64) -> Result<Self> {
@@ -71,7 +95,17 @@ impl Prior {
         if lo >= hi {
             return Err(Error::invalid(
                 "prior.hi",
-                format!("must be greater than lo ({lo}), got {hi}"),
+                format!("must be greater than lo ({}), got {}", brief(lo), brief(hi)),
+            ));
+        }
+        if !(hi - lo).is_finite() {
+            return Err(Error::invalid(
+                "prior.hi",
+                format!(
+                    "the width hi − lo = {} − ({}) overflows f64; the game is invariant to units: rescale U",
+                    brief(hi),
+                    brief(lo)
+                ),
             ));
         }
         Ok(Prior::Uniform { lo, hi })
@@ -90,7 +124,16 @@ impl Prior {
             ));
         }
         let h = sigma * 3f64.sqrt();
-        if h.is_finite() && mu - h == mu + h {
+        if !(mu + h - (mu - h)).is_finite() {
+            return Err(Error::invalid(
+                "prior.sigma",
+                format!(
+                    "a uniform belief with σ = {} spans 2√3·σ, more than f64 holds; the game is invariant to units: rescale U",
+                    brief(sigma)
+                ),
+            ));
+        }
+        if mu - h == mu + h {
             // Narrower than the resolution of f64 at μ: a point belief.
             return Self::normal(mu, 0.0);
         }
@@ -203,13 +246,11 @@ impl Prior {
     /// Reads column `column` (a header name, or a 0-based index) of a CSV file with a header row.
     pub fn from_csv(path: &Path, column: &str) -> Result<Self> {
         let source = format!("{}#{column}", path.display());
-        let mut rdr = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(io) => Error::Io {
-                path: path.to_path_buf(),
-                source: io,
-            },
-            k => Error::invalid("prior", format!("{source}: {k:?}")),
-        })?;
+        let mut rdr = csv::Reader::from_reader(crate::input::open_regular(
+            path,
+            crate::input::MAX_DATA_BYTES,
+            "prior",
+        )?);
         let headers = rdr
             .headers()
             .map_err(|e| Error::invalid("prior", format!("{source}: {e}")))?
@@ -333,10 +374,40 @@ impl Prior {
 
     /// Reads the `[prior]` table (or a top-level prior table) of a TOML file.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        // A mixture file may name other prior files: refuse a file that includes itself, and nesting deeper
+        // than [`MAX_PRIOR_NESTING`], before the recursion can exhaust the stack.
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let cycle = OPEN_PRIOR_FILES.with(|open| {
+            let open = open.borrow();
+            if open.contains(&key) {
+                Some(format!(
+                    "{} includes itself (through {})",
+                    path.display(),
+                    open.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ))
+            } else if open.len() >= MAX_PRIOR_NESTING {
+                Some(format!(
+                    "prior files nest deeper than {MAX_PRIOR_NESTING} at {}",
+                    path.display()
+                ))
+            } else {
+                None
+            }
+        });
+        if let Some(m) = cycle {
+            return Err(Error::invalid("prior", m));
+        }
+        OPEN_PRIOR_FILES.with(|open| open.borrow_mut().push(key));
+        let r = Self::from_toml_file_inner(path);
+        OPEN_PRIOR_FILES.with(|open| open.borrow_mut().pop());
+        r
+    }
+
+    fn from_toml_file_inner(path: &Path) -> Result<Self> {
+        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "prior")?;
         let value: toml::Table = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.display().to_string(),
             message: e.message().to_string(),
@@ -493,13 +564,13 @@ impl Prior {
     /// A short spec-like label (mixtures and samples are summarised).
     pub fn label(&self) -> String {
         match self {
-            Prior::Normal { mu, sigma } => format!("normal:{mu},{sigma}"),
-            Prior::Uniform { lo, hi } => format!("uniform:{lo},{hi}"),
+            Prior::Normal { mu, sigma } => format!("normal:{},{}", short(*mu), short(*sigma)),
+            Prior::Uniform { lo, hi } => format!("uniform:{},{}", short(*lo), short(*hi)),
             Prior::Discrete { values, probs } => {
                 let parts: Vec<String> = values
                     .iter()
                     .zip(probs)
-                    .map(|(v, p)| format!("{v}@{p}"))
+                    .map(|(v, p)| format!("{}@{}", short(*v), short(*p)))
                     .collect();
                 format!("discrete:{}", parts.join(","))
             }
@@ -523,7 +594,7 @@ impl Prior {
     pub fn mean(&self) -> f64 {
         match self {
             Prior::Normal { mu, .. } => *mu,
-            Prior::Uniform { lo, hi } => 0.5 * (lo + hi),
+            Prior::Uniform { lo, hi } => 0.5 * lo + 0.5 * hi,
             Prior::Discrete { values, probs } => values.iter().zip(probs).map(|(v, p)| v * p).sum(),
             Prior::Mixture {
                 weights,
@@ -533,19 +604,50 @@ impl Prior {
                 .zip(components)
                 .map(|(w, c)| w * c.mean())
                 .sum(),
-            Prior::Samples { values, .. } => values.iter().sum::<f64>() / values.len() as f64,
+            Prior::Samples { values, .. } => {
+                let n = values.len() as f64;
+                values.iter().map(|v| v / n).sum::<f64>()
+            }
         }
     }
 
-    /// The standard deviation of U.
+    /// The standard deviation of U, computed in units of the spread so that it neither overflows (σ² of a huge
+    /// σ) nor underflows.
     pub fn sd(&self) -> f64 {
-        let m = self.mean();
-        let var = match self {
-            Prior::Normal { sigma, .. } => sigma * sigma,
-            Prior::Uniform { lo, hi } => (hi - lo).powi(2) / 12.0,
-            _ => self.expect(&|u| (u - m) * (u - m), &[], 0.0),
-        };
-        var.max(0.0).sqrt()
+        match self {
+            Prior::Normal { sigma, .. } => *sigma,
+            Prior::Uniform { lo, hi } => (hi - lo) / 12f64.sqrt(),
+            Prior::Mixture {
+                weights,
+                components,
+            } => {
+                // Var = Σ w·(sd_i² + (m_i − m)²), in units of the largest term.
+                let m = self.mean();
+                let parts: Vec<(f64, f64, f64)> = weights
+                    .iter()
+                    .zip(components)
+                    .map(|(w, c)| (*w, c.sd(), c.mean() / 2.0 - m / 2.0))
+                    .collect();
+                let s = parts
+                    .iter()
+                    .fold(0.0f64, |a, p| a.max(p.1).max(2.0 * p.2.abs()));
+                if s == 0.0 || !s.is_finite() {
+                    return s;
+                }
+                let v: f64 = parts
+                    .iter()
+                    .map(|(w, sd, half)| w * ((sd / s).powi(2) + (2.0 * half / s).powi(2)))
+                    .sum();
+                s * v.max(0.0).sqrt()
+            }
+            Prior::Discrete { values, probs } => {
+                spread(values.iter().copied().zip(probs.iter().copied()))
+            }
+            Prior::Samples { values, .. } => {
+                let n = values.len() as f64;
+                spread(values.iter().map(|v| (*v, 1.0 / n)))
+            }
+        }
     }
 
     /// The scale against which absolute tolerances are stated: max(sd, |mean|), or 1 when both are 0.
@@ -622,7 +724,8 @@ impl Prior {
                 .map(|(w, c)| w * c.expect(f, breaks, abs_tol))
                 .sum(),
             Prior::Samples { values, .. } => {
-                values.iter().map(|v| f(*v)).sum::<f64>() / values.len() as f64
+                let n = values.len() as f64;
+                values.iter().map(|v| f(*v) / n).sum::<f64>()
             }
         }
     }

@@ -543,10 +543,7 @@ fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
 
 /// Writes the card, its exports and the summary into `dir` (atomically); returns the files written.
 pub fn write(c: &Calibration, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| crate::error::Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::experiment::mkdir(dir)?;
     let card_path = std::fs::canonicalize(dir)
         .unwrap_or_else(|_| dir.to_path_buf())
         .join("card.json");

@@ -51,34 +51,6 @@ struct CardFile {
     gate: Option<GateCard>,
 }
 
-/// Reads a regular file of at most `limit` bytes.
-pub fn read_limited(path: &Path, limit: u64, flag: &str) -> Result<String> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(Error::invalid(
-            flag,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
-    if meta.len() > limit {
-        return Err(Error::invalid(
-            flag,
-            format!("{} is larger than {} MB", path.display(), limit >> 20),
-        ));
-    }
-    let mut s = String::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(limit + 1)
-        .read_to_string(&mut s)
-        .map_err(io)?;
-    Ok(s)
-}
-
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in bytes {
@@ -355,7 +327,7 @@ fn class_move(c: &super::export::GateClass, confidence: Option<f64>) -> (Move, O
 impl Gate {
     /// Loads the gate section of a card.
     pub fn load(path: &Path) -> Result<Gate> {
-        let text = read_limited(path, MAX_CARD_BYTES, "--card")?;
+        let text = crate::input::read_text(path, MAX_CARD_BYTES, "--card")?;
         let f: CardFile = serde_json::from_str(&text).map_err(|e| {
             bad(
                 "--card",

@@ -88,11 +88,7 @@ pub fn draw_class(
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
     crate::experiment::plot::register_font();
     let c = &s.classes[k];
-    let slug: String = c
-        .name
-        .chars()
-        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
-        .collect();
+    let slug = super::card::slug(&c.name);
     let scale = s
         .utility_prior(c)
         .map(|u| u.scale())

@@ -505,10 +505,22 @@ impl Scenario {
         }
         let mut classes = Vec::with_capacity(raw.classes.len());
         let mut names = std::collections::HashSet::new();
+        let mut slugs = std::collections::HashMap::new();
         for (i, c) in raw.classes.iter().enumerate() {
             let f = |k: &str| format!("class[{i}].{k}");
             if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
                 return Err(bad(f("name"), format!("'{}' is empty or repeated", c.name)));
+            }
+            // Plot files are named by the slug, so two classes must not share one.
+            let slug = super::card::slug(&c.name);
+            if let Some(other) = slugs.insert(slug.clone(), c.name.clone()) {
+                return Err(bad(
+                    f("name"),
+                    format!(
+                        "'{}' and '{other}' both give the file name '{slug}'; rename one",
+                        c.name
+                    ),
+                ));
             }
             let share = c.share;
             if !(share.is_finite() && share > 0.0 && share <= 1.0) {
@@ -756,10 +768,7 @@ impl Scenario {
 
     /// Reads and validates a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "scenario")?;
         Self::parse(&text, &path.display().to_string())
     }
 

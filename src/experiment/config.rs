@@ -259,8 +259,8 @@ fn validate(cfg: &Config, origin: &str) -> Result<()> {
             message: m,
         })
     };
-    if cfg.name.trim().is_empty() || cfg.name.contains(['/', '\\']) {
-        return bad("`name` must be a non-empty identifier without slashes".into());
+    if let Err(m) = crate::input::check_identifier(&cfg.name) {
+        return bad(format!("name: {m}"));
     }
     match (&cfg.sweep, &cfg.designer) {
         (Some(_), Some(_)) => {
@@ -285,6 +285,11 @@ fn validate(cfg: &Config, origin: &str) -> Result<()> {
         }
         if p.kind == "heatmap" && p.y.is_none() {
             return bad(format!("plot[{i}]: a heatmap needs `y` (the second axis)"));
+        }
+        if let Some(f) = &p.file
+            && let Err(m) = crate::input::check_identifier(f)
+        {
+            return bad(format!("plot[{i}].file: {m}"));
         }
     }
     Ok(())

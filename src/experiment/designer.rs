@@ -47,13 +47,32 @@ pub const COLUMNS: [&str; 14] = [
     "calibrated_sigma",
 ];
 
-/// The calibrated σ*: the robot's true posterior standard deviation.
+/// The calibrated σ*: the robot's true posterior standard deviation, prior_sd·noise_sd/√(prior_sd² + noise_sd²),
+/// computed without squaring (finite for every pair of finite positive deviations).
 pub fn calibrated_sigma(d: &Designer) -> f64 {
-    let (a, b) = (d.prior_sd * d.prior_sd, d.noise_sd * d.noise_sd);
-    (a * b / (a + b)).sqrt()
+    d.prior_sd / d.prior_sd.hypot(d.noise_sd) * d.noise_sd
 }
 
-/// Running sums of one (job, σ): games, Σ value, Σ value², Σ Δ, Σ Δ², and moves chosen (act, wait, off).
+/// The posterior's shrinkage prior_sd²/(prior_sd² + noise_sd²), without squaring either deviation.
+fn shrinkage(d: &Designer) -> f64 {
+    let r = d.noise_sd / d.prior_sd;
+    if r > 1e150 {
+        // r² overflows; 1/(1 + r²) is (1/r)² to within 1e-300.
+        let q = d.prior_sd / d.noise_sd;
+        q * q
+    } else {
+        1.0 / (1.0 + r * r)
+    }
+}
+
+/// The unit in which the sums at σ are kept: values and Δ are of the order of the larger of the prior's and the
+/// belief's deviations, so sums of squares in these units cannot overflow (Σ of up to 2^40 squares of O(1)).
+pub fn unit(d: &Designer, sigma: f64) -> f64 {
+    d.prior_sd.max(sigma)
+}
+
+/// Running sums of one (job, σ), values and Δ in the [`unit`] of σ: games, Σ value, Σ value², Σ Δ, Σ Δ², and
+/// moves chosen (act, wait, off).
 #[derive(Clone, Copy, Default, Debug, PartialEq)]
 pub struct Acc {
     n: f64,
@@ -92,8 +111,8 @@ pub struct Plan<'a> {
 /// The accumulated sums of one job, one per σ.
 pub type Part = Vec<Acc>;
 
-/// The columns of a job's part as written to a job file.
-pub const PART_COLUMNS: [&str; 9] = ["sigma", "n", "v", "vv", "d", "dd", "act", "wait", "off"];
+/// The columns of a job's part as written to a job file (sums in the [`unit`] of σ).
+pub const PART_COLUMNS: [&str; 9] = ["sigma", "n", "zv", "zvv", "zd", "zdd", "act", "wait", "off"];
 
 impl<'a> Plan<'a> {
     /// Validates the study and lays out its jobs.
@@ -135,7 +154,7 @@ impl<'a> Plan<'a> {
             ));
         }
         let human = Human::boltzmann(d.beta)?;
-        let shrink = d.prior_sd * d.prior_sd / (d.prior_sd * d.prior_sd + d.noise_sd * d.noise_sd);
+        let shrink = shrinkage(d);
         let chunks = d.games.div_ceil(CHUNK);
         if chunks as f64 * d.actions.len() as f64 > 1e7 {
             return Err(Error::invalid(
@@ -184,6 +203,8 @@ impl<'a> Plan<'a> {
             }
             for (si, &sigma) in self.sigmas.iter().enumerate() {
                 let (value, delta, mv) = play(&u, &m, sigma, &self.human);
+                let k = unit(d, sigma);
+                let (value, delta) = (value / k, delta / k);
                 let a = &mut acc[si];
                 a.n += 1.0;
                 a.v += value;
@@ -194,6 +215,21 @@ impl<'a> Plan<'a> {
             }
         }
         acc
+    }
+
+    /// The results table's shape before anything is computed (one row per (|A|, σ), computed columns 0), for
+    /// checking `[[plot]]` entries before the run.
+    pub fn key_table(&self) -> Table {
+        let mut t = Table::new(&COLUMNS);
+        for &n_a in &self.d.actions {
+            for &s in &self.sigmas {
+                let mut row: Vec<super::table::Cell> =
+                    vec![(n_a as f64).into(), s.into(), self.d.beta.into()];
+                row.resize(COLUMNS.len(), 0.0.into());
+                t.push(row);
+            }
+        }
+        t
     }
 
     /// A job's part as a table (one row per σ; numbers round-trip exactly through CSV).
@@ -226,10 +262,10 @@ impl<'a> Plan<'a> {
                 (x("sigma")?.to_bits() == self.sigmas[i].to_bits()).then_some(())?;
                 Some(Acc {
                     n: x("n")?,
-                    v: x("v")?,
-                    vv: x("vv")?,
-                    d: x("d")?,
-                    dd: x("dd")?,
+                    v: x("zv")?,
+                    vv: x("zvv")?,
+                    d: x("zd")?,
+                    dd: x("zdd")?,
                     moves: [x("act")?, x("wait")?, x("off")?],
                 })
             })
@@ -252,8 +288,9 @@ impl<'a> Plan<'a> {
                 }
             }
             for (si, s) in tot.iter().enumerate() {
-                let (vm, vse) = mean_se(s.v, s.vv, s.n);
-                let (dm, dse) = mean_se(s.d, s.dd, s.n);
+                let k = unit(d, self.sigmas[si]);
+                let (vm, vse) = mean_se(s.v, s.vv, s.n, k);
+                let (dm, dse) = mean_se(s.d, s.dd, s.n, k);
                 t.push(vec![
                     (n_a as f64).into(),
                     self.sigmas[si].into(),
@@ -286,14 +323,15 @@ pub fn run(d: &Designer, seed: u64) -> Result<Table> {
     Ok(plan.assemble(&parts))
 }
 
-fn mean_se(s: f64, ss: f64, n: f64) -> (f64, f64) {
+/// Mean and standard error from sums kept in units of `k`, returned in the caller's units.
+fn mean_se(s: f64, ss: f64, n: f64, k: f64) -> (f64, f64) {
     let m = s / n;
     let var = if n > 1.0 {
-        ((ss - n * m * m) / (n - 1.0)).max(0.0)
+        ((ss / n - m * m) * (n / (n - 1.0))).max(0.0)
     } else {
         0.0
     };
-    (m, (var / n).sqrt())
+    (m * k, (var / n).sqrt() * k)
 }
 
 /// One game: the robot's choice under belief N(m_a, σ²) for every action; returns (true value, Δ of the chosen

@@ -32,16 +32,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let name = match path.file_name() {
+        Some(n) if !path.is_dir() => n.to_string_lossy().into_owned(),
+        _ => {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "is a folder, not a file name: give the file to write, e.g. DIR/name.ext",
+            ));
+        }
+    };
+    let tmp = path.with_file_name(temporary_name(&name));
+    // A failed write (disk full) or rename leaves no temporary behind.
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// The temporary a write of file `name` goes through: `.NAME.cirl-tmp.PID` (plots add their extension,
+/// `.NAME.cirl-tmp.PID.png`). [`temporary_pid`] recognises exactly these; they are the only files cirl ever
+/// removes as its own.
+pub fn temporary_name(name: &str) -> String {
+    format!(".{name}.cirl-tmp.{}", std::process::id())
+}
+
+/// The writer's process id if `file_name` is one of cirl's write temporaries (see [`temporary_name`]).
+pub fn temporary_pid(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?;
+    let (head, tail) = rest.rsplit_once(".cirl-tmp.")?;
+    if head.is_empty() {
+        return None;
+    }
+    let (pid, ext) = tail.split_once('.').unwrap_or((tail, "a"));
+    let ext_ok = !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    (ext_ok && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| pid.parse().ok())
+        .flatten()
 }
 
 /// A progress bar over `len` jobs (hidden unless `show`).
@@ -105,10 +132,7 @@ pub fn reproduction(name: &str) -> Result<Config> {
 
 /// Reads and parses a config file.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "config")?;
     config::parse(&text, &path.display().to_string())
 }
 
@@ -137,11 +161,27 @@ pub struct Outcome {
     pub jobs_reused: usize,
 }
 
-/// Creates a directory and its parents.
+/// Creates an output folder and its parents; a path that names a file (or runs through one) is the caller's
+/// mistake, reported as such (exit 2) rather than as an I/O failure.
 pub(crate) fn mkdir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
+    let not_a_folder = || {
+        Error::invalid(
+            "--out",
+            format!(
+                "{} is a file, or inside one, not a folder: give a folder for the outputs",
+                dir.display()
+            ),
+        )
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(not_a_folder());
+    }
+    std::fs::create_dir_all(dir).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => not_a_folder(),
+        _ => Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        },
     })
 }
 
@@ -153,6 +193,9 @@ pub(crate) fn mkdir(dir: &Path) -> Result<()> {
 pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     let start = Instant::now();
     let plan = shard::Plan::new(cfg)?;
+    if !opts.no_plots {
+        check_plots(cfg, &plan)?;
+    }
     mkdir(out)?;
     shard::remove_stale_temporaries(out)?;
     let work = out.join(shard::WORK_DIR);
@@ -217,6 +260,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
     let shards = shard::verify(dirs)?;
     let cfg = shards.config()?;
     let plan = shard::Plan::new(&cfg)?;
+    if !opts.no_plots {
+        check_plots(&cfg, &plan)?;
+    }
     let results = shards.results(&plan, shard::Fresh::new())?;
     mkdir(out)?;
     shard::remove_stale_temporaries(out)?;
@@ -290,6 +336,23 @@ fn frontier(cfg: &Config, plan: &shard::Plan, results: &Table) -> Result<Option<
         }
         _ => Ok(None),
     }
+}
+
+/// Checks every `[[plot]]` of a config against the shape of its results, before anything is computed.
+pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
+    if cfg.plot.is_empty() {
+        return Ok(());
+    }
+    let keys = plan.key_table();
+    for (i, pl) in cfg.plot.iter().enumerate() {
+        plot::check(pl, &keys).map_err(|e| match e {
+            Error::Invalid { field, message } => {
+                Error::invalid(field.replacen("plot", &format!("plot[{i}]"), 1), message)
+            }
+            e => e,
+        })?;
+    }
+    Ok(())
 }
 
 /// Computes the results (and frontier) without writing anything: the same jobs as a run, in memory.

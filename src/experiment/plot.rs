@@ -54,8 +54,14 @@ fn short(name: &str) -> &str {
     }
 }
 
-fn pe<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
+fn pe<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Checks `plot` against a table of the results' shape (columns, and one row per curve or cell) without
+/// drawing: run before the computation, so a bad `[[plot]]` is reported before any work is done.
+pub fn check(plot: &Plot, table: &Table) -> Result<()> {
+    Spec::new(plot, table, None).map(|_| ())
 }
 
 /// Draws `plot` from `table` (and the frontier, for heatmaps) into `dir`; returns the files written.
@@ -115,7 +121,8 @@ pub fn write_svg_png(
     let mut written = Vec::new();
     for ext in ["svg", "png"] {
         let path = dir.join(format!("{stem}.{ext}"));
-        let tmp = dir.join(format!(".{stem}.tmp.{ext}"));
+        // The backend picks the image format from the extension, so the temporary keeps it.
+        let tmp = dir.join(format!("{}.{ext}", super::temporary_name(stem)));
         let res = if ext == "svg" {
             let root = SVGBackend::new(&tmp, size).into_drawing_area();
             fig.draw(&root).and_then(|_| root.present().map_err(pe))

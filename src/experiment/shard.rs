@@ -129,6 +129,14 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The results table's shape, computed columns 0 (see [`sweep::key_table`]).
+    pub fn key_table(&self) -> Table {
+        match self {
+            Plan::Sweep(points) => sweep::key_table(points),
+            Plan::Designer(p) => p.key_table(),
+        }
+    }
+
     /// The columns of its job files (and results.csv) that hold text.
     pub fn text_columns(&self) -> &'static [&'static str] {
         match self {
@@ -212,14 +220,19 @@ fn job_path(work: &Path, j: usize) -> PathBuf {
     work.join(JOBS).join(format!("{j:08}.csv"))
 }
 
-/// Removes temporary files (`.NAME.tmp…`) a killed writer left in `dir`.
+/// Removes the write temporaries (`.NAME.cirl-tmp.PID`, nothing else) that a killed writer left in `dir`.
 pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".tmp") && e.path().is_file() {
+        let Some(pid) = super::temporary_pid(&name) else {
+            continue;
+        };
+        // A temporary of a process still running is its write in progress, not debris.
+        let alive = pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_file()) {
             std::fs::remove_file(e.path()).map_err(io(&e.path()))?;
         }
     }

@@ -210,6 +210,80 @@ struct ObedienceConfig {
     obedience: crate::games::obedience::Obedience,
 }
 
+/// Refuses a study `name` that cannot name its output folder by itself.
+fn check_name(name: &str) -> Result<()> {
+    crate::input::check_identifier(name).map_err(|m| Error::invalid("name", m))
+}
+
+fn parse_obedience(text: &str) -> Result<ObedienceConfig> {
+    let cfg: ObedienceConfig =
+        toml::from_str(text).map_err(|e| crate::error::toml_error("milli2017", text, &e))?;
+    check_name(&cfg.name)?;
+    cfg.obedience.check()?;
+    Ok(cfg)
+}
+
+fn parse_leike(text: &str) -> Result<LeikeConfig> {
+    let cfg: LeikeConfig =
+        toml::from_str(text).map_err(|e| crate::error::toml_error("leike2017", text, &e))?;
+    check_name(&cfg.name)?;
+    cfg.learning.check()?;
+    if cfg.seeds < 2 || cfg.bin == 0 {
+        return Err(Error::invalid("seeds", "need seeds ≥ 2 and bin ≥ 1"));
+    }
+    for w in &cfg.worlds {
+        world_of(w)?;
+    }
+    Ok(cfg)
+}
+
+fn parse_hm2016(text: &str) -> Result<Hm2016Config> {
+    // `flatten` and `deny_unknown_fields` do not mix in serde: check the keys by hand.
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| crate::error::toml_error("hm2016", text, &e))?;
+    if let Some(toml::Value::Table(a)) = table.get("apprenticeship") {
+        for k in a.keys() {
+            if ![
+                "size",
+                "features",
+                "width",
+                "horizon",
+                "eta",
+                "candidates",
+                "instances",
+                "eta_sensitivity",
+                "sensitivity_instances",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(Error::invalid(
+                    format!("apprenticeship.{k}"),
+                    "unknown key; see experiments/reproduce/hm2016/apprenticeship.toml",
+                ));
+            }
+        }
+    }
+    let cfg: Hm2016Config =
+        toml::from_str(text).map_err(|e| crate::error::toml_error("hm2016", text, &e))?;
+    check_name(&cfg.name)?;
+    cfg.apprenticeship.base.check()?;
+    Ok(cfg)
+}
+
+/// Validates a study config (`[obedience]`, `[learning]` or `[apprenticeship]`) without running it, for
+/// `cirl run --dry-run`; returns the study's name and kind.
+pub fn check_study(text: &str) -> Result<(String, &'static str)> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| crate::error::toml_error("config", text, &e))?;
+    if table.contains_key("obedience") {
+        Ok((parse_obedience(text)?.name, "obedience study"))
+    } else if table.contains_key("apprenticeship") {
+        Ok((parse_hm2016(text)?.name, "apprenticeship study"))
+    } else {
+        Ok((parse_leike(text)?.name, "safe-interruptibility study"))
+    }
+}
+
 /// The obedience study's config.
 pub const MILLI2017: &str = include_str!("../../experiments/reproduce/milli2017/obedience.toml");
 
@@ -217,9 +291,7 @@ pub const MILLI2017: &str = include_str!("../../experiments/reproduce/milli2017/
 pub fn obedience_table(text: &str) -> Result<(super::table::Table, Vec<Check>)> {
     use super::table::{Cell, Table};
     use crate::games::obedience;
-    let cfg: ObedienceConfig =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("milli2017", text, &e))?;
-    let _ = &cfg.name;
+    let cfg = parse_obedience(text)?;
     let rows = obedience::run(&cfg.obedience, cfg.seed)?;
     let mut t = Table::new(&[
         "beta",
@@ -475,7 +547,6 @@ fn carey2018(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LeikeConfig {
-    #[allow(dead_code)]
     name: String,
     seed: u64,
     seeds: usize,
@@ -529,12 +600,7 @@ pub fn safe_interruptibility_tables(
     use crate::learn::{Learner, train};
     use crate::rng::{derive_seed, job_rng};
     use rayon::prelude::*;
-    let cfg: LeikeConfig =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("leike2017", text, &e))?;
-    cfg.learning.check()?;
-    if cfg.seeds < 2 || cfg.bin == 0 {
-        return Err(Error::invalid("seeds", "need seeds ≥ 2 and bin ≥ 1"));
-    }
+    let cfg = parse_leike(text)?;
     let mut results = Table::new(&[
         "world",
         "learner",
@@ -816,7 +882,6 @@ pub fn safe_interruptibility_study(
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Hm2016Config {
-    #[allow(dead_code)]
     name: String,
     seed: u64,
     apprenticeship: Hm2016Params,
@@ -848,33 +913,7 @@ pub fn apprenticeship_tables(
 )> {
     use super::table::{Cell, Table};
     use crate::games::apprenticeship::{Apprenticeship, Row, run};
-    // `flatten` and `deny_unknown_fields` do not mix in serde: check the keys by hand.
-    let table: toml::Table =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("hm2016", text, &e))?;
-    if let Some(toml::Value::Table(a)) = table.get("apprenticeship") {
-        for k in a.keys() {
-            if ![
-                "size",
-                "features",
-                "width",
-                "horizon",
-                "eta",
-                "candidates",
-                "instances",
-                "eta_sensitivity",
-                "sensitivity_instances",
-            ]
-            .contains(&k.as_str())
-            {
-                return Err(Error::invalid(
-                    format!("apprenticeship.{k}"),
-                    "unknown key; see experiments/reproduce/hm2016/apprenticeship.toml",
-                ));
-            }
-        }
-    }
-    let cfg: Hm2016Config =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("hm2016", text, &e))?;
+    let cfg = parse_hm2016(text)?;
     let base = cfg.apprenticeship.base.clone();
     let rows = run(&base, cfg.seed)?;
     let mut summary = Table::new(&[
@@ -1007,8 +1046,7 @@ pub fn apprenticeship_study(text: &str, out: &Path, opts: &RunOptions) -> Result
     let start = Instant::now();
     mkdir(out)?;
     let (summary, per, _rows, checks) = apprenticeship_tables(text)?;
-    let cfg: Hm2016Config =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("hm2016", text, &e))?;
+    let cfg = parse_hm2016(text)?;
     let base = &cfg.apprenticeship.base;
     let mut files = Vec::new();
     for (name, t) in [("results.csv", &summary), ("instances.csv", &per)] {

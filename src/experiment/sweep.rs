@@ -309,6 +309,26 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
     ]
 }
 
+/// The results table's shape before anything is computed: one row per point with the swept parameters filled
+/// in and every computed column 0 — what a `[[plot]]` entry can be checked against before the run.
+pub fn key_table(points: &[Point]) -> Table {
+    let mut t = Table::new(&RESULT_COLUMNS);
+    for p in points {
+        let mut row: Vec<Cell> = vec![
+            p.prior.clone().into(),
+            p.human.clone().into(),
+            p.mu.into(),
+            p.sigma.into(),
+            p.beta.into(),
+            p.p.into(),
+            p.cost.into(),
+        ];
+        row.resize(RESULT_COLUMNS.len(), Cell::Num(0.0));
+        t.push(row);
+    }
+    t
+}
+
 /// Points per job of a sweep: the unit of sharding and of resuming a killed run.
 pub const CHUNK: usize = 512;
 

@@ -193,7 +193,11 @@ pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Resu
         if let Ok(t) = apply_sets(base.clone(), &others)
             && GameSpec::deserialize(toml::Value::Table(t)).is_ok()
         {
-            if !base.contains_key(k) {
+            let message = match &err {
+                Error::Config { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            if !base.contains_key(k) && message.contains(&format!("unknown field `{k}`")) {
                 let known: Vec<&str> = base
                     .keys()
                     .map(String::as_str)
@@ -207,13 +211,13 @@ pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Resu
                     ),
                 ));
             }
-            let message = match &err {
-                Error::Config { message, .. } => message.clone(),
-                other => other.to_string(),
-            };
+            let has = base
+                .get(k)
+                .map(|x| format!(" (the config has {x})"))
+                .unwrap_or_default();
             return Err(Error::invalid(
                 format!("--set {k}"),
-                format!("'{v}' rejected: {message} (the config has {})", base[k]),
+                format!("'{v}' rejected: {message}{has}"),
             ));
         }
     }
@@ -244,6 +248,13 @@ fn human_kind(s: &str) -> Result<HumanSpec> {
 /// Discretises a prior over U for the off-switch game: normal by a Gauss–Hermite rule, uniform by
 /// Gauss–Legendre (`points` nodes each), discrete as is.
 pub fn discretise(prior: &Prior, points: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    crate::limits::check_count(
+        "--set points",
+        points as u64,
+        crate::limits::MAX_DISCRETISATION_POINTS as u64,
+        "discretisation points",
+        "use fewer (the quadrature is exact for smooth beliefs long before that)",
+    )?;
     if points == 0 {
         return Err(Error::invalid("points", "need at least one point"));
     }
@@ -401,6 +412,26 @@ impl GameSpec {
                         "states, human_actions, robot_actions and thetas must be ≥ 1",
                     ));
                 }
+                let (s, h, r, t) = (
+                    *states as f64,
+                    *human_actions as f64,
+                    *robot_actions as f64,
+                    *thetas as f64,
+                );
+                crate::limits::check_table(
+                    "--set states",
+                    s * s * h * r + t * s * h * r,
+                    &format!(
+                        "a random game of {states} states, {human_actions} × {robot_actions} actions and {thetas} θ"
+                    ),
+                )?;
+                crate::limits::check_count(
+                    "--set thetas",
+                    *thetas as u64,
+                    64,
+                    "reward parameters θ",
+                    "use fewer",
+                )?;
                 let mut rng = crate::rng::job_rng(*seed, 0);
                 let g = random_game(
                     *states,
@@ -424,10 +455,11 @@ pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Model> {
         return spec_from_toml(name, text, sets)?.build();
     }
     if spec.ends_with(".toml") {
-        let text = std::fs::read_to_string(spec).map_err(|e| Error::Io {
-            path: spec.into(),
-            source: e,
-        })?;
+        let text = crate::input::read_text(
+            std::path::Path::new(spec),
+            crate::input::MAX_TEXT_BYTES,
+            "model",
+        )?;
         return spec_from_toml(spec, &text, sets)?.build();
     }
     if !(spec.ends_with(".pomdp") || Path::new(spec).exists()) {

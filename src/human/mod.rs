@@ -13,7 +13,7 @@
 //!   used by `cirl calibrate`).
 
 use crate::error::{Error, Result};
-use crate::numerics::logistic;
+use crate::numerics::{logistic, short};
 
 /// What the off-switch engine needs of a human model.
 pub trait ResponseModel: Send + Sync {
@@ -258,13 +258,13 @@ impl ResponseModel for Human {
     fn label(&self) -> String {
         match self {
             Human::Rational => "rational".into(),
-            Human::Boltzmann { beta } => format!("boltzmann:{beta}"),
-            Human::PRational { p } => format!("p-rational:{p}"),
-            Human::Chance { p } => format!("chance:{p}"),
+            Human::Boltzmann { beta } => format!("boltzmann:{}", short(*beta)),
+            Human::PRational { p } => format!("p-rational:{}", short(*p)),
+            Human::Chance { p } => format!("chance:{}", short(*p)),
             Human::ErrorRates {
                 approve_good,
                 catch_bad,
-            } => format!("error-rates:{approve_good},{catch_bad}"),
+            } => format!("error-rates:{},{}", short(*approve_good), short(*catch_bad)),
         }
     }
 }

@@ -102,6 +102,7 @@ impl CirlGame {
                 "need at least one state, human action, robot action and θ".into(),
             );
         }
+        super::check_horizon(&self.name, self.horizon)?;
         if !(0.0..=1.0).contains(&self.discount) || (self.discount == 1.0 && self.horizon.is_none())
         {
             return bad(
@@ -149,6 +150,14 @@ impl CirlGame {
                 }
             }
         }
+        let rmax = self
+            .r
+            .iter()
+            .flatten()
+            .flatten()
+            .flatten()
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        super::check_value_bound(&self.name, rmax, self.discount, self.horizon)?;
         if let Human::CoordinatedBoltzmann(b) = self.human
             && !(b.is_finite() && b >= 0.0)
         {
@@ -362,6 +371,7 @@ impl CirlGame {
             discount: self.discount,
             horizon: self.horizon,
             initial,
+            notes: vec![],
         };
         m.check()?;
         Ok(m)

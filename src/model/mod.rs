@@ -34,6 +34,9 @@ pub struct Tabular {
     pub horizon: Option<usize>,
     /// The initial belief over states.
     pub initial: Vec<f64>,
+    /// What the reader changed to make the model valid (e.g. rows renormalised after rounding), for the caller
+    /// to show; empty for models built in code.
+    pub notes: Vec<String>,
 }
 
 impl Tabular {
@@ -52,7 +55,12 @@ impl Tabular {
     pub fn check(&self) -> Result<()> {
         let (ns, na, no) = (self.n_states(), self.n_actions(), self.n_observations());
         let bad = |field: String, msg: String| {
-            Err(Error::invalid(format!("{}: {field}", self.name), msg))
+            let field = if self.name.is_empty() {
+                field
+            } else {
+                format!("{}: {field}", self.name)
+            };
+            Err(Error::invalid(field, msg))
         };
         if ns == 0 || na == 0 || no == 0 {
             return bad(
@@ -72,6 +80,7 @@ impl Tabular {
                 "an undiscounted model (discount = 1) needs a finite horizon".into(),
             );
         }
+        check_horizon(&self.name, self.horizon)?;
         let dist = |field: String, p: &[f64], n: usize| -> Result<()> {
             if p.len() != n {
                 return bad(field, format!("has {} entries, expected {n}", p.len()));
@@ -88,7 +97,10 @@ impl Tabular {
             }
             let s: f64 = p.iter().sum();
             if (s - 1.0).abs() > PROB_TOL {
-                return bad(field, format!("sums to {s}, not 1"));
+                return bad(
+                    field,
+                    format!("sums to {}, not 1", crate::numerics::brief(s)),
+                );
             }
             Ok(())
         };
@@ -118,7 +130,12 @@ impl Tabular {
                 }
             }
         }
-        Ok(())
+        check_value_bound(
+            &self.name,
+            self.max_abs_reward(),
+            self.discount,
+            self.horizon,
+        )
     }
 
     /// The Bayes update of belief `b` after action `a` and observation `o`; `None` if o has probability 0.
@@ -185,5 +202,52 @@ pub fn random<R: rand::Rng + ?Sized>(
         discount,
         horizon: None,
         initial: vec![1.0 / ns as f64; ns],
+        notes: vec![],
     }
+}
+
+/// Refuses a horizon of 0 or one longer than [`crate::limits::MAX_HORIZON`].
+pub fn check_horizon(name: &str, horizon: Option<usize>) -> Result<()> {
+    match horizon {
+        Some(0) => Err(Error::invalid(
+            format!("{name}: horizon"),
+            "must be at least 1 decision (or absent: infinite, with discount < 1)",
+        )),
+        Some(h) if h > crate::limits::MAX_HORIZON => Err(Error::invalid(
+            format!("{name}: horizon"),
+            format!(
+                "{h} decisions is more than the {} this solves; for a long horizon drop it and use a discount < 1",
+                crate::limits::MAX_HORIZON
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses rewards whose value bound max|R|·(horizon, or 1/(1 − γ)) overflows f64.
+pub fn check_value_bound(
+    name: &str,
+    rmax: f64,
+    discount: f64,
+    horizon: Option<usize>,
+) -> Result<()> {
+    let bound = match horizon {
+        Some(h) => rmax * h as f64,
+        None => rmax / (1.0 - discount),
+    };
+    if !bound.is_finite() || bound > 1e300 {
+        return Err(Error::invalid(
+            if name.is_empty() {
+                "rewards".to_string()
+            } else {
+                format!("{name}: rewards")
+            },
+            format!(
+                "rewards up to {} make values up to {} with this discount and horizon, past what f64 holds; rescale the rewards",
+                crate::numerics::brief(rmax),
+                crate::numerics::brief(bound)
+            ),
+        ));
+    }
+    Ok(())
 }

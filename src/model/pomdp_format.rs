@@ -7,6 +7,12 @@
 //! (a, s, s', o); solvers need only the expected R(s, a) = Σ T(s'|s,a)·O(o|s',a)·r(a, s, s', o), which is what the
 //! model keeps. `values: cost` negates the entries.
 //!
+//! Real files are read as they are written: a UTF-8 byte-order mark is skipped, `start include: …` and
+//! `start exclude: …` (no colon after `start`) are the standard forms, and rows whose entries were rounded
+//! (six decimals is common) are renormalised when their sum is within [`renormalise_tolerance`] of 1; the model's
+//! `notes` say how many rows were changed and by how much. Rewards are held per (a, s, s') with per-observation
+//! overrides only where a file gives them, so models such as Tag (870 states, 30 observations) fit.
+//!
 //! Written files list names, give every table as full matrices and use plain decimals (never scientific
 //! notation), so pomdp-solve and SARSOP read them; numbers round-trip exactly.
 
@@ -23,10 +29,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Tabular> {
 
 /// Reads a `.pomdp` file.
 pub fn read(path: &Path) -> Result<Tabular> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "model")?;
     let mut m = parse(&text, &path.display().to_string())?;
     m.name = path
         .file_stem()
@@ -53,8 +56,16 @@ struct Parser {
     start: Option<Vec<f64>>,
     t: Vec<Vec<Vec<f64>>>,
     o: Vec<Vec<Vec<f64>>>,
-    /// r[a][s][s'][o], dense (the format allows rewards to depend on all four).
+    /// r[a][s][s'] for entries that do not depend on the observation, indexed (a·ns + s)·ns + s'.
     r: Vec<f64>,
+    /// Per-observation rewards for the (a, s, s') that some entry gave by observation.
+    r_obs: std::collections::HashMap<usize, Vec<f64>>,
+}
+
+/// How far from 1 a row's sum may be and still be read (then renormalised): what rounding each of its `k`
+/// non-zero entries to six decimals can produce (k · 5·10⁻⁷), and at least 10⁻⁵.
+pub fn renormalise_tolerance(k: usize) -> f64 {
+    (k as f64 * 5e-7).max(1e-5)
 }
 
 const KEYWORDS: [&str; 9] = [
@@ -72,6 +83,7 @@ const KEYWORDS: [&str; 9] = [
 impl Parser {
     fn new(text: &str, origin: &str) -> Self {
         let mut toks = Vec::new();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("");
             for raw in line.replace(':', " : ").split_whitespace() {
@@ -94,6 +106,7 @@ impl Parser {
             t: vec![],
             o: vec![],
             r: vec![],
+            r_obs: Default::default(),
         }
     }
 
@@ -132,10 +145,28 @@ impl Parser {
         }
     }
 
-    /// A keyword starts here: a keyword token followed by ':'.
+    /// A keyword starts here: a keyword token followed by ':', or `start include:` / `start exclude:`.
     fn at_keyword(&self) -> bool {
-        matches!(self.peek(), Some(k) if KEYWORDS.contains(&k))
-            && self.toks.get(self.pos + 1).is_some_and(|t| t.text == ":")
+        self.keyword_at(self.pos)
+    }
+
+    fn keyword_at(&self, pos: usize) -> bool {
+        let at = |k: usize| self.toks.get(pos + k).map(|t| t.text.as_str());
+        match at(0) {
+            Some("start") => {
+                at(1) == Some(":")
+                    || matches!(at(1), Some("include" | "exclude")) && at(2) == Some(":")
+            }
+            Some(k) => KEYWORDS.contains(&k) && at(1) == Some(":"),
+            None => false,
+        }
+    }
+
+    /// The number of tokens from here to the next keyword or the end.
+    fn run_length(&self) -> usize {
+        (self.pos..self.toks.len())
+            .take_while(|&p| !self.keyword_at(p))
+            .count()
     }
 
     fn number(&mut self) -> Result<f64> {
@@ -216,12 +247,14 @@ impl Parser {
     fn ensure_tables(&mut self) -> Result<()> {
         let (ns, na, no) = self.sizes()?;
         if self.t.is_empty() {
-            if (na as f64) * (ns as f64) * (ns as f64) * (no as f64) > 5e7 {
-                return Err(self.err(format!("model too large for dense tables ({ns} states, {na} actions, {no} observations)")));
-            }
+            let (a, s, o) = (na as f64, ns as f64, no as f64);
+            let what = format!("a model of {ns} states, {na} actions and {no} observations");
+            crate::limits::check_table("states", a * s * s, &what)
+                .and_then(|_| crate::limits::check_table("observations", a * s * o, &what))
+                .map_err(|e| self.err(e.to_string()))?;
             self.t = vec![vec![vec![0.0; ns]; ns]; na];
             self.o = vec![vec![vec![0.0; no]; ns]; na];
-            self.r = vec![0.0; na * ns * ns * no];
+            self.r = vec![0.0; na * ns * ns];
         }
         Ok(())
     }
@@ -229,7 +262,10 @@ impl Parser {
     fn parse(mut self) -> Result<Tabular> {
         while self.pos < self.toks.len() {
             let kw = self.next()?;
-            self.expect_colon()?;
+            // `start include: …` and `start exclude: …` have no colon after `start`.
+            if !(kw == "start" && matches!(self.peek(), Some("include" | "exclude"))) {
+                self.expect_colon()?;
+            }
             match kw.as_str() {
                 "discount" => self.number().map(|d| self.discount = Some(d)),
                 "values" => {
@@ -288,8 +324,12 @@ impl Parser {
                     .map(|&x| if x { 1.0 / n as f64 } else { 0.0 })
                     .collect()
             }
+            // One token naming a state (by name, or by index when there are several states); a run of numbers
+            // is a distribution, even when the states are named by their indices.
             Some(t)
-                if t.parse::<f64>().is_err() || self.states.iter().any(|s| s == t) && ns > 1 =>
+                if self.run_length() == 1
+                    && (t.parse::<f64>().is_err()
+                        || self.states.iter().any(|s| s == t) && ns > 1) =>
             {
                 let t = self.next()?;
                 let i = self.resolve(&t, &self.states, "state")?;
@@ -424,18 +464,17 @@ impl Parser {
         }
         let acts = self.resolve(&el[0], &self.actions, "action")?;
         let ss = self.resolve(&el[1], &self.states, "state")?;
-        let idx = |a: usize, s: usize, e: usize, o: usize| ((a * ns + s) * ns + e) * no + o;
         match el.len() {
             4 => {
                 let es = self.resolve(&el[2], &self.states, "state")?;
-                let os = self.resolve(&el[3], &self.observations, "observation")?;
+                let os = (el[3] != "*")
+                    .then(|| self.resolve(&el[3], &self.observations, "observation"))
+                    .transpose()?;
                 let v = self.number()?;
                 for &a in &acts {
                     for &s in &ss {
                         for &e in &es {
-                            for &o in &os {
-                                self.r[idx(a, s, e, o)] = v;
-                            }
+                            self.set_reward(a, s, e, os.as_deref(), v);
                         }
                     }
                 }
@@ -446,9 +485,7 @@ impl Parser {
                 for &a in &acts {
                     for &s in &ss {
                         for &e in &es {
-                            for (o, v) in row.iter().enumerate() {
-                                self.r[idx(a, s, e, o)] = *v;
-                            }
+                            self.set_reward_row(a, s, e, &row);
                         }
                     }
                 }
@@ -458,9 +495,7 @@ impl Parser {
                 for &a in &acts {
                     for &s in &ss {
                         for (e, row) in m.iter().enumerate() {
-                            for (o, v) in row.iter().enumerate() {
-                                self.r[idx(a, s, e, o)] = *v;
-                            }
+                            self.set_reward_row(a, s, e, row);
                         }
                     }
                 }
@@ -474,27 +509,125 @@ impl Parser {
         Ok(())
     }
 
+    /// Sets r(a, s, s', o) for the observations `os` (`None`: all of them); a later entry overrides an earlier.
+    fn set_reward(&mut self, a: usize, s: usize, e: usize, os: Option<&[usize]>, v: f64) {
+        let (ns, no) = (self.states.len(), self.observations.len());
+        let i = (a * ns + s) * ns + e;
+        match os {
+            None => {
+                self.r[i] = v;
+                self.r_obs.remove(&i);
+            }
+            Some(os) => {
+                let base = self.r[i];
+                let row = self.r_obs.entry(i).or_insert_with(|| vec![base; no]);
+                for &o in os {
+                    row[o] = v;
+                }
+            }
+        }
+    }
+
+    /// Sets r(a, s, s', ·) to one value per observation.
+    fn set_reward_row(&mut self, a: usize, s: usize, e: usize, row: &[f64]) {
+        if row.iter().all(|v| v.to_bits() == row[0].to_bits()) {
+            self.set_reward(a, s, e, None, row[0]);
+        } else {
+            let ns = self.states.len();
+            self.r_obs.insert((a * ns + s) * ns + e, row.to_vec());
+        }
+    }
+
+    /// Renormalises the distributions whose sums are off by rounding (within [`renormalise_tolerance`]) and
+    /// returns a note saying what changed; rows off by more are left for the model check to report.
+    fn renormalise(&mut self) -> Option<String> {
+        let mut count = 0usize;
+        let mut worst = 0.0f64;
+        let mut fix = |row: &mut Vec<f64>| {
+            let sum: f64 = row.iter().sum();
+            let off = (sum - 1.0).abs();
+            if off <= super::PROB_TOL || !sum.is_finite() || row.iter().any(|x| *x < 0.0) {
+                return;
+            }
+            let k = row.iter().filter(|x| **x != 0.0).count();
+            if off <= renormalise_tolerance(k) {
+                for x in row.iter_mut() {
+                    *x /= sum;
+                }
+                count += 1;
+                worst = worst.max(off);
+            }
+        };
+        if let Some(p) = self.start.as_mut() {
+            fix(p);
+        }
+        for table in [&mut self.t, &mut self.o] {
+            for rows in table.iter_mut() {
+                for row in rows.iter_mut() {
+                    fix(row);
+                }
+            }
+        }
+        (count > 0).then(|| {
+            format!(
+                "renormalised {count} probability row{} whose sums differed from 1 by up to {} (rounded entries; \
+                 the reader accepts a row whose sum is within max(1e-5, 5e-7 per non-zero entry) of 1)",
+                if count == 1 { "" } else { "s" },
+                crate::numerics::brief(worst)
+            )
+        })
+    }
+
+    #[allow(clippy::needless_range_loop)] // s' indexes T, O, the rewards and the O sums together
     fn finish(mut self) -> Result<Tabular> {
         self.ensure_tables()?;
         let (ns, na, no) = self.sizes()?;
         let discount = self
             .discount
             .ok_or_else(|| self.err("missing `discount:`"))?;
+        let notes: Vec<String> = self.renormalise().into_iter().collect();
         let sign = if self.cost { -1.0 } else { 1.0 };
+        let osum: Vec<Vec<f64>> = self
+            .o
+            .iter()
+            .map(|rows| rows.iter().map(|row| row.iter().sum()).collect())
+            .collect();
+        // R(s, a) = Σ T(s'|s,a)·O(o|s',a)·r(a, s, s', o); a reward that is the same wherever the weight falls
+        // (the common `R: a : s : * : * v`) is kept exactly, so a written model reads back bit for bit.
         let mut r = vec![vec![0.0; ns]; na];
         for (a, ra) in r.iter_mut().enumerate() {
             for (s, rs) in ra.iter_mut().enumerate() {
                 let mut v = 0.0;
+                let mut same: Option<Option<f64>> = None;
+                let mut note = |x: f64| {
+                    same = match same {
+                        None => Some(Some(x)),
+                        Some(Some(y)) if y.to_bits() == x.to_bits() => Some(Some(y)),
+                        _ => Some(None),
+                    }
+                };
                 for e in 0..ns {
                     let te = self.t[a][s][e];
                     if te == 0.0 {
                         continue;
                     }
-                    for o in 0..no {
-                        v += te * self.o[a][e][o] * self.r[((a * ns + s) * ns + e) * no + o];
-                    }
+                    let i = (a * ns + s) * ns + e;
+                    v += te
+                        * match self.r_obs.get(&i) {
+                            Some(row) => (0..no)
+                                .filter(|&o| self.o[a][e][o] != 0.0)
+                                .map(|o| {
+                                    note(row[o]);
+                                    self.o[a][e][o] * row[o]
+                                })
+                                .sum::<f64>(),
+                            None => {
+                                note(self.r[i]);
+                                osum[a][e] * self.r[i]
+                            }
+                        };
                 }
-                *rs = sign * v;
+                *rs = sign * same.flatten().unwrap_or(v);
             }
         }
         let m = Tabular {
@@ -511,6 +644,7 @@ impl Parser {
             r,
             discount,
             horizon: None,
+            notes,
         };
         m.check().map_err(|e| Error::Config {
             path: self.origin.clone(),

@@ -545,9 +545,17 @@ fn uniform_moments(lo: f64, hi: f64, human: &Human) -> Moments {
         ),
         Human::Boltzmann { beta } if beta.is_infinite() => closed(0.5, 0.5 * mean, 0.5 * mean),
         Human::Boltzmann { beta } => {
-            // E[π] = β/w · [softplus(hi/β) − softplus(lo/β)] in closed form; E[Uπ] by adaptive quadrature.
-            let e_pi = (beta / w * (numerics::softplus(hi / beta) - numerics::softplus(lo / beta)))
-                .clamp(0.0, 1.0);
+            // E[π] = β/w · [softplus(hi/β) − softplus(lo/β)] in closed form — but for an interval narrow
+            // against β that difference cancels, so there the midpoint expansion: E[π] = ℓ(c) + (w/β)²/24·ℓ''(c)
+            // + O((w/β)⁴), ℓ'' = ℓ(1 − ℓ)(1 − 2ℓ), at c = midpoint/β. E[Uπ] by adaptive quadrature.
+            let r = w / beta;
+            let e_pi = if r < 1e-3 {
+                let l = logistic(mean / beta);
+                (l + r * r / 24.0 * l * (1.0 - l) * (1.0 - 2.0 * l)).clamp(0.0, 1.0)
+            } else {
+                (beta / w * (numerics::softplus(hi / beta) - numerics::softplus(lo / beta)))
+                    .clamp(0.0, 1.0)
+            };
             let scale = (w / 12f64.sqrt()).max(mean.abs());
             let u = Prior::Uniform { lo, hi };
             let beta = *beta;
@@ -579,6 +587,7 @@ pub fn values(prior: &Prior, human: &Human, cost: f64) -> Result<Values> {
     check_cost(cost)?;
     let m = moments(prior, human);
     let mut v = values_from_moments(&m, cost, prior.scale());
+    check_finite(&v, prior)?;
     if let Prior::Normal { mu, sigma } = prior {
         let pr_correction = if *mu >= 0.0 { 1.0 - m.e_pi } else { m.e_pi };
         v.theorem2 = Some(Theorem2 {
@@ -587,7 +596,8 @@ pub fn values(prior: &Prior, human: &Human, cost: f64) -> Result<Values> {
             pr_correction,
             delta: m
                 .e_pi_dot
-                .map(|d| sigma * sigma * d - mu.abs() * pr_correction - cost),
+                // σ·(σ·E[π̇]): σ² alone overflows for σ > 1.3e154 while the product is finite.
+                .map(|d| sigma * (sigma * d) - mu.abs() * pr_correction - cost),
         });
     }
     Ok(v)
@@ -600,10 +610,25 @@ pub fn values_generic<M: ResponseModel + ?Sized>(
     cost: f64,
 ) -> Result<Values> {
     check_cost(cost)?;
-    Ok(values_from_moments(
-        &moments_generic(prior, model),
-        cost,
-        prior.scale(),
+    let v = values_from_moments(&moments_generic(prior, model), cost, prior.scale());
+    check_finite(&v, prior)?;
+    Ok(v)
+}
+
+/// Every value finite, or an error saying so: a NaN or an infinity is never returned as an answer.
+fn check_finite(v: &Values, prior: &Prior) -> Result<()> {
+    let all = [v.v_act, v.v_wait, v.delta, v.p_allow, v.tie_tol];
+    if all.iter().all(|x| x.is_finite()) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "prior",
+        format!(
+            "the game's values at {} overflow f64 (v_act = {}, v_wait = {}); the game is invariant to units: rescale U",
+            prior.label(),
+            crate::numerics::brief(v.v_act),
+            crate::numerics::brief(v.v_wait)
+        ),
     ))
 }
 
@@ -659,8 +684,9 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn new(mean: f64, var: f64, n: f64) -> Self {
-        let se = (var.max(0.0) / n).sqrt();
+    /// From a sample standard deviation `sd` over `n` draws.
+    fn with_sd(mean: f64, sd: f64, n: f64) -> Self {
+        let se = sd / n.sqrt();
         Estimate {
             mean,
             std_err: se,
@@ -691,12 +717,30 @@ pub struct McValues {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct McSums {
     pub n: u64,
-    su: f64,
-    suu: f64,
-    sw: f64,
-    sww: f64,
-    suw: f64,
+    /// The games are summed in standard units z = (U − m)/k, with m and k the prior's mean and spread (σ for a
+    /// normal belief), so no sum overflows or cancels whatever the belief's magnitude.
+    m: f64,
+    k: f64,
+    /// Σz, Σz², Σa, Σa·z, Σa·z² (a: the human allowed).
+    sz: f64,
+    szz: f64,
     sa: f64,
+    saz: f64,
+    sazz: f64,
+}
+
+/// The shift and scale of the standard units for a prior: (mean, spread), the spread 1 for a point.
+fn units(prior: &Prior) -> (f64, f64) {
+    match *prior {
+        Prior::Normal { mu, sigma } => (mu, if sigma > 0.0 { sigma } else { 1.0 }),
+        _ => {
+            let sd = prior.sd();
+            (
+                prior.mean(),
+                if sd > 0.0 && sd.is_finite() { sd } else { 1.0 },
+            )
+        }
+    }
 }
 
 impl McSums {
@@ -708,6 +752,7 @@ impl McSums {
         n: u64,
         rng: &mut R,
     ) -> Self {
+        let (m, k) = units(prior);
         // The normal prior's draw is inlined (no per-draw dispatch): it is the hot path of the benchmarks.
         match *prior {
             Prior::Normal { mu, sigma } if model.logistic_temperature().is_some() => {
@@ -719,11 +764,14 @@ impl McSums {
                     rng,
                 )
             }
-            Prior::Normal { mu, sigma } => Self::sample_with(n, rng, model, |r| {
+            Prior::Normal { mu, sigma } => Self::sample_with(n, rng, model, m, k, |r| {
                 let z: f64 = StandardNormal.sample(r);
-                mu + sigma * z
+                (mu + sigma * z, if sigma > 0.0 { z } else { 0.0 })
             }),
-            _ => Self::sample_with(n, rng, model, |r| prior.sample(r)),
+            _ => Self::sample_with(n, rng, model, m, k, |r| {
+                let u = prior.sample(r);
+                (u, u / k - m / k)
+            }),
         }
     }
 
@@ -741,8 +789,9 @@ impl McSums {
         const B: usize = 64;
         const L: usize = 4;
         let inv_beta = 1.0 / beta;
+        let zs = if sigma > 0.0 { 1.0 } else { 0.0 };
         let (mut z, mut v) = ([0.0f64; B], [0.0f64; B]);
-        let mut acc = [[0.0f64; L]; 6];
+        let mut acc = [[0.0f64; L]; 5];
         let blocks = n / B as u64;
         for _ in 0..blocks {
             for i in 0..B {
@@ -758,89 +807,123 @@ impl McSums {
                     let r = 1.0 / (1.0 + e);
                     let p = if x >= 0.0 { r } else { e * r };
                     let a = (v[i] < p) as u8 as f64;
-                    let w = u * a;
-                    acc[0][l] += u;
-                    acc[1][l] += u * u;
-                    acc[2][l] += w;
-                    acc[3][l] += w * w;
-                    acc[4][l] += u * w;
-                    acc[5][l] += a;
+                    let zz = zs * z[i];
+                    acc[0][l] += zz;
+                    acc[1][l] += zz * zz;
+                    acc[2][l] += a;
+                    acc[3][l] += a * zz;
+                    acc[4][l] += a * zz * zz;
                 }
             }
         }
         let rest = n - blocks * B as u64;
         let human = Human::Boltzmann { beta };
-        let mut s = Self::sample_with(rest, rng, &human, |r| {
+        let (m, k) = (mu, if sigma > 0.0 { sigma } else { 1.0 });
+        let mut s = Self::sample_with(rest, rng, &human, m, k, |r| {
             let z: f64 = StandardNormal.sample(r);
-            mu + sigma * z
+            (mu + sigma * z, zs * z)
         });
         s.n = n;
         let lanes = |k: usize| acc[k].iter().sum::<f64>();
-        s.su += lanes(0);
-        s.suu += lanes(1);
-        s.sw += lanes(2);
-        s.sww += lanes(3);
-        s.suw += lanes(4);
-        s.sa += lanes(5);
+        s.sz += lanes(0);
+        s.szz += lanes(1);
+        s.sa += lanes(2);
+        s.saz += lanes(3);
+        s.sazz += lanes(4);
         s
     }
 
+    /// `draw` gives a game's U and its standard units z = (U − m)/k.
     #[inline(always)]
     fn sample_with<M: ResponseModel + ?Sized, R: rand::Rng + ?Sized>(
         n: u64,
         rng: &mut R,
         model: &M,
-        draw: impl Fn(&mut R) -> f64,
+        m: f64,
+        k: f64,
+        draw: impl Fn(&mut R) -> (f64, f64),
     ) -> Self {
         let mut s = McSums {
             n,
+            m,
+            k,
             ..Default::default()
         };
         for _ in 0..n {
-            let u = draw(rng);
+            let (u, z) = draw(rng);
             // Branch-free: the human's choice is a coin flip the CPU cannot predict.
-            let allow = (rng.random::<f64>() < model.p_allow(u)) as u8 as f64;
-            let w = u * allow;
-            s.su += u;
-            s.suu += u * u;
-            s.sw += w;
-            s.sww += w * w;
-            s.suw += u * w;
-            s.sa += allow;
+            let a = (rng.random::<f64>() < model.p_allow(u)) as u8 as f64;
+            s.sz += z;
+            s.szz += z * z;
+            s.sa += a;
+            s.saz += a * z;
+            s.sazz += a * z * z;
         }
         s
     }
 
-    /// Adds another batch's sums.
+    /// Adds another batch's sums (of the same prior).
     pub fn merge(&mut self, o: &McSums) {
+        if self.n == 0 {
+            self.m = o.m;
+            self.k = o.k;
+        }
         self.n += o.n;
-        self.su += o.su;
-        self.suu += o.suu;
-        self.sw += o.sw;
-        self.sww += o.sww;
-        self.suw += o.suw;
+        self.sz += o.sz;
+        self.szz += o.szz;
         self.sa += o.sa;
+        self.saz += o.saz;
+        self.sazz += o.sazz;
     }
 
     /// The estimates, for a cost of asking `cost`.
     pub fn estimates(&self, cost: f64) -> McValues {
         let n = self.n as f64;
-        let (mu, mw, ma) = (self.su / n, self.sw / n, self.sa / n);
         let d = n.max(2.0) - 1.0;
-        let vu = (self.suu - n * mu * mu) / d;
-        let vw = (self.sww - n * mw * mw) / d;
-        let cov = (self.suw - n * mu * mw) / d;
-        let delta = if mu > 0.0 {
-            Estimate::new(mw - cost - mu, vw + vu - 2.0 * cov, n)
+        let c = n / d; // the unbiased correction of a sample variance
+        let (m, k) = (self.m, self.k);
+        let (z, zz, a, az, azz) = (
+            self.sz / n,
+            self.szz / n,
+            self.sa / n,
+            self.saz / n,
+            self.sazz / n,
+        );
+        // Moments in standard units: U = m + k·z, W = U·a = m·a + k·(a·z).
+        let var_z = (zz - z * z).max(0.0) * c;
+        let var_a = (a - a * a).max(0.0) * c;
+        let var_az = (azz - az * az).max(0.0) * c;
+        let cov_a_az = (az - a * az) * c;
+        let cov_z_az = (azz - z * az) * c;
+        let cov_a_z = (az - a * z) * c;
+        // sd of m·X + k·Y from Var X, Var Y and Cov(X, Y), scaled so that nothing overflows.
+        let sd_lin = |vx: f64, vy: f64, cxy: f64| -> f64 {
+            let s = m.abs().max(k);
+            if s == 0.0 {
+                return 0.0;
+            }
+            let (p, q) = (m / s, k / s);
+            s * (p * p * vx + q * q * vy + 2.0 * p * q * cxy)
+                .max(0.0)
+                .sqrt()
+        };
+        let mean_u = m + k * z;
+        let mean_w = m * a + k * az;
+        let sd_u = k * var_z.sqrt();
+        let sd_w = sd_lin(var_a, var_az, cov_a_az);
+        // W − U = m·(a − 1) + k·(a·z − z).
+        let sd_w_minus_u = sd_lin(var_a, var_az + var_z - 2.0 * cov_z_az, cov_a_az - cov_a_z);
+        let delta = if mean_u > 0.0 {
+            Estimate::with_sd(mean_w - cost - mean_u, sd_w_minus_u, n)
         } else {
-            Estimate::new(mw - cost, vw, n)
+            Estimate::with_sd(mean_w - cost, sd_w, n)
         };
         McValues {
             games: self.n,
-            v_act: Estimate::new(mu, vu, n),
-            v_wait: Estimate::new(mw - cost, vw, n),
+            v_act: Estimate::with_sd(mean_u, sd_u, n),
+            v_wait: Estimate::with_sd(mean_w - cost, sd_w, n),
             delta,
-            p_allow: Estimate::new(ma, ma * (1.0 - ma) * n / d, n),
+            p_allow: Estimate::with_sd(a, var_a.sqrt(), n),
         }
     }
 }

@@ -213,10 +213,7 @@ impl Posg {
 
     /// Reads a PO-OSG file.
     pub fn load(path: &std::path::Path) -> Result<Posg> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "game")?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -129,11 +129,47 @@ pub fn simulate(
     truncation: f64,
 ) -> Returns {
     let steps = steps_for(m, truncation);
-    let r: Vec<f64> = (0..episodes)
-        .into_par_iter()
-        .map(|i| episode(m, stages, steps, &mut job_rng(seed, i)))
-        .collect();
-    summarize(&r, steps)
+    summarize_stream(episodes, steps, |i| {
+        episode(m, stages, steps, &mut job_rng(seed, i))
+    })
+}
+
+/// Episodes run per parallel chunk by [`summarize_stream`].
+const CHUNK: u64 = 1 << 18;
+
+/// Mean, standard error and 95% CI of `ret(0) … ret(n − 1)`, computed chunk by chunk in index order (memory
+/// O(chunk) whatever `n`; the mean is the same sum in the same order at every thread count).
+pub fn summarize_stream(n: u64, steps: usize, ret: impl Fn(u64) -> f64 + Sync) -> Returns {
+    let (mut sum, mut shift, mut d1, mut d2) = (0.0, None, 0.0, 0.0);
+    let mut start = 0;
+    while start < n {
+        let end = (start + CHUNK).min(n);
+        let r: Vec<f64> = (start..end).into_par_iter().map(&ret).collect();
+        for &x in &r {
+            sum += x;
+            // Σ(x − K) and Σ(x − K)² about the first return K: no cancellation for returns far from 0.
+            let k = *shift.get_or_insert(x);
+            d1 += x - k;
+            d2 += (x - k) * (x - k);
+        }
+        start = end;
+    }
+    let nf = n as f64;
+    let mean = if n == 0 { 0.0 } else { sum / nf };
+    let var = if n > 1 {
+        ((d2 - d1 * d1 / nf) / (nf - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    let se = (var / nf.max(1.0)).sqrt();
+    Returns {
+        episodes: n,
+        mean,
+        std_err: se,
+        ci_low: mean - 1.96 * se,
+        ci_high: mean + 1.96 * se,
+        steps,
+    }
 }
 
 /// Mean, standard error and 95% normal CI of a sample of returns.

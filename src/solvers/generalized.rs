@@ -658,9 +658,7 @@ pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R)
 /// Mean discounted return of `episodes` simulated episodes with a 95% CI; episode i uses
 /// [`job_rng`]`(seed, i)`, so results do not depend on the thread count.
 pub fn simulate(g: &CirlGame, sol: &Solution, episodes: u64, seed: u64) -> Returns {
-    let returns: Vec<f64> = (0..episodes)
-        .into_par_iter()
-        .map(|i| episode(g, sol, &mut job_rng(seed, i)).discounted_return)
-        .collect();
-    crate::sim::summarize(&returns, sol.stages.len())
+    crate::sim::summarize_stream(episodes, sol.stages.len(), |i| {
+        episode(g, sol, &mut job_rng(seed, i)).discounted_return
+    })
 }

@@ -12,7 +12,8 @@
 //!   Both operators are monotone and start above V*, so they stay above it.
 //!
 //! A finite-horizon model gets one lower set and one upper point set per stage; a discounted model without a
-//! horizon is iterated until upper − lower at b0 ≤ `tolerance`, `max_iterations` or `max_seconds`.
+//! horizon is iterated until upper − lower at b0 ≤ `tolerance`, until both bounds stop moving on B (the gap then
+//! needs more beliefs, not more backups), `max_iterations` or `max_seconds`.
 
 #![allow(clippy::needless_range_loop)] // tabular loops index several arrays by the same state
 
@@ -198,7 +199,10 @@ pub fn expand_beliefs(m: &Tabular, max_beliefs: usize, seed: u64) -> Vec<Vec<f64
 }
 
 /// One point-based backup of the lower set at every belief of B.
-fn backup_lower(m: &Tabular, next: &AlphaSet, beliefs: &[Vec<f64>]) -> AlphaSet {
+/// One point-based backup of `next` at every belief of B. With `keep_better` (the stationary case) a belief keeps
+/// its previous vector when the backup is worse there: that vector is still the value of a plan, so the set stays
+/// a lower bound, and the values on B rise monotonically (plain PBVI can cycle — hallway with two beliefs does).
+fn backup_lower(m: &Tabular, next: &AlphaSet, beliefs: &[Vec<f64>], keep_better: bool) -> AlphaSet {
     let (ns, na, no) = (m.n_states(), m.n_actions(), m.n_observations());
     // g[a][o][i](s) = Σ_{s'} T(s'|s,a)·O(o|s',a)·α_i(s').
     let g: Vec<Vec<Vec<Vec<f64>>>> = (0..na)
@@ -243,6 +247,13 @@ fn backup_lower(m: &Tabular, next: &AlphaSet, beliefs: &[Vec<f64>]) -> AlphaSet 
                 best = Some((v, alpha, a));
             }
         }
+        let best = match best {
+            Some((v, _, _)) if keep_better && next.value(b) > v => {
+                let i = next.best(b).1;
+                Some((v, next.vectors[i].clone(), next.actions[i]))
+            }
+            other => other,
+        };
         if let Some((_, alpha, a)) = best
             && !out.vectors.contains(&alpha)
         {
@@ -336,7 +347,7 @@ pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
             };
             let mut stages = Vec::with_capacity(h);
             for _ in 0..h {
-                lower = backup_lower(m, &lower, &beliefs);
+                lower = backup_lower(m, &lower, &beliefs, false);
                 stages.push(lower.clone());
                 q = fib_backup(m, &q);
                 let c = corners(&q);
@@ -410,8 +421,16 @@ pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
                 corners: c,
             };
             let mut iterations = 0;
+            let at_beliefs = |lower: &AlphaSet, upper: &Upper| -> Vec<f64> {
+                beliefs
+                    .iter()
+                    .map(|b| lower.value(b))
+                    .chain(upper.points.iter().map(|p| p.1))
+                    .collect()
+            };
+            let mut before = at_beliefs(&lower, &upper);
             loop {
-                lower = backup_lower(m, &lower, &beliefs);
+                lower = backup_lower(m, &lower, &beliefs, true);
                 let values: Vec<f64> = beliefs.iter().map(|b| upper_at(m, &upper, b)).collect();
                 for (p, v) in upper.points.iter_mut().zip(values) {
                     p.1 = p.1.min(v);
@@ -420,7 +439,19 @@ pub fn solve(m: &Tabular, opts: &PbviOptions) -> Result<PbviSolution> {
                 lower_corners(m, &prev, &mut upper, &reach);
                 iterations += 1;
                 let (lo, up) = (lower.value(&m.initial), upper.value(&m.initial));
+                // Stalled: both bounds have stopped moving on B (what further backups can still change is at
+                // most the last change times γ/(1 − γ)), so the gap cannot close without more beliefs.
+                let now = at_beliefs(&lower, &upper);
+                let change = now
+                    .iter()
+                    .zip(&before)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                before = now;
+                let stalled = change * m.discount / (1.0 - m.discount)
+                    <= (opts.tolerance * 1e-3).max(1e-12 * rmax / (1.0 - m.discount));
                 if up - lo <= opts.tolerance
+                    || stalled
                     || iterations >= opts.max_iterations
                     || start.elapsed().as_secs_f64() > opts.max_seconds
                 {

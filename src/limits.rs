@@ -1,0 +1,63 @@
+//! The size model: every request too big to finish is refused up front, with one line naming the flag and its
+//! limit (exit code 2), instead of an allocation abort, a stack overflow or a run without end.
+//!
+//! The limits are set so that a request at the limit finishes on a 2-core machine within minutes and within
+//! [`MEMORY_BUDGET`]:
+//!
+//! | request | limit | at the limit |
+//! |---|---|---|
+//! | `cirl offswitch --mc` | 10¹⁰ games | ~1 min (1.7·10⁸ games/s on 2 cores); O(1) memory |
+//! | `cirl calibrate --mc` | 10⁸ actions | ~1 min; O(1) memory |
+//! | `cirl solve --simulate` | 10⁹ episodes | streamed: O(1) memory |
+//! | `cirl solve --histories` | 10⁴ episodes | each recorded step by step in the JSON |
+//! | a horizon | 10⁵ decisions | |
+//! | exact value iteration | 10⁵ backups (ln(tol / bound) / ln γ) | else a larger `--tolerance` or `--solver pbvi` |
+//! | the off-switch game's discretisation | 2,000 points | a 2,000² table |
+//! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
+//! | a sweep or designer study | 10⁷ games | see `experiment::sweep` |
+
+use crate::error::{Error, Result};
+
+/// What a single run may use.
+pub const MEMORY_BUDGET: u64 = 2 << 30;
+pub const MAX_OFFSWITCH_MC: u64 = 10_000_000_000;
+pub const MAX_CALIBRATE_MC: u64 = 100_000_000;
+pub const MAX_SIMULATE: u64 = 1_000_000_000;
+pub const MAX_HISTORIES: usize = 10_000;
+pub const MAX_HORIZON: usize = 100_000;
+pub const MAX_EXACT_BACKUPS: usize = 100_000;
+pub const MAX_DISCRETISATION_POINTS: usize = 2_000;
+pub const MAX_TABLE_ENTRIES: f64 = 5e7;
+
+/// What to do instead, for a Monte Carlo count over its limit.
+pub const SPLIT_BY_SEEDS: &str = "split it into runs with different --seed, or ask for fewer";
+
+/// Refuses a count above its limit; `hint` says what to do instead.
+pub fn check_count(flag: &str, n: u64, max: u64, what: &str, hint: &str) -> Result<()> {
+    if n > max {
+        return Err(Error::invalid(
+            flag,
+            format!(
+                "{n} {what} is more than the {} this allows in one run; {hint}",
+                crate::numerics::brief(max as f64)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a model whose tables would hold more than [`MAX_TABLE_ENTRIES`] entries.
+pub fn check_table(field: &str, entries: f64, what: &str) -> Result<()> {
+    // NaN counts as too big.
+    if entries.is_nan() || entries > MAX_TABLE_ENTRIES {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{what} needs {} table entries, more than the {} a model may hold; make it smaller",
+                crate::numerics::brief(entries),
+                crate::numerics::brief(MAX_TABLE_ENTRIES)
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,747 @@
+//! Regression tests for the reliability review (../shared/reviews/reliability.md, cases C01–C41): each test
+//! names the cases it covers and checks the review's "expected" column, on the review's own inputs (copied into
+//! tests/cases/reliability/) and on variants of them.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn cirl() -> Command {
+    Command::cargo_bin("cirl").unwrap()
+}
+
+fn cases() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/reliability")
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Runs `args` in `dir`; asserts exit 2 and one line on stderr starting `error:` and containing `needle`.
+fn refused_in(dir: &Path, args: &[&str], needle: &str) -> String {
+    let out = cirl().current_dir(dir).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in {err}"
+    );
+    err
+}
+
+fn refused(args: &[&str], needle: &str) -> String {
+    refused_in(&cases(), args, needle)
+}
+
+/// Runs `args` (with `--json`) in the cases folder; asserts success and returns the JSON and stderr.
+fn json(args: &[&str]) -> (Value, String) {
+    let out = cirl()
+        .current_dir(cases())
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?}: {err}");
+    (serde_json::from_slice(&out.stdout).unwrap(), err)
+}
+
+/// Every number in a JSON value is finite (serde_json writes inf and NaN as null).
+fn nulls(v: &Value, path: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Null => found.push(path.to_string()),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                nulls(x, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                nulls(x, &format!("{path}.{k}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn c01_prior_files_that_include_themselves_are_refused() {
+    for args in [
+        &[
+            "offswitch",
+            "--prior",
+            "selfmix.toml",
+            "--human",
+            "rational",
+        ][..],
+        &["offswitch", "--prior", "loopa.toml", "--human", "rational"],
+        &["run", "sweep-selfmix.toml", "--dry-run"],
+    ] {
+        refused(args, "includes itself");
+    }
+    // A chain deeper than the nesting limit, without a cycle.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let next = if i == 39 {
+            "\"normal:0,1\"".to_string()
+        } else {
+            format!("\"p{}.toml\"", i + 1)
+        };
+        std::fs::write(
+            dir.path().join(format!("p{i}.toml")),
+            format!(
+                "[prior]\nkind = \"mixture\"\ncomponents = [{{ weight = 1.0, prior = {next} }}]\n"
+            ),
+        )
+        .unwrap();
+    }
+    refused_in(
+        dir.path(),
+        &["offswitch", "--prior", "p0.toml", "--human", "rational"],
+        "nest deeper",
+    );
+}
+
+#[test]
+fn c02_to_c09_requests_too_big_to_finish_are_refused_up_front() {
+    let scenario = repo("experiments/scenarios/coding-agent.toml");
+    let scenario = scenario.to_str().unwrap();
+    let table: &[(&[&str], &str)] = &[
+        (
+            &[
+                "offswitch",
+                "--prior",
+                "normal:0,1",
+                "--human",
+                "rational",
+                "--mc",
+                "100000000000000",
+            ],
+            "--mc",
+        ),
+        (
+            &[
+                "calibrate",
+                scenario,
+                "--mc",
+                "18446744073709551615",
+                "--no-plots",
+            ],
+            "--mc",
+        ),
+        (
+            &["solve", "tiger", "--simulate", "18446744073709551615"],
+            "--simulate",
+        ),
+        (
+            &["solve", "tiger", "--simulate", "100000000000"],
+            "--simulate",
+        ),
+        (
+            &[
+                "solve",
+                "tiger",
+                "--histories",
+                "1000000000",
+                "--simulate",
+                "10",
+            ],
+            "--histories",
+        ),
+        (
+            &["solve", "tiger", "--max-beliefs", "1000000000"],
+            "--max-beliefs",
+        ),
+        (
+            &["solve", "tiger-reward-1e308.pomdp"],
+            "rescale the rewards",
+        ),
+        (&["solve", "tiger-discount-0.9999999.pomdp"], "--tolerance"),
+        (
+            &["solve", "tiger", "--set", "discount=0.9999999"],
+            "--solver pbvi",
+        ),
+        (
+            &["solve", "tiger", "--set", "horizon=1000000000"],
+            "horizon",
+        ),
+        (&["solve", "tiger", "--set", "horizon=0"], "at least 1"),
+        (
+            &["solve", "tiger", "--set", "horizon=18446744073709551615"],
+            "rejected",
+        ),
+        (
+            &["solve", "offswitch", "--set", "points=100000"],
+            "--set points",
+        ),
+        (
+            &["solve", "random", "--set", "states=100000"],
+            "--set states",
+        ),
+        (
+            &["solve", "random", "--set", "states=10000"],
+            "--set states",
+        ),
+        (
+            &[
+                "offswitch",
+                "--prior",
+                "csv:/dev/zero#u",
+                "--human",
+                "rational",
+            ],
+            "not a regular file",
+        ),
+        (&["run", "/dev/zero", "--dry-run"], "not a regular file"),
+        (&["solve", "/dev/zero"], "not a regular file"),
+        (&["calibrate", "/dev/zero"], "not a regular file"),
+        (&["posg", "/dev/zero"], "not a regular file"),
+    ];
+    for (args, needle) in table {
+        refused(args, needle);
+    }
+}
+
+#[test]
+fn c05_c06_c07_limits_leave_room_for_real_requests() {
+    // Just inside the limits these run: a long finite horizon, a discount the exact solver can reach.
+    let (v, _) = json(&["solve", "tiger", "--set", "horizon=200"]);
+    assert!(v["value"].as_f64().unwrap().is_finite());
+    let (v, _) = json(&["solve", "tiger", "--set", "discount=0.99"]);
+    assert!(v["tolerance_met"].as_bool().unwrap());
+}
+
+#[test]
+fn c10_c12_c39_pomdp_files_as_real_files_are_written() {
+    // `start include:` after `observations:` is the start belief, not more observation names.
+    let (v, _) = json(&["solve", "start-include-minimal.pomdp"]);
+    assert_eq!(v["pomdp_observations"], 1);
+    assert_eq!(v["pomdp_states"], 2);
+    let m = cirl::model::pomdp_format::read(&cases().join("start-include-minimal.pomdp")).unwrap();
+    assert_eq!(m.initial, vec![1.0, 0.0]);
+    let m = cirl::model::pomdp_format::read(&cases().join("tiger-start-include.pomdp")).unwrap();
+    assert_eq!(m.n_observations(), 2);
+    // `start exclude:` and a named start state.
+    let base = "discount: 0.9\nvalues: reward\nstates: a b c\nactions: x\nobservations: o\n";
+    let tail = "T: x\nidentity\nO: x\nuniform\nR: x : * : * : * 1\n";
+    for (start, want) in [
+        ("start exclude: b", vec![0.5, 0.0, 0.5]),
+        ("start include: a c", vec![0.5, 0.0, 0.5]),
+        ("start: c", vec![0.0, 0.0, 1.0]),
+        ("start: 0.2 0.3 0.5", vec![0.2, 0.3, 0.5]),
+    ] {
+        let m = cirl::model::pomdp_format::parse(&format!("{base}{start}\n{tail}"), "t").unwrap();
+        assert_eq!(m.initial, want, "{start}");
+    }
+    // States declared by count: a run of numbers is a distribution, one number a state.
+    let counted = "discount: 0.9\nvalues: reward\nstates: 3\nactions: x\nobservations: o\n";
+    let m =
+        cirl::model::pomdp_format::parse(&format!("{counted}start: 0 0 1\n{tail}"), "t").unwrap();
+    assert_eq!(m.initial, vec![0.0, 0.0, 1.0]);
+    let m = cirl::model::pomdp_format::parse(&format!("{counted}start: 1\n{tail}"), "t").unwrap();
+    assert_eq!(m.initial, vec![0.0, 1.0, 0.0]);
+    // A byte-order mark is skipped: the same model as without it.
+    let bom = cirl::model::pomdp_format::read(&cases().join("tiger-bom.pomdp")).unwrap();
+    let text = std::fs::read_to_string(cases().join("tiger-bom.pomdp")).unwrap();
+    let plain =
+        cirl::model::pomdp_format::parse(text.trim_start_matches('\u{feff}'), "plain").unwrap();
+    assert_eq!((bom.t, bom.o, bom.r), (plain.t, plain.o, plain.r));
+    // Rows rounded to six decimals are renormalised, and the run says so.
+    let (v, err) = json(&["solve", "rows-six-decimals.pomdp"]);
+    assert!(
+        err.contains("warning: renormalised 3 probability rows"),
+        "{err}"
+    );
+    assert!(v["notes"][0].as_str().unwrap().contains("renormalised"));
+    // Rows off by more than rounding stay errors.
+    let off = format!("{base}start: 0.3 0.3 0.3\n{tail}");
+    let e = cirl::model::pomdp_format::parse(&off, "off")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sums to 0.9"), "{e}");
+}
+
+#[test]
+fn c11_the_exact_solver_is_right_at_discount_zero() {
+    let (v, _) = json(&["solve", "tiger-discount-0.pomdp"]);
+    assert_eq!(v["value"], -1.0);
+    assert_eq!(v["iterations"], 1);
+    let (p, _) = json(&["solve", "tiger-discount-0.pomdp", "--solver", "pbvi"]);
+    assert!((p["value"].as_f64().unwrap() + 1.0).abs() < 1e-9);
+    let (v, _) = json(&["solve", "tiger", "--set", "discount=0"]);
+    assert_eq!(v["value"], -1.0);
+}
+
+/// Writes the coding-agent scenario with `from` replaced by `to` in its text.
+fn scenario_variant(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text =
+        std::fs::read_to_string(repo("experiments/scenarios/coding-agent.toml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn moves(card: &Value) -> Vec<(String, String)> {
+    card["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["move"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn c13_a_huge_unrelated_cost_does_not_flip_the_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = |edits: &[(&str, &str)]| {
+        let p = scenario_variant(dir.path(), "s.toml", edits);
+        json(&["calibrate", p.to_str().unwrap(), "--mc", "0"]).0
+    };
+    let ask = "ask_cost = 0.5";
+    let hand = "handover_cost = 15.0";
+    // Asking priced out: the moves are those at a merely large ask cost, and none asks.
+    let big = moves(&card(&[(ask, "ask_cost = 1e6")]));
+    assert!(big.iter().all(|(_, m)| m != "ask"), "{big:?}");
+    for c in ["1e10", "3e10", "1e12", "1e300"] {
+        let m = moves(&card(&[(ask, &format!("ask_cost = {c}"))]));
+        assert_eq!(m, big, "ask_cost = {c}");
+    }
+    // Handing over priced out: never more asking than at a large hand-over cost.
+    let big = moves(&card(&[(hand, "handover_cost = 1e6")]));
+    assert!(big.iter().all(|(_, m)| m != "hand-over"), "{big:?}");
+    for h in ["1e9", "1e12", "1e300"] {
+        let m = moves(&card(&[(hand, &format!("handover_cost = {h}"))]));
+        assert_eq!(m, big, "handover_cost = {h}");
+    }
+}
+
+fn offswitch(prior: &str, human: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["offswitch", "--prior", prior, "--human", human];
+    args.extend_from_slice(extra);
+    json(&args).0
+}
+
+#[test]
+fn c14_p_allow_is_right_for_narrow_beliefs() {
+    let sig1 = 1.0 / (1.0 + (-1.0f64).exp());
+    for (prior, want) in [
+        ("uniform:1,1.000000000000001", sig1),
+        ("uniform:1,1.0000000001", sig1),
+        ("uniform:0,1e-20", 0.5),
+        ("uniform:0,1e-12", 0.5),
+        ("uniform:-1e-300,1e-300", 0.5),
+    ] {
+        let v = offswitch(prior, "boltzmann:1", &[]);
+        let p = v["p_allow"].as_f64().unwrap();
+        assert!((p - want).abs() < 1e-9, "{prior}: p_allow {p}, want {want}");
+    }
+}
+
+#[test]
+fn c15_to_c19_values_are_finite_or_refused_at_every_extreme() {
+    // Widths that overflow f64 are refused, naming the field.
+    refused(
+        &[
+            "offswitch",
+            "--prior",
+            "uniform:-1.7e308,1.7e308",
+            "--human",
+            "boltzmann:1e-300",
+        ],
+        "overflows",
+    );
+    refused(
+        &[
+            "run",
+            "sweep-extreme.toml",
+            "--out",
+            "/nonexistent/x",
+            "--quiet",
+        ],
+        "sweep.sigma",
+    );
+    // Wide beliefs: finite values and no tie when Δ is far from 0 (C16).
+    for (prior, human) in [
+        ("normal:0,1e200", "boltzmann:1"),
+        ("normal:0,1e300", "rational"),
+        ("discrete:-1e308@0.5,1e308@0.5", "boltzmann:1"),
+        ("uniform:-1e154,1e154", "boltzmann:1"),
+        ("uniform:-8e307,8e307", "rational"),
+    ] {
+        let v = offswitch(prior, human, &[]);
+        let mut bad = vec![];
+        nulls(&v, "", &mut bad);
+        assert!(bad.is_empty(), "{prior} {human}: {bad:?} in {v}");
+        assert_eq!(v["decision"], "wait", "{prior} {human}: {v}");
+        assert_eq!(v["tie"], false, "{prior} {human}: {v}");
+        assert!(v["tie_tol"].as_f64().unwrap().is_finite());
+    }
+    // The exact uniform case: v_wait = E[max(U, 0)] = hi/4 and P(allow) = 1/2; a width past f64 is refused.
+    let v = offswitch("uniform:-8e307,8e307", "rational", &[]);
+    assert!(
+        (v["v_wait"].as_f64().unwrap() / 2e307 - 1.0).abs() < 1e-12,
+        "{v}"
+    );
+    assert_eq!(v["p_allow"], 0.5);
+    refused(
+        &[
+            "offswitch",
+            "--prior",
+            "uniform:-1e308,1e308",
+            "--human",
+            "rational",
+        ],
+        "overflows",
+    );
+    // Huge samples (C17): finite, and act and wait tie exactly (both samples are the same huge gain).
+    let v = offswitch("csv:huge-values.csv#u", "boltzmann:0.5", &[]);
+    let mut bad = vec![];
+    nulls(&v, "", &mut bad);
+    assert!(bad.is_empty(), "{bad:?} in {v}");
+    assert!(
+        ["act", "wait"].contains(&v["decision"].as_str().unwrap()),
+        "{v}"
+    );
+    // Monte Carlo at extremes (C19): intervals of honest width.
+    for (prior, human) in [
+        ("normal:0,1e200", "boltzmann:1"),
+        ("uniform:-8e307,8e307", "rational"),
+        ("normal:1e300,1e300", "boltzmann:1"),
+    ] {
+        let v = offswitch(prior, human, &["--mc", "1000"]);
+        let mc = &v["monte_carlo"];
+        let mut bad = vec![];
+        nulls(&v, "", &mut bad);
+        assert!(bad.is_empty(), "{prior}: {bad:?} in {v}");
+        let w =
+            mc["v_wait"]["ci_high"].as_f64().unwrap() - mc["v_wait"]["ci_low"].as_f64().unwrap();
+        assert!(w > 0.0 && w.is_finite(), "{prior}: v_wait interval {mc}");
+        let exact = v["v_wait"].as_f64().unwrap();
+        let lo = mc["v_wait"]["ci_low"].as_f64().unwrap();
+        let hi = mc["v_wait"]["ci_high"].as_f64().unwrap();
+        // A 95% interval at these seeds covers the exact value (the run is deterministic).
+        assert!(
+            lo <= exact && exact <= hi,
+            "{prior}: {exact} not in [{lo}, {hi}]"
+        );
+    }
+}
+
+fn run_out(config: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    cirl()
+        .arg("run")
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .args(["--quiet"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn c18_designer_extremes_are_finite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = run_out(
+        &cases().join("designer-extreme.toml"),
+        &out,
+        &["--no-plots"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    for (i, line) in csv.lines().enumerate().skip(1) {
+        for cell in line.split(',') {
+            let x: f64 = cell.parse().unwrap();
+            assert!(x.is_finite(), "row {i}: {line}");
+        }
+    }
+    // σ* = prior_sd·noise_sd/√(prior_sd² + noise_sd²) = 1e-300 here, computed without squaring.
+    assert!(csv.lines().nth(1).unwrap().ends_with(",1e-300"), "{csv}");
+    // At σ = 1e300 the value's interval has width (the variance did not overflow to a clamped 0).
+    let row = csv.lines().find(|l| l.starts_with("1,1e300,")).unwrap();
+    let c: Vec<f64> = row.split(',').map(|x| x.parse().unwrap()).collect();
+    assert!(c[5] < c[4] && c[4] < c[6], "{row}");
+}
+
+#[test]
+fn c20_dry_run_validates_every_kind_and_writes_nothing() {
+    for f in [
+        "experiments/reproduce/milli2017/obedience.toml",
+        "experiments/reproduce/leike2017/safe-interruptibility.toml",
+        "experiments/reproduce/hm2016/apprenticeship.toml",
+        "experiments/reproduce/hm2017/fig2.toml",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = cirl()
+            .current_dir(dir.path())
+            .arg("run")
+            .arg(repo(f))
+            .arg("--dry-run")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("valid"), "{f}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{f} wrote files"
+        );
+    }
+    // A bad study is reported by the dry run.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("experiments/reproduce/milli2017/obedience.toml"))
+        .unwrap()
+        .replacen("name = \"milli2017-obedience\"", "name = \"../x\"", 1);
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, text).unwrap();
+    refused_in(dir.path(), &["run", "bad.toml", "--dry-run"], "name");
+}
+
+#[test]
+fn c21_plot_problems_are_found_before_the_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &["run", "plot-error-after-run.toml", "--dry-run"],
+        "plot[0]",
+    );
+    let out = dir.path().join("o");
+    let o = run_out(&cases().join("plot-error-after-run.toml"), &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.join("results.csv").exists(), "the run went ahead");
+    // With --no-plots the same config runs.
+    let o = run_out(
+        &cases().join("plot-error-after-run.toml"),
+        &out,
+        &["--no-plots"],
+    );
+    assert!(o.status.success());
+}
+
+#[test]
+fn c22_c23_names_and_plot_files_stay_inside_out() {
+    refused(&["run", "plot-escape.toml", "--dry-run"], "plot[0].file");
+    refused(&["run", "name-dotdot.toml", "--dry-run"], "name");
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["..", ".", "a/b", "a\\\\b", ".hidden", "", "x y", "ü"] {
+        let text = std::fs::read_to_string(cases().join("name-dotdot.toml"))
+            .unwrap()
+            .replacen("name = \"..\"", &format!("name = \"{bad}\""), 1);
+        std::fs::write(dir.path().join("n.toml"), &text).unwrap();
+        refused_in(dir.path(), &["run", "n.toml", "--dry-run"], "name");
+        let text = std::fs::read_to_string(cases().join("plot-escape.toml"))
+            .unwrap()
+            .replacen("./../../escape2", bad, 1);
+        std::fs::write(dir.path().join("p.toml"), &text).unwrap();
+        refused_in(dir.path(), &["run", "p.toml", "--dry-run"], "plot[0].file");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn c24_only_cirls_own_temporaries_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("proj");
+    std::fs::create_dir_all(&out).unwrap();
+    let keep = [
+        ".eslintrc.tmpl",
+        ".notes.tmp",
+        ".a.tmp.txt",
+        ".x.cirl-tmp.",
+        ".y.cirl-tmp.12a",
+    ];
+    for k in keep {
+        std::fs::write(out.join(k), "user data").unwrap();
+    }
+    // A temporary of a writer that has exited is debris; one of a live process is its write in progress.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let debris = format!(".results.csv.cirl-tmp.{dead}");
+    let live = format!(".results.csv.cirl-tmp.{}", std::process::id());
+    std::fs::write(out.join(&debris), "partial").unwrap();
+    std::fs::write(out.join(&live), "partial").unwrap();
+    let o = run_out(&cases().join("stale-B.toml"), &out, &["--no-plots"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for k in keep {
+        assert_eq!(
+            std::fs::read_to_string(out.join(k)).unwrap(),
+            "user data",
+            "{k}"
+        );
+    }
+    assert!(!out.join(&debris).exists());
+    assert!(out.join(&live).exists());
+}
+
+#[test]
+fn c30_usage_errors_are_one_line() {
+    for args in [
+        &[
+            "offswitch",
+            "--prior",
+            "normal:0,1",
+            "--human",
+            "rational",
+            "--mc",
+            "1.5",
+        ][..],
+        &[
+            "offswitch",
+            "--prior",
+            "normal:0,1",
+            "--human",
+            "rational",
+            "--mc",
+            "-1",
+        ],
+        &[
+            "offswitch",
+            "--prior",
+            "normal:0,1",
+            "--human",
+            "rational",
+            "--cost",
+            "abc",
+        ],
+        &["run"],
+        &["frobnicate"],
+        &["solve", "tiger", "--tolerance", "-1"],
+        &["solve"],
+        &["calibrate"],
+        &["offswitch", "--prior"],
+        &["run", "x.toml", "--shard"],
+        &["--no-such-flag"],
+    ] {
+        refused(args, "");
+    }
+}
+
+#[test]
+fn c31_unusable_paths_the_caller_named_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::os::unix::fs::symlink(d.join("l1"), d.join("l2")).unwrap();
+    std::os::unix::fs::symlink(d.join("l2"), d.join("l1")).unwrap();
+    refused_in(d, &["run", "l1"], "l1");
+    std::fs::write(d.join("afile"), "x").unwrap();
+    let b = cases().join("stale-B.toml");
+    let b = b.to_str().unwrap();
+    refused_in(d, &["run", b, "--out", "afile"], "--out");
+    refused_in(d, &["run", b, "--out", "afile/sub"], "--out");
+    refused_in(d, &["export", "tiger", "."], "is a folder");
+    refused_in(d, &["export", "tiger", d.to_str().unwrap()], "is a folder");
+    let s = repo("experiments/scenarios/coding-agent.toml");
+    refused_in(
+        d,
+        &[
+            "calibrate",
+            s.to_str().unwrap(),
+            "--mc",
+            "0",
+            "--out",
+            "afile",
+        ],
+        "--out",
+    );
+}
+
+#[test]
+fn c32_fifos_and_devices_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["f.toml", "f.pomdp", "f.csv"] {
+        let st = std::process::Command::new("mkfifo")
+            .arg(d.join(name))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    for args in [
+        &["run", "f.toml", "--dry-run"][..],
+        &["solve", "f.pomdp"],
+        &["offswitch", "--prior", "csv:f.csv#u", "--human", "rational"],
+        &["offswitch", "--prior", "f.toml", "--human", "rational"],
+        &["calibrate", "f.toml"],
+        &["posg", "f.toml"],
+    ] {
+        let mut c = cirl();
+        c.timeout(std::time::Duration::from_secs(20));
+        let o = c.current_dir(d).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn c40_an_unreached_tolerance_is_reported() {
+    let (v, err) = json(&[
+        "solve",
+        "tiger",
+        "--solver",
+        "pbvi",
+        "--tolerance",
+        "1e-300",
+    ]);
+    assert_eq!(v["tolerance_met"], false);
+    assert!(
+        err.contains("warning: --tolerance 1e-300 not reached"),
+        "{err}"
+    );
+    let (v, err) = json(&["solve", "tiger", "--solver", "pbvi"]);
+    assert_eq!(v["tolerance_met"], true, "{v}");
+    assert!(err.is_empty(), "{err}");
+    // Too few beliefs to close the gap: PBVI stops when its bounds stop moving, and says so.
+    let (v, err) = json(&[
+        "solve",
+        "tiger",
+        "--solver",
+        "pbvi",
+        "--max-beliefs",
+        "1",
+        "--tolerance",
+        "1e-6",
+    ]);
+    assert_eq!(v["tolerance_met"], false);
+    assert!(v["iterations"].as_u64().unwrap() < 10_000, "{v}");
+    assert!(err.contains("--max-beliefs"), "{err}");
+    let (v, _) = json(&["solve", "tiger", "--tolerance", "1e-12"]);
+    assert_eq!(v["tolerance_met"], true);
+    assert!(v["error_bound"].as_f64().unwrap() <= 1e-12);
+}
+
+#[test]
+fn c41_two_classes_with_one_file_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = scenario_variant(
+        dir.path(),
+        "collide.toml",
+        &[
+            ("name = \"read-search\"", "name = \"read/search\""),
+            ("name = \"edit-file\"", "name = \"read search\""),
+        ],
+    );
+    refused_in(
+        dir.path(),
+        &["calibrate", p.to_str().unwrap(), "--mc", "0"],
+        "read-search",
+    );
+}
