@@ -61,6 +61,9 @@ enum Command {
         /// Continue a killed run in the same --out: keep its finished jobs, run the rest.
         #[arg(long)]
         resume: bool,
+        /// Discard the finished jobs of another (or an unreadable) run found in --out instead of refusing.
+        #[arg(long, conflicts_with = "resume")]
+        force: bool,
         /// Validate the config and print how it splits into jobs (and shards); write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -319,6 +322,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             out,
             shard,
             resume,
+            force,
             dry_run,
             exec,
         } => {
@@ -351,6 +355,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     progress: !exec.quiet,
                     no_plots: exec.no_plots,
                     resume: false,
+                    force,
                 };
                 let o = if t.contains_key("obedience") {
                     experiment::studies::obedience_study(&text, &out, &opts)?
@@ -379,7 +384,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     Path::new("runs")
                         .join(format!("{}-shard-{}-of-{}", cfg.name, sh.index, sh.count))
                 });
-                let p = experiment::shard::execute(&cfg, &out, sh, resume, !exec.quiet)?;
+                let p = experiment::shard::execute(&cfg, &out, sh, resume, !exec.quiet, force)?;
                 println!(
                     "{} shard {sh}: {} jobs ({} run now, {} reused) -> {}",
                     cfg.name,
@@ -391,7 +396,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 return Ok(());
             }
             let out = out.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-            run_one(&cfg, &out, &exec, resume)
+            run_one(&cfg, &out, &exec, resume, force)
         }
         Command::Merge {
             dirs,
@@ -402,6 +407,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 progress: false,
                 no_plots,
                 resume: false,
+                force: false,
             };
             // The default output is named after the run; a missing manifest is reported by the merge.
             let name = experiment::shard::read_manifest(&dirs[0])?.map(|m| m.name);
@@ -428,7 +434,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 };
                 match experiment::studies::study(n) {
                     Some(st) => run_study(st, &dir, &exec)?,
-                    None => run_one(&experiment::reproduction(n)?, &dir, &exec, false)?,
+                    None => run_one(&experiment::reproduction(n)?, &dir, &exec, false, false)?,
                 }
             }
             Ok(())
@@ -523,6 +529,7 @@ fn run_study(st: &experiment::studies::Study, out: &Path, exec: &Exec) -> Result
         progress: !exec.quiet,
         no_plots: exec.no_plots,
         resume: false,
+        force: false,
     };
     let o = (st.run)(out, &opts)?;
     report_study(st.name, &o, out)
@@ -565,11 +572,18 @@ fn report_checks(
     Ok(())
 }
 
-fn run_one(cfg: &experiment::config::Config, out: &Path, exec: &Exec, resume: bool) -> Result<()> {
+fn run_one(
+    cfg: &experiment::config::Config,
+    out: &Path,
+    exec: &Exec,
+    resume: bool,
+    force: bool,
+) -> Result<()> {
     let opts = RunOptions {
         progress: !exec.quiet,
         no_plots: exec.no_plots,
         resume,
+        force,
     };
     let o = experiment::run(cfg, out, &opts)?;
     report_run(cfg, &o, out)
@@ -862,12 +876,14 @@ fn calibrate_cmd(
     };
     let mut files = Vec::new();
     if let Some(dir) = &dir {
+        let _lock = experiment::outdir::lock(dir)?;
         if !no_plots {
             let (f, notes) = escalation::plot_all(&s, &c, dir)?;
             files.extend(f);
             c.plot_notes = notes;
         }
         files.extend(card::write(&c, dir)?);
+        experiment::outdir::record(dir, &files)?;
     }
     if json {
         println!(

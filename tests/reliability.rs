@@ -745,3 +745,390 @@ fn c41_two_classes_with_one_file_name_are_refused() {
         "read-search",
     );
 }
+
+// ---- the journal (C25–C29, C38) ----
+
+/// A designer study of `jobs` jobs (16 per action count) with seed `seed`.
+fn small_designer(dir: &Path, name: &str, seed: u64) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "name = \"mix\"\nseed = {seed}\n[designer]\nactions = [1, 2, 4]\nsigma = {{ start = 0.0, stop = 1.5, num = 13 }}\nbeta = 0.25\ngames = 32768\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn run_ok(config: &Path, out: &Path, extra: &[&str]) {
+    let o = run_out(config, out, extra);
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        config.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn seed_of(out: &Path) -> u64 {
+    let text = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("seed = "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn c25_two_writers_in_one_out_never_mix_runs() {
+    use rand::{RngExt, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (a, b) = (
+        small_designer(d, "a.toml", 4242),
+        small_designer(d, "b.toml", 1),
+    );
+    run_ok(&a, &d.join("ref-a"), &["--no-plots"]);
+    run_ok(&b, &d.join("ref-b"), &["--no-plots"]);
+    let reference = |seed: u64| {
+        std::fs::read(
+            d.join(if seed == 4242 { "ref-a" } else { "ref-b" })
+                .join("results.csv"),
+        )
+        .unwrap()
+    };
+    let bin = assert_cmd::cargo::cargo_bin("cirl");
+    let spawn = |cfg: &Path, out: &Path, extra: &[&str]| {
+        std::process::Command::new(&bin)
+            .arg("run")
+            .arg(cfg)
+            .arg("--out")
+            .arg(out)
+            .args(["--quiet", "--no-plots", "--threads", "1"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let trials: u64 = std::env::var("CIRL_WRITER_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(25);
+    let (mut refused_lock, mut refused_journal) = (0, 0);
+    for t in 0..trials {
+        let out = d.join(format!("mix{t}"));
+        let killed = t % 2 == 1;
+        if killed {
+            // A run killed part-way leaves a journal; it is resumed while another seed starts.
+            let mut c = spawn(&a, &out, &[]);
+            std::thread::sleep(std::time::Duration::from_millis(rng.random_range(50..400)));
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+        let first = spawn(&a, &out, if killed { &["--resume"][..] } else { &[] });
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..300)));
+        let second = spawn(&b, &out, &[]);
+        for c in [first, second] {
+            let o = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            match o.status.code() {
+                Some(0) => {}
+                Some(2) if err.contains("is being written by another cirl") => refused_lock += 1,
+                Some(2) if err.contains("add --resume") => refused_journal += 1,
+                other => panic!("trial {t}: exit {other:?}: {err}"),
+            }
+        }
+        // Whatever ran, the folder describes one run: its results are those of the seed it names.
+        if out.join("results.csv").exists() {
+            let seed = seed_of(&out);
+            assert!(
+                std::fs::read(out.join("results.csv")).unwrap() == reference(seed),
+                "trial {t}: results.csv is not seed {seed}'s"
+            );
+        }
+    }
+    assert!(refused_lock + refused_journal > 0, "no trial overlapped");
+}
+
+/// Runs a shard of the small designer study into `out`, returning the job files.
+fn journal_of(d: &Path) -> (PathBuf, PathBuf) {
+    let cfg = small_designer(d, "j.toml", 7);
+    let out = d.join("s");
+    run_ok(&cfg, &out, &["--shard", "1/1", "--no-plots"]);
+    (cfg, out)
+}
+
+fn merge(dirs: &[&Path], out: &Path) -> std::process::Output {
+    // From the shards' folder's parent, where a config's relative input paths resolve.
+    cirl()
+        .current_dir(dirs[0].parent().unwrap())
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .arg("--no-plots")
+        .output()
+        .unwrap()
+}
+
+fn merge_refused(dirs: &[&Path], out: &Path, needle: &str) {
+    let o = merge(dirs, out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "expected {needle:?}: {err}");
+}
+
+#[test]
+fn c26_a_tampered_journal_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, shard) = journal_of(d);
+    let job = shard.join("jobs/00000000.csv");
+    let original = std::fs::read_to_string(&job).unwrap();
+    // Edits that keep the trailer: the checksum fails.
+    let line = original.lines().nth(1).unwrap().to_string();
+    let cells: Vec<&str> = line.split(',').collect();
+    let edit = |k: usize, v: &str| {
+        let mut c = cells.clone();
+        c[k] = v;
+        original.replacen(&line, &c.join(","), 1)
+    };
+    for (what, text) in [
+        ("v sum", edit(2, "123456")),
+        ("NaN", edit(2, "NaN")),
+        ("inf", edit(4, "inf")),
+        ("n = 0", edit(1, "0")),
+    ] {
+        std::fs::write(&job, &text).unwrap();
+        merge_refused(&[&shard], &d.join("m"), "checksum");
+        // Even with the checksum recomputed, counts that no job plays are refused.
+        let csv = &text[..text.rfind("# cirl-job").unwrap()];
+        let rows = csv.lines().count() - 1;
+        let forged = format!(
+            "{csv}# cirl-job 0 rows {rows} sha256 {}\n",
+            cirl::experiment::shard::sha256_hex(csv.as_bytes())
+        );
+        std::fs::write(&job, &forged).unwrap();
+        let o = merge(&[&shard], &d.join("m"));
+        if what == "v sum" {
+            // A plausible number with a recomputed checksum cannot be told from a real one.
+            assert!(o.status.success(), "{what}");
+        } else {
+            assert_eq!(o.status.code(), Some(2), "{what}: forged counts accepted");
+        }
+    }
+    // A truncated job file and one without its trailer.
+    std::fs::write(&job, &original[..original.len() / 2]).unwrap();
+    merge_refused(&[&shard], &d.join("m"), "not job 0");
+    std::fs::write(&job, &original[..original.rfind("# cirl-job").unwrap()]).unwrap();
+    merge_refused(&[&shard], &d.join("m"), "trailer");
+    // Restored, it merges.
+    std::fs::write(&job, &original).unwrap();
+    assert!(merge(&[&shard], &d.join("m")).status.success());
+}
+
+#[test]
+fn c27_a_truncated_results_csv_is_not_resumed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for cfg in [small_designer(d, "t.toml", 3), cases().join("stale-A.toml")] {
+        let out = d.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        run_ok(&cfg, &out, &["--no-plots"]);
+        let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+        // Resuming a complete run rewrites its outputs from its results.
+        run_ok(&cfg, &out, &["--no-plots", "--resume"]);
+        for cut in [11, 1] {
+            let short: String = csv.lines().take(cut).map(|l| format!("{l}\n")).collect();
+            std::fs::write(out.join("results.csv"), &short).unwrap();
+            let o = run_out(&cfg, &out, &["--no-plots", "--resume"]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{err}");
+            assert!(err.contains("not the results.csv this run wrote"), "{err}");
+        }
+        // Without --resume it is computed again, whole.
+        run_ok(&cfg, &out, &["--no-plots"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("results.csv")).unwrap(),
+            csv
+        );
+    }
+}
+
+#[test]
+fn c28_shards_or_resumes_over_changed_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = d.join("sweep.toml");
+    std::fs::copy(cases().join("csv-prior-sweep.toml"), &cfg).unwrap();
+    std::fs::write(d.join("data.csv"), "u\n0.5\n-1\n2\n").unwrap();
+    let shard = |k: &str, extra: &[&str]| {
+        cirl()
+            .current_dir(d)
+            .args([
+                "run",
+                "sweep.toml",
+                "--shard",
+                k,
+                "--out",
+                &format!("s{}", &k[..1]),
+            ])
+            .args(["--quiet", "--no-plots"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(shard("1/2", &[]).status.success());
+    std::fs::write(d.join("data.csv"), "u\n-5\n-6\n-7\n").unwrap();
+    assert!(shard("2/2", &[]).status.success());
+    merge_refused(&[&d.join("s1"), &d.join("s2")], &d.join("m"), "data.csv");
+    // Resuming shard 1 over the changed file is refused too.
+    let o = shard("1/2", &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("data.csv") && err.contains("sha256"), "{err}");
+    // Recomputed over the same file, the shards merge.
+    let o = shard("1/2", &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        merge(&[&d.join("s1"), &d.join("s2")], &d.join("m"))
+            .status
+            .success()
+    );
+    // The merge rebuilds the grid from the file as it is now: changed again, it is refused.
+    std::fs::write(d.join("data.csv"), "u\n1\n").unwrap();
+    merge_refused(&[&d.join("s1"), &d.join("s2")], &d.join("m"), "changed");
+    // A mixture file that names the csv is followed: changing the csv changes the manifest.
+    let m1 = std::fs::read_to_string(d.join("s1/shard.json")).unwrap();
+    assert!(m1.contains("data.csv"), "{m1}");
+}
+
+#[test]
+fn c29_an_output_folder_describes_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    run_ok(&cases().join("stale-A.toml"), &out, &[]);
+    assert!(out.join("frontier.csv").exists());
+    let plots_a: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert!(!plots_a.is_empty());
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    run_ok(&cases().join("stale-B.toml"), &out, &[]);
+    assert!(!out.join("frontier.csv").exists(), "A's frontier is left");
+    for p in &plots_a {
+        assert!(!out.join(p).exists(), "A's plot {p} is left");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let resolved = std::fs::read_to_string(out.join("config.resolved.toml")).unwrap();
+    assert!(resolved.contains("name = \"B\""), "{resolved}");
+    // The same for calibration cards: a class that is gone takes its plots with it.
+    let scen = dir.path().join("s");
+    let p = scenario_variant(dir.path(), "a.toml", &[]);
+    let card = |p: &Path| {
+        let o = cirl()
+            .arg("calibrate")
+            .arg(p)
+            .args(["--mc", "0", "--out"])
+            .arg(&scen)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    card(&p);
+    assert!(scen.join("decision_edit-file_cost_reviewer.svg").exists());
+    let q = scenario_variant(
+        dir.path(),
+        "b.toml",
+        &[("name = \"edit-file\"", "name = \"edits\"")],
+    );
+    card(&q);
+    assert!(!scen.join("decision_edit-file_cost_reviewer.svg").exists());
+    assert!(scen.join("decision_edits_cost_reviewer.svg").exists());
+}
+
+#[test]
+fn c38_a_shard_run_into_another_shards_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = small_designer(d, "x.toml", 5);
+    let s1 = d.join("s1");
+    run_ok(&cfg, &s1, &["--shard", "1/3", "--no-plots"]);
+    let jobs = std::fs::read_dir(s1.join("jobs")).unwrap().count();
+    let o = run_out(&cfg, &s1, &["--shard", "2/3", "--no-plots"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shard 1/3") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(s1.join("jobs")).unwrap().count(), jobs);
+    // The same for a killed unsharded run's journal.
+    let out = d.join("u");
+    let bin = assert_cmd::cargo::cargo_bin("cirl");
+    let mut c = std::process::Command::new(&bin)
+        .arg("run")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--no-plots", "--threads", "1"])
+        .spawn()
+        .unwrap();
+    while std::fs::read_dir(out.join(".cirl-run/jobs")).map_or(0, |d| d.count()) < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+    let o = run_out(&cfg, &out, &["--no-plots"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    run_ok(&cfg, &out, &["--no-plots", "--force"]);
+    // --force with --resume makes no sense.
+    let o = run_out(&cfg, &out, &["--no-plots", "--force", "--resume"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn c23_merge_checks_the_manifest_it_trusts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = small_designer(d, "m.toml", 9);
+    let (s1, s2) = (d.join("s1"), d.join("s2"));
+    run_ok(&cfg, &s1, &["--shard", "1/2", "--no-plots"]);
+    run_ok(&cfg, &s2, &["--shard", "2/2", "--no-plots"]);
+    let manifest = s2.join("shard.json");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let mut v: Value = serde_json::from_str(&original).unwrap();
+    // Another build of the same version.
+    v["build"] = Value::from("0123456789abcdef");
+    std::fs::write(&manifest, serde_json::to_string(&v).unwrap()).unwrap();
+    merge_refused(&[&s1, &s2], &d.join("m"), "another build");
+    // A name that is a path: refused, nothing written outside.
+    let mut v: Value = serde_json::from_str(&original).unwrap();
+    v["name"] = Value::from("../../merge-escaped");
+    std::fs::write(&manifest, serde_json::to_string(&v).unwrap()).unwrap();
+    std::fs::write(s1.join("shard.json"), serde_json::to_string(&v).unwrap()).unwrap();
+    let o = cirl()
+        .current_dir(d)
+        .args(["merge", "s1", "s2", "--no-plots"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("name"), "{err}");
+    assert!(!d.join("../merge-escaped").exists() && !d.join("runs").exists());
+}

@@ -372,6 +372,15 @@ impl Prior {
         }
     }
 
+    /// The files a prior spec reads — a `csv:` file, a `.toml` prior file and the files it names in turn — in
+    /// the order met, each once; for recording their contents with a run. Files that cannot be read are listed
+    /// but not followed (building the prior reports them).
+    pub fn files(spec: &str) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        collect_files(&toml::Value::String(spec.to_string()), &mut out);
+        out
+    }
+
     /// Reads the `[prior]` table (or a top-level prior table) of a TOML file.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         // A mixture file may name other prior files: refuse a file that includes itself, and nesting deeper
@@ -786,6 +795,64 @@ pub fn toml_f64(v: Option<&toml::Value>, field: &str) -> Result<f64> {
             format!("expected a number, got {}", other.type_str()),
         )),
         None => Err(Error::invalid(field, "missing; expected a number")),
+    }
+}
+
+fn collect_files(v: &toml::Value, out: &mut Vec<std::path::PathBuf>) {
+    if out.len() > 1000 {
+        return;
+    }
+    match v {
+        toml::Value::String(spec) => {
+            let spec = spec.trim();
+            if let Some((path, _)) = spec.strip_prefix("csv:").and_then(|r| r.rsplit_once('#')) {
+                let p = std::path::PathBuf::from(path);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            } else if spec.ends_with(".toml") {
+                let p = std::path::PathBuf::from(spec);
+                if out.contains(&p) {
+                    return;
+                }
+                out.push(p.clone());
+                let Ok(text) = crate::input::read_text(&p, crate::input::MAX_TEXT_BYTES, "prior")
+                else {
+                    return;
+                };
+                if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+                    let t = table
+                        .get("prior")
+                        .cloned()
+                        .unwrap_or(toml::Value::Table(table));
+                    collect_files(&t, out);
+                }
+            }
+        }
+        toml::Value::Table(t) => match t.get("kind").and_then(|k| k.as_str()) {
+            Some("csv") => {
+                if let Some(path) = t.get("path").and_then(|p| p.as_str()) {
+                    let p = std::path::PathBuf::from(path);
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+            Some("mixture") => {
+                for c in t
+                    .get("components")
+                    .and_then(|c| c.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(p) = c.get("prior") {
+                        collect_files(p, out);
+                    }
+                }
+            }
+            _ => {}
+        },
+        _ => {}
     }
 }
 

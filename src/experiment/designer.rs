@@ -179,6 +179,11 @@ impl<'a> Plan<'a> {
         })
     }
 
+    /// The number of rows of the results: one per (|A|, σ).
+    pub fn rows(&self) -> usize {
+        self.d.actions.len() * self.sigmas.len()
+    }
+
     /// The number of jobs.
     pub fn jobs(&self) -> usize {
         self.jobs.len()
@@ -249,6 +254,37 @@ impl<'a> Plan<'a> {
             ]);
         }
         t
+    }
+
+    /// Checks that a job file's table can be job `j`'s part: this plan's σ values in order, in every row the
+    /// number of games job `j` plays, move counts that are whole and add up to them, and finite sums.
+    pub fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        let part = self
+            .part_from_table(t)
+            .ok_or("not a designer job of this run (its columns or σ values differ)")?;
+        let (_, c) = self.jobs[j];
+        let games = CHUNK.min(self.d.games - c * CHUNK) as f64;
+        for (i, a) in part.iter().enumerate() {
+            let row = i + 1;
+            if a.n != games {
+                return Err(format!(
+                    "row {row}: {} games, but job {j} plays {games}",
+                    a.n
+                ));
+            }
+            if a.moves.iter().any(|m| *m < 0.0 || m.fract() != 0.0)
+                || a.moves.iter().sum::<f64>() != games
+            {
+                return Err(format!(
+                    "row {row}: move counts {:?} do not add up to its {games} games",
+                    a.moves
+                ));
+            }
+            if ![a.v, a.vv, a.d, a.dd].iter().all(|x| x.is_finite()) || a.vv < 0.0 || a.dd < 0.0 {
+                return Err(format!("row {row}: sums that no {games} games give"));
+            }
+        }
+        Ok(())
     }
 
     /// Reads a job's part back from its table; `None` if the table is not one of this plan's parts.

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod designer;
 pub mod figures;
+pub mod outdir;
 pub mod plot;
 pub mod shard;
 pub mod studies;
@@ -145,6 +146,8 @@ pub struct RunOptions {
     pub no_plots: bool,
     /// Keep the finished jobs of a killed run in the same output directory and run only the rest.
     pub resume: bool,
+    /// Discard the journal of another run found in the output directory (otherwise refused).
+    pub force: bool,
 }
 
 /// What a run produced.
@@ -196,7 +199,7 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     if !opts.no_plots {
         check_plots(cfg, &plan)?;
     }
-    mkdir(out)?;
+    let _lock = outdir::lock(out)?;
     shard::remove_stale_temporaries(out)?;
     let work = out.join(shard::WORK_DIR);
     let done = out.join(format!("{}.done", shard::WORK_DIR));
@@ -212,15 +215,7 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     {
         return finish(cfg, &plan, results, out, opts, start, (0, plan.jobs()));
     }
-    let (p, fresh) = shard::execute_plan(
-        cfg,
-        &plan,
-        &work,
-        shard::Shard::WHOLE,
-        opts.resume,
-        opts.progress,
-        true,
-    )?;
+    let (p, fresh) = shard::execute_plan(cfg, &plan, &work, shard::Shard::WHOLE, opts, true)?;
     let results = shard::verify(std::slice::from_ref(&work))?.results(&plan, fresh)?;
     let outcome = finish(cfg, &plan, results, out, opts, start, (p.ran, p.reused))?;
     // Retire the journal in one atomic step, then delete it.
@@ -248,9 +243,30 @@ fn completed_results(
     if !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
         return Ok(None);
     }
-    Ok(Table::from_csv(&csv, plan.text_columns())
-        .ok()
-        .map(|table| shard::Results { table, csv }))
+    // The results.csv this run wrote, whole: its recorded hash and the row count the plan gives.
+    let damaged = |why: String| {
+        Error::invalid(
+            "--resume",
+            format!(
+                "{} is not the results.csv this run wrote ({why}); rerun without --resume to compute it again",
+                out.join("results.csv").display()
+            ),
+        )
+    };
+    match outdir::recorded_hash(out, "results.csv") {
+        Some(h) if h == shard::sha256_hex(csv.as_bytes()) => {}
+        Some(_) => return Err(damaged("it was edited or truncated since".into())),
+        None => return Ok(None),
+    }
+    let table = Table::from_csv(&csv, plan.text_columns()).map_err(damaged)?;
+    let rows = plan.rows();
+    if table.rows.len() != rows {
+        return Err(damaged(format!(
+            "{} rows where the run has {rows}",
+            table.rows.len()
+        )));
+    }
+    Ok(Some(shard::Results { table, csv }))
 }
 
 /// Merges the output directories of every shard of a run (`cirl run --shard K/N`) into `out`: the same files
@@ -260,11 +276,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
     let shards = shard::verify(dirs)?;
     let cfg = shards.config()?;
     let plan = shard::Plan::new(&cfg)?;
+    // The grid is rebuilt from the inputs as they are now: they must be what the shards computed from.
+    if shard::inputs(&cfg)? != shards.manifest.inputs {
+        return Err(Error::invalid(
+            "merge",
+            "an input file of the run changed since its shards were computed (see the shards' shard.json); \
+             restore it, or recompute the shards with --force",
+        ));
+    }
     if !opts.no_plots {
         check_plots(&cfg, &plan)?;
     }
     let results = shards.results(&plan, shard::Fresh::new())?;
-    mkdir(out)?;
+    let _lock = outdir::lock(out)?;
     shard::remove_stale_temporaries(out)?;
     let o = finish(&cfg, &plan, results, out, opts, start, (0, plan.jobs()))?;
     drop(plan); // it borrows `cfg`, which is returned
@@ -325,6 +349,7 @@ fn finish(
     let p = out.join("summary.md");
     outcome.files.push(p.clone());
     write_atomic(&p, summary(cfg, &outcome).as_bytes())?;
+    outdir::record(out, &outcome.files)?;
     Ok(outcome)
 }
 

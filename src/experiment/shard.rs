@@ -14,6 +14,14 @@
 //! directories is one run (same version, config and seed; every shard exactly once) and [`Shards::results`]
 //! that every job is present, and assembles the results table, which is then identical, byte for byte, to an
 //! unsharded run's.
+//!
+//! The journal trusts nothing on disk. The manifest also holds the build of cirl that wrote it (a hash of the
+//! executable) and the content hash of every file the config reads (`csv:` priors, prior files), so a resume or
+//! merge over another build or over changed inputs is refused. Each job file ends with a trailer
+//! `# cirl-job J rows R sha256 H` over the CSV before it; on resume and merge a job is accepted only if its trailer
+//! holds, it has the job's number and rows, and its contents are this job's in shape (the grid points of a sweep
+//! job; for a designer job, the games it plays and move counts that add up). A journal found without `--resume`
+//! is refused rather than silently replaced, unless `--force`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +38,8 @@ use crate::error::{Error, Result};
 pub const WORK_DIR: &str = ".cirl-run";
 const MANIFEST: &str = "shard.json";
 const JOBS: &str = "jobs";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+const TRAILER: &str = "# cirl-job ";
 
 /// Which slice of a run to compute: shard `index` of `count` (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +94,8 @@ impl std::fmt::Display for Shard {
 pub struct Manifest {
     pub format: u32,
     pub cirl_version: String,
+    /// The build of cirl that wrote it: the first 16 hex digits of the SHA-256 of its executable.
+    pub build: String,
     pub name: String,
     pub seed: u64,
     pub shard: usize,
@@ -92,6 +103,83 @@ pub struct Manifest {
     pub jobs: usize,
     /// The resolved config (every default filled in), as in config.resolved.toml.
     pub config: String,
+    /// Every file the config reads, with the SHA-256 of its contents when the manifest was written.
+    pub inputs: Vec<Input>,
+}
+
+/// A file a config reads, and its contents' hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The SHA-256 of `bytes` in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// This build of cirl: the first 16 hex digits of the SHA-256 of the running executable (two builds of one
+/// version differ here; the same binary on every node of a cluster agrees).
+pub fn build_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(std::fs::read)
+            .map(|b| sha256_hex(&b)[..16].to_string())
+            .unwrap_or_else(|_| "unknown".into())
+    })
+    .clone()
+}
+
+/// The files `cfg` reads (its sweep's prior files), each with the hash of its contents now.
+pub fn inputs(cfg: &Config) -> Result<Vec<Input>> {
+    let mut files = Vec::new();
+    if let Some(sw) = &cfg.sweep {
+        for spec in sw.prior.to_vec() {
+            for f in crate::belief::Prior::files(&spec) {
+                if !files.contains(&f) {
+                    files.push(f);
+                }
+            }
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut crate::input::open_regular(&f, crate::input::MAX_DATA_BYTES, "input")?,
+                &mut bytes,
+            )
+            .map_err(io(&f))?;
+            Ok(Input {
+                path: f.display().to_string(),
+                sha256: sha256_hex(&bytes),
+            })
+        })
+        .collect()
+}
+
+/// The manifest of `shard` of `cfg`'s run.
+pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
+    Ok(Manifest {
+        format: FORMAT,
+        cirl_version: env!("CARGO_PKG_VERSION").to_string(),
+        build: build_id(),
+        name: cfg.name.clone(),
+        seed: cfg.seed,
+        shard: shard.index,
+        shards: shard.count,
+        jobs: plan.jobs(),
+        config: resolved(cfg)?,
+        inputs: inputs(cfg)?,
+    })
 }
 
 /// A config split into jobs.
@@ -126,6 +214,14 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(points) => sweep::run_job(points, j),
             Plan::Designer(p) => Ok(p.part_table(&p.run_job(j))),
+        }
+    }
+
+    /// The number of rows of the results.
+    pub fn rows(&self) -> usize {
+        match self {
+            Plan::Sweep(points) => points.len(),
+            Plan::Designer(p) => p.rows(),
         }
     }
 
@@ -180,27 +276,33 @@ impl<'a> Plan<'a> {
         Some(csv)
     }
 
-    /// Checks that a job file's table is job `j`'s output in shape (columns and, for sweeps, row count).
+    /// Checks that a job file's table can be job `j`'s output: its columns and rows, for a sweep the grid points
+    /// of the job in order, for a designer job the games it plays and move counts that add up to them.
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        let (columns, rows): (&[&str], usize) = match self {
-            Plan::Sweep(points) => (
-                &sweep::RESULT_COLUMNS,
-                (points.len() - j * sweep::CHUNK).min(sweep::CHUNK),
-            ),
-            Plan::Designer(p) => {
-                return p
-                    .part_from_table(t)
-                    .map(|_| ())
-                    .ok_or_else(|| "not a designer job of this run".to_string());
+        match self {
+            Plan::Sweep(points) => {
+                let columns = &sweep::RESULT_COLUMNS;
+                if t.columns != columns {
+                    return Err(format!("columns {:?}, expected {columns:?}", t.columns));
+                }
+                let mine = &points[j * sweep::CHUNK..((j + 1) * sweep::CHUNK).min(points.len())];
+                if t.rows.len() != mine.len() {
+                    return Err(format!("{} rows, expected {}", t.rows.len(), mine.len()));
+                }
+                let keys = sweep::key_table(mine);
+                for (i, (row, want)) in t.rows.iter().zip(&keys.rows).enumerate() {
+                    if row[..7] != want[..7] {
+                        return Err(format!(
+                            "row {} is not grid point {} of this run",
+                            i + 1,
+                            j * sweep::CHUNK + i + 1
+                        ));
+                    }
+                }
+                Ok(())
             }
-        };
-        if t.columns != columns {
-            return Err(format!("columns {:?}, expected {columns:?}", t.columns));
+            Plan::Designer(p) => p.check_part(j, t),
         }
-        if t.rows.len() != rows {
-            return Err(format!("{} rows, expected {rows}", t.rows.len()));
-        }
-        Ok(())
     }
 }
 
@@ -260,9 +362,17 @@ pub fn execute(
     shard: Shard,
     resume: bool,
     progress: bool,
+    force: bool,
 ) -> Result<Progress> {
     let plan = Plan::new(cfg)?;
-    execute_plan(cfg, &plan, work, shard, resume, progress, false).map(|(p, _)| p)
+    let _lock = super::outdir::lock(work)?;
+    let opts = super::RunOptions {
+        progress,
+        resume,
+        force,
+        ..Default::default()
+    };
+    execute_plan(cfg, &plan, work, shard, &opts, false).map(|(p, _)| p)
 }
 
 /// [`execute`] with `cfg`'s plan already laid out, also returning the tables of the jobs run now (with
@@ -272,33 +382,50 @@ pub fn execute_plan(
     plan: &Plan,
     work: &Path,
     shard: Shard,
-    resume: bool,
-    progress: bool,
+    opts: &super::RunOptions,
     keep: bool,
 ) -> Result<(Progress, Fresh)> {
-    let manifest = Manifest {
-        format: FORMAT,
-        cirl_version: env!("CARGO_PKG_VERSION").to_string(),
-        name: cfg.name.clone(),
-        seed: cfg.seed,
-        shard: shard.index,
-        shards: shard.count,
-        jobs: plan.jobs(),
-        config: resolved(cfg)?,
-    };
+    let (resume, progress, force) = (opts.resume, opts.progress, opts.force);
+    let manifest = manifest(cfg, plan, shard)?;
     let mpath = work.join(MANIFEST);
     let jobs_dir = work.join(JOBS);
-    match (resume, read_manifest(work)?) {
+    let finished = |dir: &Path| {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+                .count()
+        })
+    };
+    // A manifest that cannot be read is not a journal of this run: with --force it is discarded.
+    let old = match read_manifest(work) {
+        Err(_) if force => None,
+        other => other?,
+    };
+    match (resume, old) {
         (true, Some(old)) => {
             if let Some(why) = differs(&old, &manifest) {
                 return Err(Error::invalid(
                     "--resume",
                     format!(
-                        "{} holds {why}; rerun without --resume to start afresh, or choose another --out",
+                        "{} holds {why}; rerun without --resume (and with --force) to start afresh, or choose another --out",
                         work.display()
                     ),
                 ));
             }
+        }
+        (false, Some(old)) if !force && finished(&jobs_dir) > 0 => {
+            return Err(Error::invalid(
+                "--resume",
+                format!(
+                    "{} holds {} finished jobs of shard {}/{} of `{}` (seed {}); add --resume to continue it, or --force to discard them",
+                    work.display(),
+                    finished(&jobs_dir),
+                    old.shard,
+                    old.shards,
+                    old.name,
+                    old.seed
+                ),
+            ));
         }
         _ => {
             if jobs_dir.exists() {
@@ -324,12 +451,28 @@ pub fn execute_plan(
         .map(|&j| -> Result<Option<(usize, Part)>> {
             let table = plan.run_job(j)?;
             let csv = table.to_csv();
-            write_atomic(&job_path(work, j), csv.as_bytes())?;
+            let trailer = format!(
+                "{TRAILER}{j} rows {} sha256 {}\n",
+                table.rows.len(),
+                sha256_hex(csv.as_bytes())
+            );
+            write_atomic(&job_path(work, j), (csv.clone() + &trailer).as_bytes())?;
             bar.inc(1);
             Ok(keep.then_some((j, Part { table, csv })))
         })
         .collect::<Result<_>>()?;
     bar.finish_and_clear();
+    // An input that changed while the jobs ran would mix two versions of it in one run.
+    let now = inputs(cfg)?;
+    if now != manifest.inputs {
+        return Err(Error::invalid(
+            "inputs",
+            format!(
+                "{} changed while the run was going; rerun it with --force when the file stays put",
+                changed_input(&manifest.inputs, &now)
+            ),
+        ));
+    }
     let progress = Progress {
         owned: owned.len(),
         reused: owned.len() - todo.len(),
@@ -361,12 +504,44 @@ pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(&p)(e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
         Error::invalid(
             p.display().to_string(),
-            format!("not a cirl shard manifest ({e}); delete the directory and rerun"),
+            format!(
+                "not a cirl shard manifest of this version ({e}); rerun the shard with --force"
+            ),
         )
-    })
+    })?;
+    crate::input::check_identifier(&m.name).map_err(|why| {
+        Error::invalid(
+            p.display().to_string(),
+            format!("name: {why}; this manifest was not written by cirl"),
+        )
+    })?;
+    Ok(Some(m))
+}
+
+/// Which input differs between two lists, for messages.
+fn changed_input(a: &[Input], b: &[Input]) -> String {
+    for x in a {
+        match b.iter().find(|y| y.path == x.path) {
+            Some(y) if y.sha256 != x.sha256 => {
+                return format!(
+                    "input {} (sha256 {}… then {}…)",
+                    x.path,
+                    &x.sha256[..12],
+                    &y.sha256[..12]
+                );
+            }
+            None => return format!("input {} (read by one, not the other)", x.path),
+            _ => {}
+        }
+    }
+    b.iter()
+        .find(|y| !a.iter().any(|x| x.path == y.path))
+        .map_or("an input".to_string(), |y| {
+            format!("input {} (read by one, not the other)", y.path)
+        })
 }
 
 /// Why two manifests are not the same run (or the same shard), if they are not.
@@ -375,6 +550,16 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
         Some(format!(
             "a run of cirl {} (format {}), not {} (format {})",
             a.cirl_version, a.format, b.cirl_version, b.format
+        ))
+    } else if a.build != b.build {
+        Some(format!(
+            "a run of another build of cirl {} (build {}, not {})",
+            a.cirl_version, a.build, b.build
+        ))
+    } else if a.inputs != b.inputs {
+        Some(format!(
+            "a run over other contents of {}",
+            changed_input(&a.inputs, &b.inputs)
         ))
     } else if a.seed != b.seed {
         Some(format!("a run with seed {}, not {}", a.seed, b.seed))
@@ -535,22 +720,7 @@ impl Shards {
                     return Ok(None);
                 }
                 let d = &by_shard[&(j % first.shards + 1)];
-                let p = job_path(d, j);
-                let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-                let t = Table::from_csv(&text, plan.text_columns())
-                    .and_then(|t| plan.check_part(j, &t).map(|_| t))
-                    .map_err(|e| {
-                        Error::invalid(
-                            p.display().to_string(),
-                            format!(
-                                "not job {j} of this run ({e}); delete it and rerun the shard with --resume"
-                            ),
-                        )
-                    })?;
-                Ok(Some(Part {
-                    table: t,
-                    csv: text,
-                }))
+                read_job(plan, d, j).map(Some)
             })
             .collect::<Result<_>>()?;
         let parts: Vec<Part> = read
@@ -563,6 +733,55 @@ impl Shards {
         let csv = csv.unwrap_or_else(|| table.to_csv());
         Ok(Results { table, csv })
     }
+}
+
+/// The CSV of a job file without its trailer, if the trailer is there and holds (job `j`, its row count and the
+/// SHA-256 of the CSV before it).
+pub fn job_csv(text: &str, j: usize) -> std::result::Result<&str, String> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let (csv, trailer) = match body.rfind('\n') {
+        Some(k) => (&text[..k + 1], &body[k + 1..]),
+        None => return Err("no trailer (an unfinished or foreign file)".into()),
+    };
+    let fields: Vec<&str> = trailer
+        .strip_prefix(TRAILER)
+        .ok_or("no trailer (an unfinished or foreign file)")?
+        .split(' ')
+        .collect();
+    let [job, "rows", rows, "sha256", hash] = fields[..] else {
+        return Err(format!("a malformed trailer {trailer:?}"));
+    };
+    if job != j.to_string() {
+        return Err(format!("the trailer names job {job}"));
+    }
+    if sha256_hex(csv.as_bytes()) != hash {
+        return Err("its contents do not match its checksum (edited or damaged)".into());
+    }
+    let n = csv.lines().count().saturating_sub(1);
+    if rows != n.to_string() {
+        return Err(format!("{n} rows where its trailer says {rows}"));
+    }
+    Ok(csv)
+}
+
+/// Reads and checks job `j`'s file in `work`.
+fn read_job(plan: &Plan, work: &Path, j: usize) -> Result<Part> {
+    let p = job_path(work, j);
+    let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+    let bad = |e: String| {
+        Error::invalid(
+            p.display().to_string(),
+            format!("not job {j} of this run ({e}); delete it and rerun with --resume"),
+        )
+    };
+    let csv = job_csv(&text, j).map_err(bad)?;
+    let table = Table::from_csv(csv, plan.text_columns())
+        .and_then(|t| plan.check_part(j, &t).map(|_| t))
+        .map_err(bad)?;
+    Ok(Part {
+        table,
+        csv: csv.to_string(),
+    })
 }
 
 /// Computes a config's results in memory (no files): the same jobs, assembled in the same order.

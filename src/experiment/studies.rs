@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::table::fmt_num;
-use super::{RunOptions, mkdir, write_atomic};
+use super::{RunOptions, write_atomic};
 use crate::error::{Error, Result};
 
 /// (claim, passed, detail) of one check.
@@ -80,6 +80,7 @@ fn finish(
     let p = out.join("summary.md");
     write_atomic(&p, md.as_bytes())?;
     files.push(p);
+    super::outdir::record(out, &files)?;
     Ok(StudyOutcome {
         checks,
         files,
@@ -136,7 +137,7 @@ fn garber2025(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
     use crate::offswitch::posg::Posg;
     use crate::solvers::posg;
     let start = Instant::now();
-    mkdir(out)?;
+    let _lock = super::outdir::lock(out)?;
     let mut csv = String::from(
         "example,human,messages_h,messages_a,value,always_wait_value,full_information_value,optimal_pairs,optimal_assistant_policies,p_wait_min,p_wait_max\n",
     );
@@ -394,7 +395,7 @@ fn milli2017(out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
 pub fn obedience_study(text: &str, out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
     use super::config::Plot;
     let start = Instant::now();
-    mkdir(out)?;
+    let _lock = super::outdir::lock(out)?;
     let (t, checks) = obedience_table(text)?;
     let p = out.join("results.csv");
     t.write_csv(&p)?;
@@ -465,7 +466,7 @@ pub const CAREY2018: &str =
 
 fn carey2018(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
     let start = Instant::now();
-    mkdir(out)?;
+    let _lock = super::outdir::lock(out)?;
     let cfg: CareyConfig = toml::from_str(CAREY2018)
         .map_err(|e| crate::error::toml_error("carey2018", CAREY2018, &e))?;
     let mut csv = String::from(
@@ -814,7 +815,7 @@ pub fn safe_interruptibility_study(
 ) -> Result<StudyOutcome> {
     use super::config::Plot;
     let start = Instant::now();
-    mkdir(out)?;
+    let _lock = super::outdir::lock(out)?;
     let (results, curves, fixed, checks) = safe_interruptibility_tables(text)?;
     let mut files = Vec::new();
     for (name, t) in [
@@ -1044,7 +1045,7 @@ pub fn apprenticeship_study(text: &str, out: &Path, opts: &RunOptions) -> Result
     use super::figures::{BarGroup, BarPanel, GridPanel, bars, trajectories};
     use crate::games::apprenticeship::{Teacher, demonstration, instance, score};
     let start = Instant::now();
-    mkdir(out)?;
+    let _lock = super::outdir::lock(out)?;
     let (summary, per, _rows, checks) = apprenticeship_tables(text)?;
     let cfg = parse_hm2016(text)?;
     let base = &cfg.apprenticeship.base;
