@@ -14,7 +14,9 @@
 //! | exact value iteration | 10⁵ backups (ln(tol / bound) / ln γ) | else a larger `--tolerance` or `--solver pbvi` |
 //! | the off-switch game's discretisation | 2,000 points | a 2,000² table |
 //! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
-//! | a sweep or designer study | 10⁷ games | see `experiment::sweep` |
+//! | the generalized backup's plans (`cirl solve` of a CIRL game) | [`MEMORY_BUDGET`] | checked before the first backup (a floor: one vector per reachable state and decision) and after each |
+//! | a sweep | 10⁶ games | 1.45 GB peak (grid and results held in memory; see `experiment::sweep::MAX_POINTS`) |
+//! | a designer study | 10⁷ (game chunk × action count) jobs | games are summed, not held |
 
 use crate::error::{Error, Result};
 
@@ -56,6 +58,21 @@ pub fn check_table(field: &str, entries: f64, what: &str) -> Result<()> {
                 "{what} needs {} table entries, more than the {} a model may hold; make it smaller",
                 crate::numerics::brief(entries),
                 crate::numerics::brief(MAX_TABLE_ENTRIES)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a computation whose memory would pass [`MEMORY_BUDGET`]; `bytes` is its estimate (or a floor).
+pub fn check_memory(field: &str, bytes: f64, what: &str, hint: &str) -> Result<()> {
+    if bytes.is_nan() || bytes > MEMORY_BUDGET as f64 {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{what} needs {} GB, more than the {} GB one run may use; {hint}",
+                crate::numerics::brief((bytes / 1e8).round() / 10.0),
+                MEMORY_BUDGET >> 30
             ),
         ));
     }

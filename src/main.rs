@@ -331,7 +331,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 .as_deref()
                 .map(experiment::shard::Shard::parse)
                 .transpose()?;
-            let text = cirl::input::read_text(&config, cirl::input::MAX_TEXT_BYTES, "config")?;
+            let text = cirl::input::read_text(&config, cirl::input::MAX_TOML_BYTES, "config")?;
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
                 && ["obedience", "apprenticeship", "learning"]
                     .iter()

@@ -119,20 +119,26 @@ fn plan_policy(g: &CirlGame, sol: &generalized::Solution) -> serde_json::Value {
         "kind": "cirl-plans",
         "model": g.name,
         "thetas": g.thetas,
-        "note": "stages[t][s] lists vectors over θ for world state s at decision t; start with the vector maximising α·prior, take its robot action; the human plays human[θ]; continue with next[a^H·|S| + s'] in stage t+1",
-        "stages": sol.stages.iter().map(|st| st.sets.iter().enumerate().map(|(s, set)| json!({
+        "note": "stages[t] lists, for each world state reachable at decision t, its vectors over θ (states nothing reaches are left out, so a time-indexed game's plans grow with its horizon, not its square); start with the vector maximising α·prior, take its robot action; the human plays human[θ]; when the human played h and the world moved to s', continue with the vector next[] names for (h, s') in stage t+1's set of s' (only the pairs the plan can reach are listed)",
+        "stages": sol.stages.iter().map(|st| st.sets.iter().enumerate().filter(|(_, set)| !set.is_empty()).map(|(s, set)| json!({
             "state": g.states[s],
             "vectors": set.iter().map(|(v, p)| json!({
                 "alpha": v,
                 "robot": g.robot_actions[p.robot],
                 "human": p.human,
-                "next": p.next.iter().map(|&i| if i == generalized::NONE { None } else { Some(i) }).collect::<Vec<_>>(),
+                // Sparse: a dense table would hold |A^H|·|S| entries per vector, nearly all unused.
+                "next": p.next.iter().enumerate().filter(|(_, i)| **i != generalized::NONE).map(|(k, &i)| json!({
+                    "human": g.human_actions[k / g.states.len()],
+                    "state": g.states[k % g.states.len()],
+                    "vector": i,
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>()).collect::<Vec<_>>(),
     })
 }
 
-fn check_request(r: &Request) -> Result<()> {
+/// Checks a request against the size model before anything is solved (exit 2 naming the flag otherwise).
+pub fn check_request(r: &Request) -> Result<()> {
     if !SOLVERS.contains(&r.solver.as_str()) {
         return Err(Error::invalid(
             "--solver",

@@ -253,10 +253,23 @@ fn files(dir: &str, ext: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
 
 /// Runs `f` on `text` under the contract; returns the accepted value.
 fn contract<T>(what: &str, text: &str, f: impl FnOnce(&str) -> Result<T>) -> Option<T> {
+    contract_within(SLOW, what, text, f)
+}
+
+/// [`contract`] with its own time bound (building a model at its size limit takes longer than parsing).
+fn contract_within<T>(
+    slow: Duration,
+    what: &str,
+    text: &str,
+    f: impl FnOnce(&str) -> Result<T>,
+) -> Option<T> {
+    if std::env::var_os("CIRL_FUZZ_TRACE").is_some() {
+        eprintln!("trace {what}: {text:?}");
+    }
     let t = Instant::now();
     let r = f(text);
     let took = t.elapsed();
-    assert!(took < SLOW, "{what} took {took:?} on {text:?}");
+    assert!(took < slow, "{what} took {took:?} on {text:?}");
     match r {
         Ok(v) => Some(v),
         Err(e) => {
@@ -601,4 +614,539 @@ fn fuzz_gate_requests() {
         })
         .unwrap();
     tally.into_inner().report("gate requests");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The attack families of the reliability review (../shared/reviews/reliability.md): allocation flags,
+// non-regular and odd input files, path-like names, journal tampering and concurrent writers.
+
+/// A size a request might name: powers of ten and of two, off by one either way, and small counts.
+fn size() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u32..20).prop_map(|k| 10u128.pow(k).to_string()),
+        (0u32..64, -1i8..=1).prop_map(|(k, d)| ((1u128 << k) as i128 + d as i128).to_string()),
+        (0u64..5000).prop_map(|n| n.to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("-1".to_string()),
+        Just("1e12".to_string()),
+        Just("0.9999999999".to_string()),
+    ]
+}
+
+#[test]
+fn fuzz_allocation_sizes() {
+    use cirl::experiment::{config, shard};
+    // Texts whose numbers size something: configs of every kind, game specs, PO-OSG games, .pomdp models.
+    let mut seeds = files("experiments/reproduce", "toml", |_| true);
+    seeds.extend(files("experiments/games", "toml", |_| true));
+    seeds.extend(files("experiments/models", "pomdp", |_| true));
+    let keys = [
+        "states",
+        "thetas",
+        "points",
+        "horizon",
+        "human_actions",
+        "robot_actions",
+        "ingredients",
+        "recipe_size",
+        "discount",
+        "feedback_time",
+    ];
+    let games: Vec<&str> = cirl::games::REGISTERED.iter().map(|r| r.0).collect();
+    let n = seeds.len();
+    let strategy = (
+        0..n,
+        0.0..1.0f64,
+        size(),
+        prop::collection::vec(mutation(), 0..3),
+        (
+            0..games.len(),
+            prop::collection::vec((0..keys.len(), size()), 0..3),
+        ),
+        (size(), size(), size(), 0..6usize),
+    );
+    let tally = std::cell::RefCell::new(Tally::default());
+    let started = Instant::now();
+    runner()
+        .run(
+            &strategy,
+            |(k, at, big, muts, (g, sets), (sim, hist, beliefs, which))| {
+                // A number of a shipped file replaced by a size, then a few ordinary mutations.
+                let mut text = apply(&seeds[k], &muts);
+                let i = pos(text.len(), at);
+                if let Some(off) =
+                    text[text.floor_char_boundary(i)..].find(|c: char| c.is_ascii_digit())
+                {
+                    let s = text.floor_char_boundary(i) + off;
+                    let e = text[s..]
+                        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                        .map_or(text.len(), |e| s + e);
+                    text.replace_range(s..e, &big);
+                }
+                let ok = if seeds[k].contains("states:") {
+                    contract("pomdp", &text, |t| {
+                        cirl::model::pomdp_format::parse(t, "fuzz.pomdp")
+                    })
+                    .is_some()
+                } else if seeds[k].contains("po-osg") {
+                    contract("po-osg", &text, |t| {
+                        cirl::offswitch::posg::Posg::parse(t, "fuzz.toml")
+                    })
+                    .is_some()
+                } else if seeds[k].contains("game =") {
+                    let dir = tempfile::tempdir().unwrap();
+                    let p = dir.path().join("game.toml");
+                    std::fs::write(&p, &text).unwrap();
+                    contract_within(Duration::from_secs(10), "game spec", &text, |_| {
+                        cirl::games::load(&p.display().to_string(), &[])
+                    })
+                    .is_some()
+                } else {
+                    contract("config", &text, |t| config::parse(t, "fuzz.toml"))
+                        .and_then(|cfg| {
+                            contract("plan", &text, |_| shard::Plan::new(&cfg).map(drop))
+                        })
+                        .is_some()
+                };
+                tally.borrow_mut().add(ok, &text);
+                // A registered game with sizes set from the command line, and a solve request's counts.
+                let sets: Vec<(String, String)> = sets
+                    .iter()
+                    .map(|(key, v)| (keys[*key].to_string(), v.clone()))
+                    .collect();
+                let label = format!("{} {sets:?}", games[g]);
+                // A model at its size limit (a 2,000-point off-switch game) takes about a second to build.
+                let m = contract_within(Duration::from_secs(10), "--set", &label, |_| {
+                    cirl::games::load(games[g], &sets)
+                });
+                tally.borrow_mut().add(m.is_some(), &label);
+                let count = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+                let req = cirl::solve::Request {
+                    solver: ["exact", "pbvi", "naive", "mdp", "auto", "x"][which].into(),
+                    tolerance: 1e-6,
+                    simulate: Some(count(&sim)),
+                    seed: 0,
+                    max_beliefs: count(&beliefs) as usize,
+                    histories: count(&hist) as usize,
+                };
+                let label = format!("{req:?}");
+                let r = contract("request", &label, |_| cirl::solve::check_request(&req));
+                tally.borrow_mut().add(r.is_some(), &label);
+                Ok(())
+            },
+        )
+        .unwrap();
+    let tally = tally.into_inner();
+    tally.report(&format!("allocation sizes ({:?})", started.elapsed()));
+    // Sizes past a limit on the command line: exit 2 naming the flag, at once.
+    for args in [
+        &[
+            "offswitch",
+            "--prior",
+            "normal:0,1",
+            "--human",
+            "rational",
+            "--mc",
+            "18446744073709551615",
+        ][..],
+        &["solve", "tiger", "--simulate", "1000000000000"],
+        &["solve", "tiger", "--histories", "4294967296"],
+        &["solve", "tiger", "--max-beliefs", "1000000000"],
+        &["solve", "tiger", "--set", "horizon=1000000000"],
+        &[
+            "solve",
+            "random",
+            "--set",
+            "states=100000",
+            "--set",
+            "thetas=100000",
+        ],
+    ] {
+        let t = Instant::now();
+        binary_rejects(args, None);
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{args:?} took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+/// Files that are not what a reader expects, made once per run in `dir`: a FIFO, a directory, a device, a
+/// symlink loop, a dangling symlink, a symlink to the FIFO, a sparse file larger than every limit, an empty
+/// file, a file that is not UTF-8, and a good file behind a BOM. Returns (name, path).
+fn odd_files(dir: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    use std::os::unix::fs::symlink;
+    let p = |n: &str| dir.join(n);
+    let fifo = p("fifo.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::create_dir(p("dir.toml")).unwrap();
+    symlink(p("loop-b.toml"), p("loop-a.toml")).unwrap();
+    symlink(p("loop-a.toml"), p("loop-b.toml")).unwrap();
+    symlink(p("nowhere.toml"), p("dangling.toml")).unwrap();
+    symlink(&fifo, p("to-fifo.toml")).unwrap();
+    let huge = std::fs::File::create(p("huge.toml")).unwrap();
+    huge.set_len((1 << 30) + 4096).unwrap();
+    std::fs::write(p("empty.toml"), "").unwrap();
+    std::fs::write(p("latin1.toml"), b"name = \"caf\xe9\"\n").unwrap();
+    std::fs::write(p("bom.csv"), "\u{feff}u\n1\n2\n").unwrap();
+    vec![
+        ("fifo", fifo),
+        ("directory", p("dir.toml")),
+        ("device", "/dev/zero".into()),
+        ("symlink loop", p("loop-a.toml")),
+        ("dangling symlink", p("dangling.toml")),
+        ("symlink to a FIFO", p("to-fifo.toml")),
+        ("sparse 1 GB", p("huge.toml")),
+        ("empty", p("empty.toml")),
+        ("not UTF-8", p("latin1.toml")),
+        ("BOM", p("bom.csv")),
+        ("missing", p("missing.toml")),
+        ("empty path", "".into()),
+    ]
+}
+
+#[test]
+fn fuzz_non_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = odd_files(dir.path());
+    // Every reader of a caller-named file, and how the file is named (as given, with ./ or a trailing /).
+    type Reader = fn(&Path) -> std::result::Result<(), Error>;
+    let readers: Vec<(&str, Reader)> = vec![
+        ("config", |p| cirl::experiment::load(p).map(drop)),
+        ("scenario", |p| {
+            cirl::escalation::scenario::Scenario::load(p).map(drop)
+        }),
+        ("prior toml", |p| {
+            cirl::belief::Prior::from_toml_file(p).map(drop)
+        }),
+        ("prior csv", |p| {
+            cirl::belief::Prior::from_csv(p, "u").map(drop)
+        }),
+        ("prior spec", |p| {
+            cirl::belief::Prior::parse(&format!("csv:{}#0", p.display())).map(drop)
+        }),
+        ("po-osg", |p| cirl::offswitch::posg::Posg::load(p).map(drop)),
+        ("pomdp", |p| cirl::model::pomdp_format::read(p).map(drop)),
+        ("game", |p| {
+            cirl::games::load(&p.display().to_string(), &[]).map(drop)
+        }),
+    ];
+    let tally = std::cell::RefCell::new(Tally::default());
+    let started = Instant::now();
+    runner()
+        .run(
+            &(0..odd.len(), 0..readers.len(), 0..3usize),
+            |(f, r, form)| {
+                let (kind, path) = &odd[f];
+                let named = match form {
+                    // The same file through a `.` component (`/./dev/zero`).
+                    1 if path.is_absolute() => {
+                        Path::new("/.").join(path.strip_prefix("/").unwrap_or(path))
+                    }
+                    2 => std::path::PathBuf::from(format!("{}/", path.display())),
+                    _ => path.clone(),
+                };
+                // A reader that waits on a FIFO or reads /dev/zero would never return: each read gets a deadline.
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (reader, named2) = (readers[r].1, named.clone());
+                std::thread::spawn(move || {
+                    let _ = tx.send(reader(&named2));
+                });
+                let label = format!("{} on {kind} ({})", readers[r].0, named.display());
+                let res = rx
+                    .recv_timeout(SLOW)
+                    .unwrap_or_else(|_| panic!("{label}: no answer within {SLOW:?}"));
+                match res {
+                    Ok(()) => {
+                        // Only the BOM file holds something a reader can accept.
+                        prop_assert_eq!(*kind, "BOM", "{} was accepted", label);
+                        tally.borrow_mut().add(true, &label);
+                    }
+                    Err(e) => {
+                        one_line_input_error(&label, "", &e);
+                        if matches!(
+                            *kind,
+                            "fifo" | "device" | "symlink to a FIFO" | "directory" | "sparse 1 GB"
+                        ) && form != 2
+                        {
+                            let m = e.to_string();
+                            prop_assert!(
+                                m.contains("regular file")
+                                    || m.contains("directory")
+                                    || m.contains("MB"),
+                                "{}: {}",
+                                label,
+                                m
+                            );
+                        }
+                        tally.borrow_mut().add(false, &label);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    tally
+        .into_inner()
+        .report(&format!("non-regular files ({:?})", started.elapsed()));
+    // The binary on each: exit 2, one line, at once.
+    for (kind, path) in &odd {
+        if *kind == "BOM" {
+            continue;
+        }
+        let p = path.display().to_string();
+        for args in [
+            vec!["run", &p, "--dry-run"],
+            vec!["calibrate", &p],
+            vec!["solve", &p],
+            vec!["posg", &p],
+        ] {
+            let t = Instant::now();
+            binary_rejects(&args, None);
+            assert!(t.elapsed() < Duration::from_secs(5), "{args:?}");
+        }
+    }
+}
+
+/// A name made of the pieces of paths: mostly plain ones, so that about half the names are identifiers.
+fn path_like() -> impl Strategy<Value = String> {
+    let plain = prop_oneof![
+        Just("a"),
+        Just("fig"),
+        Just("-"),
+        Just("_"),
+        Just("1"),
+        Just("v.2"),
+        Just("Z")
+    ];
+    let odd = prop_oneof![
+        Just(".."),
+        Just("."),
+        Just("/"),
+        Just("\\"),
+        Just(" "),
+        Just("~"),
+        Just("$HOME"),
+        Just("%2e%2e"),
+        Just("é"),
+        Just("\u{0}"),
+        Just("\n"),
+        Just(".cirl-tmp.1"),
+        Just(".cirl-lock"),
+        Just("C:"),
+        Just("\u{202e}"),
+    ];
+    let piece = prop_oneof![12 => plain, 1 => odd];
+    prop::collection::vec(piece, 0..7).prop_map(|v| v.concat())
+}
+
+#[test]
+fn fuzz_path_like_names() {
+    use cirl::experiment::config;
+    let sweep = "[sweep]\nprior = \"normal\"\nhuman = \"rational\"\nmu = [0, 1]\nsigma = 1\n";
+    let scenario = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/scenarios/coding-agent.toml"),
+    )
+    .unwrap();
+    let tally = std::cell::RefCell::new(Tally::default());
+    let accepted = std::cell::RefCell::new(Vec::new());
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    runner()
+        .run(&(path_like(), path_like(), path_like()), |(name, file, class)| {
+            let text = format!(
+                "name = {}\n{sweep}[[plot]]\nkind = \"lines\"\nx = \"mu\"\ny = \"delta\"\nfile = {}\n",
+                quote(&name),
+                quote(&file)
+            );
+            let cfg = contract("config", &text, |t| config::parse(t, "fuzz.toml"));
+            // Accepted exactly when both are plain identifiers (the plot stem may also be left out).
+            let plain = cirl::input::check_identifier(&name).is_ok()
+                && cirl::input::check_identifier(&file).is_ok();
+            prop_assert_eq!(cfg.is_some(), plain, "{}", text);
+            tally.borrow_mut().add(cfg.is_some(), &text);
+            if cfg.is_some() && accepted.borrow().len() < 8 && !accepted.borrow().contains(&text) {
+                accepted.borrow_mut().push(text.clone());
+            }
+            let s = scenario.replacen("name = \"read-search\"", &format!("name = {}", quote(&class)), 1);
+            let sc = contract("scenario", &s, |t| cirl::escalation::scenario::Scenario::parse(t, "fuzz.toml"));
+            if let Some(sc) = &sc {
+                // The class's file stem is a plain identifier whatever its display name.
+                for c in &sc.classes {
+                    let slug = cirl::escalation::card::slug(&c.name);
+                    prop_assert!(cirl::input::check_identifier(&slug).is_ok(), "{:?} -> {:?}", c.name, slug);
+                }
+            }
+            tally.borrow_mut().add(sc.is_some(), &s);
+            Ok(())
+        })
+        .unwrap();
+    tally.into_inner().report("path-like names");
+    // Accepted names through the binary: everything written is inside --out.
+    for text in accepted.into_inner() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.toml"), &text).unwrap();
+        let out = assert_cmd::Command::cargo_bin("cirl")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["run", "c.toml", "--quiet", "--out", "out"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{text}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut top: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        top.sort();
+        assert_eq!(top, ["c.toml", "out"], "{text}");
+    }
+}
+
+#[test]
+fn fuzz_journal_tampering() {
+    use cirl::experiment::{config, shard};
+    let dir = tempfile::tempdir().unwrap();
+    // A sweep of three jobs and a designer study of three, each journaled once.
+    let texts = [
+        "name = \"s\"\nseed = 3\n[sweep]\nprior = \"normal\"\nhuman = \"boltzmann\"\nmu = { start = -1, stop = 1, num = 41 }\nsigma = [0.5, 1, 2]\nbeta = [0.5, 4]\ncost = [0, 0.1, 0.2, 0.4]\n",
+        "name = \"d\"\nseed = 5\n[designer]\nactions = [1, 2]\nsigma = [0.5, 1]\nbeta = 0.25\ngames = 3000\n",
+    ];
+    let mut runs = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        // Leaked: the plans borrow their configs for the whole test.
+        let cfg: &'static config::Config =
+            Box::leak(Box::new(config::parse(t, "fuzz.toml").unwrap()));
+        let plan = shard::Plan::new(cfg).unwrap();
+        let work = dir.path().join(format!("run{i}"));
+        let opts = cirl::experiment::RunOptions {
+            force: true,
+            ..Default::default()
+        };
+        shard::execute_plan(cfg, &plan, &work, shard::Shard::WHOLE, &opts, false).unwrap();
+        let reference = shard::verify(std::slice::from_ref(&work))
+            .unwrap()
+            .results(&plan, Default::default())
+            .unwrap()
+            .csv;
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(work.join("jobs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 2, "{t}");
+        files.push(work.join("shard.json"));
+        let originals: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect();
+        runs.push((plan, work, files, originals, reference));
+    }
+    let tally = std::cell::RefCell::new(Tally::default());
+    let started = Instant::now();
+    runner()
+        .run(
+            &(
+                0..runs.len(),
+                0..64usize,
+                prop::collection::vec(mutation(), 1..4),
+                any::<bool>(),
+            ),
+            |(r, f, muts, drop_file)| {
+                let (plan, work, files, originals, reference) = &runs[r];
+                let f = f % files.len();
+                let tampered = apply(&originals[f], &muts);
+                if drop_file && f + 1 < files.len() {
+                    std::fs::remove_file(&files[f]).unwrap();
+                } else {
+                    std::fs::write(&files[f], &tampered).unwrap();
+                }
+                let label = format!("{} {:?}", files[f].display(), muts);
+                let got = contract("journal", &label, |_| {
+                    shard::verify(std::slice::from_ref(work))?.results(plan, Default::default())
+                });
+                std::fs::write(&files[f], &originals[f]).unwrap();
+                // Accepted only if the journal still says what the run computed.
+                if let Some(got) = &got {
+                    prop_assert!(
+                        got.csv == *reference,
+                        "{} accepted with different results",
+                        label
+                    );
+                }
+                tally.borrow_mut().add(got.is_some(), &label);
+                Ok(())
+            },
+        )
+        .unwrap();
+    tally
+        .into_inner()
+        .report(&format!("journal tampering ({:?})", started.elapsed()));
+}
+
+#[test]
+fn fuzz_concurrent_writers_share_no_output_folder() {
+    use cirl::experiment::outdir;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let holders = std::sync::Arc::new(AtomicUsize::new(0));
+    let (mut won, mut refused) = (0usize, 0usize);
+    // Each case: 2–6 writers race for the same --out; the lock admits at most one at a time, and a refusal
+    // is one line naming --out.
+    let cases = cases() as usize;
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let started = Instant::now();
+    for case in 0..cases {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let writers = 2 + (rng % 5) as usize;
+        let out = dir.path().join(format!("out{}", case % 8));
+        let results: Vec<bool> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..writers)
+                .map(|_| {
+                    let (out, holders) = (out.clone(), holders.clone());
+                    s.spawn(move || match outdir::lock(&out) {
+                        Ok(l) => {
+                            assert_eq!(
+                                holders.fetch_add(1, Ordering::SeqCst),
+                                0,
+                                "two holders of {out:?}"
+                            );
+                            std::thread::yield_now();
+                            holders.fetch_sub(1, Ordering::SeqCst);
+                            drop(l);
+                            true
+                        }
+                        Err(e) => {
+                            let m = e.to_string();
+                            assert!(
+                                e.is_input_error() && m.contains("--out") && !m.contains('\n'),
+                                "{m}"
+                            );
+                            false
+                        }
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let w = results.iter().filter(|&&x| x).count();
+        assert!(w >= 1, "case {case}: every writer was refused");
+        won += w;
+        refused += writers - w;
+    }
+    eprintln!(
+        "fuzz concurrent writers: {cases} races, {won} writers admitted, {refused} refused ({:?})",
+        started.elapsed()
+    );
 }

@@ -1132,3 +1132,277 @@ fn c23_merge_checks_the_manifest_it_trusts() {
     assert!(err.contains("name"), "{err}");
     assert!(!d.join("../merge-escaped").exists() && !d.join("runs").exists());
 }
+
+/// Every file under `dir` whose name is a cirl temporary (`.NAME.cirl-tmp.PID…`).
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().contains(".cirl-tmp.") {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Runs the built cirl with `args` under a file-size limit of `blocks` KiB (SIGXFSZ ignored, so a write past it
+/// fails with EFBIG as a full disk fails with ENOSPC).
+fn with_file_limit(dir: &Path, blocks: u32, args: &[&str]) -> std::process::Output {
+    let exe = assert_cmd::cargo::cargo_bin("cirl");
+    std::process::Command::new("bash")
+        .current_dir(dir)
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+        ))
+        .arg(exe)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn c33_a_failed_write_leaves_no_temporary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fig2 = repo("experiments/reproduce/hm2017/fig2.toml");
+    let scenario = repo("experiments/scenarios/coding-agent.toml");
+    let mut failures = 0;
+    // Limits that fail the first job file, the results table, the plots and the card in turn.
+    for (i, blocks) in [1u32, 8, 30, 200, 2000].into_iter().enumerate() {
+        for (what, args) in [
+            (
+                "run",
+                vec![
+                    "run".to_string(),
+                    fig2.display().to_string(),
+                    "--quiet".into(),
+                    "--out".into(),
+                    format!("run{i}"),
+                ],
+            ),
+            (
+                "calibrate",
+                vec![
+                    "calibrate".to_string(),
+                    scenario.display().to_string(),
+                    "--out".into(),
+                    format!("cal{i}"),
+                ],
+            ),
+        ] {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = with_file_limit(tmp.path(), blocks, &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            if !out.status.success() {
+                failures += 1;
+                assert!(
+                    err.contains("File too large") && !err.contains("Os {"),
+                    "{what} at {blocks} KiB: {err}"
+                );
+                assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+            }
+        }
+    }
+    assert!(failures >= 4, "the limits failed only {failures} writes");
+    assert_eq!(temporaries(tmp.path()), Vec::<PathBuf>::new());
+    // With room again, the killed-by-disk run resumes to the bytes of a run that never failed.
+    run_ok(&fig2, &tmp.path().join("run1"), &["--resume"]);
+    run_ok(&fig2, &tmp.path().join("fresh"), &[]);
+    assert_eq!(
+        std::fs::read(tmp.path().join("run1/results.csv")).unwrap(),
+        std::fs::read(tmp.path().join("fresh/results.csv")).unwrap()
+    );
+}
+
+#[test]
+fn c37_messages_name_the_field_and_print_numbers_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = ["offswitch", "--human", "rational"];
+    let err = refused_in(
+        d,
+        &[&base[..], &["--prior", "normal:0,1", "--cost", "-1e-320"]].concat(),
+        "--cost",
+    );
+    assert!(err.len() < 200, "{err}");
+    refused_in(d, &[&base[..], &["--prior", "csv:#u"]].concat(), "--prior");
+    refused_in(
+        d,
+        &[&base[..], &["--prior", "csv:f.csv#a#b"]].concat(),
+        "--prior",
+    );
+    // A prior far out prints short in labels.
+    let out = cirl()
+        .current_dir(d)
+        .args([
+            "offswitch",
+            "--human",
+            "rational",
+            "--prior",
+            "normal:-1e300,1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.lines().all(|l| l.len() < 200), "{text}");
+    // A mistyped axis says which forms are accepted.
+    for (axis, needle) in [
+        ("{ start = 0, stop = 1, num = 3.0 }", "whole number"),
+        ("\"x\"", "a list of numbers"),
+        ("[1, \"a\"]", "item 1"),
+        ("{ start = 0, stop = 1 }", "missing field `num`"),
+    ] {
+        let cfg = d.join("axis.toml");
+        std::fs::write(
+            &cfg,
+            format!("name = \"axis\"\n[sweep]\nmu = {axis}\nsigma = 1\nprior = \"normal\"\nhuman = \"rational\"\n"),
+        )
+        .unwrap();
+        let err = refused_in(d, &["run", "axis.toml", "--dry-run"], needle);
+        assert!(!err.contains("untagged"), "{err}");
+    }
+    // An unreachable ECE names the class that holds it back, not only the ECE.
+    let text = std::fs::read_to_string(repo("experiments/scenarios/coding-agent.toml"))
+        .unwrap()
+        .replace("prior = \"normal:2,1.5\"", "prior = \"normal:-1e300,1\"");
+    assert!(text.contains("-1e300"));
+    std::fs::write(d.join("ece.toml"), text).unwrap();
+    refused_in(d, &["calibrate", "ece.toml"], "read-search");
+}
+
+#[test]
+fn c34_a_sweep_is_held_to_what_fits_the_memory_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = |n: usize| {
+        format!(
+            "name = \"big\"\n[sweep]\nprior = \"normal\"\nhuman = \"rational\"\nmu = {{ start = -2, stop = 2, num = {n} }}\nsigma = {{ start = 0.1, stop = 3, num = 1000 }}\n"
+        )
+    };
+    std::fs::write(tmp.path().join("ok.toml"), grid(1000)).unwrap();
+    std::fs::write(tmp.path().join("over.toml"), grid(1001)).unwrap();
+    let out = cirl()
+        .current_dir(tmp.path())
+        .args(["run", "ok.toml", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    refused_in(tmp.path(), &["run", "over.toml", "--dry-run"], "1000000");
+}
+
+#[test]
+fn c35_a_csv_prior_is_read_once_for_the_whole_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("u\n");
+    for i in 0..20_000 {
+        csv += &format!("{}\n", (i as f64 / 20_000.0 - 0.4) * 3.0);
+    }
+    std::fs::write(tmp.path().join("med.csv"), csv).unwrap();
+    let text = format!(
+        "name = \"c35\"\n[sweep]\nprior = \"csv:{}#u\"\nhuman = \"boltzmann\"\nbeta = {{ start = 0.05, stop = 10, num = 200 }}\n",
+        tmp.path().join("med.csv").display()
+    );
+    let cfg = cirl::experiment::config::parse(&text, "c35.toml").unwrap();
+    let points = cirl::experiment::sweep::expand(cfg.sweep.as_ref().unwrap()).unwrap();
+    assert_eq!(points.len(), 200);
+    // One parsed prior, shared by every point (so every job reuses it too).
+    let first = points[0].build_prior().unwrap();
+    for p in &points {
+        assert!(std::sync::Arc::ptr_eq(&first, &p.build_prior().unwrap()));
+    }
+}
+
+#[test]
+fn c36_a_po_osg_with_many_distinct_observations_is_solved() {
+    // 200,000 states with distinct human observations: the label lookup is a hash map, so this is solved
+    // (a hang guard, not a timing test: the review saw > 20 s where this takes about a second).
+    let n = 200_000;
+    let mut text = String::from("kind = \"po-osg\"\nhuman = \"optimal\"\n");
+    for i in 0..n {
+        text += &format!(
+            "[[state]]\np = {}\nu_act = {}\nobs_h = \"h{i}\"\nobs_a = \"x\"\n",
+            1.0 / n as f64,
+            (i % 7) as f64 / 3.0 - 1.0
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("big.toml"), text).unwrap();
+    for extra in [&[][..], &["--heuristic"]] {
+        let out = cirl()
+            .current_dir(tmp.path())
+            .args(["posg", "big.toml", "--json"])
+            .args(extra)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Human sees everything: the value is E[max(u_act, 0)].
+        let full: f64 = (0..n)
+            .map(|i| ((i % 7) as f64 / 3.0 - 1.0).max(0.0))
+            .sum::<f64>()
+            / n as f64;
+        let value = v["value"].as_f64().unwrap();
+        assert!((value - full).abs() < 1e-9, "{value} vs {full}");
+    }
+}
+
+#[test]
+fn time_indexed_games_are_sized_before_they_are_built() {
+    // Found by the allocation-size fuzzer: meal-choice has a state per world and step, so its transition table
+    // grows with the square of the horizon (horizon 4294 aborted on allocation; 400 took 3.8 GB).
+    let d = tempfile::tempdir().unwrap();
+    refused_in(
+        d.path(),
+        &["solve", "meal-choice", "--set", "horizon=1000"],
+        "--set horizon",
+    );
+    refused_in(
+        d.path(),
+        &["solve", "meal-choice", "--set", "horizon=8388609"],
+        "--set horizon",
+    );
+    let out = cirl()
+        .current_dir(d.path())
+        .args([
+            "solve",
+            "meal-choice",
+            "--set",
+            "horizon=60",
+            "--policy",
+            "plans.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("plans.json")).unwrap()).unwrap();
+    // The plans list only the states reachable at each decision, and each vector's reachable continuations.
+    assert_eq!(v["kind"], "cirl-plans");
+    let stages = v["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 60);
+    for st in stages {
+        assert!(st.as_array().unwrap().len() <= 5, "{st}");
+    }
+}

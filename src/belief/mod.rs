@@ -416,7 +416,7 @@ impl Prior {
     }
 
     fn from_toml_file_inner(path: &Path) -> Result<Self> {
-        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "prior")?;
+        let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "prior")?;
         let value: toml::Table = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.display().to_string(),
             message: e.message().to_string(),
@@ -816,7 +816,7 @@ fn collect_files(v: &toml::Value, out: &mut Vec<std::path::PathBuf>) {
                     return;
                 }
                 out.push(p.clone());
-                let Ok(text) = crate::input::read_text(&p, crate::input::MAX_TEXT_BYTES, "prior")
+                let Ok(text) = crate::input::read_text(&p, crate::input::MAX_TOML_BYTES, "prior")
                 else {
                     return;
                 };

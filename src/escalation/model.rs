@@ -33,6 +33,7 @@
 //! the best move at every q (the upper envelope of four lines), so no policy that sees the same information
 //! does better (without fatigue; with it, [`super::optimize`] searches the ask rate).
 
+use crate::numerics::brief;
 use serde::Serialize;
 use statrs::function::beta::{beta_reg, ln_beta};
 
@@ -1168,8 +1169,41 @@ pub fn overconfidence_shift(classes: &[ClassModel], ece: f64) -> Result<f64> {
             ),
         ));
     }
-    brent(|s| gap(s) - ece, 0.0, 60.0, 1e-12)
-        .ok_or_else(|| Error::invalid("agent.ece", format!("no confidence shift gives ECE {ece}")))
+    // Confidence on an action that is surely bad (q = 0) or surely good (q = 1) cannot be shifted, so the
+    // reachable ECE can fall short of the bound above: say which classes hold it back.
+    let reach = gap(60.0);
+    if ece >= reach {
+        let stuck: Vec<String> = classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.share > 0.0 && c.q.expect(&|q| reported(q, 60.0)) - c.q.mean() < 1e-3
+            })
+            .map(|(i, c)| format!("class[{i}] `{}` (P(good) {})", c.name, brief(c.p_good)))
+            .collect();
+        let why = if stuck.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": the confidence of {} cannot be shifted, its actions being surely bad or surely good — check its prior",
+                stuck.join(", ")
+            )
+        };
+        return Err(Error::invalid(
+            "agent.ece",
+            format!(
+                "an ECE of {} is out of reach; no confidence shift makes it more than {}{why}",
+                brief(ece),
+                brief(reach)
+            ),
+        ));
+    }
+    brent(|s| gap(s) - ece, 0.0, 60.0, 1e-12).ok_or_else(|| {
+        Error::invalid(
+            "agent.ece",
+            format!("no confidence shift gives ECE {}", brief(ece)),
+        )
+    })
 }
 
 /// Lines plus penalties: `line(m) − Σ w·penalty(m)` (the Lagrangian of a constrained problem).

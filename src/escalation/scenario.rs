@@ -768,7 +768,7 @@ impl Scenario {
 
     /// Reads and validates a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario> {
-        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "scenario")?;
+        let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "scenario")?;
         Self::parse(&text, &path.display().to_string())
     }
 

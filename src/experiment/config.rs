@@ -69,12 +69,64 @@ impl OneOrMany {
 }
 
 /// The values of one swept parameter.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Axis {
     Value(f64),
     List(Vec<f64>),
     Range(Range),
+}
+
+/// Read by hand rather than derived, so that a mistyped axis gets a message naming the three accepted forms and
+/// what is wrong, not serde's "did not match any variant".
+impl<'de> Deserialize<'de> for Axis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        const FORMS: &str =
+            "a number, a list of numbers, or { start = A, stop = B, num = N, log = false }";
+        let number = |v: &toml::Value| match v {
+            toml::Value::Float(x) => Some(*x),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        let v = toml::Value::deserialize(d)?;
+        match &v {
+            toml::Value::Float(_) | toml::Value::Integer(_) => Ok(Axis::Value(number(&v).unwrap_or_default())),
+            toml::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    number(x).ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "item {i} of the list is {} {}, not a number; expected {FORMS}",
+                            article(x.type_str()),
+                            x.type_str()
+                        ))
+                    })
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map(Axis::List),
+            toml::Value::Table(_) => Range::deserialize(v.clone()).map(Axis::Range).map_err(|e| {
+                D::Error::custom(format!(
+                    "{} (a range is {{ start = A, stop = B, num = N, log = false }} with N a whole number)",
+                    e.message().trim_end()
+                ))
+            }),
+            other => Err(D::Error::custom(format!(
+                "got {} {}; expected {FORMS}",
+                article(other.type_str()),
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// `num` evenly spaced values from `start` to `stop` inclusive (`log = true`: evenly spaced logarithms).

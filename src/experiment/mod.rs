@@ -133,7 +133,7 @@ pub fn reproduction(name: &str) -> Result<Config> {
 
 /// Reads and parses a config file.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "config")?;
+    let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "config")?;
     config::parse(&text, &path.display().to_string())
 }
 

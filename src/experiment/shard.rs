@@ -512,12 +512,40 @@ pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
             ),
         )
     })?;
-    crate::input::check_identifier(&m.name).map_err(|why| {
+    let bad = |why: String| {
         Error::invalid(
             p.display().to_string(),
-            format!("name: {why}; this manifest was not written by cirl"),
+            format!(
+                "{why}; this manifest was not written by this cirl: rerun the shard with --force"
+            ),
         )
-    })?;
+    };
+    crate::input::check_identifier(&m.name).map_err(|why| bad(format!("name: {why}")))?;
+    // Everything later code indexes or divides by, checked here (a hand-edited manifest must not panic).
+    if m.format != FORMAT {
+        return Err(bad(format!(
+            "format {} (this cirl writes {FORMAT})",
+            m.format
+        )));
+    }
+    if !(1..=m.shards).contains(&m.shard) || m.shards > 100_000 {
+        return Err(bad(format!(
+            "shard {}/{} (1 <= K <= N <= 100000)",
+            m.shard, m.shards
+        )));
+    }
+    let hex = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(i) = m.inputs.iter().find(|i| !hex(&i.sha256)) {
+        return Err(bad(format!(
+            "input {}: sha256 is not 64 hex digits",
+            i.path
+        )));
+    }
+    if !(m.build == "unknown"
+        || (m.build.len() == 16 && m.build.bytes().all(|b| b.is_ascii_hexdigit())))
+    {
+        return Err(bad("build: not a cirl build id".to_string()));
+    }
     Ok(Some(m))
 }
 

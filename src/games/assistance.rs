@@ -89,6 +89,21 @@ impl Builder {
             self.robot_actions.len(),
             self.thetas.len(),
         );
+        // The dense tables below, sized before they are allocated: a time-indexed game has a state per step, so
+        // its transition table grows with the square of the horizon.
+        let (s, h, a, th) = (ns as f64, nh as f64, nr as f64, nt as f64);
+        crate::limits::check_table(
+            if self.horizon.is_some() {
+                "--set horizon"
+            } else {
+                "--set"
+            },
+            s * s * h * a + 2.0 * th * s * h * a,
+            &format!(
+                "`{}` with {ns} states ({nh} × {nr} actions, {nt} θ; a state per world and step)",
+                self.name
+            ),
+        )?;
         let mut t = vec![vec![vec![vec![0.0; ns]; nr]; nh]; ns];
         let mut r = vec![vec![vec![vec![0.0; nr]; nh]; ns]; nt];
         for s in 0..ns {

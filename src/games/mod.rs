@@ -287,9 +287,24 @@ pub fn discretise(prior: &Prior, points: usize) -> Result<(Vec<f64>, Vec<f64>)> 
 }
 
 impl GameSpec {
+    /// The spec's horizon, if it has one.
+    fn horizon(&self) -> Option<usize> {
+        match self {
+            GameSpec::Tiger { horizon, .. } => *horizon,
+            GameSpec::Offswitch { .. } => None,
+            GameSpec::RedBlue { horizon, .. }
+            | GameSpec::WormyApples { horizon, .. }
+            | GameSpec::MealChoice { horizon, .. }
+            | GameSpec::Chef { horizon, .. }
+            | GameSpec::Random { horizon, .. } => Some(*horizon),
+        }
+    }
+
     /// Builds the model.
     pub fn build(&self) -> Result<Model> {
         use assistance::*;
+        // Before anything is built: a time-indexed game allocates a state per step.
+        crate::model::check_horizon("--set horizon", self.horizon())?;
         let unit = |field: &str, x: f64| -> Result<f64> {
             if (0.0..=1.0).contains(&x) {
                 Ok(x)
@@ -457,7 +472,7 @@ pub fn load(spec: &str, sets: &[(String, String)]) -> Result<Model> {
     if spec.ends_with(".toml") {
         let text = crate::input::read_text(
             std::path::Path::new(spec),
-            crate::input::MAX_TEXT_BYTES,
+            crate::input::MAX_TOML_BYTES,
             "model",
         )?;
         return spec_from_toml(spec, &text, sets)?.build();

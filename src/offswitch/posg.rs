@@ -24,6 +24,7 @@
 //! ```
 
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 
@@ -183,6 +184,8 @@ impl Posg {
             obs_a_labels: vec![],
             expect: raw.expect.clone().unwrap_or_default(),
         };
+        // Label → index maps, so that reading n states is O(n) and not a linear search per state.
+        let (mut seen_h, mut seen_a) = (HashMap::new(), HashMap::new());
         for (i, s) in raw.states.iter().enumerate() {
             let f = |k: &str| format!("state[{i}].{k}");
             if !(s.p.is_finite() && s.p >= 0.0) {
@@ -198,8 +201,8 @@ impl Posg {
             g.p.push(s.p);
             g.u_act.push(s.u_act);
             g.u_off.push(s.u_off);
-            g.obs_h.push(index_of(&mut g.obs_h_labels, oh));
-            g.obs_a.push(index_of(&mut g.obs_a_labels, oa));
+            g.obs_h.push(index_of(&mut seen_h, &mut g.obs_h_labels, oh));
+            g.obs_a.push(index_of(&mut seen_a, &mut g.obs_a_labels, oa));
         }
         let total: f64 = g.p.iter().sum();
         if (total - 1.0).abs() > PROB_TOL {
@@ -213,7 +216,7 @@ impl Posg {
 
     /// Reads a PO-OSG file.
     pub fn load(path: &std::path::Path) -> Result<Posg> {
-        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "game")?;
+        let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "game")?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -268,12 +271,9 @@ impl Posg {
     }
 }
 
-fn index_of(labels: &mut Vec<String>, l: String) -> usize {
-    match labels.iter().position(|x| *x == l) {
-        Some(k) => k,
-        None => {
-            labels.push(l);
-            labels.len() - 1
-        }
-    }
+fn index_of(seen: &mut HashMap<String, usize>, labels: &mut Vec<String>, l: String) -> usize {
+    *seen.entry(l).or_insert_with_key(|l| {
+        labels.push(l.clone());
+        labels.len() - 1
+    })
 }

@@ -41,6 +41,7 @@ use rayon::prelude::*;
 use super::exact::{dominated, prune_tagged};
 use crate::error::{Error, Result};
 use crate::model::cirl::{CirlGame, Human, Table4};
+use crate::numerics::brief;
 use crate::rng::job_rng;
 use crate::sim::Returns;
 
@@ -553,8 +554,37 @@ fn solve_with(
     let mut sizes = Vec::with_capacity(steps);
     let mut v = zero;
     let reach = reachable_states(g, steps);
+    // The plans kept for every decision: each vector holds its values over θ, the human's rule and a next
+    // index per (a^H, s'). A time-indexed game has a state per step, so this grows with the square of the
+    // horizon: a floor (one vector per reachable state and decision) is checked first, the real count after
+    // each backup.
+    let (ns, nh, nt) = (g.states.len(), g.human_actions.len(), g.thetas.len());
+    let per_vector = (8 * nt + 8 * nh * ns + nt * (24 + 8 * nh) + 128) as f64;
+    let (field, hint) = match g.horizon {
+        Some(_) => ("--set horizon", "shorten the horizon"),
+        None => (
+            "--tolerance",
+            "ask for a larger --tolerance (fewer backups)",
+        ),
+    };
+    let floor: f64 = reach
+        .iter()
+        .map(|r| r.iter().filter(|&&x| x).count() as f64)
+        .sum::<f64>()
+        * per_vector
+        + (steps * ns * 24) as f64;
+    let what = |n: f64| {
+        format!(
+            "keeping the plans of {steps} decisions ({} vectors)",
+            brief(n)
+        )
+    };
+    crate::limits::check_memory(field, floor, &what(floor / per_vector), hint)?;
+    let mut kept = 0.0;
     for i in 0..steps {
         v = backup(g, &v, &reach[steps - 1 - i], eps)?;
+        kept += v.total() as f64;
+        crate::limits::check_memory(field, kept * per_vector, &what(kept), hint)?;
         sizes.push(v.total());
         stages.push(v.clone());
     }

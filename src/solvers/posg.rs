@@ -113,22 +113,30 @@ impl<'a> Game<'a> {
         }
     }
 
-    /// The human's best response to `a`: value, number of best responses, P(wait) range over them, and one
-    /// best response (ties reported as `Either`, the message the first optimal one).
-    fn best_response(&self, a: &AssistantPolicy) -> (f64, f64, f64, f64, HumanPolicy) {
+    /// A human policy of the game's shape, to be filled by [`Self::best_response`].
+    fn human_policy(&self) -> HumanPolicy {
+        HumanPolicy {
+            message: vec![0; self.g.n_obs_h()],
+            response: vec![vec![Response::Either; self.g.messages_a]; self.g.n_obs_h()],
+        }
+    }
+
+    /// The human's best response to `a`: value, number of best responses and P(wait) range over them, with one
+    /// best response written into `hp` (ties reported as `Either`, the message the first optimal one; every entry
+    /// overwritten, so that a search over many assistant policies allocates one human policy, not one per policy).
+    fn best_response(&self, a: &AssistantPolicy, hp: &mut HumanPolicy) -> (f64, f64, f64, f64) {
         let (mh, ma) = (self.g.messages_h, self.g.messages_a);
         let mut total = 0.0;
         let mut count = 1.0;
         let (mut wmin, mut wmax) = (0.0, 0.0);
-        let mut hp = HumanPolicy {
-            message: vec![0; self.g.n_obs_h()],
-            response: vec![vec![Response::Either; ma]; self.g.n_obs_h()],
-        };
         let mut on = vec![0.0; ma];
         let mut off = vec![0.0; ma];
+        // (m, value, ties, wait), reused across observations: a game with many human observations would
+        // otherwise spend its time in the allocator.
+        let mut cands: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(mh);
         for (oh, states) in self.by_h.iter().enumerate() {
             let mut best = f64::NEG_INFINITY;
-            let mut cands: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(mh); // (m, value, ties, wait)
+            cands.clear();
             for m in 0..mh {
                 on.iter_mut().for_each(|x| *x = 0.0);
                 off.iter_mut().for_each(|x| *x = 0.0);
@@ -156,15 +164,13 @@ impl<'a> Game<'a> {
                 best = best.max(v);
                 cands.push((m, v, ties, wait));
             }
-            let opt: Vec<&(usize, f64, f64, f64)> =
-                cands.iter().filter(|c| best - c.1 <= self.tol).collect();
+            let opt = || cands.iter().filter(|c| best - c.1 <= self.tol);
             total += best;
-            count *= opt.iter().map(|c| c.2).sum::<f64>();
-            wmin += opt.iter().map(|c| c.3).fold(f64::INFINITY, f64::min);
-            wmax += opt.iter().map(|c| c.3).fold(f64::NEG_INFINITY, f64::max);
+            count *= opt().map(|c| c.2).sum::<f64>();
+            wmin += opt().map(|c| c.3).fold(f64::INFINITY, f64::min);
+            wmax += opt().map(|c| c.3).fold(f64::NEG_INFINITY, f64::max);
             // One best response: the optimal message with the most waiting, its responses.
-            let chosen = opt
-                .iter()
+            let chosen = *opt()
                 .max_by(|x, y| x.3.total_cmp(&y.3).then(y.0.cmp(&x.0)))
                 .expect("a message");
             hp.message[oh] = chosen.0;
@@ -187,7 +193,7 @@ impl<'a> Game<'a> {
                 };
             }
         }
-        (total, count, wmin, wmax, hp)
+        (total, count, wmin, wmax)
     }
 
     /// The value of a pair (responses `Either` count as ON).
@@ -298,10 +304,11 @@ fn always_wait(game: &Game) -> Option<f64> {
         return None;
     }
     let mut best = f64::NEG_INFINITY;
+    let mut hp = game.human_policy();
     for code in 0..count as u64 {
         let mut a = decode(code, g.n_obs_a(), g.messages_h, g.messages_a);
         a.action = vec![vec![AMove::Wait; g.messages_h]; g.n_obs_a()];
-        best = best.max(game.best_response(&a).0);
+        best = best.max(game.best_response(&a, &mut hp).0);
     }
     Some(best)
 }
@@ -330,9 +337,10 @@ pub fn solve(g: &Posg) -> Result<Solution> {
     let mut pairs = 0.0;
     let (mut wmin, mut wmax) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut reported: Option<(AssistantPolicy, HumanPolicy, f64)> = None;
+    let mut hp = game.human_policy();
     for code in 0..total as u64 {
         let a = decode(code, na, mh, ma);
-        let (v, count, lo, hi, hp) = game.best_response(&a);
+        let (v, count, lo, hi) = game.best_response(&a, &mut hp);
         if v > best + game.tol {
             best = v;
             n_opt = 0;
@@ -347,7 +355,7 @@ pub fn solve(g: &Posg) -> Result<Solution> {
             wmin = wmin.min(lo);
             wmax = wmax.max(hi);
             if reported.as_ref().is_none_or(|r| hi > r.2 + 1e-12) {
-                reported = Some((a, hp, hi));
+                reported = Some((a, hp.clone(), hi));
             }
         }
     }
@@ -465,6 +473,7 @@ pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {
     let (na, mh, ma) = (g.n_obs_a(), g.messages_h, g.messages_a);
     let mut best: Option<(f64, AssistantPolicy, HumanPolicy)> = None;
     let mut evaluated = 0u64;
+    let (mut h, mut h2) = (game.human_policy(), game.human_policy());
     for r in 0..restarts {
         let mut rng = job_rng(seed, r as u64);
         let mut a = AssistantPolicy {
@@ -479,15 +488,15 @@ pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {
         };
         let mut v_prev = f64::NEG_INFINITY;
         loop {
-            let (_, _, _, _, h) = game.best_response(&a);
+            game.best_response(&a, &mut h);
             let a2 = game.assistant_best_response(&h);
             let (v, _) = game.value(&a2, &h);
             evaluated += 1;
-            let (v2, _, _, _, h2) = game.best_response(&a2);
+            let (v2, ..) = game.best_response(&a2, &mut h2);
             let v = v.max(v2);
             if v <= v_prev + game.tol {
                 if best.as_ref().is_none_or(|b| v > b.0 + game.tol) {
-                    best = Some((v, a2, h2));
+                    best = Some((v, a2, h2.clone()));
                 }
                 break;
             }
