@@ -296,8 +296,8 @@ pub const RESULT_COLUMNS: [&str; 18] = [
     "method",
 ];
 
-fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
-    let t2 = v.theorem2.as_ref();
+/// The point's own columns: the first seven of results.csv.
+fn key_cells(p: &Point) -> Vec<Cell> {
     vec![
         p.prior.clone().into(),
         p.human.clone().into(),
@@ -306,6 +306,13 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
         p.beta.into(),
         p.p.into(),
         p.cost.into(),
+    ]
+}
+
+fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
+    let t2 = v.theorem2.as_ref();
+    let mut row = key_cells(p);
+    row.extend([
         v.v_act.into(),
         v.v_wait.into(),
         v.v_off.into(),
@@ -322,7 +329,8 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
         t2.and_then(|t| t.e_pi_dot).into(),
         t2.map(|t| t.pr_correction).into(),
         v.method.into(),
-    ]
+    ]);
+    row
 }
 
 /// The results table's shape before anything is computed: one row per point with the swept parameters filled
@@ -330,15 +338,7 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
 pub fn key_table(points: &[Point]) -> Table {
     let mut t = Table::new(&RESULT_COLUMNS);
     for p in points {
-        let mut row: Vec<Cell> = vec![
-            p.prior.clone().into(),
-            p.human.clone().into(),
-            p.mu.into(),
-            p.sigma.into(),
-            p.beta.into(),
-            p.p.into(),
-            p.cost.into(),
-        ];
+        let mut row = key_cells(p);
         row.resize(RESULT_COLUMNS.len(), Cell::Num(0.0));
         t.push(row);
     }
