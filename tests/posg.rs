@@ -340,3 +340,31 @@ fn bad_po_osg_files_fail_with_one_line_and_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "case {i}: {err}");
     }
 }
+
+#[test]
+fn local_search_does_not_stall_where_acting_ties_waiting() {
+    // E[u_act] = 0, so acting ties switching off, and while the assistant acts the human's answer is never asked
+    // for: without resolving the human's indifference, every restart that starts by acting stays there (value 0),
+    // though waiting is worth E[max(u_act, 0)].
+    let mut text = String::from("kind = \"po-osg\"\nhuman = \"optimal\"\n");
+    let n = 70;
+    for i in 0..n {
+        text += &format!(
+            "[[state]]\np = {}\nu_act = {}\nobs_h = \"h{i}\"\nobs_a = \"x\"\n",
+            1.0 / n as f64,
+            (i % 7) as f64 / 3.0 - 1.0
+        );
+    }
+    let g = Posg::parse(&text, "ties.toml").unwrap();
+    let exact = posg::solve(&g).unwrap();
+    assert!((exact.value - 2.0 / 7.0).abs() < 1e-9, "{}", exact.value);
+    for seed in 0..8 {
+        let ls = posg::local_search(&g, 1, seed).unwrap();
+        assert!(
+            (ls.value - exact.value).abs() < 1e-9,
+            "seed {seed}: {}",
+            ls.value
+        );
+        assert!((posg::pair_value(&g, &ls.assistant, &ls.human) - ls.value).abs() < 1e-9);
+    }
+}

@@ -196,6 +196,35 @@ impl<'a> Game<'a> {
         (total, count, wmin, wmax)
     }
 
+    /// Replaces each `Either` of `hp` by what the human would prefer if the assistant waited on every state of
+    /// the observation that sends that message (or on every state of the observation, if none does): the
+    /// response stays a best response to the assistant's policy (it was indifferent), but local search no longer
+    /// stalls where acting and waiting tie only because the human's answer was never asked for.
+    fn resolve_ties(&self, a: &AssistantPolicy, hp: &mut HumanPolicy) {
+        for (oh, states) in self.by_h.iter().enumerate() {
+            for k in 0..self.g.messages_a {
+                if hp.response[oh][k] != Response::Either {
+                    continue;
+                }
+                let (mut sent, mut any, mut all) = (0.0, false, 0.0);
+                for &i in states {
+                    let g = self.pa[i] - self.po[i];
+                    all += g;
+                    if a.message[self.g.obs_a[i]] == k {
+                        sent += g;
+                        any = true;
+                    }
+                }
+                let gain = if any { sent } else { all };
+                if gain > self.tol {
+                    hp.response[oh][k] = Response::On;
+                } else if gain < -self.tol {
+                    hp.response[oh][k] = Response::Off;
+                }
+            }
+        }
+    }
+
     /// The value of a pair (responses `Either` count as ON).
     fn value(&self, a: &AssistantPolicy, h: &HumanPolicy) -> (f64, f64) {
         let (mut v, mut wait) = (0.0, 0.0);
@@ -489,6 +518,7 @@ pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {
         let mut v_prev = f64::NEG_INFINITY;
         loop {
             game.best_response(&a, &mut h);
+            game.resolve_ties(&a, &mut h);
             let a2 = game.assistant_best_response(&h);
             let (v, _) = game.value(&a2, &h);
             evaluated += 1;
