@@ -15,7 +15,7 @@
 //! | the off-switch game's discretisation | 2,000 points | a 2,000² table |
 //! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
 //! | the generalized backup's plans (`cirl solve` of a CIRL game) | [`MEMORY_BUDGET`] | checked before the first backup (a floor: one vector per reachable state and decision) and after each |
-//! | a sweep | 10⁶ games | 1.45 GB peak (grid and results held in memory; see `experiment::sweep::MAX_POINTS`) |
+//! | a sweep | 10⁶ games | 1.26 GB peak (results held in memory; see `experiment::sweep::MAX_POINTS`) |
 //! | a designer study | 10⁷ (game chunk × action count) jobs | games are summed, not held |
 
 use crate::error::{Error, Result};

@@ -184,7 +184,7 @@ pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
 
 /// A config split into jobs.
 pub enum Plan<'a> {
-    Sweep(Vec<sweep::Point>),
+    Sweep(sweep::Grid),
     Designer(designer::Plan<'a>),
 }
 
@@ -192,7 +192,7 @@ impl<'a> Plan<'a> {
     /// Lays out the jobs of a sweep or designer config (validating it).
     pub fn new(cfg: &'a Config) -> Result<Self> {
         match (&cfg.sweep, &cfg.designer) {
-            (Some(s), _) => Ok(Plan::Sweep(sweep::expand(s)?)),
+            (Some(s), _) => Ok(Plan::Sweep(sweep::Grid::new(s)?)),
             (None, Some(d)) => Ok(Plan::Designer(designer::Plan::new(d, cfg.seed)?)),
             (None, None) => Err(Error::invalid(
                 "config",
@@ -228,7 +228,7 @@ impl<'a> Plan<'a> {
     /// The results table's shape, computed columns 0 (see [`sweep::key_table`]).
     pub fn key_table(&self) -> Table {
         match self {
-            Plan::Sweep(points) => sweep::key_table(points),
+            Plan::Sweep(points) => sweep::key_table(&points.points(0..points.len())),
             Plan::Designer(p) => p.key_table(),
         }
     }
@@ -285,11 +285,12 @@ impl<'a> Plan<'a> {
                 if t.columns != columns {
                     return Err(format!("columns {:?}, expected {columns:?}", t.columns));
                 }
-                let mine = &points[j * sweep::CHUNK..((j + 1) * sweep::CHUNK).min(points.len())];
+                let mine =
+                    points.points(j * sweep::CHUNK..((j + 1) * sweep::CHUNK).min(points.len()));
                 if t.rows.len() != mine.len() {
                     return Err(format!("{} rows, expected {}", t.rows.len(), mine.len()));
                 }
-                let keys = sweep::key_table(mine);
+                let keys = sweep::key_table(&mine);
                 for (i, (row, want)) in t.rows.iter().zip(&keys.rows).enumerate() {
                     if row[..7] != want[..7] {
                         return Err(format!(

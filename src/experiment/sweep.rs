@@ -13,10 +13,11 @@ use crate::human::Human;
 use crate::numerics;
 use crate::offswitch::{self, Move, Values};
 
-/// The most games one sweep may hold. The grid and its results are held in memory, about 1.45 KB a game
-/// (measured: 1.45 GB peak RSS for a 1000 × 1000 grid, `/usr/bin/time -f %M cirl run … --no-plots`), so
-/// 10⁶ games keep a run within [`crate::limits::MEMORY_BUDGET`]; a larger grid is split into several configs.
-/// (Streaming the rows from the job files, so that 10⁷ games fit the same budget, is the next step.)
+/// The most games one sweep may hold. The grid is computed from the game's index, but the results are held in
+/// memory, about 1.26 KB a game (measured: 1.26 GB peak RSS for a 1000 × 1000 grid, `/usr/bin/time -f %M cirl run
+/// … --no-plots`; 1.45 GB while the grid was held as points), so 10⁶ games keep a run within
+/// [`crate::limits::MEMORY_BUDGET`]; a larger grid is split into several configs. (Streaming the rows from the
+/// job files, so that 10⁷ games fit the same budget, is the next step.)
 pub const MAX_POINTS: usize = 1_000_000;
 
 /// The numeric parameters a sweep can vary.
@@ -176,102 +177,218 @@ fn count(s: &Sweep, ax: &BTreeMap<&'static str, Vec<f64>>) -> f64 {
 
 /// Expands a sweep into its grid of games (validated: every point builds), in a fixed order.
 pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
-    let ax = axes(s)?;
-    let priors = s.prior.to_vec();
-    let humans = s.human.to_vec();
-    if priors.is_empty() || humans.is_empty() {
-        return Err(Error::invalid(
-            "sweep.prior",
-            "give at least one prior and one human kind",
-        ));
+    let g = Grid::new(s)?;
+    Ok((0..g.len()).map(|i| g.point(i)).collect())
+}
+
+/// One (prior kind, human kind) block of a grid: its axes, in the order the points run (μ, σ, the human's
+/// parameter, cost; cost fastest).
+#[derive(Debug, Clone)]
+struct Block {
+    prior: String,
+    human: String,
+    fixed: Option<Arc<Prior>>,
+    /// A fixed prior's mean and sd (the `mu`, `sigma` columns of its rows).
+    fixed_moments: Option<(f64, f64)>,
+    mus: Vec<f64>,
+    sigmas: Vec<f64>,
+    hparam: Option<&'static str>,
+    hvals: Vec<f64>,
+    /// The human's `beta` and `p` columns for each of `hvals`.
+    hfill: Vec<(Option<f64>, Option<f64>)>,
+    costs: Vec<f64>,
+    start: usize,
+}
+
+impl Block {
+    fn len(&self) -> usize {
+        self.mus.len() * self.sigmas.len() * self.hvals.len() * self.costs.len()
     }
-    let need = |name: &'static str, why: &str| -> Result<Vec<f64>> {
-        ax.get(name)
-            .cloned()
-            .ok_or_else(|| Error::invalid(format!("sweep.{name}"), format!("missing: {why}")))
-    };
-    // The grid's size before it is built: a config must not be able to exhaust memory.
-    let total = count(s, &ax);
-    if total > MAX_POINTS as f64 {
-        return Err(Error::invalid(
-            "sweep",
-            format!(
-                "the grid has {total} games, more than the {MAX_POINTS} one run holds within its 2 GB; split it into several configs (e.g. one per prior or mu)"
-            ),
-        ));
-    }
-    let mut out = Vec::new();
-    for pk in &priors {
-        // A fixed prior is read and checked once, then shared by every point.
-        let mut fixed: Option<Arc<Prior>> = None;
-        let (mus, sigmas) = if prior_params(pk) {
-            (
-                need("mu", &format!("prior \"{pk}\" needs `mu` (its mean)"))?,
-                need(
-                    "sigma",
-                    &format!("prior \"{pk}\" needs `sigma` (its standard deviation)"),
-                )?,
-            )
-        } else {
-            (vec![f64::NAN], vec![f64::NAN])
+
+    /// The point at (μ, σ, human parameter, cost) indices, before the fixed prior's and the human's columns are
+    /// filled in.
+    fn raw(&self, m: usize, s: usize, h: usize, c: usize) -> Point {
+        let (mu, sigma) = (self.mus[m], self.sigmas[s]);
+        let mut pt = Point {
+            prior: self.prior.clone(),
+            human: self.human.clone(),
+            mu: None,
+            sigma: None,
+            beta: None,
+            p: None,
+            cost: self.costs[c],
+            fixed: self.fixed.clone(),
         };
-        for hk in &humans {
-            let hp = human_param(hk);
-            let hvals = match hp {
-                Some(name) => need(name, &format!("human \"{hk}\" needs `{name}`"))?,
-                None => vec![f64::NAN],
+        if !mu.is_nan() {
+            pt.mu = Some(mu);
+            pt.sigma = Some(sigma);
+        }
+        if let Some(name) = self.hparam {
+            pt.set(name, self.hvals[h]);
+        }
+        pt
+    }
+}
+
+/// The games of a sweep, computed from their index rather than held: a grid of 10⁶ games costs its axes, not
+/// 10⁶ points. Every point is validated when the grid is built, in the order the points run, so the first
+/// invalid one is reported as before anything is computed.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    blocks: Vec<Block>,
+    len: usize,
+}
+
+impl Grid {
+    /// Lays out and validates the grid of `s`.
+    pub fn new(s: &Sweep) -> Result<Grid> {
+        let ax = axes(s)?;
+        let priors = s.prior.to_vec();
+        let humans = s.human.to_vec();
+        if priors.is_empty() || humans.is_empty() {
+            return Err(Error::invalid(
+                "sweep.prior",
+                "give at least one prior and one human kind",
+            ));
+        }
+        let need = |name: &'static str, why: &str| -> Result<Vec<f64>> {
+            ax.get(name)
+                .cloned()
+                .ok_or_else(|| Error::invalid(format!("sweep.{name}"), format!("missing: {why}")))
+        };
+        // The grid's size before it is laid out: a config must not be able to exhaust memory.
+        let total = count(s, &ax);
+        if total > MAX_POINTS as f64 {
+            return Err(Error::invalid(
+                "sweep",
+                format!(
+                    "the grid has {total} games, more than the {MAX_POINTS} one run holds within its 2 GB; split it into several configs (e.g. one per prior or mu)"
+                ),
+            ));
+        }
+        let costs = ax.get("cost").cloned().unwrap_or_else(|| vec![0.0]);
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        for pk in &priors {
+            let (mus, sigmas) = if prior_params(pk) {
+                (
+                    need("mu", &format!("prior \"{pk}\" needs `mu` (its mean)"))?,
+                    need(
+                        "sigma",
+                        &format!("prior \"{pk}\" needs `sigma` (its standard deviation)"),
+                    )?,
+                )
+            } else {
+                (vec![f64::NAN], vec![f64::NAN])
             };
-            let costs = ax.get("cost").cloned().unwrap_or_else(|| vec![0.0]);
-            for &mu in &mus {
-                for &sigma in &sigmas {
-                    for &h in &hvals {
-                        for &cost in &costs {
-                            let mut pt = Point {
-                                prior: pk.clone(),
-                                human: hk.clone(),
-                                mu: None,
-                                sigma: None,
-                                beta: None,
-                                p: None,
-                                cost,
-                                fixed: fixed.clone(),
+            // A fixed prior is read and checked once, then shared by every point.
+            let mut fixed: Option<Arc<Prior>> = None;
+            for hk in &humans {
+                let hparam = human_param(hk);
+                let hvals = match hparam {
+                    Some(name) => need(name, &format!("human \"{hk}\" needs `{name}`"))?,
+                    None => vec![f64::NAN],
+                };
+                let mut b = Block {
+                    prior: pk.clone(),
+                    human: hk.clone(),
+                    fixed: fixed.clone(),
+                    fixed_moments: None,
+                    mus: mus.clone(),
+                    sigmas: sigmas.clone(),
+                    hparam,
+                    hvals,
+                    hfill: vec![],
+                    costs: costs.clone(),
+                    start,
+                };
+                // Validation in the points' order: the first game's prior, every human parameter and cost with
+                // it, then the remaining priors (humans and costs do not depend on the prior).
+                let mut first = true;
+                for m in 0..b.mus.len() {
+                    for si in 0..b.sigmas.len() {
+                        let pt = b.raw(m, si, 0, 0);
+                        let prior = pt.build_prior()?;
+                        if !prior_params(pk) && b.fixed.is_none() {
+                            fixed = Some(prior.clone());
+                            b.fixed = fixed.clone();
+                        }
+                        if b.fixed.is_some() {
+                            b.fixed_moments = Some((prior.mean(), prior.sd()));
+                        }
+                        if !first {
+                            continue;
+                        }
+                        first = false;
+                        for h in 0..b.hvals.len() {
+                            let pt = b.raw(m, si, h, 0);
+                            let fill = match pt.build_human()? {
+                                Human::Boltzmann { beta } => (Some(beta), pt.p),
+                                Human::PRational { p } | Human::Chance { p } => (pt.beta, Some(p)),
+                                Human::Rational | Human::ErrorRates { .. } => (pt.beta, pt.p),
                             };
-                            if !mu.is_nan() {
-                                pt.mu = Some(mu);
-                                pt.sigma = Some(sigma);
+                            b.hfill.push(fill);
+                            if h == 0 {
+                                for &cost in &b.costs {
+                                    if !(cost.is_finite() && cost >= 0.0) {
+                                        return Err(Error::invalid(
+                                            "sweep.cost",
+                                            format!("must be >= 0, got {cost}"),
+                                        ));
+                                    }
+                                }
                             }
-                            if let Some(name) = hp {
-                                pt.set(name, h);
-                            }
-                            let prior = pt.build_prior()?;
-                            if !prior_params(pk) && fixed.is_none() {
-                                fixed = Some(prior.clone());
-                                pt.fixed = fixed.clone();
-                            }
-                            let human = pt.build_human()?;
-                            if pt.mu.is_none() {
-                                pt.mu = Some(prior.mean());
-                                pt.sigma = Some(prior.sd());
-                            }
-                            match human {
-                                Human::Boltzmann { beta } => pt.beta = Some(beta),
-                                Human::PRational { p } | Human::Chance { p } => pt.p = Some(p),
-                                Human::Rational | Human::ErrorRates { .. } => {}
-                            }
-                            if !(cost.is_finite() && cost >= 0.0) {
-                                return Err(Error::invalid(
-                                    "sweep.cost",
-                                    format!("must be >= 0, got {cost}"),
-                                ));
-                            }
-                            out.push(pt);
                         }
                     }
                 }
+                // An empty block (an axis given as `[]`) holds no game; leaving it out keeps the starts distinct.
+                if b.len() > 0 {
+                    start += b.len();
+                    blocks.push(b);
+                }
             }
         }
+        Ok(Grid { blocks, len: start })
     }
-    Ok(out)
+
+    /// The number of games.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the grid holds no game.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Game `i`, in grid order.
+    pub fn point(&self, i: usize) -> Point {
+        let b = match self.blocks.binary_search_by(|b| b.start.cmp(&i)) {
+            Ok(k) => &self.blocks[k],
+            Err(k) => &self.blocks[k - 1],
+        };
+        let mut k = i - b.start;
+        let c = k % b.costs.len();
+        k /= b.costs.len();
+        let h = k % b.hvals.len();
+        k /= b.hvals.len();
+        let si = k % b.sigmas.len();
+        let m = k / b.sigmas.len();
+        let mut pt = b.raw(m, si, h, c);
+        if pt.mu.is_none()
+            && let Some((mean, sd)) = b.fixed_moments
+        {
+            pt.mu = Some(mean);
+            pt.sigma = Some(sd);
+        }
+        (pt.beta, pt.p) = b.hfill[h];
+        pt
+    }
+
+    /// Games `range` in grid order.
+    pub fn points(&self, range: std::ops::Range<usize>) -> Vec<Point> {
+        range.map(|i| self.point(i)).collect()
+    }
 }
 
 /// The columns of results.csv.
@@ -357,9 +474,9 @@ pub fn job_count(n: usize) -> usize {
 }
 
 /// The results rows of job `j`: points `j·CHUNK ..` in grid order.
-pub fn run_job(points: &[Point], j: usize) -> Result<Table> {
+pub fn run_job(grid: &Grid, j: usize) -> Result<Table> {
     let mut t = Table::new(&RESULT_COLUMNS);
-    for p in &points[j * CHUNK..((j + 1) * CHUNK).min(points.len())] {
+    for p in &grid.points(j * CHUNK..((j + 1) * CHUNK).min(grid.len())) {
         t.push(result_row(p, &p.values()?));
     }
     Ok(t)
@@ -407,7 +524,9 @@ pub const FRONTIER_COLUMNS: [&str; 16] = [
 /// Finds, in every slice of the grid along `along`, where Δ changes sign: brackets from the grid, then Brent's
 /// method on the exact Δ (to 1e-12 of the axis range). Stretches where |Δ| is within the tie tolerance are
 /// reported as `tie` intervals rather than a root, so rounding never picks a side.
-pub fn frontier(points: &[Point], results: &Table, along: &str) -> Result<Table> {
+pub fn frontier(grid: &Grid, results: &Table, along: &str) -> Result<Table> {
+    // The frontier groups and interpolates points, so it holds them for the time it runs.
+    let points = &grid.points(0..grid.len())[..];
     if !PARAMS.contains(&along) {
         return Err(Error::invalid(
             "frontier.along",
@@ -529,4 +648,70 @@ fn slice_frontier(
         k += 1;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_points_run_in_order_with_cost_fastest() {
+        let text = "name = \"g\"\n[sweep]\nprior = [\"normal\", \"discrete:-1@0.5,3@0.5\"]\nhuman = [\"rational\", \"boltzmann\"]\nmu = [0, 1]\nsigma = [0.5]\nbeta = [0.5, 2]\ncost = [0, 1]\n[frontier]\nalong = \"mu\"\n";
+        let cfg = crate::experiment::config::parse(text, "g.toml").unwrap();
+        let g = Grid::new(cfg.sweep.as_ref().unwrap()).unwrap();
+        // normal × rational: 2 μ × 2 costs; normal × boltzmann: 2 μ × 2 β × 2 costs; the fixed prior has one
+        // (μ, σ): × rational 2 costs, × boltzmann 2 β × 2 costs.
+        assert_eq!(g.len(), 4 + 8 + 2 + 4);
+        let key = |i: usize| {
+            let p = g.point(i);
+            (p.prior, p.human, p.mu, p.beta, p.cost)
+        };
+        assert_eq!(
+            key(0),
+            ("normal".into(), "rational".into(), Some(0.0), None, 0.0)
+        );
+        assert_eq!(
+            key(1),
+            ("normal".into(), "rational".into(), Some(0.0), None, 1.0)
+        );
+        assert_eq!(
+            key(2),
+            ("normal".into(), "rational".into(), Some(1.0), None, 0.0)
+        );
+        assert_eq!(
+            key(5),
+            (
+                "normal".into(),
+                "boltzmann".into(),
+                Some(0.0),
+                Some(0.5),
+                1.0
+            )
+        );
+        assert_eq!(
+            key(6),
+            (
+                "normal".into(),
+                "boltzmann".into(),
+                Some(0.0),
+                Some(2.0),
+                0.0
+            )
+        );
+        // The fixed prior's rows carry its mean and sd, and share one parsed prior.
+        let p = g.point(12);
+        assert_eq!(
+            (p.prior.as_str(), p.mu, p.sigma),
+            ("discrete:-1@0.5,3@0.5", Some(1.0), Some(2.0))
+        );
+        assert!(Arc::ptr_eq(
+            &p.build_prior().unwrap(),
+            &g.point(17).build_prior().unwrap()
+        ));
+        assert_eq!(key(17).3, Some(2.0));
+        // An empty axis is refused (so no block is empty).
+        let empty = text.replace("beta = [0.5, 2]", "beta = []");
+        let cfg = crate::experiment::config::parse(&empty, "g.toml").unwrap();
+        assert!(Grid::new(cfg.sweep.as_ref().unwrap()).is_err());
+    }
 }
