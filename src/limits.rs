@@ -12,7 +12,7 @@
 //! | `cirl solve --histories` | 10⁴ episodes | each recorded step by step in the JSON |
 //! | a horizon | 10⁵ decisions | |
 //! | exact value iteration | 10⁵ backups (ln(tol / bound) / ln γ) | else a larger `--tolerance` or `--solver pbvi` |
-//! | the off-switch game's discretisation | 2,000 points | a 2,000² table |
+//! | the off-switch game's discretisation | 2,000 points | a 2,000² table; 5–10 s to build (Golub–Welsch: an n × n eigenproblem) |
 //! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
 //! | the generalized backup's plans (`cirl solve` of a CIRL game) | [`MEMORY_BUDGET`] | checked before the first backup (a floor: one vector per reachable state and decision) and after each |
 //! | a sweep | 10⁶ games | 1.26 GB peak (results held in memory; see `experiment::sweep::MAX_POINTS`) |
