@@ -67,8 +67,8 @@ pub fn open_regular(path: &Path, limit: u64, what: &str) -> Result<impl Read> {
         .take(limit + 1))
 }
 
-/// Reads a regular UTF-8 text file of at most `limit` bytes (a leading byte-order mark removed).
-pub fn read_text(path: &Path, limit: u64, what: &str) -> Result<String> {
+/// Reads a regular file of at most `limit` bytes (one that grows past it while read is refused too).
+pub fn read_bytes(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     open_regular(path, limit, what)?
         .read_to_end(&mut bytes)
@@ -83,6 +83,12 @@ pub fn read_text(path: &Path, limit: u64, what: &str) -> Result<String> {
             ),
         ));
     }
+    Ok(bytes)
+}
+
+/// Reads a regular UTF-8 text file of at most `limit` bytes (a leading byte-order mark removed).
+pub fn read_text(path: &Path, limit: u64, what: &str) -> Result<String> {
+    let bytes = read_bytes(path, limit, what)?;
     let mut text = String::from_utf8(bytes).map_err(|e| {
         Error::invalid(
             what,

@@ -152,12 +152,7 @@ pub fn inputs(cfg: &Config) -> Result<Vec<Input>> {
     files
         .into_iter()
         .map(|f| {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(
-                &mut crate::input::open_regular(&f, crate::input::MAX_DATA_BYTES, "input")?,
-                &mut bytes,
-            )
-            .map_err(io(&f))?;
+            let bytes = crate::input::read_bytes(&f, crate::input::MAX_DATA_BYTES, "input")?;
             Ok(Input {
                 path: f.display().to_string(),
                 sha256: sha256_hex(&bytes),
@@ -228,7 +223,7 @@ impl<'a> Plan<'a> {
     /// The results table's shape, computed columns 0 (see [`sweep::key_table`]).
     pub fn key_table(&self) -> Table {
         match self {
-            Plan::Sweep(points) => sweep::key_table(&points.points(0..points.len())),
+            Plan::Sweep(grid) => sweep::key_table(grid),
             Plan::Designer(p) => p.key_table(),
         }
     }
@@ -290,9 +285,8 @@ impl<'a> Plan<'a> {
                 if t.rows.len() != mine.len() {
                     return Err(format!("{} rows, expected {}", t.rows.len(), mine.len()));
                 }
-                let keys = sweep::key_table(&mine);
-                for (i, (row, want)) in t.rows.iter().zip(&keys.rows).enumerate() {
-                    if row[..7] != want[..7] {
+                for (i, (row, want)) in t.rows.iter().zip(&mine).enumerate() {
+                    if row[..sweep::KEY_COLUMNS] != sweep::key_cells(want)[..] {
                         return Err(format!(
                             "row {} is not grid point {} of this run",
                             i + 1,
@@ -390,13 +384,11 @@ pub fn execute_plan(
     let manifest = manifest(cfg, plan, shard)?;
     let mpath = work.join(MANIFEST);
     let jobs_dir = work.join(JOBS);
-    let finished = |dir: &Path| {
-        std::fs::read_dir(dir).map_or(0, |d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
-                .count()
-        })
-    };
+    let finished = std::fs::read_dir(&jobs_dir).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+            .count()
+    });
     // A manifest that cannot be read is not a journal of this run: with --force it is discarded.
     let old = match read_manifest(work) {
         Err(_) if force => None,
@@ -414,13 +406,13 @@ pub fn execute_plan(
                 ));
             }
         }
-        (false, Some(old)) if !force && finished(&jobs_dir) > 0 => {
+        (false, Some(old)) if !force && finished > 0 => {
             return Err(Error::invalid(
                 "--resume",
                 format!(
                     "{} holds {} finished jobs of shard {}/{} of `{}` (seed {}); add --resume to continue it, or --force to discard them",
                     work.display(),
-                    finished(&jobs_dir),
+                    finished,
                     old.shard,
                     old.shards,
                     old.name,
@@ -535,16 +527,14 @@ pub fn read_manifest(work: &Path) -> Result<Option<Manifest>> {
             m.shard, m.shards
         )));
     }
-    let hex = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
-    if let Some(i) = m.inputs.iter().find(|i| !hex(&i.sha256)) {
+    let hex = |h: &str, n: usize| h.len() == n && h.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(i) = m.inputs.iter().find(|i| !hex(&i.sha256, 64)) {
         return Err(bad(format!(
             "input {}: sha256 is not 64 hex digits",
             i.path
         )));
     }
-    if !(m.build == "unknown"
-        || (m.build.len() == 16 && m.build.bytes().all(|b| b.is_ascii_hexdigit())))
-    {
+    if !(m.build == "unknown" || hex(&m.build, 16)) {
         return Err(bad("build: not a cirl build id".to_string()));
     }
     Ok(Some(m))

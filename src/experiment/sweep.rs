@@ -178,7 +178,7 @@ fn count(s: &Sweep, ax: &BTreeMap<&'static str, Vec<f64>>) -> f64 {
 /// Expands a sweep into its grid of games (validated: every point builds), in a fixed order.
 pub fn expand(s: &Sweep) -> Result<Vec<Point>> {
     let g = Grid::new(s)?;
-    Ok((0..g.len()).map(|i| g.point(i)).collect())
+    Ok(g.points(0..g.len()))
 }
 
 /// One (prior kind, human kind) block of a grid: its axes, in the order the points run (μ, σ, the human's
@@ -413,8 +413,11 @@ pub const RESULT_COLUMNS: [&str; 18] = [
     "method",
 ];
 
-/// The point's own columns: the first seven of results.csv.
-fn key_cells(p: &Point) -> Vec<Cell> {
+/// The number of a point's own columns, the first of results.csv.
+pub const KEY_COLUMNS: usize = 7;
+
+/// The point's own columns: the first [`KEY_COLUMNS`] of results.csv.
+pub fn key_cells(p: &Point) -> Vec<Cell> {
     vec![
         p.prior.clone().into(),
         p.human.clone().into(),
@@ -452,10 +455,10 @@ fn result_row(p: &Point, v: &Values) -> Vec<Cell> {
 
 /// The results table's shape before anything is computed: one row per point with the swept parameters filled
 /// in and every computed column 0 — what a `[[plot]]` entry can be checked against before the run.
-pub fn key_table(points: &[Point]) -> Table {
+pub fn key_table(grid: &Grid) -> Table {
     let mut t = Table::new(&RESULT_COLUMNS);
-    for p in points {
-        let mut row = key_cells(p);
+    for i in 0..grid.len() {
+        let mut row = key_cells(&grid.point(i));
         row.resize(RESULT_COLUMNS.len(), Cell::Num(0.0));
         t.push(row);
     }

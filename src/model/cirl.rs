@@ -150,14 +150,12 @@ impl CirlGame {
                 }
             }
         }
-        let rmax = self
-            .r
-            .iter()
-            .flatten()
-            .flatten()
-            .flatten()
-            .fold(0.0f64, |m, x| m.max(x.abs()));
-        super::check_value_bound(&self.name, rmax, self.discount, self.horizon)?;
+        super::check_value_bound(
+            &self.name,
+            self.max_abs_reward(),
+            self.discount,
+            self.horizon,
+        )?;
         if let Human::CoordinatedBoltzmann(b) = self.human
             && !(b.is_finite() && b >= 0.0)
         {
@@ -201,6 +199,16 @@ impl CirlGame {
             }
         }
         Ok(())
+    }
+
+    /// max |R| over every θ, state and action pair.
+    pub fn max_abs_reward(&self) -> f64 {
+        self.r
+            .iter()
+            .flatten()
+            .flatten()
+            .flatten()
+            .fold(0.0f64, |m, x| m.max(x.abs()))
     }
 
     /// The sizes of the POMDP reduction (without building it).

@@ -81,29 +81,7 @@ pub fn solve(m: &Tabular, opts: &ExactOptions) -> Result<ExactSolution> {
                     "an undiscounted model needs a horizon",
                 ));
             }
-            let tail = rmax / (1.0 - m.discount);
-            let k = if tail <= opts.tolerance {
-                0
-            } else if m.discount == 0.0 {
-                // One backup is the whole value: the future is worth nothing.
-                1
-            } else {
-                let k = ((opts.tolerance / tail).ln() / m.discount.ln()).ceil();
-                if k.is_nan() || k > crate::limits::MAX_EXACT_BACKUPS as f64 {
-                    return Err(Error::invalid(
-                        "--tolerance",
-                        format!(
-                            "exact value iteration at discount {} needs {} backups to reach {} (more than {}): raise --tolerance or use --solver pbvi",
-                            m.discount,
-                            crate::numerics::brief(k),
-                            crate::numerics::brief(opts.tolerance),
-                            crate::limits::MAX_EXACT_BACKUPS
-                        ),
-                    ));
-                }
-                (k as usize).max(1)
-            };
-            (k, m.discount.powi(k as i32) * tail)
+            super::backups_to_tolerance(rmax, m.discount, opts.tolerance)?
         }
     };
     let scale = rmax.max(1.0) / (1.0 - m.discount).max(1.0 / (steps.max(1) as f64));

@@ -518,23 +518,10 @@ fn solve_with(
     backup: fn(&CirlGame, &Stage, &[bool], f64) -> Result<Stage>,
 ) -> Result<Solution> {
     g.check()?;
-    let rmax =
-        g.r.iter()
-            .flatten()
-            .flatten()
-            .flatten()
-            .fold(0.0f64, |m, x| m.max(x.abs()));
+    let rmax = g.max_abs_reward();
     let (steps, error_bound) = match g.horizon {
         Some(h) => (h, 0.0),
-        None => {
-            let tail = rmax / (1.0 - g.discount);
-            let k = if tail <= tolerance {
-                0
-            } else {
-                ((tolerance / tail).ln() / g.discount.ln()).ceil() as usize
-            };
-            (k, g.discount.powi(k as i32) * tail)
-        }
+        None => super::backups_to_tolerance(rmax, g.discount, tolerance)?,
     };
     let eps = 1e-10 * rmax.max(1.0) * steps.max(1) as f64;
     let zero = Stage {

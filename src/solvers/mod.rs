@@ -13,6 +13,35 @@ pub mod mdp;
 pub mod pbvi;
 pub mod posg;
 
+use crate::error::{Error, Result};
+
+/// The backups that bring a discounted infinite-horizon value to within `tolerance` (γᵏ·max|R|/(1 − γ) ≤
+/// `tolerance`), and the bound they leave: one backup at discount 0 (the future is worth nothing), and a refusal
+/// past [`crate::limits::MAX_EXACT_BACKUPS`] (a discount near 1 with a tight tolerance).
+pub fn backups_to_tolerance(rmax: f64, discount: f64, tolerance: f64) -> Result<(usize, f64)> {
+    let tail = rmax / (1.0 - discount);
+    let k = if tail <= tolerance {
+        0
+    } else if discount == 0.0 {
+        1
+    } else {
+        let k = ((tolerance / tail).ln() / discount.ln()).ceil();
+        if k.is_nan() || k > crate::limits::MAX_EXACT_BACKUPS as f64 {
+            return Err(Error::invalid(
+                "--tolerance",
+                format!(
+                    "exact value iteration at discount {discount} needs {} backups to reach {} (more than {}): raise --tolerance or use --solver pbvi",
+                    crate::numerics::brief(k),
+                    crate::numerics::brief(tolerance),
+                    crate::limits::MAX_EXACT_BACKUPS
+                ),
+            ));
+        }
+        (k as usize).max(1)
+    };
+    Ok((k, discount.powi(k as i32) * tail))
+}
+
 /// A value function as a set of alpha vectors, each with the action that starts its conditional plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlphaSet {

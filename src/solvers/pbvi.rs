@@ -198,7 +198,6 @@ pub fn expand_beliefs(m: &Tabular, max_beliefs: usize, seed: u64) -> Vec<Vec<f64
     }
 }
 
-/// One point-based backup of the lower set at every belief of B.
 /// One point-based backup of `next` at every belief of B. With `keep_better` (the stationary case) a belief keeps
 /// its previous vector when the backup is worse there: that vector is still the value of a plan, so the set stays
 /// a lower bound, and the values on B rise monotonically (plain PBVI can cycle — hallway with two beliefs does).
@@ -247,12 +246,16 @@ fn backup_lower(m: &Tabular, next: &AlphaSet, beliefs: &[Vec<f64>], keep_better:
                 best = Some((v, alpha, a));
             }
         }
-        let best = match best {
-            Some((v, _, _)) if keep_better && next.value(b) > v => {
-                let i = next.best(b).1;
-                Some((v, next.vectors[i].clone(), next.actions[i]))
+        let best = match (best, keep_better) {
+            (Some((v, alpha, a)), true) => {
+                let (kept, i) = next.best(b);
+                Some(if kept > v {
+                    (kept, next.vectors[i].clone(), next.actions[i])
+                } else {
+                    (v, alpha, a)
+                })
             }
-            other => other,
+            (other, _) => other,
         };
         if let Some((_, alpha, a)) = best
             && !out.vectors.contains(&alpha)
