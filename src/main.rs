@@ -369,7 +369,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             let cfg = experiment::load(&config)?;
             if dry_run {
                 let plan = experiment::shard::Plan::new(&cfg)?;
-                experiment::check_plots(&cfg, &plan)?;
+                if !exec.no_plots {
+                    experiment::check_plots(&cfg, &plan)?;
+                }
                 let jobs = plan.jobs();
                 let sh = shard.unwrap_or(experiment::shard::Shard::WHOLE);
                 println!(
@@ -602,7 +604,7 @@ fn report_run(cfg: &experiment::config::Config, o: &experiment::Outcome, out: &P
     println!(
         "{}: {} rows in {:.2} s{reused} -> {}",
         cfg.name,
-        o.results.rows.len(),
+        o.rows,
         o.seconds,
         out.display()
     );

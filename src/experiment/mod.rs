@@ -9,6 +9,7 @@
 //!
 //! Every file is written to a temporary name and renamed, so an interrupted run leaves no half-written file.
 
+pub mod collect;
 pub mod config;
 pub mod designer;
 pub mod figures;
@@ -153,7 +154,11 @@ pub struct RunOptions {
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub results: Table,
+    /// The number of rows in results.csv.
+    pub rows: usize,
+    /// The results table, where the run held it: for its plots, or a designer study's. A sweep's rows otherwise
+    /// stream from its jobs to results.csv without being held (see [`collect`]).
+    pub results: Option<Table>,
     pub frontier: Option<Table>,
     /// (claim, passed, detail) for each `[[check]]`.
     pub checks: Vec<(String, bool, String)>,
@@ -209,14 +214,23 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
             source,
         })?;
     }
+    let keep = keeps_table(cfg, &plan, opts);
     if opts.resume
         && !work.exists()
-        && let Some(results) = completed_results(cfg, &plan, out)?
+        && let Some(results) = completed_results(cfg, &plan, out, keep)?
     {
         return finish(cfg, &plan, results, out, opts, start, (0, plan.jobs()));
     }
-    let (p, fresh) = shard::execute_plan(cfg, &plan, &work, shard::Shard::WHOLE, opts, true)?;
-    let results = shard::verify(std::slice::from_ref(&work))?.results(&plan, fresh)?;
+    let mut collector = collect::Collector::new(cfg, &plan, Some(&out.join("results.csv")), keep)?;
+    let p = shard::execute_plan(
+        cfg,
+        &plan,
+        &work,
+        shard::Shard::WHOLE,
+        opts,
+        Some(&mut |part| collector.job(part)),
+    )?;
+    let results = collector.finish()?;
     let outcome = finish(cfg, &plan, results, out, opts, start, (p.ran, p.reused))?;
     // Retire the journal in one atomic step, then delete it.
     let io = |source| Error::Io {
@@ -228,19 +242,24 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The results of a run already complete in `out` with this very config (its journal retired), if any.
+/// Whether a run holds its results table: to draw its plots, or a designer study's (small, computed whole).
+fn keeps_table(cfg: &Config, plan: &shard::Plan, opts: &RunOptions) -> bool {
+    !plan.streams() || (!opts.no_plots && !cfg.plot.is_empty())
+}
+
+/// The results of a run already complete in `out` with this very config (its journal retired), if any: its
+/// results.csv, checked against the hash the run recorded and read back a chunk of rows at a time.
 fn completed_results(
     cfg: &Config,
     plan: &shard::Plan,
     out: &Path,
-) -> Result<Option<shard::Results>> {
-    let (Ok(resolved), Ok(csv)) = (
-        std::fs::read_to_string(out.join("config.resolved.toml")),
-        std::fs::read_to_string(out.join("results.csv")),
-    ) else {
+    keep: bool,
+) -> Result<Option<collect::Collected>> {
+    let path = out.join("results.csv");
+    let Ok(resolved) = std::fs::read_to_string(out.join("config.resolved.toml")) else {
         return Ok(None);
     };
-    if !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
+    if !path.is_file() || !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
         return Ok(None);
     }
     // The results.csv this run wrote, whole: its recorded hash and the row count the plan gives.
@@ -249,24 +268,47 @@ fn completed_results(
             "--resume",
             format!(
                 "{} is not the results.csv this run wrote ({why}); rerun without --resume to compute it again",
-                out.join("results.csv").display()
+                path.display()
             ),
         )
     };
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
     match outdir::recorded_hash(out, "results.csv") {
-        Some(h) if h == shard::sha256_hex(csv.as_bytes()) => {}
+        Some(h) if h == shard::sha256_file(&path).map_err(io)? => {}
         Some(_) => return Err(damaged("it was edited or truncated since".into())),
         None => return Ok(None),
     }
-    let table = Table::from_csv(&csv, plan.text_columns()).map_err(damaged)?;
-    let rows = plan.rows();
-    if table.rows.len() != rows {
-        return Err(damaged(format!(
-            "{} rows where the run has {rows}",
-            table.rows.len()
-        )));
+    let mut collector = collect::Collector::new(cfg, plan, None, keep)?;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        std::fs::File::open(&path).map_err(io)?,
+    ));
+    let header = lines.next().transpose().map_err(io)?.unwrap_or_default() + "\n";
+    let mut chunk = header.clone();
+    let mut n = 0;
+    let mut end = false;
+    while !end {
+        match lines.next().transpose().map_err(io)? {
+            Some(line) => {
+                chunk += &line;
+                chunk += "\n";
+                n += 1;
+            }
+            None => end = true,
+        }
+        if n == sweep::CHUNK || (end && n > 0) {
+            let t = Table::from_csv(&chunk, plan.text_columns()).map_err(damaged)?;
+            collector.rows(t, "")?;
+            chunk.truncate(header.len());
+            n = 0;
+        }
     }
-    Ok(Some(shard::Results { table, csv }))
+    collector.finish().map(Some).map_err(|e| match e {
+        Error::Invalid { message, .. } => damaged(message),
+        e => e,
+    })
 }
 
 /// Merges the output directories of every shard of a run (`cirl run --shard K/N`) into `out`: the same files
@@ -287,60 +329,58 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
     if !opts.no_plots {
         check_plots(&cfg, &plan)?;
     }
-    let results = shards.results(&plan, shard::Fresh::new())?;
     let _lock = outdir::lock(out)?;
     shard::remove_stale_temporaries(out)?;
+    let keep = keeps_table(&cfg, &plan, opts);
+    let mut collector = collect::Collector::new(&cfg, &plan, Some(&out.join("results.csv")), keep)?;
+    shards.stream(&plan, |part| collector.job(part))?;
+    let results = collector.finish()?;
     let o = finish(&cfg, &plan, results, out, opts, start, (0, plan.jobs()))?;
     drop(plan); // it borrows `cfg`, which is returned
     Ok((cfg, o))
 }
 
-/// Writes a run's outputs from its results: frontier, plots, resolved config, checks and summary.
+/// Writes a run's outputs from its results: results.csv, frontier, plots, resolved config, checks and summary.
 fn finish(
     cfg: &Config,
     plan: &shard::Plan,
-    shard::Results {
-        table: results,
-        csv,
-    }: shard::Results,
+    results: collect::Collected,
     out: &Path,
     opts: &RunOptions,
     start: Instant,
     (jobs_run, jobs_reused): (usize, usize),
 ) -> Result<Outcome> {
-    let frontier = frontier(cfg, plan, &results)?;
+    let frontier = frontier(cfg, plan, results.probes.as_ref())?;
     let mut files = Vec::new();
-    let p = out.join("results.csv");
-    write_atomic(&p, csv.as_bytes())?;
-    files.push(p);
+    if let Some(csv) = results.csv {
+        csv.commit()?;
+    }
+    files.push(out.join("results.csv"));
     if let Some(f) = &frontier {
         let p = out.join("frontier.csv");
         f.write_csv(&p)?;
         files.push(p);
     }
-    if !opts.no_plots {
+    if !opts.no_plots && !cfg.plot.is_empty() {
         let title = if cfg.title.is_empty() {
             cfg.name.clone()
         } else {
             cfg.title.clone()
         };
+        let table = results.table.as_ref().expect("kept for the plots");
         for pl in &cfg.plot {
-            files.extend(plot::draw(out, pl, &results, frontier.as_ref(), &title)?);
+            files.extend(plot::draw(out, pl, table, frontier.as_ref(), &title)?);
         }
     }
     let p = out.join("config.resolved.toml");
     write_atomic(&p, shard::resolved(cfg)?.as_bytes())?;
     files.push(p);
-    let checks = cfg
-        .check
-        .iter()
-        .map(|c| check(c, &results))
-        .collect::<Vec<_>>();
     let seconds = start.elapsed().as_secs_f64();
     let mut outcome = Outcome {
-        results,
+        rows: results.rows,
+        results: results.table,
         frontier,
-        checks,
+        checks: results.checks,
         files,
         seconds,
         jobs_run,
@@ -353,11 +393,15 @@ fn finish(
     Ok(outcome)
 }
 
-/// The frontier of a sweep with a `[frontier]` table, found from its results and its grid.
-fn frontier(cfg: &Config, plan: &shard::Plan, results: &Table) -> Result<Option<Table>> {
-    match (plan, &cfg.frontier) {
-        (shard::Plan::Sweep(points), Some(f)) => {
-            Ok(Some(sweep::frontier(points, results, &f.along)?))
+/// The frontier of a sweep with a `[frontier]` table, found from its results' probes and its grid.
+fn frontier(
+    cfg: &Config,
+    plan: &shard::Plan,
+    probes: Option<&sweep::Probes>,
+) -> Result<Option<Table>> {
+    match (plan, &cfg.frontier, probes) {
+        (shard::Plan::Sweep(grid), Some(f), Some(p)) => {
+            Ok(Some(sweep::frontier(grid, p, &f.along)?))
         }
         _ => Ok(None),
     }
@@ -367,6 +411,17 @@ fn frontier(cfg: &Config, plan: &shard::Plan, results: &Table) -> Result<Option<
 pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
     if cfg.plot.is_empty() {
         return Ok(());
+    }
+    // The plots are drawn from the results table, held in memory.
+    if plan.rows() > sweep::MAX_HELD_POINTS {
+        return Err(Error::invalid(
+            "plot",
+            format!(
+                "the plots draw from the results held in memory, at most {} rows, and this run has {}; run it with --no-plots (results.csv and frontier.csv stream), or plot a coarser grid",
+                sweep::MAX_HELD_POINTS,
+                plan.rows()
+            ),
+        ));
     }
     let keys = plan.key_table();
     for (i, pl) in cfg.plot.iter().enumerate() {
@@ -380,68 +435,43 @@ pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
     Ok(())
 }
 
-/// Computes the results (and frontier) without writing anything: the same jobs as a run, in memory.
+/// Computes the results (and frontier) without writing anything: the same jobs as a run, held in memory (at
+/// most [`sweep::MAX_HELD_POINTS`] rows; a larger sweep streams to results.csv with [`run`]).
 pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
     let plan = shard::Plan::new(cfg)?;
-    let results = shard::compute_results(&plan, progress)?;
-    let frontier = frontier(cfg, &plan, &results)?;
-    Ok((results, frontier))
+    if plan.rows() > sweep::MAX_HELD_POINTS {
+        return Err(Error::invalid(
+            "sweep",
+            format!(
+                "compute holds the results in memory, at most {} rows, and this grid has {}; write them with `cirl run` instead",
+                sweep::MAX_HELD_POINTS,
+                plan.rows()
+            ),
+        ));
+    }
+    let mut collector = collect::Collector::new(cfg, &plan, None, true)?;
+    let bar = progress_bar(plan.jobs() as u64, progress);
+    let jobs: Vec<usize> = (0..plan.jobs()).collect();
+    let run = |j| {
+        let table = plan.run_job(j)?;
+        bar.inc(1);
+        Ok(shard::Part {
+            table,
+            csv: String::new(),
+        })
+    };
+    shard::stream(&plan, &jobs, run, |part| collector.job(part))?;
+    bar.finish_and_clear();
+    let c = collector.finish()?;
+    let frontier = frontier(cfg, &plan, c.probes.as_ref())?;
+    Ok((c.table.expect("kept"), frontier))
 }
 
 /// Evaluates one `[[check]]` against the results.
 pub fn check(c: &Check, t: &Table) -> (String, bool, String) {
-    let rows: Vec<usize> = (0..t.rows.len())
-        .filter(|&i| {
-            c.at.iter().all(|(k, v)| {
-                t.num(i, k)
-                    .is_some_and(|x| (x - v).abs() <= 1e-9 * v.abs().max(1.0))
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        return (c.claim.clone(), false, format!("no row matches {:?}", c.at));
-    }
-    let mut ok = true;
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &i in &rows {
-        let Some(x) = t.num(i, &c.column) else {
-            return (
-                c.claim.clone(),
-                false,
-                format!("column {:?} is empty or missing", c.column),
-            );
-        };
-        let mut good = true;
-        if let Some(v) = c.value {
-            good &= (x - v).abs() <= c.tol;
-        }
-        if let Some(m) = c.min {
-            good &= x >= m;
-        }
-        if let Some(m) = c.max {
-            good &= x <= m;
-        }
-        ok &= good;
-        lo = lo.min(x);
-        hi = hi.max(x);
-    }
-    let worst = if lo == hi {
-        format!("{} = {}", c.column, fmt_num(lo))
-    } else {
-        format!("{} in [{}, {}]", c.column, fmt_num(lo), fmt_num(hi))
-    };
-    let expect = match (c.value, c.min, c.max) {
-        (Some(v), _, _) => format!("expected {} ± {}", fmt_num(v), fmt_num(c.tol)),
-        (None, Some(a), Some(b)) => format!("expected in [{}, {}]", fmt_num(a), fmt_num(b)),
-        (None, Some(a), None) => format!("expected ≥ {}", fmt_num(a)),
-        (None, None, Some(b)) => format!("expected ≤ {}", fmt_num(b)),
-        _ => "no bound given".into(),
-    };
-    (
-        c.claim.clone(),
-        ok,
-        format!("{worst} over {} row(s); {expect}", rows.len()),
-    )
+    let mut tally = collect::CheckTally::new(c);
+    tally.add(t);
+    tally.verdict()
 }
 
 fn summary(cfg: &Config, o: &Outcome) -> String {
@@ -464,9 +494,7 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
     let _ = writeln!(
         s,
         "Run `{}` in {:.2} s: {} rows in results.csv.\n",
-        cfg.name,
-        o.seconds,
-        o.results.rows.len()
+        cfg.name, o.seconds, o.rows
     );
     if let Some(f) = &o.frontier {
         let roots: Vec<usize> = (0..f.rows.len())
@@ -500,12 +528,13 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         }
         s += "\n";
     }
-    if cfg.designer.is_some() {
+    if cfg.designer.is_some()
+        && let Some(t) = &o.results
+    {
         let _ = writeln!(
             s,
             "## Value and incentive to defer by the σ the robot is told\n"
         );
-        let t = &o.results;
         for a in t.distinct("actions") {
             let rows: Vec<usize> = (0..t.rows.len())
                 .filter(|&i| t.text(i, "actions") == a)

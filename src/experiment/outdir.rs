@@ -95,11 +95,11 @@ pub fn record(dir: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut text = String::new();
     for n in &names {
         let p = dir.join(n);
-        let bytes = std::fs::read(&p).map_err(|source| Error::Io {
+        let hash = super::shard::sha256_file(&p).map_err(|source| Error::Io {
             path: p.clone(),
             source,
         })?;
-        text += &format!("{n}\t{}\n", super::shard::sha256_hex(&bytes));
+        text += &format!("{n}\t{hash}\n");
     }
     super::write_atomic(&dir.join(RECORD), text.as_bytes())?;
     Ok(removed)

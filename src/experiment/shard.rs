@@ -11,9 +11,9 @@
 //! (SIGKILL included) resumes by running the jobs whose files are missing: no job is lost and none is counted
 //! twice. `cirl run --shard K/N --out DIR` leaves its work directory in `DIR`; an unsharded run uses
 //! `DIR/.cirl-run` and removes it once the outputs are written. [`verify`] checks that a set of work
-//! directories is one run (same version, config and seed; every shard exactly once) and [`Shards::results`]
-//! that every job is present, and assembles the results table, which is then identical, byte for byte, to an
-//! unsharded run's.
+//! directories is one run (same version, config and seed; every shard exactly once) and [`Shards::stream`]
+//! that every job is present, and hands the jobs over in order to be collected (see [`super::collect`]) into
+//! results that are identical, byte for byte, to an unsharded run's.
 //!
 //! The journal trusts nothing on disk. The manifest also holds the build of cirl that wrote it (a hash of the
 //! executable) and the content hash of every file the config reads (`csv:` priors, prior files), so a resume or
@@ -118,10 +118,19 @@ pub struct Input {
 /// The SHA-256 of `bytes` in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a file's contents in hex, read a block at a time.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex(&h.finalize()))
 }
 
 /// This build of cirl: the first 16 hex digits of the SHA-256 of the running executable (two builds of one
@@ -257,18 +266,19 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The text of results.csv from the jobs' texts, where the results are the jobs' rows in order (sweeps):
-    /// the header, then each job's rows as they were rendered — the bytes `to_csv` of the assembled table
-    /// gives, without rendering every number again. `None` where the results are computed from the jobs.
-    fn results_csv(&self, parts: &[Part]) -> Option<String> {
-        let Plan::Sweep(_) = self else { return None };
-        let header = Table::new(&sweep::RESULT_COLUMNS).to_csv();
-        let mut csv = String::with_capacity(parts.iter().map(|p| p.csv.len()).sum());
-        csv += &header;
-        for p in parts {
-            csv += p.csv.strip_prefix(header.as_str())?;
+    /// Whether the results are the jobs' rows in job order (a sweep), so that they can stream to results.csv as
+    /// the jobs finish; a designer study's results are computed from all its jobs at once.
+    pub fn streams(&self) -> bool {
+        matches!(self, Plan::Sweep(_))
+    }
+
+    /// How many jobs run in parallel before their outputs are handed over in order (see [`stream`]): a few per
+    /// thread for a sweep, whose jobs cost about the same; every job of a designer study, whose jobs differ.
+    fn batch(&self) -> usize {
+        match self {
+            Plan::Sweep(_) => 16 * rayon::current_num_threads().max(1),
+            Plan::Designer(_) => usize::MAX,
         }
-        Some(csv)
     }
 
     /// Checks that a job file's table can be job `j`'s output: its columns and rows, for a sweep the grid points
@@ -367,19 +377,38 @@ pub fn execute(
         force,
         ..Default::default()
     };
-    execute_plan(cfg, &plan, work, shard, &opts, false).map(|(p, _)| p)
+    execute_plan(cfg, &plan, work, shard, &opts, None)
 }
 
-/// [`execute`] with `cfg`'s plan already laid out, also returning the tables of the jobs run now (with
-/// `keep`), so that a caller assembling the results at once need not read them back.
+/// Makes the outputs of `jobs` with `make`, a batch at a time in parallel, and hands them to `take` in the order
+/// of `jobs`: at most one batch of job outputs is in memory, whatever the number of jobs.
+pub fn stream(
+    plan: &Plan,
+    jobs: &[usize],
+    make: impl Fn(usize) -> Result<Part> + Sync,
+    mut take: impl FnMut(Part) -> Result<()>,
+) -> Result<()> {
+    for batch in jobs.chunks(plan.batch().min(jobs.len().max(1))) {
+        let parts: Vec<Part> = batch
+            .par_iter()
+            .with_max_len(1)
+            .map(|&j| make(j))
+            .collect::<Result<_>>()?;
+        parts.into_iter().try_for_each(&mut take)?;
+    }
+    Ok(())
+}
+
+/// [`execute`] with `cfg`'s plan already laid out. With `take`, every job of the shard is also handed to it in
+/// job order as it is run or, finished by an earlier run, read back and checked (see [`stream`]).
 pub fn execute_plan(
     cfg: &Config,
     plan: &Plan,
     work: &Path,
     shard: Shard,
     opts: &super::RunOptions,
-    keep: bool,
-) -> Result<(Progress, Fresh)> {
+    take: Option<&mut dyn FnMut(Part) -> Result<()>>,
+) -> Result<Progress> {
     let (resume, progress, force) = (opts.resume, opts.progress, opts.force);
     let manifest = manifest(cfg, plan, shard)?;
     let mpath = work.join(MANIFEST);
@@ -437,23 +466,28 @@ pub fn execute_plan(
         .copied()
         .filter(|&j| !job_path(work, j).is_file())
         .collect();
+    let mut missing = vec![false; plan.jobs()];
+    todo.iter().for_each(|&j| missing[j] = true);
     let bar = super::progress_bar(todo.len() as u64, progress);
-    let fresh: Vec<Option<(usize, Part)>> = todo
-        .par_iter()
-        .with_max_len(1)
-        .map(|&j| -> Result<Option<(usize, Part)>> {
-            let table = plan.run_job(j)?;
-            let csv = table.to_csv();
-            let trailer = format!(
-                "{TRAILER}{j} rows {} sha256 {}\n",
-                table.rows.len(),
-                sha256_hex(csv.as_bytes())
-            );
-            write_atomic(&job_path(work, j), (csv.clone() + &trailer).as_bytes())?;
-            bar.inc(1);
-            Ok(keep.then_some((j, Part { table, csv })))
-        })
-        .collect::<Result<_>>()?;
+    let run = |j: usize| -> Result<Part> {
+        if !missing[j] {
+            return read_job(plan, work, j);
+        }
+        let table = plan.run_job(j)?;
+        let csv = table.to_csv();
+        let trailer = format!(
+            "{TRAILER}{j} rows {} sha256 {}\n",
+            table.rows.len(),
+            sha256_hex(csv.as_bytes())
+        );
+        write_atomic(&job_path(work, j), (csv.clone() + &trailer).as_bytes())?;
+        bar.inc(1);
+        Ok(Part { table, csv })
+    };
+    match take {
+        Some(take) => stream(plan, &owned, run, take)?,
+        None => stream(plan, &todo, run, |_| Ok(()))?,
+    }
     bar.finish_and_clear();
     // An input that changed while the jobs ran would mix two versions of it in one run.
     let now = inputs(cfg)?;
@@ -466,25 +500,15 @@ pub fn execute_plan(
             ),
         ));
     }
-    let progress = Progress {
+    Ok(Progress {
         owned: owned.len(),
         reused: owned.len() - todo.len(),
         ran: todo.len(),
-    };
-    Ok((progress, fresh.into_iter().flatten().collect()))
+    })
 }
 
 /// A job's output: its table and that table as CSV text (what its job file holds).
 pub struct Part {
-    pub table: Table,
-    pub csv: String,
-}
-
-/// Jobs already in memory, by job number.
-pub type Fresh = BTreeMap<usize, Part>;
-
-/// A run's results: the table and the text of results.csv.
-pub struct Results {
     pub table: Table,
     pub csv: String,
 }
@@ -696,10 +720,9 @@ impl Shards {
         )
     }
 
-    /// Checks that every shard holds all its jobs and assembles the results with `plan` (the plan of
-    /// [`Shards::config`]), taking the jobs in `fresh` from memory instead of reading their files (they are the
-    /// same tables: numbers round-trip exactly through CSV).
-    pub fn results(&self, plan: &Plan, mut fresh: Fresh) -> Result<Results> {
+    /// Checks that every shard holds all its jobs, then reads and checks them and hands them to `take` in job
+    /// order (see [`stream`]), for `plan`, the plan of [`Shards::config`].
+    pub fn stream(&self, plan: &Plan, take: impl FnMut(Part) -> Result<()>) -> Result<()> {
         let first = &self.manifest;
         let by_shard = &self.by_shard;
         if plan.jobs() != first.jobs {
@@ -732,25 +755,9 @@ impl Shards {
                 ));
             }
         }
-        let read: Vec<Option<Part>> = (0..plan.jobs())
-            .into_par_iter()
-            .map(|j| {
-                if fresh.contains_key(&j) {
-                    return Ok(None);
-                }
-                let d = &by_shard[&(j % first.shards + 1)];
-                read_job(plan, d, j).map(Some)
-            })
-            .collect::<Result<_>>()?;
-        let parts: Vec<Part> = read
-            .into_iter()
-            .enumerate()
-            .map(|(j, t)| t.or_else(|| fresh.remove(&j)).expect("read or fresh"))
-            .collect();
-        let csv = plan.results_csv(&parts);
-        let table = plan.assemble(parts.into_iter().map(|p| p.table).collect())?;
-        let csv = csv.unwrap_or_else(|| table.to_csv());
-        Ok(Results { table, csv })
+        let jobs: Vec<usize> = (0..plan.jobs()).collect();
+        let read = |j: usize| read_job(plan, &by_shard[&(j % first.shards + 1)], j);
+        stream(plan, &jobs, read, take)
     }
 }
 
@@ -801,21 +808,6 @@ fn read_job(plan: &Plan, work: &Path, j: usize) -> Result<Part> {
         table,
         csv: csv.to_string(),
     })
-}
-
-/// Computes a config's results in memory (no files): the same jobs, assembled in the same order.
-pub fn compute_results(plan: &Plan, progress: bool) -> Result<Table> {
-    let bar = super::progress_bar(plan.jobs() as u64, progress);
-    let parts: Vec<Table> = (0..plan.jobs())
-        .into_par_iter()
-        .map(|j| {
-            let t = plan.run_job(j);
-            bar.inc(1);
-            t
-        })
-        .collect::<Result<_>>()?;
-    bar.finish_and_clear();
-    plan.assemble(parts)
 }
 
 #[cfg(test)]

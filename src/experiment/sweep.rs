@@ -13,12 +13,16 @@ use crate::human::Human;
 use crate::numerics;
 use crate::offswitch::{self, Move, Values};
 
-/// The most games one sweep may hold. The grid is computed from the game's index, but the results are held in
-/// memory, about 1.26 KB a game (measured: 1.26 GB peak RSS for a 1000 × 1000 grid, `/usr/bin/time -f %M cirl run
-/// … --no-plots`; 1.45 GB while the grid was held as points), so 10⁶ games keep a run within
-/// [`crate::limits::MEMORY_BUDGET`]; a larger grid is split into several configs. (Streaming the rows from the
-/// job files, so that 10⁷ games fit the same budget, is the next step.)
-pub const MAX_POINTS: usize = 1_000_000;
+/// The most games one sweep may hold. The grid is computed from the game's index and the rows stream from the
+/// jobs to results.csv, so a run holds a batch of jobs, the frontier's 9 bytes a game and the checks, not the
+/// table: the largest grid stays within [`crate::limits::MEMORY_BUDGET`] (see BENCHMARKS.md for the measured
+/// peak).
+pub const MAX_POINTS: usize = 10_000_000;
+
+/// The most games whose results a run holds as a table in memory — for its plots, or for
+/// [`crate::experiment::compute`] — about 1.2 KB a game (1.26 GB peak RSS measured for a 1000 × 1000 grid held
+/// whole, `/usr/bin/time -f %M`).
+pub const MAX_HELD_POINTS: usize = 1_000_000;
 
 /// The numeric parameters a sweep can vary.
 pub const PARAMS: [&str; 5] = ["mu", "sigma", "beta", "p", "cost"];
@@ -262,7 +266,7 @@ impl Grid {
             return Err(Error::invalid(
                 "sweep",
                 format!(
-                    "the grid has {total} games, more than the {MAX_POINTS} one run holds within its 2 GB; split it into several configs (e.g. one per prior or mu)"
+                    "the grid has {total} games, more than the {MAX_POINTS} one run computes within its 2 GB; split it into several configs (e.g. one per prior or mu)"
                 ),
             ));
         }
@@ -485,37 +489,135 @@ pub fn run_job(grid: &Grid, j: usize) -> Result<Table> {
     Ok(t)
 }
 
-/// What the frontier needs of one evaluated point.
-struct Probe {
-    delta: f64,
-    tie_tol: f64,
-    decision: String,
+/// What the frontier needs of every evaluated point, read from the results as they stream past (as written to
+/// results.csv, so a merged sharded run finds the same frontier): Δ and the decision, 9 bytes a game.
+#[derive(Debug, Default)]
+pub struct Probes {
+    delta: Vec<f64>,
+    decision: Vec<u8>,
+    /// The distinct decisions, in the order first seen.
+    names: Vec<String>,
 }
 
-/// Reads Δ and the decision of every point from the results (as written to results.csv), with the point's tie
-/// tolerance: the frontier is found from the results alone, so a merged sharded run finds the same one.
-fn probes(points: &[Point], results: &Table) -> Result<Vec<Probe>> {
-    if results.rows.len() != points.len() {
-        return Err(Error::invalid(
-            "results",
-            format!(
-                "{} rows for a grid of {} points",
-                results.rows.len(),
-                points.len()
-            ),
-        ));
+impl Probes {
+    /// Appends the rows of a results table (the next rows of the grid, in order).
+    pub fn add(&mut self, t: &Table) -> Result<()> {
+        let (Some(d), Some(m)) = (t.col("delta"), t.col("decision")) else {
+            return Err(Error::invalid(
+                "results",
+                "no delta or decision column to find a frontier from",
+            ));
+        };
+        for row in &t.rows {
+            let delta = row[d].num().ok_or_else(|| {
+                Error::invalid(
+                    "results",
+                    format!("row {} has no delta", self.delta.len() + 1),
+                )
+            })?;
+            let name = row[m].render();
+            let k = match self.names.iter().position(|n| *n == name) {
+                Some(k) => k,
+                None if self.names.len() < usize::from(u8::MAX) => {
+                    self.names.push(name);
+                    self.names.len() - 1
+                }
+                None => {
+                    return Err(Error::invalid(
+                        "results",
+                        "more than 255 distinct decisions",
+                    ));
+                }
+            };
+            self.delta.push(delta);
+            self.decision.push(k as u8);
+        }
+        Ok(())
     }
-    (0..points.len())
-        .map(|i| {
-            Ok(Probe {
-                delta: results.num(i, "delta").ok_or_else(|| {
-                    Error::invalid("results", format!("row {} has no delta", i + 1))
-                })?,
-                tie_tol: offswitch::TIE_RTOL * points[i].build_prior()?.scale(),
-                decision: results.text(i, "decision"),
+
+    /// The number of points read.
+    pub fn len(&self) -> usize {
+        self.delta.len()
+    }
+
+    /// Whether no point was read.
+    pub fn is_empty(&self) -> bool {
+        self.delta.is_empty()
+    }
+
+    fn decision(&self, i: usize) -> &str {
+        &self.names[usize::from(self.decision[i])]
+    }
+}
+
+/// The points of one block of a grid that differ only in one parameter, `count` such slices of `len` points: slice
+/// `k` is points `first(k) + i·stride`, `i < len` (see [`Grid::slices`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Slices {
+    start: usize,
+    count: usize,
+    len: usize,
+    stride: usize,
+}
+
+impl Slices {
+    /// The number of slices.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The number of points in each slice.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the slices are empty (never, for a block of a grid).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The grid indices of slice `k`, in grid order.
+    pub fn slice(&self, k: usize) -> impl Iterator<Item = usize> + use<> {
+        let (stride, first) = (
+            self.stride,
+            self.start + (k / self.stride) * self.len * self.stride + k % self.stride,
+        );
+        (0..self.len).map(move |i| first + i * stride)
+    }
+}
+
+impl Grid {
+    /// The grid's slices along `along`: in each (prior, human) block, the sets of points that differ only in
+    /// `along`, in the order their first points run. Where the block's prior or human fixes `along` (a fixed
+    /// prior's mean, a `boltzmann:2` human's β) every point is a slice of its own; where its points have no such
+    /// parameter (β of a rational human) the block has none.
+    pub fn slices(&self, along: &str) -> Vec<Slices> {
+        self.blocks
+            .iter()
+            .filter_map(|b| {
+                let dims = [b.mus.len(), b.sigmas.len(), b.hvals.len(), b.costs.len()];
+                let varying = match along {
+                    "mu" | "sigma" if b.mus[0].is_nan() => b.fixed_moments.map(|_| None),
+                    "mu" => Some(Some(0)),
+                    "sigma" => Some(Some(1)),
+                    "beta" | "p" if b.hparam == Some(along) => Some(Some(2)),
+                    "beta" => b.hfill[0].0.map(|_| None),
+                    "p" => b.hfill[0].1.map(|_| None),
+                    _ => Some(Some(3)),
+                };
+                let (len, stride) = match varying? {
+                    Some(d) => (dims[d], dims[d + 1..].iter().product()),
+                    None => (1, 1),
+                };
+                Some(Slices {
+                    start: b.start,
+                    count: b.len() / len,
+                    len,
+                    stride,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
 /// The columns of frontier.csv.
@@ -524,35 +626,24 @@ pub const FRONTIER_COLUMNS: [&str; 16] = [
     "left", "right", "delta_lo", "delta_hi",
 ];
 
-/// Finds, in every slice of the grid along `along`, where Δ changes sign: brackets from the grid, then Brent's
-/// method on the exact Δ (to 1e-12 of the axis range). Stretches where |Δ| is within the tie tolerance are
-/// reported as `tie` intervals rather than a root, so rounding never picks a side.
-pub fn frontier(grid: &Grid, results: &Table, along: &str) -> Result<Table> {
-    // The frontier groups and interpolates points, so it holds them for the time it runs.
-    let points = &grid.points(0..grid.len())[..];
+/// Finds, in every slice of the grid along `along` (see [`Grid::slices`]), where Δ changes sign: brackets from
+/// the grid, then Brent's method on the exact Δ (to 1e-12 of the axis range). Stretches where |Δ| is within the
+/// tie tolerance are reported as `tie` intervals rather than a root, so rounding never picks a side.
+pub fn frontier(grid: &Grid, probes: &Probes, along: &str) -> Result<Table> {
     if !PARAMS.contains(&along) {
         return Err(Error::invalid(
             "frontier.along",
             format!("must be one of {PARAMS:?}, got {along:?}"),
         ));
     }
-    let vals = probes(points, results)?;
-    // Group by everything but `along`, keeping grid order.
-    let mut slices: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, p) in points.iter().enumerate() {
-        let Some(_) = p.get(along) else { continue };
-        let mut key = format!("{}|{}", p.prior, p.human);
-        for n in PARAMS.iter().filter(|n| **n != along) {
-            key += &format!("|{:?}", p.get(n).map(f64::to_bits));
-        }
-        let k = *index.entry(key.clone()).or_insert_with(|| {
-            slices.push((key, Vec::new()));
-            slices.len() - 1
-        });
-        slices[k].1.push(i);
+    if probes.len() != grid.len() {
+        return Err(Error::invalid(
+            "results",
+            format!("{} rows for a grid of {} points", probes.len(), grid.len()),
+        ));
     }
-    if slices.iter().all(|(_, v)| v.len() < 2) {
+    let sets = grid.slices(along);
+    if sets.iter().all(|s| s.len() < 2) {
         return Err(Error::invalid(
             "frontier.along",
             format!(
@@ -560,47 +651,52 @@ pub fn frontier(grid: &Grid, results: &Table, along: &str) -> Result<Table> {
             ),
         ));
     }
-    let results: Vec<Vec<Vec<Cell>>> = slices
+    // Slices in parallel, keeping only those with a row (a grid of 10⁷ single-point slices holds no 10⁷ lists).
+    let found: Vec<Vec<Vec<Cell>>> = sets
         .par_iter()
-        .map(|(_, idx)| {
-            let mut idx = idx.clone();
-            idx.sort_by(|&a, &b| {
-                points[a]
-                    .get(along)
-                    .unwrap()
-                    .total_cmp(&points[b].get(along).unwrap())
-            });
-            slice_frontier(points, &vals, &idx, along)
+        .flat_map(|s| {
+            (0..s.count())
+                .into_par_iter()
+                .map(move |k| slice_frontier(grid, probes, s.slice(k).collect(), along))
         })
+        .filter(|r| !matches!(r, Ok(rows) if rows.is_empty()))
         .collect::<Result<_>>()?;
     let mut t = Table::new(&FRONTIER_COLUMNS);
-    results.into_iter().flatten().for_each(|r| t.push(r));
+    found.into_iter().flatten().for_each(|r| t.push(r));
     Ok(t)
 }
 
-fn sign(v: &Probe) -> i8 {
-    if v.delta.abs() <= v.tie_tol {
+/// The sign of Δ at point `p`, 0 where |Δ| is within the point's tie tolerance.
+fn sign(delta: f64, p: &Point) -> Result<i8> {
+    let tie_tol = offswitch::TIE_RTOL * p.build_prior()?.scale();
+    Ok(if delta.abs() <= tie_tol {
         0
-    } else if v.delta > 0.0 {
+    } else if delta > 0.0 {
         1
     } else {
         -1
-    }
+    })
 }
 
 fn slice_frontier(
-    points: &[Point],
-    vals: &[Probe],
-    idx: &[usize],
+    grid: &Grid,
+    probes: &Probes,
+    mut idx: Vec<usize>,
     along: &str,
 ) -> Result<Vec<Vec<Cell>>> {
-    let mut rows = Vec::new();
-    let xs: Vec<f64> = idx.iter().map(|&i| points[i].get(along).unwrap()).collect();
+    let points: Vec<Point> = idx.iter().map(|&i| grid.point(i)).collect();
+    let x = |p: &Point| p.get(along).expect("a slice's points have the parameter");
+    // Sorted along the axis, ties in grid order.
+    let mut order: Vec<usize> = (0..idx.len()).collect();
+    order.sort_by(|&a, &b| x(&points[a]).total_cmp(&x(&points[b])));
+    let points: Vec<Point> = order.iter().map(|&k| points[k].clone()).collect();
+    idx = order.iter().map(|&k| idx[k]).collect();
+    let xs: Vec<f64> = points.iter().map(x).collect();
     let range = xs.last().unwrap() - xs[0];
     let row = |kind: &str, value: f64, a: usize, b: usize| -> Vec<Cell> {
-        let mut p = points[idx[a]].clone();
+        let mut p = points[a].clone();
         p.set(along, value);
-        let (va, vb) = (&vals[idx[a]], &vals[idx[b]]);
+        let (ia, ib) = (idx[a], idx[b]);
         vec![
             p.prior.clone().into(),
             p.human.clone().into(),
@@ -614,13 +710,18 @@ fn slice_frontier(
             value.into(),
             xs[a].into(),
             xs[b].into(),
-            va.decision.as_str().into(),
-            vb.decision.as_str().into(),
-            va.delta.into(),
-            vb.delta.into(),
+            probes.decision(ia).into(),
+            probes.decision(ib).into(),
+            probes.delta[ia].into(),
+            probes.delta[ib].into(),
         ]
     };
-    let signs: Vec<i8> = idx.iter().map(|&i| sign(&vals[i])).collect();
+    let signs: Vec<i8> = idx
+        .iter()
+        .zip(&points)
+        .map(|(&i, p)| sign(probes.delta[i], p))
+        .collect::<Result<_>>()?;
+    let mut rows = Vec::new();
     let mut k = 0;
     while k < idx.len() {
         if signs[k] == 0 {
@@ -631,7 +732,7 @@ fn slice_frontier(
             }
             rows.push(row("tie", 0.5 * (xs[start] + xs[k]), start, k));
         } else if k + 1 < idx.len() && signs[k + 1] == -signs[k] {
-            let template = points[idx[k]].clone();
+            let template = points[k].clone();
             let f = |x: f64| {
                 let mut p = template.clone();
                 p.set(along, x);

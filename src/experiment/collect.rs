@@ -1,0 +1,291 @@
+//! A run's results, collected as they stream past in job order.
+//!
+//! A sweep's rows are its jobs' rows in order, so they need not be held: each job's CSV goes straight on to
+//! results.csv (as it was rendered for its job file, so the bytes are those of an unsharded run), the `[[check]]`
+//! rows and the frontier's probes (9 bytes a game) are folded in, and the table itself is kept only where the
+//! plots need it. A designer study's results are computed from all its jobs at once (they are small).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::config::{Check, Config};
+use super::shard::{Part, Plan};
+use super::sweep::Probes;
+use super::table::{Table, fmt_num};
+use crate::error::{Error, Result};
+
+/// Folds the rows of a results table, as they stream past, into one `[[check]]`'s verdict.
+#[derive(Debug, Clone)]
+pub struct CheckTally<'c> {
+    check: &'c Check,
+    rows: usize,
+    ok: bool,
+    lo: f64,
+    hi: f64,
+    /// A matching row without the checked column (the check fails, whatever follows).
+    missing: bool,
+}
+
+impl<'c> CheckTally<'c> {
+    pub fn new(check: &'c Check) -> Self {
+        CheckTally {
+            check,
+            rows: 0,
+            ok: true,
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+            missing: false,
+        }
+    }
+
+    /// Adds the rows of `t` that the check's `at` selects.
+    pub fn add(&mut self, t: &Table) {
+        let c = self.check;
+        for i in 0..t.rows.len() {
+            if self.missing {
+                return;
+            }
+            let at = c.at.iter().all(|(k, v)| {
+                t.num(i, k)
+                    .is_some_and(|x| (x - v).abs() <= 1e-9 * v.abs().max(1.0))
+            });
+            if !at {
+                continue;
+            }
+            self.rows += 1;
+            let Some(x) = t.num(i, &c.column) else {
+                self.missing = true;
+                return;
+            };
+            let mut good = true;
+            if let Some(v) = c.value {
+                good &= (x - v).abs() <= c.tol;
+            }
+            if let Some(m) = c.min {
+                good &= x >= m;
+            }
+            if let Some(m) = c.max {
+                good &= x <= m;
+            }
+            self.ok &= good;
+            self.lo = self.lo.min(x);
+            self.hi = self.hi.max(x);
+        }
+    }
+
+    /// (claim, passed, detail).
+    pub fn verdict(&self) -> (String, bool, String) {
+        let c = self.check;
+        if self.rows == 0 {
+            return (c.claim.clone(), false, format!("no row matches {:?}", c.at));
+        }
+        if self.missing {
+            return (
+                c.claim.clone(),
+                false,
+                format!("column {:?} is empty or missing", c.column),
+            );
+        }
+        let worst = if self.lo == self.hi {
+            format!("{} = {}", c.column, fmt_num(self.lo))
+        } else {
+            format!(
+                "{} in [{}, {}]",
+                c.column,
+                fmt_num(self.lo),
+                fmt_num(self.hi)
+            )
+        };
+        let expect = match (c.value, c.min, c.max) {
+            (Some(v), _, _) => format!("expected {} ± {}", fmt_num(v), fmt_num(c.tol)),
+            (None, Some(a), Some(b)) => format!("expected in [{}, {}]", fmt_num(a), fmt_num(b)),
+            (None, Some(a), None) => format!("expected ≥ {}", fmt_num(a)),
+            (None, None, Some(b)) => format!("expected ≤ {}", fmt_num(b)),
+            _ => "no bound given".into(),
+        };
+        (
+            c.claim.clone(),
+            self.ok,
+            format!("{worst} over {} row(s); {expect}", self.rows),
+        )
+    }
+}
+
+/// A file written in pieces under its temporary name (see [`super::temporary_name`]) and renamed into place by
+/// [`AtomicFile::commit`]; dropped uncommitted (an error on the way), its temporary is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(super::temporary_name(&name));
+        let file = std::fs::File::create(&tmp).map_err(|source| Error::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("open until committed");
+        f.write_all(bytes).map_err(|source| Error::Io {
+            path: self.tmp.clone(),
+            source,
+        })
+    }
+
+    /// Flushes the file and renames it into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let f = self.file.take().expect("open until committed");
+        let io = |source| Error::Io {
+            path: self.tmp.clone(),
+            source,
+        };
+        f.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_data()
+            .map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Collects a run's results from its jobs (in job order) or from its results.csv (in row order).
+pub struct Collector<'a> {
+    plan: &'a Plan<'a>,
+    csv: Option<AtomicFile>,
+    header: Option<String>,
+    rows: usize,
+    checks: Vec<CheckTally<'a>>,
+    probes: Option<Probes>,
+    table: Option<Table>,
+    /// A designer study's jobs, until all are in.
+    pending: Vec<Table>,
+}
+
+/// What a [`Collector`] gathered.
+pub struct Collected {
+    pub rows: usize,
+    /// The results table, where it was kept.
+    pub table: Option<Table>,
+    /// (claim, passed, detail) for each `[[check]]`.
+    pub checks: Vec<(String, bool, String)>,
+    /// Δ and the decision of every point, for a sweep with a `[frontier]`.
+    pub probes: Option<Probes>,
+    /// results.csv, written and not yet renamed into place (none where it was only read).
+    pub csv: Option<AtomicFile>,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for `cfg`'s results, writing results.csv to `csv` (if given) and keeping the table in memory
+    /// with `keep`.
+    pub fn new(
+        cfg: &'a Config,
+        plan: &'a Plan<'a>,
+        csv: Option<&Path>,
+        keep: bool,
+    ) -> Result<Self> {
+        Ok(Collector {
+            plan,
+            csv: csv.map(AtomicFile::create).transpose()?,
+            header: None,
+            rows: 0,
+            checks: cfg.check.iter().map(CheckTally::new).collect(),
+            probes: (plan.streams() && cfg.frontier.is_some()).then(Probes::default),
+            table: keep.then(|| Table::new(&[])),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Takes the output of the next job.
+    pub fn job(&mut self, part: Part) -> Result<()> {
+        if self.plan.streams() {
+            self.rows(part.table, &part.csv)
+        } else {
+            self.pending.push(part.table);
+            Ok(())
+        }
+    }
+
+    /// Takes the next rows of the results, `t`, and their CSV text `csv` (with its header line; used only when
+    /// results.csv is written).
+    pub fn rows(&mut self, t: Table, csv: &str) -> Result<()> {
+        if let Some(out) = &mut self.csv {
+            let body = match &self.header {
+                None => {
+                    let end = csv.find('\n').map_or(csv.len(), |k| k + 1);
+                    self.header = Some(csv[..end].to_string());
+                    csv
+                }
+                Some(h) => csv.strip_prefix(h.as_str()).ok_or_else(|| {
+                    Error::invalid("results", "a job's columns are not those of the run")
+                })?,
+            };
+            out.write(body.as_bytes())?;
+        }
+        self.rows += t.rows.len();
+        self.checks.iter_mut().for_each(|c| c.add(&t));
+        if let Some(p) = &mut self.probes {
+            p.add(&t)?;
+        }
+        if let Some(kept) = &mut self.table {
+            if kept.columns.is_empty() {
+                *kept = t;
+            } else {
+                kept.rows.extend(t.rows);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows taken so far.
+    pub fn count(&self) -> usize {
+        self.rows
+    }
+
+    /// Ends the collection: every row of the run must be in.
+    pub fn finish(mut self) -> Result<Collected> {
+        if !self.pending.is_empty() {
+            let t = self.plan.assemble(std::mem::take(&mut self.pending))?;
+            let csv = if self.csv.is_some() {
+                t.to_csv()
+            } else {
+                String::new()
+            };
+            self.rows(t, &csv)?;
+        }
+        let want = self.plan.rows();
+        if self.rows != want {
+            return Err(Error::invalid(
+                "results",
+                format!("{} rows where the run has {want}", self.rows),
+            ));
+        }
+        Ok(Collected {
+            rows: self.rows,
+            table: self.table.take(),
+            checks: self.checks.iter().map(CheckTally::verdict).collect(),
+            probes: self.probes.take(),
+            csv: self.csv.take(),
+        })
+    }
+}
