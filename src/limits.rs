@@ -15,7 +15,8 @@
 //! | the off-switch game's discretisation | 2,000 points | a 2,000² table; 5–10 s to build (Golub–Welsch: an n × n eigenproblem) |
 //! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
 //! | the generalized backup's plans (`cirl solve` of a CIRL game) | [`MEMORY_BUDGET`] | checked before the first backup (a floor: one vector per reachable state and decision) and after each |
-//! | a sweep | 10⁶ games | 1.26 GB peak (results held in memory; see `experiment::sweep::MAX_POINTS`) |
+//! | a sweep | 10⁷ games | 118 MB peak: rows stream to results.csv (see `experiment::sweep::MAX_POINTS`) |
+//! | a sweep's plots, `experiment::compute` | 10⁶ games | the results held as a table, ~1.2 KB a game |
 //! | a designer study | 10⁷ (game chunk × action count) jobs | games are summed, not held |
 
 use crate::error::{Error, Result};

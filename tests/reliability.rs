@@ -1327,7 +1327,10 @@ fn c34_a_sweep_is_held_to_what_fits_the_memory_budget() {
 
 /// Runs cirl with `args` in `dir` and returns its peak resident memory in bytes (its own, from wait4).
 #[cfg(target_os = "linux")]
-#[allow(clippy::zombie_processes, reason = "reaped by wait4, which also gives its rusage")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also gives its rusage"
+)]
 fn peak_rss(dir: &Path, args: &[&str]) -> u64 {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_cirl"))
         .current_dir(dir)
