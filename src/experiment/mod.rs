@@ -407,22 +407,32 @@ fn frontier(
     }
 }
 
+/// Refuses a run whose results table is too big to hold in memory for `who` (what needs it).
+fn held(plan: &shard::Plan, field: &str, who: &str, fix: &str) -> Result<()> {
+    if plan.rows() <= sweep::MAX_HELD_POINTS {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        field,
+        format!(
+            "{who} the results held in memory, at most {} rows, and this run has {}; {fix}",
+            sweep::MAX_HELD_POINTS,
+            plan.rows()
+        ),
+    ))
+}
+
 /// Checks every `[[plot]]` of a config against the shape of its results, before anything is computed.
 pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
     if cfg.plot.is_empty() {
         return Ok(());
     }
-    // The plots are drawn from the results table, held in memory.
-    if plan.rows() > sweep::MAX_HELD_POINTS {
-        return Err(Error::invalid(
-            "plot",
-            format!(
-                "the plots draw from the results held in memory, at most {} rows, and this run has {}; run it with --no-plots (results.csv and frontier.csv stream), or plot a coarser grid",
-                sweep::MAX_HELD_POINTS,
-                plan.rows()
-            ),
-        ));
-    }
+    held(
+        plan,
+        "plot",
+        "the plots draw from",
+        "run it with --no-plots (results.csv and frontier.csv stream), or plot a coarser grid",
+    )?;
     let keys = plan.key_table();
     for (i, pl) in cfg.plot.iter().enumerate() {
         plot::check(pl, &keys).map_err(|e| match e {
@@ -439,16 +449,12 @@ pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
 /// most [`sweep::MAX_HELD_POINTS`] rows; a larger sweep streams to results.csv with [`run`]).
 pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
     let plan = shard::Plan::new(cfg)?;
-    if plan.rows() > sweep::MAX_HELD_POINTS {
-        return Err(Error::invalid(
-            "sweep",
-            format!(
-                "compute holds the results in memory, at most {} rows, and this grid has {}; write them with `cirl run` instead",
-                sweep::MAX_HELD_POINTS,
-                plan.rows()
-            ),
-        ));
-    }
+    held(
+        &plan,
+        "sweep",
+        "compute returns",
+        "write them with `cirl run` instead",
+    )?;
     let mut collector = collect::Collector::new(cfg, &plan, None, true)?;
     let bar = progress_bar(plan.jobs() as u64, progress);
     let jobs: Vec<usize> = (0..plan.jobs()).collect();
