@@ -116,6 +116,12 @@ enum Command {
     /// JSON lines for SDK adapters), logging every decision; `cirl gate record` adds the human's answer or the
     /// outcome.
     Gate(GateArgs),
+    /// Bring decision logs in and out as JSON Lines (schema cirl-log/1: one tool call per line with the human's
+    /// answer and its outcome; see the README's "Learning the card from your logs").
+    Log {
+        #[command(subcommand)]
+        action: LogCommand,
+    },
     /// Solve a partially observable off-switch game (Garber et al. 2025): the value, an optimal policy pair and
     /// the number of optimal pairs.
     Posg {
@@ -229,6 +235,31 @@ enum GateCommand {
         /// A note on the outcome.
         #[arg(long, requires = "outcome")]
         note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Import a JSON Lines file into a decision log (created if needed): every line is checked before anything is
+    /// written, then the new calls are written in one transaction; repeated and already-logged calls are skipped.
+    Import {
+        /// The JSON Lines file.
+        file: PathBuf,
+        /// The decision log (SQLite).
+        #[arg(long)]
+        log: PathBuf,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a decision log as JSON Lines, every call in time order with its latest answer and outcome.
+    Export {
+        /// The decision log (SQLite).
+        #[arg(long)]
+        log: PathBuf,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -460,6 +491,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             json,
         } => posg_cmd(&file, heuristic, restarts, seed, json),
         Command::Gate(g) => gate_cmd(g),
+        Command::Log { action } => log_cmd(action),
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
             for (name, _) in experiment::REPRODUCTIONS {
@@ -900,6 +932,58 @@ fn calibrate_cmd(
         println!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(())
+}
+
+fn log_cmd(action: LogCommand) -> Result<()> {
+    use cirl::escalation::{log::Log, records};
+    match action {
+        LogCommand::Import { file, log, json } => {
+            let n = records::import(&log, &file)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&n).expect("serializable")
+                );
+            } else {
+                println!(
+                    "{}: {} calls added, {} repeated in the file, {} already in the log -> {}",
+                    file.display(),
+                    n.added,
+                    n.duplicates,
+                    n.present,
+                    log.display()
+                );
+            }
+            Ok(())
+        }
+        LogCommand::Export { log, out } => {
+            if !log.is_file() {
+                return Err(Error::invalid(
+                    "--log",
+                    format!("no decision log at {}", log.display()),
+                ));
+            }
+            let l = Log::open(&log)?;
+            match out {
+                Some(path) => {
+                    let mut f = experiment::collect::AtomicFile::create(&path)?;
+                    let n = records::export(&l, &mut f)?;
+                    f.commit()?;
+                    eprintln!("{n} calls -> {}", path.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    records::export(&l, &mut w)?;
+                    std::io::Write::flush(&mut w).map_err(|source| Error::Io {
+                        path: "stdout".into(),
+                        source,
+                    })?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn gate_cmd(g: GateArgs) -> Result<()> {

@@ -5,6 +5,8 @@
 //! runtime got no answer: it falls back to its own rules). WAL with `synchronous = NORMAL` survives any process
 //! crash; concurrent writers wait on the file's lock (`busy_timeout`) rather than fail.
 //!
+//! Its JSON Lines form, for logs from other systems and for analysis, is in [`super::records`].
+//!
 //! ## Schema (version 1)
 //!
 //! - `decisions`: `id`, `time` (RFC 3339 UTC), `runtime` (`claude-hook` | `jsonl`), `session`, `tool_use_id`,
@@ -260,6 +262,20 @@ impl Log {
             ));
         }
         self.check_id(id)?;
+        let mv: Option<String> = self
+            .conn
+            .query_row("SELECT move FROM decisions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(store_err(&self.path))?;
+        if let Some(m) = mv.filter(|m| m != "ask") {
+            return Err(Error::invalid(
+                "--answer",
+                format!(
+                    "decision {id} was {m:?}, not asked: only an asked (or deferred) call has an answer"
+                ),
+            ));
+        }
         self.conn
             .execute(
                 "INSERT INTO answers (decision_id, time, answer) VALUES (?1, ?2, ?3)",
@@ -299,6 +315,37 @@ impl Log {
             )
             .map_err(store_err(&self.path))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Runs `f` in one immediate transaction, committed if it returns `Ok` and rolled back otherwise (then
+    /// nothing of it is in the log). `f` gets the transaction and the mapping of its SQLite errors.
+    pub fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction, &dyn Fn(rusqlite::Error) -> Error) -> Result<T>,
+    ) -> Result<T> {
+        let store = store_err(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&store)?;
+        let out = f(&tx, &store)?;
+        tx.commit().map_err(&store)?;
+        Ok(out)
+    }
+
+    /// Runs the query `sql`, handing each row, as `map` reads it, to `take`.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        take: &mut impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let store = store_err(&self.path);
+        let mut stmt = self.conn.prepare(sql).map_err(&store)?;
+        for row in stmt.query_map([], map).map_err(&store)? {
+            take(row.map_err(&store)?)?;
+        }
+        Ok(())
     }
 
     /// The number of decisions logged.

@@ -27,6 +27,7 @@ pub mod log;
 pub mod model;
 pub mod optimize;
 pub mod plot;
+pub mod records;
 pub mod risk;
 pub mod robust;
 pub mod scenario;

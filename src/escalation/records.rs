@@ -1,0 +1,425 @@
+//! The decision log as JSON Lines: one tool call per line, so that logs from other systems can be brought in
+//! (`cirl log import`) and the gate's log taken out (`cirl log export`) — to pandas, to another store.
+//!
+//! ## Schema `cirl-log/1`
+//!
+//! One JSON object per line; unknown keys are refused (a misspelt key would silently lose its data).
+//!
+//! | key | type | |
+//! |---|---|---|
+//! | `time` | RFC 3339 string | when the call was decided (any offset; stored as UTC with milliseconds) — required |
+//! | `tool` | string | the runtime's tool name — required |
+//! | `class` | string or null | the scenario class that decided it (null: no class matched) |
+//! | `confidence` | number in [0, 1] or null | the agent's confidence in the call |
+//! | `confidence_source` | `request` \| `verifier` \| `none` | where it came from (default: `request` when a confidence is given, else `none`) |
+//! | `move` | `act` \| `ask` \| `block` \| `hand-over` or null | the move taken (null: deferred to the runtime) |
+//! | `decision` | `allow` \| `ask` \| `deny` \| `defer` | what the runtime was told (default from `move`: act → allow, ask → ask, block and hand-over → deny, null → defer) |
+//! | `answer` | `approve` \| `reject` \| `edit` \| `timeout` or null | the human's answer, for an asked (or deferred) call |
+//! | `answer_time` | RFC 3339 string | when it was given (default: `time`) |
+//! | `outcome` | `fine` \| `undone` \| `incident` or null | what came of the call, when known |
+//! | `cost` | number ≥ 0 or null | an `undone` call's undo cost or an `incident`'s severity, in the scenario's units |
+//! | `outcome_time` | RFC 3339 string | when the outcome was known (default: `time`) |
+//! | `note` | string or null | a note on the outcome |
+//! | `session`, `tool_use_id` | string or null | the runtime's session and tool-use id |
+//! | `input` | any JSON | the call's arguments (default `{}`) |
+//! | `runtime`, `reason`, `scenario`, `card` | string | where the record came from (default `import`), why, and the scenario and card hash that decided it |
+//! | `id` | integer | written by export (the log's decision id); ignored by import |
+//!
+//! A record is one call: a call is identified by its (`session`, `tool_use_id`) when it has a tool-use id, else by
+//! (`time`, `session`, `tool`, `input`). An import keeps the first of duplicated records and skips calls already in
+//! the log, so importing the same file twice adds nothing; records may come in any order (`cirl fit` orders them
+//! by time). Every line is checked before anything is written, and the records are written in one transaction:
+//! a file with a bad line imports nothing.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::log::Log;
+use crate::error::{Error, Result};
+
+/// The largest JSON Lines log read: it is streamed (twice: checked, then written), so the limit only stops a
+/// runaway input.
+pub const MAX_LOG_BYTES: u64 = 16 << 30;
+
+/// One tool call with the human's answer and its outcome (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub time: String,
+    pub tool: String,
+    #[serde(default)]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_source: Option<String>,
+    #[serde(default, rename = "move")]
+    pub mv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(default)]
+    pub answer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_time: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub cost: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_use_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<String>,
+}
+
+/// A time in RFC 3339 as the log stores it: UTC with milliseconds (`2026-12-01T09:30:00.000Z`), so that the
+/// stored strings sort in time order.
+pub fn normalize_time(s: &str) -> std::result::Result<String, String> {
+    let t: jiff::Timestamp = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-12-01T09:30:00Z ({e})"))?;
+    Ok(t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> std::result::Result<(), String> {
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: {v:?} is not one of {}",
+            allowed.join(", ")
+        ))
+    }
+}
+
+impl Record {
+    /// Checks the record and fills in its defaults (times normalised, the source and decision derived).
+    pub fn validate(mut self) -> std::result::Result<Record, String> {
+        self.time = normalize_time(&self.time).map_err(|e| format!("time: {e}"))?;
+        if self.tool.is_empty() {
+            return Err("tool: empty; give the runtime's tool name".into());
+        }
+        if let Some(c) = self.confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(format!("confidence: {c} is not a probability in [0, 1]"));
+        }
+        let source = self.confidence_source.take().unwrap_or_else(|| {
+            if self.confidence.is_some() {
+                "request"
+            } else {
+                "none"
+            }
+            .into()
+        });
+        one_of(
+            "confidence_source",
+            &source,
+            &["request", "verifier", "none"],
+        )?;
+        if source == "none" && self.confidence.is_some() {
+            return Err(
+                "confidence_source: \"none\" with a confidence; say where it came from".into(),
+            );
+        }
+        self.confidence_source = Some(source);
+        if let Some(m) = &self.mv {
+            one_of("move", m, &["act", "ask", "block", "hand-over"])?;
+        }
+        let implied = match self.mv.as_deref() {
+            Some("act") => "allow",
+            Some("ask") => "ask",
+            Some(_) => "deny",
+            None => "defer",
+        };
+        let decision = self.decision.take().unwrap_or_else(|| implied.into());
+        one_of("decision", &decision, &["allow", "ask", "deny", "defer"])?;
+        if decision != implied {
+            return Err(format!(
+                "decision: {decision:?} does not follow from move {:?} (which gives {implied:?})",
+                self.mv
+            ));
+        }
+        self.decision = Some(decision);
+        match (&self.answer, self.mv.as_deref()) {
+            (Some(a), Some("ask") | None) => {
+                one_of("answer", a, &["approve", "reject", "edit", "timeout"])?;
+                self.answer_time = Some(
+                    normalize_time(self.answer_time.as_deref().unwrap_or(&self.time))
+                        .map_err(|e| format!("answer_time: {e}"))?,
+                );
+            }
+            (Some(_), Some(m)) => {
+                return Err(format!(
+                    "answer: a call whose move was {m:?} was not asked; only asked (or deferred) calls have an answer"
+                ));
+            }
+            (None, _) if self.answer_time.is_some() => {
+                return Err("answer_time: given without an answer".into());
+            }
+            (None, _) => {}
+        }
+        match &self.outcome {
+            Some(o) => {
+                one_of("outcome", o, &["fine", "undone", "incident"])?;
+                if let Some(c) = self.cost {
+                    if !(c.is_finite() && c >= 0.0) {
+                        return Err(format!(
+                            "cost: {c} is not a loss ≥ 0 in the scenario's units"
+                        ));
+                    }
+                    if o == "fine" {
+                        return Err("cost: a fine outcome has no cost; use outcome \"undone\" with its undo cost".into());
+                    }
+                }
+                self.outcome_time = Some(
+                    normalize_time(self.outcome_time.as_deref().unwrap_or(&self.time))
+                        .map_err(|e| format!("outcome_time: {e}"))?,
+                );
+            }
+            None => {
+                for (k, given) in [
+                    ("cost", self.cost.is_some()),
+                    ("outcome_time", self.outcome_time.is_some()),
+                    ("note", self.note.is_some()),
+                ] {
+                    if given {
+                        return Err(format!("{k}: given without an outcome"));
+                    }
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// What identifies the call (see the module docs).
+    fn key(&self) -> (String, String, String, String) {
+        let session = self.session.clone().unwrap_or_default();
+        match &self.tool_use_id {
+            Some(t) => (session, t.clone(), String::new(), String::new()),
+            None => (
+                session,
+                String::new(),
+                format!("{}\u{0}{}", self.time, self.tool),
+                self.input_text(),
+            ),
+        }
+    }
+
+    fn input_text(&self) -> String {
+        self.input
+            .as_ref()
+            .map_or_else(|| "{}".into(), |v| v.to_string())
+    }
+}
+
+/// Parses and checks line `n` (1-based) of a JSON Lines log; blank lines are `None`.
+pub fn parse_line(line: &str, n: usize, file: &str) -> Result<Option<Record>> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let bad = |m: String| Error::invalid(format!("{file}:{n}"), m);
+    // serde_json names the key in its message ("unknown field `x`", "missing field `time`"); its position is
+    // within the line.
+    let r: Record = serde_json::from_str(line).map_err(|e| {
+        let m = e.to_string();
+        let m = m.split(" at line ").next().unwrap_or(&m).to_string();
+        bad(format!("{m} (column {})", e.column()))
+    })?;
+    r.validate().map(Some).map_err(bad)
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    /// Records written.
+    pub added: usize,
+    /// Records skipped as repeats of an earlier line of the file.
+    pub duplicates: usize,
+    /// Records skipped because the log already holds the call.
+    pub present: usize,
+}
+
+fn lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, String)>>> {
+    let file = crate::input::open_regular(path, MAX_LOG_BYTES, "FILE")?;
+    let p = path.to_path_buf();
+    Ok(std::io::BufReader::with_capacity(1 << 20, file)
+        .lines()
+        .enumerate()
+        .map(move |(i, l)| {
+            l.map(|l| (i + 1, l))
+                .map_err(|e| crate::input::io_error(&p)(e))
+        }))
+}
+
+/// Reads and checks every record of a JSON Lines file, handing each to `take` in file order.
+pub fn read_jsonl(path: &Path, mut take: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    let file = path.display().to_string();
+    for l in lines(path)? {
+        let (n, line) = l?;
+        if let Some(r) = parse_line(&line, n, &file)? {
+            take(r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Imports a JSON Lines file into the log at `log_path` (created if needed): every line checked first, then every
+/// new call written in one transaction (see the module docs).
+pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
+    // First pass: every line must be a valid record before anything is opened or written.
+    read_jsonl(path, |_| Ok(()))?;
+    let mut log = Log::open(log_path)?;
+    let mut seen = HashSet::new();
+    let mut done = Imported::default();
+    log.transaction(|tx, store| {
+        tx.execute_batch("CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);")
+            .map_err(store)?;
+        let prepare = |sql: &str| tx.prepare(sql).map_err(store);
+        let mut by_id = prepare(
+            "SELECT 1 FROM decisions WHERE tool_use_id = ?1 AND coalesce(session, '') = ?2 LIMIT 1",
+        )?;
+        let mut by_call = prepare(
+            "SELECT 1 FROM decisions WHERE time = ?1 AND tool = ?2 AND coalesce(session, '') = ?3 \
+             AND input = ?4 AND tool_use_id IS NULL LIMIT 1",
+        )?;
+        let mut decision = prepare(
+            "INSERT INTO decisions (time, runtime, session, tool_use_id, tool, input, call, class, confidence, \
+             confidence_source, move, decision, reason, scenario, card) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        let mut answer =
+            prepare("INSERT INTO answers (decision_id, time, answer) VALUES (?1, ?2, ?3)")?;
+        let mut outcome = prepare(
+            "INSERT INTO outcomes (decision_id, time, label, cost, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        read_jsonl(path, |r| {
+            let input = r.input_text();
+            let session = r.session.clone().unwrap_or_default();
+            if !seen.insert(r.key()) {
+                done.duplicates += 1;
+                return Ok(());
+            }
+            let present = match &r.tool_use_id {
+                Some(t) => by_id.exists(params![t, session]),
+                None => by_call.exists(params![r.time, r.tool, session, input]),
+            }
+            .map_err(store)?;
+            if present {
+                done.present += 1;
+                return Ok(());
+            }
+            decision
+                .execute(params![
+                    r.time,
+                    r.runtime.as_deref().unwrap_or("import"),
+                    r.session,
+                    r.tool_use_id,
+                    r.tool,
+                    input,
+                    r.class,
+                    r.confidence,
+                    r.confidence_source,
+                    r.mv,
+                    r.decision,
+                    r.reason.as_deref().unwrap_or(""),
+                    r.scenario.as_deref().unwrap_or(""),
+                    r.card.as_deref().unwrap_or(""),
+                ])
+                .map_err(store)?;
+            let id = tx.last_insert_rowid();
+            if let Some(a) = &r.answer {
+                answer
+                    .execute(params![id, r.answer_time, a])
+                    .map_err(store)?;
+            }
+            if let Some(o) = &r.outcome {
+                outcome
+                    .execute(params![id, r.outcome_time, o, r.cost, r.note])
+                    .map_err(store)?;
+            }
+            done.added += 1;
+            Ok(())
+        })
+    })?;
+    Ok(done)
+}
+
+/// Every call in `log` as a record, in time order (then id), with its latest answer and outcome.
+pub fn for_each(log: &Log, mut take: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    log.query(
+        "SELECT d.id, d.time, d.tool, d.class, d.confidence, d.confidence_source, d.move, d.decision, \
+         a.answer, a.time, o.label, o.cost, o.time, o.note, d.session, d.tool_use_id, d.input, d.runtime, \
+         d.reason, d.scenario, d.card \
+         FROM decisions d \
+         LEFT JOIN answers a ON a.id = (SELECT max(id) FROM answers WHERE decision_id = d.id) \
+         LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id) \
+         ORDER BY d.time, d.id",
+        |row| {
+            let input: String = row.get(16)?;
+            let r = Record {
+                id: Some(row.get(0)?),
+                time: row.get(1)?,
+                tool: row.get(2)?,
+                class: row.get(3)?,
+                confidence: row.get(4)?,
+                confidence_source: row.get(5)?,
+                mv: row.get(6)?,
+                decision: row.get(7)?,
+                answer: row.get(8)?,
+                answer_time: row.get(9)?,
+                outcome: row.get(10)?,
+                cost: row.get(11)?,
+                outcome_time: row.get(12)?,
+                note: row.get(13)?,
+                session: row.get(14)?,
+                tool_use_id: row.get(15)?,
+                input: Some(serde_json::from_str(&input).unwrap_or(Value::String(input))),
+                runtime: row.get(17)?,
+                reason: row.get(18)?,
+                scenario: row.get(19)?,
+                card: row.get(20)?,
+            };
+            Ok(r)
+        },
+        &mut take,
+    )
+}
+
+/// Writes every call in `log` as JSON Lines to `w`; returns the number of records.
+pub fn export(log: &Log, w: &mut impl Write) -> Result<usize> {
+    let mut n = 0;
+    for_each(log, |r| {
+        serde_json::to_writer(&mut *w, &r).map_err(|e| Error::Io {
+            path: "the export".into(),
+            source: e.into(),
+        })?;
+        w.write_all(b"\n").map_err(|e| Error::Io {
+            path: "the export".into(),
+            source: e,
+        })?;
+        n += 1;
+        Ok(())
+    })?;
+    Ok(n)
+}
