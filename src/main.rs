@@ -116,6 +116,33 @@ enum Command {
     /// JSON lines for SDK adapters), logging every decision; `cirl gate record` adds the human's answer or the
     /// outcome.
     Gate(GateArgs),
+    /// Learn the escalation inputs from a decision log: posteriors of each class's bad-action rate, calibration
+    /// map and loss tail, and of the reviewer's error rates, with the scenario as the prior.
+    Fit {
+        /// The decision log: the gate's SQLite file or a JSON Lines file (schema cirl-log/1).
+        log: PathBuf,
+        /// The scenario the card was calibrated from (its values are the priors).
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Write fit.json into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the fit as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Seed of the sampler.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Draws kept per chain (two chains; as many again are burn-in).
+        #[arg(long, default_value_t = 2000)]
+        samples: usize,
+        /// Pseudo-calls of the scenario's calibration per confidence bin.
+        #[arg(long, default_value_t = 4.0, allow_hyphen_values = true)]
+        prior_strength: f64,
+        /// Pseudo-answers of the scenario's reviewer.
+        #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
+        reviewer_strength: f64,
+    },
     /// Bring decision logs in and out as JSON Lines (schema cirl-log/1: one tool call per line with the human's
     /// answer and its outcome; see the README's "Learning the card from your logs").
     Log {
@@ -492,6 +519,27 @@ fn dispatch(cmd: Command) -> Result<()> {
         } => posg_cmd(&file, heuristic, restarts, seed, json),
         Command::Gate(g) => gate_cmd(g),
         Command::Log { action } => log_cmd(action),
+        Command::Fit {
+            log,
+            scenario,
+            out,
+            json,
+            seed,
+            samples,
+            prior_strength,
+            reviewer_strength,
+        } => fit_cmd(
+            &log,
+            &scenario,
+            out.as_deref(),
+            json,
+            cirl::escalation::fit::Settings {
+                prior_strength,
+                reviewer_strength,
+                samples,
+                seed,
+            },
+        ),
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
             for (name, _) in experiment::REPRODUCTIONS {
@@ -930,6 +978,71 @@ fn calibrate_cmd(
     if let Some(dir) = dir {
         println!();
         println!("wrote {} files to {}", files.len(), dir.display());
+    }
+    Ok(())
+}
+
+fn fit_cmd(
+    log: &Path,
+    scenario: &Path,
+    out: Option<&Path>,
+    json: bool,
+    settings: cirl::escalation::fit::Settings,
+) -> Result<()> {
+    use cirl::escalation::{fit, scenario::Scenario};
+    let s = Scenario::load(scenario)?;
+    cirl::input::check_regular(log, cirl::escalation::records::MAX_LOG_BYTES, "LOG")?;
+    let data = fit::Data::read(log)?;
+    let f = fit::fit(&s, &data, &settings)?;
+    let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
+    if let Some(dir) = out {
+        experiment::mkdir(dir)?;
+        experiment::write_atomic(&dir.join("fit.json"), text.as_bytes())?;
+    }
+    if json {
+        print!("{text}");
+        return Ok(());
+    }
+    let e = |x: &fit::Estimate| format!("{:.4} [{:.4}, {:.4}]", x.mean, x.lo, x.hi);
+    println!(
+        "{}: {} records ({} repeated, {} unclassified) against scenario {}",
+        log.display(),
+        f.records,
+        f.duplicates,
+        f.unclassified,
+        f.scenario
+    );
+    println!(
+        "{:<22} {:>9} {:>8} {:>9}  {:<8} {:<30} mean loss of a bad call (median, 90%)",
+        "class", "calls", "asked", "outcomes", "prior", "P(bad), 90% interval"
+    );
+    for c in &f.classes {
+        println!(
+            "{:<22} {:>9} {:>8} {:>9}  {:<8.4} {:<30} {:.3} [{:.3}, {:.3}] from {} losses",
+            c.name,
+            c.calls,
+            c.asked,
+            c.labelled,
+            c.p_bad.prior,
+            e(&c.p_bad),
+            c.tail.mean_loss.median,
+            c.tail.mean_loss.lo,
+            c.tail.mean_loss.hi,
+            c.tail.losses
+        );
+    }
+    println!(
+        "reviewer: P(approve | good) {} (prior {:.3}); P(reject | bad) {} (prior {:.3})",
+        e(&f.reviewer.approve_good),
+        f.reviewer.approve_good.prior,
+        e(&f.reviewer.catch_bad),
+        f.reviewer.catch_bad.prior
+    );
+    for n in &f.notes {
+        println!("note: {n}");
+    }
+    if let Some(dir) = out {
+        println!("wrote {}", dir.join("fit.json").display());
     }
     Ok(())
 }

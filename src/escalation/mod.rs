@@ -22,6 +22,7 @@
 pub mod axes;
 pub mod card;
 pub mod export;
+pub mod fit;
 pub mod gate;
 pub mod log;
 pub mod model;

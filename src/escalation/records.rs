@@ -47,7 +47,7 @@ use crate::error::{Error, Result};
 pub const MAX_LOG_BYTES: u64 = 16 << 30;
 
 /// One tool call with the human's answer and its outcome (see the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -171,7 +171,7 @@ pub struct Outcome {
 
 /// Creates an output folder and its parents; a path that names a file (or runs through one) is the caller's
 /// mistake, reported as such (exit 2) rather than as an I/O failure.
-pub(crate) fn mkdir(dir: &Path) -> Result<()> {
+pub fn mkdir(dir: &Path) -> Result<()> {
     let not_a_folder = || {
         Error::invalid(
             "--out",

@@ -1,0 +1,691 @@
+//! Learning the escalation inputs from what the humans did: `cirl fit` turns a decision log into posteriors of
+//! each class's bad-action rate, calibration map and loss tail, and of the reviewer's two error rates.
+//!
+//! ## The model
+//!
+//! Each logged call of class k is good or bad (its utility U ≥ 0 or not). With reported confidence r in bin b
+//! (ten equal bins of [0, 1], and one for calls without a confidence), P(good) = q_kb — the class's calibration
+//! map, one value per bin. The reviewer, asked, approves a good call with probability A and rejects a bad one with
+//! probability K (`edit` counts as a rejection of the call as proposed; `timeout` says nothing). A call's truth is
+//! known when its outcome is logged (`fine` good; `undone` or `incident` bad) and latent otherwise. Whether an
+//! outcome is logged may depend on what was observed — the move, the answer (approved calls run, so their outcome
+//! is seen; rejected ones rarely are) — but not on the truth beyond that (missing at random), so the posterior is
+//! the full-data one with the unknown truths integrated out: a rejected call without an outcome still counts, as
+//! evidence that is bad with the probability the reviewer's answer implies. Fitting only the calls whose outcome
+//! is known would overstate how good the asked calls are.
+//!
+//! **Priors, from the scenario**: q_kb ~ Beta(n₀·m_b, n₀·(1 − m_b)) with m_b the scenario's calibration at the
+//! bin's centre, σ(logit r − s) for the agent's logit shift s (the class's P(U ≥ 0) for calls without a
+//! confidence); A and K ~ Beta with n_r pseudo-answers at the scenario's reviewer (its error rates, or for other
+//! humans the share-weighted chances of allowing good and bad actions). n₀ = 4 and n_r = 10 by default: the
+//! scenario is a guess, worth a few calls.
+//!
+//! **Sampling**: Gibbs with data augmentation on counts — calls are tallied by (class, bin, answer, what is known),
+//! so the unknown truths of a group are one binomial draw and a sweep costs the number of groups, whatever the
+//! number of records; two chains (seeded streams 0 and 1, run in parallel: the result does not depend on the
+//! thread count), with the split-R̂ of every reported quantity.
+//!
+//! **Derived**: P(bad) of class k = Σ_b w_kb (1 − q_kb), w the share of the class's calls in each bin (its
+//! confidence distribution as logged). The **loss tail**: losses of bad calls with a cost are lognormal, with a
+//! conjugate normal-inverse-gamma prior on (μ, σ²) of the log loss centred on the scenario's mean loss of a bad
+//! action (κ₀ = 1 pseudo-observation of μ; σ² inverse-gamma with α₀ = 3, β₀ = 2, so E[σ²] = 1); the posterior's mean loss exp(μ + σ²/2) is reported with its interval
+//! (its predictive, a log-t, has no mean: the tail is heavy).
+//!
+//! Intervals are 90% equal-tailed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use rand::RngExt;
+use rand_distr::{Beta, Binomial, Distribution, Gamma, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::model::Model;
+use super::records::{self, Record};
+use super::scenario::Scenario;
+use crate::error::{Error, Result};
+use crate::human::Human;
+use crate::numerics::logistic;
+
+/// Confidence bins of [0, 1]; bin [`BINS`] holds the calls without a confidence.
+pub const BINS: usize = 10;
+
+/// The bin of a reported confidence ([`BINS`] for none).
+pub fn bin_of(confidence: Option<f64>) -> usize {
+    match confidence {
+        Some(c) => ((c * BINS as f64) as usize).min(BINS - 1),
+        None => BINS,
+    }
+}
+
+/// What a call's answer says of it: approved, rejected (or edited), or nothing.
+const APPROVE: usize = 0;
+const REJECT: usize = 1;
+const NOTHING: usize = 2;
+
+/// What is known of a call's truth.
+const GOOD: usize = 0;
+const BAD: usize = 1;
+const UNKNOWN: usize = 2;
+
+/// The calls of one class, counted.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// [bin][answer][truth] → calls.
+    n: [[[u64; 3]; 3]; BINS + 1],
+    /// Bad calls with a loss > 0: count, Σ ln loss, Σ (ln loss)².
+    losses: (u64, f64, f64),
+}
+
+impl Tally {
+    fn calls(&self) -> u64 {
+        self.n.iter().flatten().flatten().sum()
+    }
+    fn in_bin(&self, b: usize) -> u64 {
+        self.n[b].iter().flatten().sum()
+    }
+    fn asked(&self) -> u64 {
+        self.n
+            .iter()
+            .map(|bin| bin[APPROVE].iter().chain(&bin[REJECT]).sum::<u64>())
+            .sum()
+    }
+    fn labelled(&self) -> u64 {
+        self.n.iter().flatten().map(|t| t[GOOD] + t[BAD]).sum()
+    }
+}
+
+/// A decision log, counted for fitting.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub classes: BTreeMap<String, Tally>,
+    /// Records read (before duplicates are dropped).
+    pub records: u64,
+    /// Records dropped as repeats of an earlier one (the same call).
+    pub duplicates: u64,
+    /// Calls no class decided.
+    pub unclassified: u64,
+    seen: HashSet<u128>,
+}
+
+impl Data {
+    /// Counts one record (already checked; see [`records::Record::validate`]).
+    pub fn add(&mut self, r: &Record) {
+        self.records += 1;
+        if !self.seen.insert(identity(r)) {
+            self.duplicates += 1;
+            return;
+        }
+        let Some(class) = &r.class else {
+            self.unclassified += 1;
+            return;
+        };
+        let t = self.classes.entry(class.clone()).or_default();
+        let said = match r.answer.as_deref() {
+            Some("approve") => APPROVE,
+            Some("reject" | "edit") => REJECT,
+            _ => NOTHING,
+        };
+        let truth = match r.outcome.as_deref() {
+            Some("fine") => GOOD,
+            Some(_) => BAD,
+            None => UNKNOWN,
+        };
+        t.n[bin_of(r.confidence)][said][truth] += 1;
+        if truth == BAD
+            && let Some(x) = r.cost.filter(|&x| x > 0.0)
+        {
+            let l = x.ln();
+            t.losses.0 += 1;
+            t.losses.1 += l;
+            t.losses.2 += l * l;
+        }
+    }
+
+    /// Reads a decision log: the gate's SQLite store, or a JSON Lines file (schema cirl-log/1).
+    pub fn read(path: &Path) -> Result<Data> {
+        let mut d = Data::default();
+        let mut head = [0u8; 16];
+        let is_sqlite = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && &head == b"SQLite format 3\0";
+        if is_sqlite {
+            let log = super::log::Log::open(path)?;
+            records::for_each(&log, |r| {
+                d.add(&r);
+                Ok(())
+            })?;
+        } else {
+            records::read_jsonl(path, |r| {
+                d.add(&r);
+                Ok(())
+            })?;
+        }
+        Ok(d)
+    }
+}
+
+/// A call's identity (see [`records`]) as a 128-bit hash: two records of one call are one call.
+fn identity(r: &Record) -> u128 {
+    let mut parts: Vec<&str> = vec![r.session.as_deref().unwrap_or("")];
+    let input;
+    match &r.tool_use_id {
+        Some(t) => parts.push(t),
+        None => {
+            input = r
+                .input
+                .as_ref()
+                .map_or_else(|| "{}".into(), |v| v.to_string());
+            parts.extend([r.time.as_str(), r.tool.as_str(), input.as_str()]);
+        }
+    }
+    let h = |salt: u64| {
+        let mut s = std::hash::DefaultHasher::new();
+        salt.hash(&mut s);
+        parts.hash(&mut s);
+        s.finish()
+    };
+    (u128::from(h(1)) << 64) | u128::from(h(2))
+}
+
+/// Settings of a fit.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Settings {
+    /// Pseudo-calls of the scenario's calibration per bin (n₀).
+    pub prior_strength: f64,
+    /// Pseudo-answers of the scenario's reviewer (n_r).
+    pub reviewer_strength: f64,
+    /// Draws kept per chain, after as many again discarded as burn-in.
+    pub samples: usize,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            prior_strength: 4.0,
+            reviewer_strength: 10.0,
+            samples: 2000,
+            seed: 1,
+        }
+    }
+}
+
+/// A posterior summary: the scenario's value, the posterior mean, median and 90% interval, and split-R̂ over the
+/// chains.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub prior: f64,
+    pub mean: f64,
+    pub median: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub rhat: f64,
+}
+
+/// One confidence bin of a class's calibration map.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bin {
+    /// The reported-confidence range (`None` for the calls without a confidence).
+    pub range: Option<(f64, f64)>,
+    pub calls: u64,
+    pub labelled: u64,
+    /// P(good | reported confidence in the bin).
+    pub p_good: Estimate,
+}
+
+/// The loss tail of a class. Its posterior means are dominated by the draws of a large σ (exp(σ²/2) has no
+/// finite posterior mean under an inverse-gamma σ²): read the medians.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tail {
+    /// Bad calls with a logged loss.
+    pub losses: u64,
+    /// The mean loss of a bad call, exp(μ + σ²/2).
+    pub mean_loss: Estimate,
+    /// The median loss, exp(μ).
+    pub median_loss: Estimate,
+    /// σ of the log loss (how heavy the tail is).
+    pub sigma_log: Estimate,
+}
+
+/// What the log says of one class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassFit {
+    pub name: String,
+    pub calls: u64,
+    pub asked: u64,
+    pub labelled: u64,
+    pub p_bad: Estimate,
+    pub calibration: Vec<Bin>,
+    pub tail: Tail,
+}
+
+/// The reviewer's error rates.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewerFit {
+    /// P(approve | good call).
+    pub approve_good: Estimate,
+    /// P(reject | bad call).
+    pub catch_bad: Estimate,
+}
+
+/// The fit of a log against a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fit {
+    pub scenario: String,
+    pub records: u64,
+    pub duplicates: u64,
+    pub unclassified: u64,
+    /// Classes in the log that the scenario does not have (not fitted).
+    pub unknown_classes: Vec<(String, u64)>,
+    pub classes: Vec<ClassFit>,
+    pub reviewer: ReviewerFit,
+    /// What the log cannot tell, and what to collect.
+    pub notes: Vec<String>,
+    pub settings: Settings,
+}
+
+/// The prior means a scenario gives (see the module docs), in the scenario's class order.
+#[derive(Debug, Clone)]
+pub struct Priors {
+    /// Per class: each bin's prior P(good).
+    pub bins: Vec<[f64; BINS + 1]>,
+    /// Per class: the mean loss of a bad action.
+    pub loss: Vec<f64>,
+    pub approve_good: f64,
+    pub catch_bad: f64,
+}
+
+/// The prior means of `s`.
+pub fn scenario_priors(s: &Scenario) -> Result<Priors> {
+    Ok(priors(s, &Model::new(s)?))
+}
+
+fn priors(s: &Scenario, m: &Model) -> Priors {
+    let bins = m
+        .classes
+        .iter()
+        .map(|c| {
+            let mut b = [c.p_good; BINS + 1];
+            for (i, v) in b.iter_mut().take(BINS).enumerate() {
+                let r = (i as f64 + 0.5) / BINS as f64;
+                *v = logistic((r / (1.0 - r)).ln() - m.shift);
+            }
+            b
+        })
+        .collect();
+    let loss = m
+        .classes
+        .iter()
+        .map(|c| (-c.stakes.mean_bad).max(f64::MIN_POSITIVE))
+        .collect();
+    let (approve_good, catch_bad) = match s.reviewer.human {
+        Human::ErrorRates {
+            approve_good,
+            catch_bad,
+        } => (approve_good, catch_bad),
+        _ => {
+            let w: f64 = m.classes.iter().map(|c| c.share).sum();
+            let a = m
+                .classes
+                .iter()
+                .map(|c| c.share * c.answers.allow_good)
+                .sum::<f64>()
+                / w;
+            let k = m
+                .classes
+                .iter()
+                .map(|c| c.share * (1.0 - c.answers.allow_bad))
+                .sum::<f64>()
+                / w;
+            (a, k)
+        }
+    };
+    // A reviewer who never errs leaves no room in a Beta prior: keep the prior inside (0, 1).
+    let inside = |x: f64| x.clamp(1e-3, 1.0 - 1e-3);
+    Priors {
+        bins,
+        loss,
+        approve_good: inside(approve_good),
+        catch_bad: inside(catch_bad),
+    }
+}
+
+/// One chain's draws: per class P(bad) and bins, the reviewer's rates.
+struct Draws {
+    p_bad: Vec<Vec<f64>>,
+    q: Vec<Vec<Vec<f64>>>,
+    approve_good: Vec<f64>,
+    catch_bad: Vec<f64>,
+}
+
+fn beta<R: rand::Rng>(a: f64, b: f64, rng: &mut R) -> f64 {
+    Beta::new(a.max(1e-12), b.max(1e-12))
+        .expect("positive parameters")
+        .sample(rng)
+        .clamp(0.0, 1.0)
+}
+
+fn binomial<R: rand::Rng>(n: u64, p: f64, rng: &mut R) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    Binomial::new(n, p.clamp(0.0, 1.0))
+        .expect("a probability")
+        .sample(rng)
+}
+
+/// Runs one Gibbs chain over the tallies of the scenario's classes.
+fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mut R) -> Draws {
+    let k = tallies.len();
+    let n0 = set.prior_strength;
+    let nr = set.reviewer_strength;
+    // Start at the prior means.
+    let mut q: Vec<[f64; BINS + 1]> = pri.bins.clone();
+    let (mut a, mut c) = (pri.approve_good, pri.catch_bad);
+    let mut d = Draws {
+        p_bad: (0..k).map(|_| Vec::with_capacity(set.samples)).collect(),
+        q: (0..k)
+            .map(|_| {
+                (0..=BINS)
+                    .map(|_| Vec::with_capacity(set.samples))
+                    .collect()
+            })
+            .collect(),
+        approve_good: Vec::with_capacity(set.samples),
+        catch_bad: Vec::with_capacity(set.samples),
+    };
+    let weights: Vec<[f64; BINS + 1]> = tallies
+        .iter()
+        .map(|t| {
+            let n = t.calls();
+            let mut w = [0.0; BINS + 1];
+            if n == 0 {
+                w[BINS] = 1.0;
+            } else {
+                for (b, x) in w.iter_mut().enumerate() {
+                    *x = t.in_bin(b) as f64 / n as f64;
+                }
+            }
+            w
+        })
+        .collect();
+    for it in 0..2 * set.samples {
+        // Likelihood of each answer given good and bad.
+        let like = [[a, 1.0 - c], [1.0 - a, c], [1.0, 1.0]];
+        let mut said = [[0u64; 2]; 2]; // [approve/reject][good/bad]
+        for (ki, t) in tallies.iter().enumerate() {
+            for (b, qb) in q[ki].iter_mut().enumerate() {
+                let (mut good, mut bad) = (0u64, 0u64);
+                for s in [APPROVE, REJECT, NOTHING] {
+                    let [g, x, u] = t.n[b][s];
+                    let pg = *qb * like[s][0];
+                    let pb = (1.0 - *qb) * like[s][1];
+                    let p = if pg + pb > 0.0 { pg / (pg + pb) } else { 0.5 };
+                    let gu = binomial(u, p, rng);
+                    let (sg, sb) = (g + gu, x + u - gu);
+                    good += sg;
+                    bad += sb;
+                    if s != NOTHING {
+                        said[s][0] += sg;
+                        said[s][1] += sb;
+                    }
+                }
+                let m = pri.bins[ki][b];
+                *qb = beta(n0 * m + good as f64, n0 * (1.0 - m) + bad as f64, rng);
+            }
+        }
+        a = beta(
+            nr * pri.approve_good + said[APPROVE][0] as f64,
+            nr * (1.0 - pri.approve_good) + said[REJECT][0] as f64,
+            rng,
+        );
+        c = beta(
+            nr * pri.catch_bad + said[REJECT][1] as f64,
+            nr * (1.0 - pri.catch_bad) + said[APPROVE][1] as f64,
+            rng,
+        );
+        if it >= set.samples {
+            for ki in 0..k {
+                let pb: f64 = (0..=BINS).map(|b| weights[ki][b] * (1.0 - q[ki][b])).sum();
+                d.p_bad[ki].push(pb);
+                for (draws, &x) in d.q[ki].iter_mut().zip(&q[ki]) {
+                    draws.push(x);
+                }
+            }
+            d.approve_good.push(a);
+            d.catch_bad.push(c);
+        }
+    }
+    d
+}
+
+/// Mean, 90% interval and split-R̂ of a quantity's draws over the chains.
+fn summarize(prior: f64, chains: &[&[f64]]) -> Estimate {
+    let mut all: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
+    all.sort_by(f64::total_cmp);
+    let n = all.len();
+    let at = |p: f64| all[((p * (n - 1) as f64).round() as usize).min(n - 1)];
+    Estimate {
+        prior,
+        mean: all.iter().sum::<f64>() / n as f64,
+        median: at(0.5),
+        lo: at(0.05),
+        hi: at(0.95),
+        rhat: split_rhat(chains),
+    }
+}
+
+/// The split-R̂ of Gelman et al. (2013, BDA3 §11.4): each chain halved, between- against within-half variance.
+fn split_rhat(chains: &[&[f64]]) -> f64 {
+    let halves: Vec<&[f64]> = chains
+        .iter()
+        .flat_map(|c| {
+            let h = c.len() / 2;
+            [&c[..h], &c[h..2 * h]]
+        })
+        .collect();
+    let m = halves.len() as f64;
+    let n = halves[0].len() as f64;
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let means: Vec<f64> = halves.iter().map(|h| h.iter().sum::<f64>() / n).collect();
+    let grand = means.iter().sum::<f64>() / m;
+    let b = n / (m - 1.0) * means.iter().map(|x| (x - grand).powi(2)).sum::<f64>();
+    let w = halves
+        .iter()
+        .zip(&means)
+        .map(|(h, mu)| h.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0))
+        .sum::<f64>()
+        / m;
+    if w == 0.0 {
+        return 1.0;
+    }
+    (((n - 1.0) / n * w + b / n) / w).sqrt()
+}
+
+/// The loss tail's posterior, from the normal-inverse-gamma conjugate update of the log losses.
+fn tail<R: rand::Rng>(t: &Tally, prior_loss: f64, samples: usize, rng: &mut R) -> Tail {
+    let sigma0: f64 = 1.0;
+    // E[σ²] = β₀/(α₀ − 1) = σ₀², with finite prior variance.
+    let (mu0, kappa0, alpha0, beta0) = (prior_loss.ln() - sigma0 * sigma0 / 2.0, 1.0, 3.0, 2.0);
+    let (n, s1, s2) = t.losses;
+    let nf = n as f64;
+    let mean = if n > 0 { s1 / nf } else { 0.0 };
+    let ss = (s2 - nf * mean * mean).max(0.0);
+    let kappa = kappa0 + nf;
+    let mu = (kappa0 * mu0 + nf * mean) / kappa;
+    let alpha = alpha0 + nf / 2.0;
+    let beta = beta0 + 0.5 * ss + kappa0 * nf * (mean - mu0).powi(2) / (2.0 * kappa);
+    let gamma = Gamma::new(alpha, 1.0 / beta).expect("positive shape and rate");
+    let (mut means, mut medians, mut sigmas) = (vec![], vec![], vec![]);
+    for _ in 0..samples {
+        let var = 1.0 / gamma.sample(rng);
+        let z: f64 = rng.sample(StandardNormal);
+        let m = mu + z * (var / kappa).sqrt();
+        means.push((m + var / 2.0).exp());
+        medians.push(m.exp());
+        sigmas.push(var.sqrt());
+    }
+    let half = samples / 2;
+    let est = |prior: f64, v: &[f64]| summarize(prior, &[&v[..half], &v[half..]]);
+    Tail {
+        losses: n,
+        mean_loss: est(prior_loss, &means),
+        median_loss: est((mu0).exp(), &medians),
+        sigma_log: est(sigma0, &sigmas),
+    }
+}
+
+/// Fits the counted log `data` against `scenario`.
+pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
+    if set.samples < 10 {
+        return Err(Error::invalid(
+            "--samples",
+            format!(
+                "{} draws per chain are too few to summarize; give at least 10",
+                set.samples
+            ),
+        ));
+    }
+    crate::limits::check_count(
+        "--samples",
+        set.samples as u64,
+        1_000_000,
+        "draws per chain",
+        "10⁴ already summarize a posterior to three digits",
+    )?;
+    for (name, v) in [
+        ("--prior-strength", set.prior_strength),
+        ("--reviewer-strength", set.reviewer_strength),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(Error::invalid(
+                name,
+                format!("must be a number of pseudo-observations > 0, got {v}"),
+            ));
+        }
+    }
+    let model = Model::new(scenario)?;
+    let pri = priors(scenario, &model);
+    let tallies: Vec<Tally> = model
+        .classes
+        .iter()
+        .map(|c| data.classes.get(&c.name).cloned().unwrap_or_default())
+        .collect();
+    let chains: Vec<Draws> = (0..2u64)
+        .into_par_iter()
+        .map(|i| chain(&tallies, &pri, set, &mut crate::rng::job_rng(set.seed, i)))
+        .collect();
+    let mut tail_rng = crate::rng::job_rng(set.seed, 2);
+    let mut classes = Vec::new();
+    let mut notes = Vec::new();
+    let labelled_total: u64 = tallies.iter().map(Tally::labelled).sum();
+    if labelled_total == 0 {
+        notes.push(
+            "no call in the log has an outcome: the bad-action rates, calibration maps and the reviewer's error \
+             rates cannot be told apart from the answers alone, and stay near the scenario's priors; record \
+             outcomes (`cirl gate record --outcome`)"
+                .to_string(),
+        );
+    }
+    for (ki, (c, t)) in model.classes.iter().zip(&tallies).enumerate() {
+        let p_bad = summarize(
+            1.0 - c.p_good,
+            &[&chains[0].p_bad[ki], &chains[1].p_bad[ki]],
+        );
+        let calibration = (0..=BINS)
+            .map(|b| Bin {
+                range: (b < BINS).then(|| (b as f64 / BINS as f64, (b + 1) as f64 / BINS as f64)),
+                calls: t.in_bin(b),
+                labelled: t.n[b].iter().map(|x| x[GOOD] + x[BAD]).sum(),
+                p_good: summarize(pri.bins[ki][b], &[&chains[0].q[ki][b], &chains[1].q[ki][b]]),
+            })
+            .collect();
+        let (calls, asked, labelled) = (t.calls(), t.asked(), t.labelled());
+        if calls == 0 {
+            notes.push(format!(
+                "class {}: no calls in the log; its inputs stay at the scenario's",
+                c.name
+            ));
+        } else if labelled_total > 0 {
+            let half = (p_bad.hi - p_bad.lo) / 2.0;
+            if half > 0.05 {
+                let p = p_bad.mean.clamp(0.01, 0.99);
+                let need = (1.645f64.powi(2) * p * (1.0 - p) / 0.05f64.powi(2)).ceil() as u64;
+                notes.push(format!(
+                    "class {}: P(bad) is only known to ±{:.3} (90%: [{:.3}, {:.3}]) from {labelled} calls with an outcome; about {} with an outcome would narrow it to ±0.05",
+                    c.name,
+                    half,
+                    p_bad.lo,
+                    p_bad.hi,
+                    need.saturating_sub(labelled).max(1) + labelled
+                ));
+            }
+        }
+        if calls > 0 && asked == 0 {
+            notes.push(format!(
+                "class {}: never asked, so it says nothing of the reviewer",
+                c.name
+            ));
+        }
+        classes.push(ClassFit {
+            name: c.name.clone(),
+            calls,
+            asked,
+            labelled,
+            p_bad,
+            calibration,
+            tail: tail(t, pri.loss[ki], 2 * set.samples, &mut tail_rng),
+        });
+    }
+    let reviewer = ReviewerFit {
+        approve_good: summarize(
+            pri.approve_good,
+            &[&chains[0].approve_good, &chains[1].approve_good],
+        ),
+        catch_bad: summarize(pri.catch_bad, &[&chains[0].catch_bad, &chains[1].catch_bad]),
+    };
+    let asked_total: u64 = tallies.iter().map(Tally::asked).sum();
+    if asked_total == 0 {
+        notes.push(
+            "no call was asked (or none was answered): the reviewer's error rates stay at the scenario's".into(),
+        );
+    }
+    let unknown_classes: Vec<(String, u64)> = data
+        .classes
+        .iter()
+        .filter(|(n, _)| !model.classes.iter().any(|c| &c.name == *n))
+        .map(|(n, t)| (n.clone(), t.calls()))
+        .collect();
+    for (n, k) in &unknown_classes {
+        notes.push(format!(
+            "class {n} ({k} calls) is not in the scenario: not fitted; add it to the scenario or check the card the gate ran"
+        ));
+    }
+    let worst = classes
+        .iter()
+        .map(|c| c.p_bad.rhat)
+        .chain([reviewer.approve_good.rhat, reviewer.catch_bad.rhat])
+        .fold(1.0f64, |m, r| if r.is_nan() { m } else { m.max(r) });
+    if worst > 1.05 {
+        notes.push(format!(
+            "the chains disagree (split-R̂ up to {worst:.3} > 1.05): rerun with more --samples"
+        ));
+    }
+    Ok(Fit {
+        scenario: scenario.name.clone(),
+        records: data.records,
+        duplicates: data.duplicates,
+        unclassified: data.unclassified,
+        unknown_classes,
+        classes,
+        reviewer,
+        notes,
+        settings: *set,
+    })
+}

@@ -1,0 +1,300 @@
+//! `cirl fit`: the posterior is checked by simulation-based calibration — logs drawn from the fit's own model
+//! with the truth drawn from the scenario's prior, so that the 90% intervals must cover the truth 90% of the time
+//! (Talts et al. 2018) — including the selection the model is built for: outcomes seen mostly for approved calls.
+//! And the mess of real logs, through the binary.
+
+use cirl::escalation::fit::{self, BINS, Data, Settings};
+use cirl::escalation::records::Record;
+use cirl::escalation::scenario::Scenario;
+use rand::RngExt;
+use rand_distr::{Beta, Distribution, Gamma, StandardNormal};
+
+fn scenario() -> Scenario {
+    Scenario::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/scenarios/coding-agent.toml"
+    )))
+    .unwrap()
+}
+
+/// The truth of one simulated log: per class P(bad), the median loss and σ of the log loss; the reviewer's rates.
+struct Truth {
+    p_bad: Vec<f64>,
+    median_loss: Vec<f64>,
+    sigma_log: Vec<f64>,
+    approve_good: f64,
+    catch_bad: f64,
+}
+
+fn beta(a: f64, b: f64, rng: &mut impl rand::Rng) -> f64 {
+    Beta::new(a, b).unwrap().sample(rng)
+}
+
+/// A log of `calls` calls per class drawn from the model with its parameters drawn from the prior.
+fn simulate(s: &Scenario, set: &Settings, calls: usize, rng: &mut impl rand::Rng) -> (Data, Truth) {
+    let pri = fit::scenario_priors(s).unwrap();
+    let (n0, nr) = (set.prior_strength, set.reviewer_strength);
+    let a = beta(nr * pri.approve_good, nr * (1.0 - pri.approve_good), rng);
+    let k = beta(nr * pri.catch_bad, nr * (1.0 - pri.catch_bad), rng);
+    let mut data = Data::default();
+    let mut truth = Truth {
+        p_bad: vec![],
+        median_loss: vec![],
+        sigma_log: vec![],
+        approve_good: a,
+        catch_bad: k,
+    };
+    let mut id = 0u64;
+    for (ci, class) in s.classes.iter().enumerate() {
+        let q: Vec<f64> = pri.bins[ci]
+            .iter()
+            .map(|&m| beta(n0 * m, n0 * (1.0 - m), rng))
+            .collect();
+        // The loss tail: (μ, σ²) from the normal-inverse-gamma prior.
+        let mu0 = pri.loss[ci].ln() - 0.5;
+        let var: f64 = 1.0 / Gamma::new(3.0, 1.0 / 2.0).unwrap().sample(rng);
+        let mu = mu0 + var.sqrt() * rng.sample::<f64, _>(StandardNormal);
+        truth.median_loss.push(mu.exp());
+        truth.sigma_log.push(var.sqrt());
+        let mut in_bin = [0usize; BINS + 1];
+        for _ in 0..calls {
+            // Confidence skewed high, as agents report it; a tenth without one.
+            let b = if rng.random::<f64>() < 0.1 {
+                BINS
+            } else {
+                ((rng.random::<f64>().sqrt() * BINS as f64) as usize).min(BINS - 1)
+            };
+            in_bin[b] += 1;
+            let good = rng.random::<f64>() < q[b];
+            let asked = rng.random::<f64>() < 0.4;
+            let answer = asked.then(|| {
+                let approve = if good {
+                    rng.random::<f64>() < a
+                } else {
+                    rng.random::<f64>() >= k
+                };
+                if approve { "approve" } else { "reject" }
+            });
+            // Outcomes are seen for most calls that ran, rarely for rejected ones: missing at random given the
+            // answer, not given the truth.
+            let seen = match answer {
+                Some("approve") => 0.8,
+                Some(_) => 0.15,
+                None => 0.5,
+            };
+            let outcome =
+                (rng.random::<f64>() < seen).then_some(if good { "fine" } else { "incident" });
+            let cost = (outcome == Some("incident"))
+                .then(|| (mu + var.sqrt() * rng.sample::<f64, _>(StandardNormal)).exp());
+            id += 1;
+            let r = Record {
+                time: "2026-12-01T00:00:00.000Z".into(),
+                tool: "tool".into(),
+                class: Some(class.name.clone()),
+                confidence: (b < BINS).then(|| (b as f64 + 0.5) / BINS as f64),
+                mv: Some(if asked { "ask" } else { "act" }.into()),
+                answer: answer.map(String::from),
+                outcome: outcome.map(String::from),
+                cost,
+                tool_use_id: Some(id.to_string()),
+                ..Default::default()
+            };
+            data.add(&r.validate().unwrap());
+        }
+        let n: usize = in_bin.iter().sum();
+        truth.p_bad.push(
+            (0..=BINS)
+                .map(|b| in_bin[b] as f64 / n as f64 * (1.0 - q[b]))
+                .sum(),
+        );
+    }
+    (data, truth)
+}
+
+#[test]
+fn ninety_percent_intervals_cover_the_truth_ninety_percent_of_the_time() {
+    let s = scenario();
+    let reps = std::env::var("CIRL_SBC_REPS").map_or(120, |v| v.parse().unwrap());
+    let mut rng = cirl::rng::job_rng(20261201, 0);
+    let (mut covered, mut total) = ([0usize; 3], [0usize; 3]);
+    for rep in 0..reps {
+        let set = Settings {
+            samples: std::env::var("CIRL_SBC_SAMPLES").map_or(1500, |v| v.parse().unwrap()),
+            seed: rep,
+            ..Default::default()
+        };
+        let (data, truth) = simulate(&s, &set, 150, &mut rng);
+        let f = fit::fit(&s, &data, &set).unwrap();
+        let mut tally = |kind: usize, e: &fit::Estimate, x: f64| {
+            total[kind] += 1;
+            covered[kind] += usize::from(e.lo <= x && x <= e.hi);
+        };
+        for (ci, c) in f.classes.iter().enumerate() {
+            tally(0, &c.p_bad, truth.p_bad[ci]);
+            tally(2, &c.tail.median_loss, truth.median_loss[ci]);
+            tally(2, &c.tail.sigma_log, truth.sigma_log[ci]);
+        }
+        tally(1, &f.reviewer.approve_good, truth.approve_good);
+        tally(1, &f.reviewer.catch_bad, truth.catch_bad);
+    }
+    let names = ["P(bad) per class", "reviewer's two rates", "loss tail"];
+    for i in 0..3 {
+        let c = covered[i] as f64 / total[i] as f64;
+        eprintln!(
+            "{}: {:.3} of {} intervals cover the truth",
+            names[i], c, total[i]
+        );
+        assert!(
+            (0.85..=0.95).contains(&c),
+            "{}: coverage {c:.3} of {}",
+            names[i],
+            total[i]
+        );
+    }
+}
+
+#[test]
+fn more_data_narrows_the_posterior_onto_the_truth() {
+    let s = scenario();
+    let set = Settings {
+        samples: 1000,
+        ..Default::default()
+    };
+    let mut rng = cirl::rng::job_rng(7, 0);
+    let mut widths = vec![];
+    for calls in [100, 1000, 10_000] {
+        let (data, truth) = simulate(&s, &set, calls, &mut rng);
+        let f = fit::fit(&s, &data, &set).unwrap();
+        let w: f64 = f
+            .classes
+            .iter()
+            .map(|c| c.p_bad.hi - c.p_bad.lo)
+            .sum::<f64>()
+            / 4.0;
+        let err: f64 = f
+            .classes
+            .iter()
+            .zip(&truth.p_bad)
+            .map(|(c, t)| (c.p_bad.mean - t).abs())
+            .fold(0.0, f64::max);
+        eprintln!("{calls} calls a class: mean 90% width {w:.4}, worst |mean − truth| {err:.4}");
+        widths.push((w, err));
+        for c in &f.classes {
+            assert!(c.p_bad.rhat < 1.05, "{}: R̂ {}", c.name, c.p_bad.rhat);
+        }
+    }
+    assert!(
+        widths[2].0 < widths[1].0 && widths[1].0 < widths[0].0,
+        "{widths:?}"
+    );
+    assert!(widths[2].1 < 0.03, "{widths:?}");
+}
+
+fn cirl() -> assert_cmd::Command {
+    assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("cirl"))
+}
+
+fn fit_json(log: &std::path::Path) -> serde_json::Value {
+    let out = cirl()
+        .arg("fit")
+        .arg(log)
+        .args([
+            "--scenario",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/experiments/scenarios/coding-agent.toml"
+            ),
+            "--json",
+            "--samples",
+            "300",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_messy_log_says_what_it_cannot_learn() {
+    let dir = tempfile::tempdir().unwrap();
+    // No outcomes, a class the scenario lacks, classes with no calls, one never asked, repeated records, out of
+    // order, calls no class decided.
+    let lines = [
+        r#"{"time":"2026-12-01T10:00:00Z","tool":"Edit","class":"edit-file","confidence":0.9,"move":"act","tool_use_id":"1"}"#,
+        r#"{"time":"2026-12-01T09:00:00Z","tool":"Edit","class":"edit-file","confidence":0.7,"move":"act","tool_use_id":"2"}"#,
+        r#"{"time":"2026-12-01T10:00:00Z","tool":"Edit","class":"edit-file","confidence":0.9,"move":"act","tool_use_id":"1"}"#,
+        r#"{"time":"2026-12-01T11:00:00Z","tool":"Bash","class":"deploy","confidence":0.9,"move":"ask","answer":"approve","tool_use_id":"3"}"#,
+        r#"{"time":"2026-12-01T11:30:00Z","tool":"Bash","class":null,"move":"ask","answer":"reject","tool_use_id":"4"}"#,
+    ];
+    let file = dir.path().join("log.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    for log in [file.clone(), dir.path().join("log.sqlite")] {
+        if log.extension().is_some_and(|e| e == "sqlite") {
+            cirl()
+                .args(["log", "import"])
+                .arg(&file)
+                .arg("--log")
+                .arg(&log)
+                .assert()
+                .success();
+        }
+        let f = fit_json(&log);
+        let notes: Vec<String> = f["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        let has = |s: &str| notes.iter().any(|n| n.contains(s));
+        assert!(has("no call in the log has an outcome"), "{notes:?}");
+        assert!(
+            has("class deploy (1 calls) is not in the scenario"),
+            "{notes:?}"
+        );
+        assert!(has("class irreversible: no calls in the log"), "{notes:?}");
+        assert!(has("class edit-file: never asked"), "{notes:?}");
+        assert_eq!(f["unclassified"], 1);
+        let edit = f["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "edit-file")
+            .unwrap();
+        assert_eq!(edit["calls"], 2);
+        // The importer dropped the repeat; read directly, the fit does.
+        let expect_dup = if log == file { 1 } else { 0 };
+        assert_eq!(f["duplicates"], expect_dup);
+        // A class with no calls keeps its prior (to the sampler's precision).
+        let irr = f["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "irreversible")
+            .unwrap();
+        let (prior, mean) = (
+            irr["p_bad"]["prior"].as_f64().unwrap(),
+            irr["p_bad"]["mean"].as_f64().unwrap(),
+        );
+        assert!((prior - mean).abs() < 0.02, "{prior} vs {mean}");
+    }
+    // A bad record is named, as on import.
+    std::fs::write(&file, r#"{"time":"x","tool":"Edit"}"#).unwrap();
+    let out = cirl()
+        .arg("fit")
+        .arg(&file)
+        .args([
+            "--scenario",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/experiments/scenarios/coding-agent.toml"
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("log.jsonl:1: time:"));
+}
