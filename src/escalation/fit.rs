@@ -110,32 +110,60 @@ pub struct Data {
     seen: HashSet<u128>,
 }
 
+/// What the fit reads of one record.
+#[derive(Debug, Clone)]
+pub struct Call {
+    identity: u128,
+    class: Option<String>,
+    bin: usize,
+    said: usize,
+    truth: usize,
+    cost: Option<f64>,
+}
+
+impl Call {
+    /// The fit's view of a record (already checked; see [`records::Record::validate`]).
+    pub fn of(r: Record) -> Call {
+        Call {
+            identity: identity(&r),
+            bin: bin_of(r.confidence),
+            said: match r.answer.as_deref() {
+                Some("approve") => APPROVE,
+                Some("reject" | "edit") => REJECT,
+                _ => NOTHING,
+            },
+            truth: match r.outcome.as_deref() {
+                Some("fine") => GOOD,
+                Some(_) => BAD,
+                None => UNKNOWN,
+            },
+            cost: r.cost,
+            class: r.class,
+        }
+    }
+}
+
 impl Data {
     /// Counts one record (already checked; see [`records::Record::validate`]).
     pub fn add(&mut self, r: &Record) {
+        self.add_call(Call::of(r.clone()));
+    }
+
+    /// Counts one call.
+    pub fn add_call(&mut self, c: Call) {
         self.records += 1;
-        if !self.seen.insert(identity(r)) {
+        if !self.seen.insert(c.identity) {
             self.duplicates += 1;
             return;
         }
-        let Some(class) = &r.class else {
+        let Some(class) = c.class else {
             self.unclassified += 1;
             return;
         };
-        let t = self.classes.entry(class.clone()).or_default();
-        let said = match r.answer.as_deref() {
-            Some("approve") => APPROVE,
-            Some("reject" | "edit") => REJECT,
-            _ => NOTHING,
-        };
-        let truth = match r.outcome.as_deref() {
-            Some("fine") => GOOD,
-            Some(_) => BAD,
-            None => UNKNOWN,
-        };
-        t.n[bin_of(r.confidence)][said][truth] += 1;
-        if truth == BAD
-            && let Some(x) = r.cost.filter(|&x| x > 0.0)
+        let t = self.classes.entry(class).or_default();
+        t.n[c.bin][c.said][c.truth] += 1;
+        if c.truth == BAD
+            && let Some(x) = c.cost.filter(|&x| x > 0.0)
         {
             let l = x.ln();
             t.losses.0 += 1;
@@ -155,14 +183,11 @@ impl Data {
         if is_sqlite {
             let log = super::log::Log::open(path)?;
             records::for_each(&log, |r| {
-                d.add(&r);
+                d.add_call(Call::of(r));
                 Ok(())
             })?;
         } else {
-            records::read_jsonl(path, |r| {
-                d.add(&r);
-                Ok(())
-            })?;
+            records::read_jsonl_par(path, Call::of, |c| d.add_call(c))?;
         }
         Ok(d)
     }

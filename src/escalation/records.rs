@@ -98,6 +98,11 @@ pub fn normalize_time(s: &str) -> std::result::Result<String, String> {
     let t: jiff::Timestamp = s
         .parse()
         .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-12-01T09:30:00Z ({e})"))?;
+    // A time already in the stored form (what the gate and an export write) is kept as it is.
+    let b = s.as_bytes();
+    if b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z' {
+        return Ok(s.to_string());
+    }
     Ok(t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
@@ -282,6 +287,41 @@ pub fn read_jsonl(path: &Path, mut take: impl FnMut(Record) -> Result<()>) -> Re
         }
     }
     Ok(())
+}
+
+/// Lines checked in parallel at a time by [`read_jsonl_par`].
+const BATCH: usize = 1 << 16;
+
+/// Reads a JSON Lines file a batch of lines at a time, checking each record and mapping it with `map` in
+/// parallel, and hands the results to `take` in file order; the error is the first bad line in file order.
+pub fn read_jsonl_par<T: Send>(
+    path: &Path,
+    map: impl Fn(Record) -> T + Sync,
+    mut take: impl FnMut(T),
+) -> Result<()> {
+    use rayon::prelude::*;
+    let file = path.display().to_string();
+    let mut batch: Vec<(usize, String)> = Vec::with_capacity(BATCH);
+    let mut flush = |batch: &mut Vec<(usize, String)>| -> Result<()> {
+        let out: Vec<Result<Option<T>>> = batch
+            .par_iter()
+            .map(|(n, l)| parse_line(l, *n, &file).map(|r| r.map(&map)))
+            .collect();
+        batch.clear();
+        for o in out {
+            if let Some(t) = o? {
+                take(t);
+            }
+        }
+        Ok(())
+    };
+    for l in lines(path)? {
+        batch.push(l?);
+        if batch.len() == BATCH {
+            flush(&mut batch)?;
+        }
+    }
+    flush(&mut batch)
 }
 
 /// Imports a JSON Lines file into the log at `log_path` (created if needed): every line checked first, then every
