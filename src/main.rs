@@ -995,9 +995,36 @@ fn fit_cmd(
     let data = fit::Data::read(log)?;
     let f = fit::fit(&s, &data, &settings)?;
     let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
+    let mut diff = None;
     if let Some(dir) = out {
-        experiment::mkdir(dir)?;
-        experiment::write_atomic(&dir.join("fit.json"), text.as_bytes())?;
+        use cirl::escalation::{self, card, reissue};
+        let _lock = experiment::outdir::lock(dir)?;
+        let original = cirl::input::read_text(scenario, cirl::input::MAX_TOML_BYTES, "--scenario")?;
+        let new_text =
+            reissue::scenario_text(&original, &s, &f, &log.display().to_string(), settings.seed)?;
+        let new = Scenario::parse(&new_text, "the re-issued scenario")?;
+        let opts = escalation::Options {
+            mc_actions: 0,
+            seed: settings.seed,
+        };
+        let before = escalation::calibrate(&s, &opts)?;
+        let after = escalation::calibrate(&new, &opts)?;
+        let d = reissue::diff(&before, &after, &f);
+        let mut files = vec![dir.join("fit.json"), dir.join("scenario.toml")];
+        experiment::write_atomic(&files[0], text.as_bytes())?;
+        experiment::write_atomic(&files[1], new_text.as_bytes())?;
+        files.extend(card::write(&after, &dir.join("card"))?);
+        let p = dir.join("diff.json");
+        experiment::write_atomic(
+            &p,
+            (serde_json::to_string_pretty(&d).expect("serializable") + "\n").as_bytes(),
+        )?;
+        files.push(p);
+        let p = dir.join("diff.md");
+        experiment::write_atomic(&p, reissue::markdown(&d, &s.units).as_bytes())?;
+        files.push(p);
+        experiment::outdir::record(dir, &files)?;
+        diff = Some(d);
     }
     if json {
         print!("{text}");
@@ -1041,8 +1068,19 @@ fn fit_cmd(
     for n in &f.notes {
         println!("note: {n}");
     }
-    if let Some(dir) = out {
-        println!("wrote {}", dir.join("fit.json").display());
+    if let (Some(dir), Some(d)) = (out, diff) {
+        for c in d.classes.iter().filter(|c| c.decision_changed) {
+            println!(
+                "changed: {}: {} -> {} (P(bad) {:.4} -> {:.4})",
+                c.name, c.move_before, c.move_after, c.p_bad_before, c.p_bad_after
+            );
+        }
+        println!(
+            "per-action policy: {:.4} per action under the new scenario (was {:.4}); wrote fit.json, scenario.toml, card/, diff.md to {}",
+            d.value_after,
+            d.value_before,
+            dir.display()
+        );
     }
     Ok(())
 }

@@ -298,3 +298,210 @@ fn a_messy_log_says_what_it_cannot_learn() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("log.jsonl:1: time:"));
 }
+
+/// A log of `calls` calls per class of the coding agent in which the irreversible class is bad `p_irr` of the
+/// time, with losses lognormal around `median` (the scenario says 7.6%, −200 on average); other classes bad 10%.
+fn planted(dir: &std::path::Path, calls: usize, p_irr: f64, median: f64) -> std::path::PathBuf {
+    let mut rng = cirl::rng::job_rng(99, 0);
+    let mut text = String::new();
+    let (a, k) = (0.95, 0.7);
+    let mut id = 0;
+    for class in [
+        "read-search",
+        "edit-file",
+        "run-tests-build",
+        "irreversible",
+    ] {
+        let p_bad = if class == "irreversible" { p_irr } else { 0.1 };
+        for _ in 0..calls {
+            id += 1;
+            let good = rng.random::<f64>() >= p_bad;
+            let conf: f64 = rng.random();
+            let asked = rng.random::<f64>() < 0.4;
+            let mut line = format!(
+                r#"{{"time":"2026-12-01T00:00:00.000Z","tool":"t","class":"{class}","confidence":{conf},"move":"{}","tool_use_id":"{id}""#,
+                if asked { "ask" } else { "act" }
+            );
+            let mut ran = !asked;
+            if asked {
+                let approve = if good {
+                    rng.random::<f64>() < a
+                } else {
+                    rng.random::<f64>() >= k
+                };
+                ran = approve;
+                line += &format!(
+                    r#","answer":"{}""#,
+                    if approve { "approve" } else { "reject" }
+                );
+            }
+            if rng.random::<f64>() < if ran { 0.9 } else { 0.1 } {
+                if good {
+                    line += r#","outcome":"fine""#;
+                } else {
+                    let z: f64 = rng.sample(StandardNormal);
+                    line += &format!(
+                        r#","outcome":"incident","cost":{}"#,
+                        median * (0.5 * z).exp()
+                    );
+                }
+            }
+            text += &line;
+            text += "}\n";
+        }
+    }
+    let p = dir.join("planted.jsonl");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = planted(dir.path(), 5000, 0.3, 200.0);
+    let out = dir.path().join("fit");
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/scenarios/coding-agent.toml"
+    );
+    cirl()
+        .arg("fit")
+        .arg(&log)
+        .args(["--scenario", scenario, "--samples", "500", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let fit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("diff.json")).unwrap()).unwrap();
+    let class = |v: &serde_json::Value, name: &str| {
+        v["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let irr = class(&fit, "irreversible");
+    let (lo, hi) = (
+        irr["p_bad"]["lo"].as_f64().unwrap(),
+        irr["p_bad"]["hi"].as_f64().unwrap(),
+    );
+    assert!(lo < 0.3 && 0.3 < hi + 0.01, "P(bad) [{lo}, {hi}]");
+    let median = irr["tail"]["median_loss"]["median"].as_f64().unwrap();
+    assert!((median / 200.0 - 1.0).abs() < 0.1, "median loss {median}");
+    let rev = &fit["reviewer"];
+    assert!(
+        (rev["approve_good"]["mean"].as_f64().unwrap() - 0.95).abs() < 0.02,
+        "{rev}"
+    );
+    assert!(
+        (rev["catch_bad"]["mean"].as_f64().unwrap() - 0.7).abs() < 0.03,
+        "{rev}"
+    );
+    // The re-issued scenario reads back, its class carries the learned rate, and the card's irreversible class
+    // changed: bad 30% of the time with 200-minute losses, acting is no longer worth it at any confidence.
+    let s = Scenario::load(&out.join("scenario.toml")).unwrap();
+    let model = cirl::escalation::model::Model::new(&s).unwrap();
+    let c = model
+        .classes
+        .iter()
+        .find(|c| c.name == "irreversible")
+        .unwrap();
+    assert!((1.0 - c.p_good - irr["p_bad"]["mean"].as_f64().unwrap()).abs() < 1e-6);
+    let d = class(&diff, "irreversible");
+    assert!(
+        (d["p_bad_after"].as_f64().unwrap() - 0.3).abs() < 0.02,
+        "{d}"
+    );
+    // Asked before, blocked now; and the block region reaches further up the reported confidence (the card
+    // still reads confidence through the scenario's calibration, so a sliver at the top still acts).
+    assert_eq!(
+        (&d["move_before"], &d["move_after"]),
+        (&"ask".into(), &"block".into()),
+        "{d}"
+    );
+    assert_eq!(d["decision_changed"], true, "{d}");
+    let block_to = |k: &str| {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0] == "block")
+            .unwrap()[2]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        block_to("regions_after") > block_to("regions_before") + 0.02,
+        "{d}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("diff.md"))
+            .unwrap()
+            .contains("**changed**")
+    );
+    // The re-issued card is what the gate loads.
+    let o = cirl()
+        .args(["gate", "--format", "jsonl", "--no-log", "--card"])
+        .arg(out.join("card/card.json"))
+        .write_stdin(
+            "{\"tool\":\"Bash\",\"input\":{\"command\":\"git push\"},\"confidence\":0.99}\n",
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&answer["class"], &answer["move"]),
+        (&"irreversible".into(), &"block".into()),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_log_without_outcomes_or_answers_reissues_the_same_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("quiet.jsonl");
+    let lines: String = (0..200)
+        .map(|i| {
+            format!(
+                "{{\"time\":\"2026-12-01T00:00:00.000Z\",\"tool\":\"t\",\"class\":\"edit-file\",\"confidence\":0.9,\"move\":\"act\",\"tool_use_id\":\"{i}\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let out = dir.path().join("fit");
+    cirl()
+        .arg("fit")
+        .arg(&log)
+        .args([
+            "--scenario",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/experiments/scenarios/coding-agent.toml"
+            ),
+            "--samples",
+            "200",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("diff.json")).unwrap()).unwrap();
+    assert_eq!(diff["value_before"], diff["value_after"], "{diff}");
+    assert!(
+        diff["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["decision_changed"] == false)
+    );
+    assert!(
+        std::fs::read_to_string(out.join("scenario.toml"))
+            .unwrap()
+            .contains("nothing: the log has no outcome")
+    );
+}

@@ -34,7 +34,6 @@
 //! Intervals are 90% equal-tailed.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use rand::RngExt;
@@ -92,6 +91,14 @@ impl Tally {
             .map(|bin| bin[APPROVE].iter().chain(&bin[REJECT]).sum::<u64>())
             .sum()
     }
+    fn asked_labelled(&self) -> u64 {
+        self.n
+            .iter()
+            .map(|bin| {
+                bin[APPROVE][GOOD] + bin[APPROVE][BAD] + bin[REJECT][GOOD] + bin[REJECT][BAD]
+            })
+            .sum()
+    }
     fn labelled(&self) -> u64 {
         self.n.iter().flatten().map(|t| t[GOOD] + t[BAD]).sum()
     }
@@ -125,7 +132,7 @@ impl Call {
     /// The fit's view of a record (already checked; see [`records::Record::validate`]).
     pub fn of(r: Record) -> Call {
         Call {
-            identity: identity(&r),
+            identity: r.identity(),
             bin: bin_of(r.confidence),
             said: match r.answer.as_deref() {
                 Some("approve") => APPROVE,
@@ -193,29 +200,6 @@ impl Data {
     }
 }
 
-/// A call's identity (see [`records`]) as a 128-bit hash: two records of one call are one call.
-fn identity(r: &Record) -> u128 {
-    let mut parts: Vec<&str> = vec![r.session.as_deref().unwrap_or("")];
-    let input;
-    match &r.tool_use_id {
-        Some(t) => parts.push(t),
-        None => {
-            input = r
-                .input
-                .as_ref()
-                .map_or_else(|| "{}".into(), |v| v.to_string());
-            parts.extend([r.time.as_str(), r.tool.as_str(), input.as_str()]);
-        }
-    }
-    let h = |salt: u64| {
-        let mut s = std::hash::DefaultHasher::new();
-        salt.hash(&mut s);
-        parts.hash(&mut s);
-        s.finish()
-    };
-    (u128::from(h(1)) << 64) | u128::from(h(2))
-}
-
 /// Settings of a fit.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Settings {
@@ -274,6 +258,21 @@ pub struct Tail {
     pub median_loss: Estimate,
     /// σ of the log loss (how heavy the tail is).
     pub sigma_log: Estimate,
+    /// The normal-inverse-gamma posterior of (μ, σ²) of the log loss: (μ, κ, α, β).
+    pub posterior: [f64; 4],
+}
+
+impl Tail {
+    /// A draw of a bad call's loss from the posterior predictive.
+    pub fn predictive<R: rand::Rng>(&self, rng: &mut R) -> f64 {
+        let [mu, kappa, alpha, beta] = self.posterior;
+        let var = 1.0
+            / Gamma::new(alpha, 1.0 / beta)
+                .expect("positive shape and rate")
+                .sample(rng);
+        let m = mu + rng.sample::<f64, _>(StandardNormal) * (var / kappa).sqrt();
+        (m + rng.sample::<f64, _>(StandardNormal) * var.sqrt()).exp()
+    }
 }
 
 /// What the log says of one class.
@@ -283,6 +282,8 @@ pub struct ClassFit {
     pub calls: u64,
     pub asked: u64,
     pub labelled: u64,
+    /// Asked calls whose outcome is known (what teaches the reviewer's error rates).
+    pub asked_labelled: u64,
     pub p_bad: Estimate,
     pub calibration: Vec<Bin>,
     pub tail: Tail,
@@ -563,6 +564,7 @@ fn tail<R: rand::Rng>(t: &Tally, prior_loss: f64, samples: usize, rng: &mut R) -
         mean_loss: est(prior_loss, &means),
         median_loss: est((mu0).exp(), &medians),
         sigma_log: est(sigma0, &sigmas),
+        posterior: [mu, kappa, alpha, beta],
     }
 }
 
@@ -663,6 +665,7 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             calls,
             asked,
             labelled,
+            asked_labelled: t.asked_labelled(),
             p_bad,
             calibration,
             tail: tail(t, pri.loss[ki], 2 * set.samples, &mut tail_rng),

@@ -29,6 +29,7 @@ pub mod model;
 pub mod optimize;
 pub mod plot;
 pub mod records;
+pub mod reissue;
 pub mod risk;
 pub mod robust;
 pub mod scenario;

@@ -217,18 +217,30 @@ impl Record {
         Ok(self)
     }
 
-    /// What identifies the call (see the module docs).
-    fn key(&self) -> (String, String, String, String) {
-        let session = self.session.clone().unwrap_or_default();
+    /// What identifies the call (see the module docs), as a 128-bit hash: two records of one call have the same.
+    pub fn identity(&self) -> u128 {
+        use std::hash::{Hash, Hasher};
+        let input;
+        let mut parts: Vec<&str> = vec![self.session.as_deref().unwrap_or("")];
         match &self.tool_use_id {
-            Some(t) => (session, t.clone(), String::new(), String::new()),
-            None => (
-                session,
-                String::new(),
-                format!("{}\u{0}{}", self.time, self.tool),
-                self.input_text(),
-            ),
+            Some(t) => parts.extend(["id", t]),
+            None => {
+                input = self.input_text();
+                parts.extend([
+                    "call",
+                    self.time.as_str(),
+                    self.tool.as_str(),
+                    input.as_str(),
+                ]);
+            }
         }
+        let h = |salt: u64| {
+            let mut s = std::hash::DefaultHasher::new();
+            salt.hash(&mut s);
+            parts.hash(&mut s);
+            s.finish()
+        };
+        (u128::from(h(1)) << 64) | u128::from(h(2))
     }
 
     fn input_text(&self) -> String {
@@ -356,7 +368,7 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
         read_jsonl(path, |r| {
             let input = r.input_text();
             let session = r.session.clone().unwrap_or_default();
-            if !seen.insert(r.key()) {
+            if !seen.insert(r.identity()) {
                 done.duplicates += 1;
                 return Ok(());
             }

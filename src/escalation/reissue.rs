@@ -1,0 +1,266 @@
+//! Re-issuing the card from a fit (`cirl fit --out DIR`): the scenario with the posterior's inputs, its card, and
+//! what changed against the card of the scenario as it was.
+//!
+//! **The new scenario** is the old one with, for every class the log says something of (a call with an outcome),
+//! its utility prior replaced by the posterior predictive: a discrete prior of [`ATOMS`] good atoms — the
+//! scenario's own utility given U ≥ 0, at the midpoints of its quantiles (seeded draws) — weighted 1 − P(bad), and
+//! [`ATOMS`] bad atoms — minus the posterior-predictive loss of a bad call, at its quantiles' midpoints (the
+//! scenario's own utility given U < 0 where the log holds no loss) — weighted P(bad), P(bad) the posterior mean.
+//! Capability failures are in the learned P(bad), so the class's `task_minutes` and `failure_prior` are dropped.
+//! The reviewer becomes an error-rate reviewer at the posterior means (once an asked call's outcome is logged); with
+//! `[human.fatigue]`, `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned
+//! one at the log's ask rate. The agent's calibration (`[agent]`) is kept: the per-class calibration maps are in
+//! fit.json, and the card does not yet route on them.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::Calibration;
+use super::fit::Fit;
+use super::model::Model;
+use super::scenario::Scenario;
+use crate::error::{Error, Result};
+use crate::numerics::logistic;
+
+/// Atoms of each part (good, bad) of a re-issued class prior.
+pub const ATOMS: usize = 50;
+
+/// Draws used to place the atoms.
+const DRAWS: usize = 20_000;
+
+/// The midpoints of `n` equal-probability slices of the sorted sample `v`.
+fn midpoints(v: &mut [f64], n: usize) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    (0..n)
+        .map(|i| v[(((i as f64 + 0.5) / n as f64) * v.len() as f64) as usize % v.len()])
+        .collect()
+}
+
+/// The scenario text of `original` (the scenario `s`, as read) with the fit's inputs; `log` names the log in the
+/// header.
+pub fn scenario_text(
+    original: &str,
+    s: &Scenario,
+    f: &Fit,
+    log: &str,
+    seed: u64,
+) -> Result<String> {
+    let mut t: toml::Table = toml::from_str(original)
+        .map_err(|e| Error::invalid("--scenario", format!("not TOML: {}", e.message())))?;
+    let model = Model::new(s)?;
+    let mut changed = Vec::new();
+    let asked: u64 = f.classes.iter().map(|c| c.asked).sum();
+    let calls: u64 = f.classes.iter().map(|c| c.calls).sum();
+    // Answers without outcomes hardly separate the reviewer's errors from the calls' quality: the reviewer is
+    // re-issued once some asked call's outcome is known.
+    if f.classes.iter().any(|c| c.asked_labelled > 0)
+        && let Some(toml::Value::Table(h)) = t.get_mut("human")
+    {
+        let mut catch = f.reviewer.catch_bad.mean;
+        if let Some(fat) = s.reviewer.fatigue {
+            let a = asked as f64 / calls.max(1) as f64;
+            let excess = (a * fat.actions_per_session - 1.0).max(0.0);
+            let logit = (catch / (1.0 - catch)).ln() - fat.odds_ratio_per_ask.ln() * excess;
+            catch = logistic(logit);
+        }
+        h.insert("response".into(), "error-rates".into());
+        h.insert("approve_good".into(), f.reviewer.approve_good.mean.into());
+        h.insert("catch_bad".into(), catch.into());
+        h.remove("approval_rate");
+        changed.push("the reviewer".to_string());
+    }
+    let Some(toml::Value::Array(classes)) = t.get_mut("class") else {
+        return Err(Error::invalid("--scenario", "has no [[class]]"));
+    };
+    for (ki, (cf, c)) in f.classes.iter().zip(&s.classes).enumerate() {
+        if cf.labelled == 0 {
+            continue;
+        }
+        let utility = s.utility_prior(c)?;
+        let mut rng = crate::rng::job_rng(seed, 100 + ki as u64);
+        let (mut good, mut bad): (Vec<f64>, Vec<f64>) = (0..DRAWS)
+            .map(|_| utility.sample(&mut rng))
+            .partition(|&u| u >= 0.0);
+        let stakes = &model.classes[ki].stakes;
+        let good_atoms = if good.len() >= ATOMS {
+            midpoints(&mut good, ATOMS)
+        } else {
+            vec![stakes.mean_good.max(0.0)]
+        };
+        let bad_atoms = if cf.tail.losses > 0 {
+            let mut losses: Vec<f64> = (0..DRAWS).map(|_| -cf.tail.predictive(&mut rng)).collect();
+            midpoints(&mut losses, ATOMS)
+        } else if bad.len() >= ATOMS {
+            midpoints(&mut bad, ATOMS)
+        } else {
+            vec![stakes.mean_bad.min(-f64::MIN_POSITIVE)]
+        };
+        let p_bad = cf.p_bad.mean.clamp(1e-9, 1.0 - 1e-9);
+        let mut spec = String::from("discrete:");
+        let parts: Vec<String> = good_atoms
+            .iter()
+            .map(|v| (v, (1.0 - p_bad) / good_atoms.len() as f64))
+            .chain(
+                bad_atoms
+                    .iter()
+                    .map(|v| (v, p_bad / bad_atoms.len() as f64)),
+            )
+            .map(|(v, p)| format!("{v}@{p}"))
+            .collect();
+        spec += &parts.join(",");
+        if let Some(toml::Value::Table(ct)) = classes.get_mut(ki) {
+            ct.insert("prior".into(), spec.into());
+            ct.remove("task_minutes");
+            ct.remove("failure_prior");
+        }
+        changed.push(format!("class {}", c.name));
+    }
+    let body = toml::to_string(&t).map_err(|e| Error::invalid("--scenario", e.to_string()))?;
+    let mut head = format!(
+        "# Re-issued by `cirl fit` from the decision log {log} against scenario {}, with the\n\
+         # posterior-predictive inputs (fit.json holds the posteriors and their intervals) of:\n",
+        s.name
+    );
+    if changed.is_empty() {
+        head += "#   nothing: the log has no outcome and no answer\n";
+    }
+    for c in &changed {
+        head += &format!("#   {c}\n");
+    }
+    head += &format!(
+        "# A re-issued class prior is a discrete prior of {ATOMS} good and {ATOMS} bad atoms; the agent's calibration\n\
+         # is the original's.\n\n"
+    );
+    Ok(head + &body)
+}
+
+/// How one class's card changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassChange {
+    pub name: String,
+    pub p_bad_before: f64,
+    pub p_bad_after: f64,
+    /// The class-level move before and after.
+    pub move_before: String,
+    pub move_after: String,
+    /// The per-action policy: (move, reported confidence from, to) before and after.
+    pub regions_before: Vec<(String, f64, f64)>,
+    pub regions_after: Vec<(String, f64, f64)>,
+    /// Whether the class-level move or any region's move changed.
+    pub decision_changed: bool,
+    /// The largest shift of a region boundary in reported confidence, where the moves are the same.
+    pub boundary_shift: Option<f64>,
+}
+
+/// What changed between the card of the scenario and the card of the re-issued one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    pub classes: Vec<ClassChange>,
+    /// The per-action policy's expected utility per action, under each card's own scenario.
+    pub value_before: f64,
+    pub value_after: f64,
+    /// The fit's notes (what the log cannot tell yet).
+    pub notes: Vec<String>,
+}
+
+fn regions(c: &super::ClassCard) -> Vec<(String, f64, f64)> {
+    c.regions
+        .iter()
+        .map(|r| (r.mv.as_str().to_string(), r.reported_from, r.reported_to))
+        .collect()
+}
+
+/// Compares the cards.
+pub fn diff(before: &Calibration, after: &Calibration, f: &Fit) -> Diff {
+    let classes = before
+        .classes
+        .iter()
+        .zip(&after.classes)
+        .map(|(b, a)| {
+            let (rb, ra) = (regions(b), regions(a));
+            let same_moves = rb.len() == ra.len() && rb.iter().zip(&ra).all(|(x, y)| x.0 == y.0);
+            let boundary_shift = same_moves.then(|| {
+                rb.iter()
+                    .zip(&ra)
+                    .map(|(x, y)| (x.1 - y.1).abs().max((x.2 - y.2).abs()))
+                    .fold(0.0, f64::max)
+            });
+            ClassChange {
+                name: b.name.clone(),
+                p_bad_before: 1.0 - b.p_good,
+                p_bad_after: 1.0 - a.p_good,
+                move_before: b.mv.as_str().into(),
+                move_after: a.mv.as_str().into(),
+                decision_changed: b.mv != a.mv || !same_moves,
+                regions_before: rb,
+                regions_after: ra,
+                boundary_shift,
+            }
+        })
+        .collect();
+    let value = |c: &Calibration| {
+        c.policies
+            .iter()
+            .find(|p| p.name == c.deployed.per_action)
+            .map_or(f64::NAN, |p| p.expected_utility)
+    };
+    Diff {
+        classes,
+        value_before: value(before),
+        value_after: value(after),
+        notes: f.notes.clone(),
+    }
+}
+
+/// The diff as Markdown.
+pub fn markdown(d: &Diff, units: &str) -> String {
+    let mut s = String::from("# What the log changed\n\n");
+    let _ = writeln!(
+        s,
+        "The per-action policy is worth {:.4} per action under the new scenario (it was {:.4} under the old){}.\n",
+        d.value_after,
+        d.value_before,
+        if units.is_empty() {
+            String::new()
+        } else {
+            format!(", in {units}")
+        }
+    );
+    s += "| class | P(bad) before | after | move before | after | per-action policy | largest boundary shift |\n|---|---|---|---|---|---|---|\n";
+    for c in &d.classes {
+        let policy = |r: &[(String, f64, f64)]| {
+            r.iter()
+                .map(|(m, a, b)| format!("{m} [{a:.3}, {b:.3}]"))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            c.name,
+            c.p_bad_before,
+            c.p_bad_after,
+            c.move_before,
+            c.move_after,
+            if c.decision_changed {
+                format!(
+                    "**changed**: {} → {}",
+                    policy(&c.regions_before),
+                    policy(&c.regions_after)
+                )
+            } else {
+                policy(&c.regions_after)
+            },
+            c.boundary_shift
+                .map_or("—".into(), |x| format!("{x:.3} in reported confidence"))
+        );
+    }
+    if !d.notes.is_empty() {
+        s += "\n## What the log cannot tell yet\n\n";
+        for n in &d.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
+    s
+}
