@@ -142,6 +142,10 @@ enum Command {
         /// Pseudo-answers of the scenario's reviewer.
         #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
         reviewer_strength: f64,
+        /// Check for drift over windows of this width (e.g. 1d, 12h): each window's posteriors against all
+        /// the windows before it.
+        #[arg(long)]
+        window: Option<String>,
     },
     /// Bring decision logs in and out as JSON Lines (schema cirl-log/1: one tool call per line with the human's
     /// answer and its outcome; see the README's "Learning the card from your logs").
@@ -528,11 +532,13 @@ fn dispatch(cmd: Command) -> Result<()> {
             samples,
             prior_strength,
             reviewer_strength,
+            window,
         } => fit_cmd(
             &log,
             &scenario,
             out.as_deref(),
             json,
+            window.as_deref(),
             cirl::escalation::fit::Settings {
                 prior_strength,
                 reviewer_strength,
@@ -987,13 +993,17 @@ fn fit_cmd(
     scenario: &Path,
     out: Option<&Path>,
     json: bool,
+    window: Option<&str>,
     settings: cirl::escalation::fit::Settings,
 ) -> Result<()> {
     use cirl::escalation::{fit, scenario::Scenario};
     let s = Scenario::load(scenario)?;
     cirl::input::check_regular(log, cirl::escalation::records::MAX_LOG_BYTES, "LOG")?;
-    let data = fit::Data::read(log)?;
-    let f = fit::fit(&s, &data, &settings)?;
+    settings.check()?;
+    let window = window.map(fit::parse_window).transpose()?;
+    let data = fit::Data::read(log, window)?;
+    let mut f = fit::fit(&s, &data, &settings)?;
+    f.drift = fit::drift(&s, &data, &settings)?;
     let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
     let mut diff = None;
     if let Some(dir) = out {
@@ -1067,6 +1077,30 @@ fn fit_cmd(
     );
     for n in &f.notes {
         println!("note: {n}");
+    }
+    if !f.drift.is_empty() {
+        let flagged: Vec<&fit::Window> = f.drift.iter().filter(|w| !w.flags.is_empty()).collect();
+        println!(
+            "drift: {} windows, {} with a posterior outside the earlier windows'",
+            f.drift.len(),
+            flagged.len()
+        );
+        for w in flagged {
+            for fl in &w.flags {
+                println!(
+                    "  {} ({} calls): {} {:.4} [{:.4}, {:.4}], before {:.4} [{:.4}, {:.4}]",
+                    w.start,
+                    w.calls,
+                    fl.what,
+                    fl.window.mean,
+                    fl.window.lo,
+                    fl.window.hi,
+                    fl.before.mean,
+                    fl.before.lo,
+                    fl.before.hi
+                );
+            }
+        }
     }
     if let (Some(dir), Some(d)) = (out, diff) {
         for c in d.classes.iter().filter(|c| c.decision_changed) {

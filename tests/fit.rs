@@ -297,6 +297,31 @@ fn a_messy_log_says_what_it_cannot_learn() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("log.jsonl:1: time:"));
+    // Bad flags are named.
+    for (flag, value) in [
+        ("--window", "5x"),
+        ("--window", "0s"),
+        ("--window", "d"),
+        ("--samples", "3"),
+        ("--prior-strength", "-1"),
+    ] {
+        let out = cirl()
+            .arg("fit")
+            .arg(&file)
+            .args([
+                "--scenario",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/experiments/scenarios/coding-agent.toml"
+                ),
+            ])
+            .args([flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag), "{flag} {value}: {err}");
+    }
 }
 
 /// A log of `calls` calls per class of the coding agent in which the irreversible class is bad `p_irr` of the
@@ -504,4 +529,135 @@ fn a_log_without_outcomes_or_answers_reissues_the_same_card() {
             .unwrap()
             .contains("nothing: the log has no outcome")
     );
+}
+
+/// A log over `days` days, `per_day` calls of each class a day, edit-file bad with probability `p(day)` and the
+/// other classes 10%; the reviewer catches `catch(day)` of bad calls.
+fn windowed(
+    dir: &std::path::Path,
+    days: usize,
+    per_day: usize,
+    p: impl Fn(usize) -> f64,
+    catch: impl Fn(usize) -> f64,
+    seed: u64,
+) -> std::path::PathBuf {
+    let mut rng = cirl::rng::job_rng(seed, 0);
+    let mut text = String::new();
+    let mut id = 0;
+    for day in 0..days {
+        for class in [
+            "read-search",
+            "edit-file",
+            "run-tests-build",
+            "irreversible",
+        ] {
+            let p_bad = if class == "edit-file" { p(day) } else { 0.1 };
+            for i in 0..per_day {
+                id += 1;
+                let good = rng.random::<f64>() >= p_bad;
+                let asked = rng.random::<f64>() < 0.4;
+                let time = format!("2026-11-{:02}T{:02}:00:00.000Z", day + 1, i % 24);
+                let mut line = format!(
+                    r#"{{"time":"{time}","tool":"t","class":"{class}","confidence":0.8,"move":"{}","tool_use_id":"{id}""#,
+                    if asked { "ask" } else { "act" }
+                );
+                let mut ran = !asked;
+                if asked {
+                    let approve = if good {
+                        rng.random::<f64>() < 0.95
+                    } else {
+                        rng.random::<f64>() >= catch(day)
+                    };
+                    ran = approve;
+                    line += &format!(
+                        r#","answer":"{}""#,
+                        if approve { "approve" } else { "reject" }
+                    );
+                }
+                if rng.random::<f64>() < if ran { 0.9 } else { 0.2 } {
+                    line += if good {
+                        r#","outcome":"fine""#
+                    } else {
+                        r#","outcome":"undone","cost":1.5"#
+                    };
+                }
+                text += &line;
+                text += "}\n";
+            }
+        }
+    }
+    let path = dir.join(format!("windowed-{seed}.jsonl"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn drift_of(log: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = cirl()
+        .arg("fit")
+        .arg(log)
+        .args([
+            "--scenario",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/experiments/scenarios/coding-agent.toml"
+            ),
+            "--window",
+            "1d",
+            "--samples",
+            "400",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["drift"].as_array().unwrap().clone()
+}
+
+#[test]
+fn drift_fires_on_a_planted_change_and_rarely_on_a_stationary_log() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent gets worse on edits from day 10, and the reviewer starts rubber-stamping from day 15.
+    let log = windowed(
+        dir.path(),
+        20,
+        400,
+        |d| if d < 10 { 0.1 } else { 0.3 },
+        |d| if d < 15 { 0.7 } else { 0.2 },
+        1,
+    );
+    let w = drift_of(&log);
+    assert_eq!(w.len(), 20);
+    let flagged = |i: usize, what: &str| {
+        w[i]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["what"].as_str().unwrap().contains(what))
+    };
+    for (i, win) in w.iter().enumerate().take(10) {
+        assert!(
+            win["flags"].as_array().unwrap().is_empty(),
+            "false alarm in window {i}: {win}"
+        );
+    }
+    assert!(flagged(10, "class edit-file: P(bad)"), "{}", w[10]);
+    assert!(flagged(15, "reviewer: P(reject | bad)"), "{}", w[15]);
+    assert_eq!(w[10]["start"], "2026-11-11T00:00:00.000Z");
+    // Stationary logs: the share of comparisons that fire (6 per window: 4 classes, 2 reviewer rates).
+    let (mut fired, mut compared) = (0usize, 0usize);
+    for seed in 2..5 {
+        let log = windowed(dir.path(), 25, 200, |_| 0.1, |_| 0.7, seed);
+        for win in drift_of(&log).iter().skip(1) {
+            fired += win["flags"].as_array().unwrap().len();
+            compared += 6;
+        }
+    }
+    let rate = fired as f64 / compared as f64;
+    eprintln!("stationary logs: {fired} of {compared} comparisons fired ({rate:.4})");
+    assert!(rate <= 0.01, "false-alarm rate {rate}");
 }

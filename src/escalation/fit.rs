@@ -79,6 +79,33 @@ pub struct Tally {
 }
 
 impl Tally {
+    fn add(&mut self, c: &Call) {
+        self.n[c.bin][c.said][c.truth] += 1;
+        if c.truth == BAD
+            && let Some(x) = c.cost.filter(|&x| x > 0.0)
+        {
+            let l = x.ln();
+            self.losses.0 += 1;
+            self.losses.1 += l;
+            self.losses.2 += l * l;
+        }
+    }
+
+    fn merge(&mut self, o: &Tally) {
+        for (a, b) in self
+            .n
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .zip(o.n.iter().flatten().flatten())
+        {
+            *a += b;
+        }
+        self.losses.0 += o.losses.0;
+        self.losses.1 += o.losses.1;
+        self.losses.2 += o.losses.2;
+    }
+
     fn calls(&self) -> u64 {
         self.n.iter().flatten().flatten().sum()
     }
@@ -115,12 +142,17 @@ pub struct Data {
     /// Calls no class decided.
     pub unclassified: u64,
     seen: HashSet<u128>,
+    /// With a drift window: its width in milliseconds, and each window's tallies by class (window k holds the
+    /// calls with time in [k·width, (k + 1)·width) since the Unix epoch).
+    pub window_ms: Option<i64>,
+    pub windows: BTreeMap<i64, BTreeMap<String, Tally>>,
 }
 
 /// What the fit reads of one record.
 #[derive(Debug, Clone)]
 pub struct Call {
     identity: u128,
+    time_ms: i64,
     class: Option<String>,
     bin: usize,
     said: usize,
@@ -133,6 +165,10 @@ impl Call {
     pub fn of(r: Record) -> Call {
         Call {
             identity: r.identity(),
+            time_ms: r
+                .time
+                .parse::<jiff::Timestamp>()
+                .map_or(0, |t| t.as_millisecond()),
             bin: bin_of(r.confidence),
             said: match r.answer.as_deref() {
                 Some("approve") => APPROVE,
@@ -157,31 +193,34 @@ impl Data {
     }
 
     /// Counts one call.
-    pub fn add_call(&mut self, c: Call) {
+    pub fn add_call(&mut self, mut c: Call) {
         self.records += 1;
         if !self.seen.insert(c.identity) {
             self.duplicates += 1;
             return;
         }
-        let Some(class) = c.class else {
+        let Some(class) = c.class.take() else {
             self.unclassified += 1;
             return;
         };
-        let t = self.classes.entry(class).or_default();
-        t.n[c.bin][c.said][c.truth] += 1;
-        if c.truth == BAD
-            && let Some(x) = c.cost.filter(|&x| x > 0.0)
-        {
-            let l = x.ln();
-            t.losses.0 += 1;
-            t.losses.1 += l;
-            t.losses.2 += l * l;
+        if let Some(w) = self.window_ms {
+            self.windows
+                .entry(c.time_ms.div_euclid(w))
+                .or_default()
+                .entry(class.clone())
+                .or_default()
+                .add(&c);
         }
+        self.classes.entry(class).or_default().add(&c);
     }
 
-    /// Reads a decision log: the gate's SQLite store, or a JSON Lines file (schema cirl-log/1).
-    pub fn read(path: &Path) -> Result<Data> {
-        let mut d = Data::default();
+    /// Reads a decision log: the gate's SQLite store, or a JSON Lines file (schema cirl-log/1); with
+    /// `window_ms`, also counted by time window (for [`drift`]).
+    pub fn read(path: &Path, window_ms: Option<i64>) -> Result<Data> {
+        let mut d = Data {
+            window_ms,
+            ..Data::default()
+        };
         let mut head = [0u8; 16];
         let is_sqlite = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
@@ -210,6 +249,41 @@ pub struct Settings {
     /// Draws kept per chain, after as many again discarded as burn-in.
     pub samples: usize,
     pub seed: u64,
+}
+
+impl Settings {
+    /// Checks the settings (before any log is read).
+    pub fn check(&self) -> Result<()> {
+        let set = self;
+        if set.samples < 10 {
+            return Err(Error::invalid(
+                "--samples",
+                format!(
+                    "{} draws per chain are too few to summarize; give at least 10",
+                    set.samples
+                ),
+            ));
+        }
+        crate::limits::check_count(
+            "--samples",
+            set.samples as u64,
+            1_000_000,
+            "draws per chain",
+            "10⁴ already summarize a posterior to three digits",
+        )?;
+        for (name, v) in [
+            ("--prior-strength", set.prior_strength),
+            ("--reviewer-strength", set.reviewer_strength),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(
+                    name,
+                    format!("must be a number of pseudo-observations > 0, got {v}"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -312,6 +386,9 @@ pub struct Fit {
     /// What the log cannot tell, and what to collect.
     pub notes: Vec<String>,
     pub settings: Settings,
+    /// The drift check, window by window (with `--window`; see [`drift`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Window>,
 }
 
 /// The prior means a scenario gives (see the module docs), in the scenario's class order.
@@ -570,33 +647,7 @@ fn tail<R: rand::Rng>(t: &Tally, prior_loss: f64, samples: usize, rng: &mut R) -
 
 /// Fits the counted log `data` against `scenario`.
 pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
-    if set.samples < 10 {
-        return Err(Error::invalid(
-            "--samples",
-            format!(
-                "{} draws per chain are too few to summarize; give at least 10",
-                set.samples
-            ),
-        ));
-    }
-    crate::limits::check_count(
-        "--samples",
-        set.samples as u64,
-        1_000_000,
-        "draws per chain",
-        "10⁴ already summarize a posterior to three digits",
-    )?;
-    for (name, v) in [
-        ("--prior-strength", set.prior_strength),
-        ("--reviewer-strength", set.reviewer_strength),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            return Err(Error::invalid(
-                name,
-                format!("must be a number of pseudo-observations > 0, got {v}"),
-            ));
-        }
-    }
+    set.check()?;
     let model = Model::new(scenario)?;
     let pri = priors(scenario, &model);
     let tallies: Vec<Tally> = model
@@ -715,5 +766,162 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
         reviewer,
         notes,
         settings: *set,
+        drift: Vec::new(),
     })
+}
+
+/// A quantity whose posterior in one window left the posterior of all the windows before it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftFlag {
+    /// "class NAME: P(bad)", "reviewer: P(reject | bad)", …
+    pub what: String,
+    pub window: Estimate,
+    pub before: Estimate,
+    /// The difference of the posterior means in standard deviations of the difference.
+    pub z: f64,
+}
+
+/// The |z| above which a window is flagged: a two-sided false-alarm rate of 0.1% per comparison on a stationary
+/// log (under a normal approximation of both posteriors).
+pub const DRIFT_Z: f64 = 3.2905;
+
+/// One time window of a drift check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    /// The window's start (RFC 3339, UTC).
+    pub start: String,
+    pub calls: u64,
+    pub flags: Vec<DriftFlag>,
+}
+
+/// The drift check of a log counted with a window (see [`Data::read`]): each window's posteriors against those of
+/// every window before it pooled. A quantity is flagged when its window's posterior mean lies outside the earlier
+/// 90% interval and the two posteriors differ by more than [`DRIFT_Z`] standard deviations of their difference
+/// (each posterior's sd read from its 90% interval): the agent got worse, the reviewer started rubber-stamping.
+/// Non-overlap of the intervals alone fires on ~10% of a stationary log's windows once the earlier posterior is
+/// narrow. A window is compared on a class only where both hold an outcome of it, and on the reviewer only where
+/// both hold an asked call's outcome.
+pub fn drift(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Vec<Window>> {
+    let Some(width) = data.window_ms else {
+        return Ok(Vec::new());
+    };
+    let mut before: BTreeMap<String, Tally> = BTreeMap::new();
+    let windows: Vec<(&i64, &BTreeMap<String, Tally>)> = data.windows.iter().collect();
+    // Each window's fit and the fit of everything before it, in parallel; seeded per window.
+    let mut pooled = Vec::with_capacity(windows.len());
+    for (_, w) in &windows {
+        pooled.push(before.clone());
+        for (k, t) in w.iter() {
+            before.entry(k.clone()).or_default().merge(t);
+        }
+    }
+    let as_data = |classes: &BTreeMap<String, Tally>| Data {
+        classes: classes.clone(),
+        ..Data::default()
+    };
+    windows
+        .par_iter()
+        .zip(&pooled)
+        .enumerate()
+        .map(|(i, ((k, w), earlier))| {
+            let k = **k;
+            let start = jiff::Timestamp::from_millisecond(k * width).map_or_else(
+                |_| String::new(),
+                |t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            );
+            let calls = w.values().map(Tally::calls).sum();
+            let mut flags = Vec::new();
+            if i > 0 {
+                let seeded = |j: u64| Settings {
+                    seed: crate::rng::derive_seed(set.seed, 0x4452, 2 * i as u64 + j),
+                    ..*set
+                };
+                let now = fit(scenario, &as_data(w), &seeded(0))?;
+                let then = fit(scenario, &as_data(earlier), &seeded(1))?;
+                let z = |a: &Estimate, b: &Estimate| {
+                    let sd = |e: &Estimate| (e.hi - e.lo) / (2.0 * 1.644_854);
+                    (a.mean - b.mean)
+                        / (sd(a).powi(2) + sd(b).powi(2))
+                            .sqrt()
+                            .max(f64::MIN_POSITIVE)
+                };
+                let apart = |a: &Estimate, b: &Estimate| {
+                    (a.mean < b.lo || a.mean > b.hi) && z(a, b).abs() > DRIFT_Z
+                };
+                let labelled = |m: &BTreeMap<String, Tally>, name: &str| {
+                    m.get(name).map_or(0, Tally::labelled) > 0
+                };
+                for (cn, ct) in now.classes.iter().zip(&then.classes) {
+                    if labelled(w, &cn.name)
+                        && labelled(earlier, &cn.name)
+                        && apart(&cn.p_bad, &ct.p_bad)
+                    {
+                        flags.push(DriftFlag {
+                            what: format!("class {}: P(bad)", cn.name),
+                            window: cn.p_bad,
+                            before: ct.p_bad,
+                            z: z(&cn.p_bad, &ct.p_bad),
+                        });
+                    }
+                }
+                let asked = |m: &BTreeMap<String, Tally>| {
+                    m.values().map(Tally::asked_labelled).sum::<u64>() > 0
+                };
+                if asked(w) && asked(earlier) {
+                    for (what, a, b) in [
+                        (
+                            "reviewer: P(approve | good)",
+                            &now.reviewer.approve_good,
+                            &then.reviewer.approve_good,
+                        ),
+                        (
+                            "reviewer: P(reject | bad)",
+                            &now.reviewer.catch_bad,
+                            &then.reviewer.catch_bad,
+                        ),
+                    ] {
+                        if apart(a, b) {
+                            flags.push(DriftFlag {
+                                what: what.into(),
+                                window: *a,
+                                before: *b,
+                                z: z(a, b),
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(Window {
+                start,
+                calls,
+                flags,
+            })
+        })
+        .collect()
+}
+
+/// A window width such as `12h`, `7d`, `30m` or `90s`, in milliseconds.
+pub fn parse_window(s: &str) -> Result<i64> {
+    let bad = || {
+        Error::invalid(
+            "--window",
+            format!("{s:?} is not a duration such as 90s, 30m, 12h or 7d"),
+        )
+    };
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?,
+    );
+    let x: f64 = num.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "s" => 1e3,
+        "m" => 6e4,
+        "h" => 3.6e6,
+        "d" => 8.64e7,
+        _ => return Err(bad()),
+    } * x;
+    if !(1.0..1e15).contains(&ms) {
+        return Err(bad());
+    }
+    Ok(ms as i64)
 }

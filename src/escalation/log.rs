@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 ";
 
+/// Indexes that reading a whole log needs (a call's latest answer and outcome, calls in time order); created
+/// with new logs, and added to a log of an earlier cirl when it is first read whole.
+pub const READ_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS answers_decision ON answers (decision_id);
+CREATE INDEX IF NOT EXISTS outcomes_decision ON outcomes (decision_id);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
+";
+
 /// How long a writer waits for the lock before it gives up.
 const BUSY: Duration = Duration::from_secs(30);
 
@@ -177,7 +185,7 @@ impl Log {
             Ok(v) => v,
             // A new file: create the schema (every statement is IF NOT EXISTS, so racing creators agree).
             Err(_) => {
-                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} {READ_INDEXES} COMMIT;"))
                     .map_err(&err)?;
                 read_version(&conn).map_err(&err)?
             }
@@ -331,6 +339,12 @@ impl Log {
         let out = f(&tx, &store)?;
         tx.commit().map_err(&store)?;
         Ok(out)
+    }
+
+    /// Adds the [`READ_INDEXES`] a log written by an earlier cirl lacks (a no-op when they are there; a log that
+    /// cannot be written is read without them, slowly).
+    pub fn ensure_read_indexes(&self) {
+        let _ = self.conn.execute_batch(READ_INDEXES);
     }
 
     /// Runs the query `sql`, handing each row, as `map` reads it, to `take`.

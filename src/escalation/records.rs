@@ -345,8 +345,7 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
     let mut seen = HashSet::new();
     let mut done = Imported::default();
     log.transaction(|tx, store| {
-        tx.execute_batch("CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);")
-            .map_err(store)?;
+        tx.execute_batch(super::log::READ_INDEXES).map_err(store)?;
         let prepare = |sql: &str| tx.prepare(sql).map_err(store);
         let mut by_id = prepare(
             "SELECT 1 FROM decisions WHERE tool_use_id = ?1 AND coalesce(session, '') = ?2 LIMIT 1",
@@ -419,6 +418,7 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
 
 /// Every call in `log` as a record, in time order (then id), with its latest answer and outcome.
 pub fn for_each(log: &Log, mut take: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    log.ensure_read_indexes();
     log.query(
         "SELECT d.id, d.time, d.tool, d.class, d.confidence, d.confidence_source, d.move, d.decision, \
          a.answer, a.time, o.label, o.cost, o.time, o.note, d.session, d.tool_use_id, d.input, d.runtime, \
