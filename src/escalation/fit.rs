@@ -142,6 +142,8 @@ pub struct Data {
     /// Calls no class decided.
     pub unclassified: u64,
     seen: HashSet<u128>,
+    /// Whether every record is known to be a distinct call (a SQLite log: one row per call), so none is checked.
+    unique: bool,
     /// With a drift window: its width in milliseconds, and each window's tallies by class (window k holds the
     /// calls with time in [k·width, (k + 1)·width) since the Unix epoch).
     pub window_ms: Option<i64>,
@@ -160,6 +162,22 @@ pub struct Call {
     cost: Option<f64>,
 }
 
+fn said_of(answer: Option<&str>) -> usize {
+    match answer {
+        Some("approve") => APPROVE,
+        Some("reject" | "edit") => REJECT,
+        _ => NOTHING,
+    }
+}
+
+fn truth_of(outcome: Option<&str>) -> usize {
+    match outcome {
+        Some("fine") => GOOD,
+        Some(_) => BAD,
+        None => UNKNOWN,
+    }
+}
+
 impl Call {
     /// The fit's view of a record (already checked; see [`records::Record::validate`]).
     pub fn of(r: Record) -> Call {
@@ -170,16 +188,8 @@ impl Call {
                 .parse::<jiff::Timestamp>()
                 .map_or(0, |t| t.as_millisecond()),
             bin: bin_of(r.confidence),
-            said: match r.answer.as_deref() {
-                Some("approve") => APPROVE,
-                Some("reject" | "edit") => REJECT,
-                _ => NOTHING,
-            },
-            truth: match r.outcome.as_deref() {
-                Some("fine") => GOOD,
-                Some(_) => BAD,
-                None => UNKNOWN,
-            },
+            said: said_of(r.answer.as_deref()),
+            truth: truth_of(r.outcome.as_deref()),
             cost: r.cost,
             class: r.class,
         }
@@ -195,7 +205,7 @@ impl Data {
     /// Counts one call.
     pub fn add_call(&mut self, mut c: Call) {
         self.records += 1;
-        if !self.seen.insert(c.identity) {
+        if !self.unique && !self.seen.insert(c.identity) {
             self.duplicates += 1;
             return;
         }
@@ -227,11 +237,37 @@ impl Data {
             .is_ok()
             && &head == b"SQLite format 3\0";
         if is_sqlite {
+            // Only what the fit reads, unordered; a row of the log is one call (its id is its identity).
             let log = super::log::Log::open(path)?;
-            records::for_each(&log, |r| {
-                d.add_call(Call::of(r));
-                Ok(())
-            })?;
+            log.ensure_read_indexes();
+            d.unique = true;
+            log.query(
+                "SELECT d.id, d.time, d.class, d.confidence, \
+                 (SELECT answer FROM answers WHERE decision_id = d.id ORDER BY id DESC LIMIT 1), \
+                 o.label, o.cost \
+                 FROM decisions d \
+                 LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id)",
+                |row| {
+                    let time: String = row.get(1)?;
+                    let answer: Option<String> = row.get(4)?;
+                    let label: Option<String> = row.get(5)?;
+                    Ok(Call {
+                        identity: row.get::<_, i64>(0)? as u128,
+                        time_ms: time
+                            .parse::<jiff::Timestamp>()
+                            .map_or(0, |t| t.as_millisecond()),
+                        class: row.get(2)?,
+                        bin: bin_of(row.get(3)?),
+                        said: said_of(answer.as_deref()),
+                        truth: truth_of(label.as_deref()),
+                        cost: row.get(6)?,
+                    })
+                },
+                &mut |c| {
+                    d.add_call(c);
+                    Ok(())
+                },
+            )?;
         } else {
             records::read_jsonl_par(path, Call::of, |c| d.add_call(c))?;
         }
