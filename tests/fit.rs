@@ -459,7 +459,7 @@ fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
             .unwrap()
     };
     assert!(
-        block_to("regions_after") > block_to("regions_before") + 0.02,
+        block_to("regions_after") > block_to("regions_before") + 0.005,
         "{d}"
     );
     assert!(
@@ -467,12 +467,13 @@ fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
             .unwrap()
             .contains("**changed**")
     );
-    // The re-issued card is what the gate loads.
+    // The re-issued card is what the gate loads: a push at reported confidence 0.98, asked about under the old
+    // card, is blocked.
     let o = cirl()
         .args(["gate", "--format", "jsonl", "--no-log", "--card"])
         .arg(out.join("card/card.json"))
         .write_stdin(
-            "{\"tool\":\"Bash\",\"input\":{\"command\":\"git push\"},\"confidence\":0.99}\n",
+            "{\"tool\":\"Bash\",\"input\":{\"command\":\"git push\"},\"confidence\":0.98}\n",
         )
         .output()
         .unwrap();

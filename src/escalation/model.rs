@@ -1152,14 +1152,17 @@ impl Model {
     }
 }
 
+/// The expected calibration error Σ_k share_k·E_k[σ(logit q + s) − q] of the logit shift `s`.
+pub fn ece_at_shift(classes: &[ClassModel], s: f64) -> f64 {
+    classes
+        .iter()
+        .map(|c| c.share * (c.q.expect(&|q| reported(q, s)) - c.q.mean()))
+        .sum()
+}
+
 /// The logit shift s ≥ 0 that makes Σ_k share_k·E_k[σ(logit q + s) − q] equal `ece`.
 pub fn overconfidence_shift(classes: &[ClassModel], ece: f64) -> Result<f64> {
-    let gap = |s: f64| -> f64 {
-        classes
-            .iter()
-            .map(|c| c.share * (c.q.expect(&|q| reported(q, s)) - c.q.mean()))
-            .sum::<f64>()
-    };
+    let gap = |s: f64| ece_at_shift(classes, s);
     let max_gap: f64 = classes.iter().map(|c| c.share * (1.0 - c.q.mean())).sum();
     if ece >= max_gap {
         return Err(Error::invalid(

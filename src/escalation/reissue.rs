@@ -9,8 +9,8 @@
 //! Capability failures are in the learned P(bad), so the class's `task_minutes` and `failure_prior` are dropped.
 //! The reviewer becomes an error-rate reviewer at the posterior means (once an asked call's outcome is logged); with
 //! `[human.fatigue]`, `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned
-//! one at the log's ask rate. The agent's calibration (`[agent]`) is kept: the per-class calibration maps are in
-//! fit.json, and the card does not yet route on them.
+//! one at the log's ask rate. The agent's calibration is kept as its logit shift (its ECE re-expressed under the
+//! learnt classes): the per-class calibration maps are in fit.json, and the card does not yet route on them.
 
 use std::fmt::Write as _;
 
@@ -116,6 +116,27 @@ pub fn scenario_text(
         }
         changed.push(format!("class {}", c.name));
     }
+    // The agent keeps its logit shift (how overconfident it is); its ECE, an average over the classes' actions,
+    // is re-expressed under the learnt classes (the old ECE may be out of reach of a better-behaved agent).
+    let rewritten = changed.iter().any(|c| c.starts_with("class "));
+    if model.shift > 0.0
+        && rewritten
+        && let Some(toml::Value::Table(agent)) = t.get_mut("agent")
+    {
+        agent.insert("confidence".into(), "calibrated".into());
+        agent.remove("ece");
+        let text = toml::to_string(&t).map_err(|e| Error::invalid("--scenario", e.to_string()))?;
+        let calibrated = Model::new(&Scenario::parse(&text, "the re-issued scenario")?)?;
+        let ece = super::model::ece_at_shift(&calibrated.classes, model.shift);
+        if let Some(toml::Value::Table(agent)) = t.get_mut("agent") {
+            agent.insert("confidence".into(), "overconfident".into());
+            agent.insert("ece".into(), ece.into());
+        }
+        changed.push(format!(
+            "the agent's ECE, re-expressed at its logit shift {:.4}: {ece:.4}",
+            model.shift
+        ));
+    }
     let body = toml::to_string(&t).map_err(|e| Error::invalid("--scenario", e.to_string()))?;
     let mut head = format!(
         "# Re-issued by `cirl fit` from the decision log {log} against scenario {}, with the\n\
@@ -129,8 +150,8 @@ pub fn scenario_text(
         head += &format!("#   {c}\n");
     }
     head += &format!(
-        "# A re-issued class prior is a discrete prior of {ATOMS} good and {ATOMS} bad atoms; the agent's calibration\n\
-         # is the original's.\n\n"
+        "# A re-issued class prior is a discrete prior of {ATOMS} good and {ATOMS} bad atoms; the agent keeps its\n\
+         # logit shift (its calibration).\n\n"
     );
     Ok(head + &body)
 }
