@@ -10,11 +10,7 @@ use rand::RngExt;
 use rand_distr::{Beta, Distribution, Gamma, StandardNormal};
 
 fn scenario() -> Scenario {
-    Scenario::load(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/experiments/scenarios/coding-agent.toml"
-    )))
-    .unwrap()
+    Scenario::load(std::path::Path::new(SCENARIO)).unwrap()
 }
 
 /// The truth of one simulated log: per class P(bad), the median loss and σ of the log loss; the reviewer's rates.
@@ -194,20 +190,18 @@ fn cirl() -> assert_cmd::Command {
     assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("cirl"))
 }
 
-fn fit_json(log: &std::path::Path) -> serde_json::Value {
+const SCENARIO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/experiments/scenarios/coding-agent.toml"
+);
+
+/// `cirl fit LOG --scenario coding-agent --json` with `extra` flags, which must succeed.
+fn fit_cli(log: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let out = cirl()
         .arg("fit")
         .arg(log)
-        .args([
-            "--scenario",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-            "--json",
-            "--samples",
-            "300",
-        ])
+        .args(["--scenario", SCENARIO, "--json"])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -216,6 +210,10 @@ fn fit_json(log: &std::path::Path) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fit_json(log: &std::path::Path) -> serde_json::Value {
+    fit_cli(log, &["--samples", "300"])
 }
 
 #[test]
@@ -286,13 +284,7 @@ fn a_messy_log_says_what_it_cannot_learn() {
     let out = cirl()
         .arg("fit")
         .arg(&file)
-        .args([
-            "--scenario",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-        ])
+        .args(["--scenario", SCENARIO])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -308,13 +300,7 @@ fn a_messy_log_says_what_it_cannot_learn() {
         let out = cirl()
             .arg("fit")
             .arg(&file)
-            .args([
-                "--scenario",
-                concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/experiments/scenarios/coding-agent.toml"
-                ),
-            ])
+            .args(["--scenario", SCENARIO])
             .args([flag, value])
             .output()
             .unwrap();
@@ -385,10 +371,7 @@ fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
     let dir = tempfile::tempdir().unwrap();
     let log = planted(dir.path(), 5000, 0.3, 200.0);
     let out = dir.path().join("fit");
-    let scenario = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/experiments/scenarios/coding-agent.toml"
-    );
+    let scenario = SCENARIO;
     cirl()
         .arg("fit")
         .arg(&log)
@@ -502,16 +485,7 @@ fn a_log_without_outcomes_or_answers_reissues_the_same_card() {
     cirl()
         .arg("fit")
         .arg(&log)
-        .args([
-            "--scenario",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-            "--samples",
-            "200",
-            "--out",
-        ])
+        .args(["--scenario", SCENARIO, "--samples", "200", "--out"])
         .arg(&out)
         .assert()
         .success();
@@ -593,30 +567,10 @@ fn windowed(
 }
 
 fn drift_of(log: &std::path::Path) -> Vec<serde_json::Value> {
-    let out = cirl()
-        .arg("fit")
-        .arg(log)
-        .args([
-            "--scenario",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-            "--window",
-            "1d",
-            "--samples",
-            "400",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["drift"].as_array().unwrap().clone()
+    fit_cli(log, &["--window", "1d", "--samples", "400"])["drift"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]

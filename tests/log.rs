@@ -11,33 +11,37 @@ fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("cirl")
 }
 
-fn import(file: &Path, log: &Path) -> Value {
-    let out = Cmd::new(bin())
-        .args(["log", "import", "--json", "--log"])
-        .arg(log)
-        .arg(file)
-        .output()
-        .unwrap();
+/// Runs cirl with `args`, which must succeed; its standard output.
+fn ok(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = Cmd::new(bin()).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+fn import(file: &Path, log: &Path) -> Value {
+    let out = ok(&[
+        "log".as_ref(),
+        "import".as_ref(),
+        "--json".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+        file.as_os_str(),
+    ]);
+    serde_json::from_slice(&out).unwrap()
 }
 
 fn export(log: &Path) -> Vec<Value> {
-    let out = Cmd::new(bin())
-        .args(["log", "export", "--log"])
-        .arg(log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
+    let out = ok(&[
+        "log".as_ref(),
+        "export".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+    ]);
+    String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
