@@ -142,6 +142,10 @@ enum Command {
         /// Pseudo-answers of the scenario's reviewer.
         #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
         reviewer_strength: f64,
+        /// With --out: the calls of each class still to come, over which learning pays (default: as many as
+        /// the log holds).
+        #[arg(long)]
+        future_calls: Option<u64>,
         /// Check for drift over windows of this width (e.g. 1d, 12h): each window's posteriors against all
         /// the windows before it.
         #[arg(long)]
@@ -533,12 +537,14 @@ fn dispatch(cmd: Command) -> Result<()> {
             prior_strength,
             reviewer_strength,
             window,
+            future_calls,
         } => fit_cmd(
             &log,
             &scenario,
             out.as_deref(),
             json,
             window.as_deref(),
+            future_calls,
             cirl::escalation::fit::Settings {
                 prior_strength,
                 reviewer_strength,
@@ -994,6 +1000,7 @@ fn fit_cmd(
     out: Option<&Path>,
     json: bool,
     window: Option<&str>,
+    future_calls: Option<u64>,
     settings: cirl::escalation::fit::Settings,
 ) -> Result<()> {
     use cirl::escalation::{fit, scenario::Scenario};
@@ -1019,7 +1026,14 @@ fn fit_cmd(
         };
         let before = escalation::calibrate(&s, &opts)?;
         let after = escalation::calibrate(&new, &opts)?;
-        let d = reissue::diff(&before, &after, &f);
+        let mut d = reissue::diff(&before, &after, &f);
+        for (k, cf) in f.classes.iter().enumerate() {
+            if cf.labelled > 0 {
+                let future = future_calls.unwrap_or(cf.calls);
+                d.voi
+                    .push(escalation::voi::voi(&new, k, &f, future, settings.seed)?);
+            }
+        }
         let mut files = vec![dir.join("fit.json"), dir.join("scenario.toml")];
         experiment::write_atomic(&files[0], text.as_bytes())?;
         experiment::write_atomic(&files[1], new_text.as_bytes())?;
@@ -1108,6 +1122,19 @@ fn fit_cmd(
                 "changed: {}: {} -> {} (P(bad) {:.4} -> {:.4})",
                 c.name, c.move_before, c.move_after, c.p_bad_before, c.p_bad_after
             );
+        }
+        for v in &d.voi {
+            for (path, p) in [
+                ("per-action policy", &v.per_action),
+                ("static rules", &v.static_rules),
+            ] {
+                if p.explore > 0 {
+                    println!(
+                        "learn: {}: ask its next {} calls ({path}: EVPI {:.3e} per call, P(regret > 1% of an ask) {:.2})",
+                        v.class, p.explore, p.evpi, p.p_regret
+                    );
+                }
+            }
         }
         println!(
             "per-action policy: {:.4} per action under the new scenario (was {:.4}); wrote fit.json, scenario.toml, card/, diff.md to {}",

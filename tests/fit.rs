@@ -616,3 +616,54 @@ fn drift_fires_on_a_planted_change_and_rarely_on_a_stationary_log() {
     eprintln!("stationary logs: {fired} of {compared} comparisons fired ({rate:.4})");
     assert!(rate <= 0.01, "false-alarm rate {rate}");
 }
+
+#[test]
+fn learning_is_worth_less_the_more_the_log_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evpi_total = vec![];
+    for calls in [60, 20_000] {
+        let log = planted(dir.path(), calls, 0.3, 200.0);
+        let out = dir.path().join(format!("fit-{calls}"));
+        cirl()
+            .arg("fit")
+            .arg(&log)
+            .args([
+                "--scenario",
+                SCENARIO,
+                "--samples",
+                "400",
+                "--future-calls",
+                "10000",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        let diff: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("diff.json")).unwrap()).unwrap();
+        let voi = diff["voi"].as_array().unwrap();
+        assert_eq!(voi.len(), 4);
+        let mut total = 0.0;
+        for v in voi {
+            for path in ["per_action", "static_rules"] {
+                let p = &v[path];
+                let evpi = p["evpi"].as_f64().unwrap();
+                total += evpi;
+                // No sample is worth more than perfect information; deciding now is worth nothing extra.
+                for b in p["budgets"].as_array().unwrap() {
+                    assert!(b[1].as_f64().unwrap() <= evpi + 1e-12, "{v}");
+                }
+                assert_eq!(p["budgets"][0][1].as_f64().unwrap(), 0.0, "{v}");
+            }
+        }
+        evpi_total.push(total);
+        assert!(
+            std::fs::read_to_string(out.join("diff.md"))
+                .unwrap()
+                .contains("## Asking to learn")
+        );
+    }
+    eprintln!("EVPI summed over classes and paths: {evpi_total:?}");
+    assert!(evpi_total[0] > 0.0, "{evpi_total:?}");
+    assert!(evpi_total[1] < 0.2 * evpi_total[0], "{evpi_total:?}");
+}

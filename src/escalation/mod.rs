@@ -34,6 +34,7 @@ pub mod risk;
 pub mod robust;
 pub mod scenario;
 pub mod tools;
+pub mod voi;
 
 use rayon::prelude::*;
 use serde::Serialize;

@@ -183,6 +183,8 @@ pub struct Diff {
     pub value_after: f64,
     /// The fit's notes (what the log cannot tell yet).
     pub notes: Vec<String>,
+    /// What learning each re-issued class's bad-action rate is worth (see [`super::voi`]).
+    pub voi: Vec<super::voi::Voi>,
 }
 
 fn regions(c: &super::ClassCard) -> Vec<(String, f64, f64)> {
@@ -231,6 +233,7 @@ pub fn diff(before: &Calibration, after: &Calibration, f: &Fit) -> Diff {
         value_before: value(before),
         value_after: value(after),
         notes: f.notes.clone(),
+        voi: Vec::new(),
     }
 }
 
@@ -276,6 +279,34 @@ pub fn markdown(d: &Diff, units: &str) -> String {
             c.boundary_shift
                 .map_or("—".into(), |x| format!("{x:.3} in reported confidence"))
         );
+    }
+    if !d.voi.is_empty() {
+        s += "\n## Asking to learn\n\nFor each deployment path, what knowing the class's inputs exactly would be worth (EVPI, per call), the posterior probability that the policy chosen now loses more than 1% of an ask per call, and the number of the class's next calls worth asking about to learn, net of what asking costs, over its next calls (see `src/escalation/voi.rs`):\n\n| class | path | EVPI per call | P(regret > 1% of an ask) | asking costs per call | outcomes per ask | ask the next | net value |\n|---|---|---|---|---|---|---|---|\n";
+        for v in &d.voi {
+            for (path, p) in [("per-action", &v.per_action), ("static", &v.static_rules)] {
+                let net = p
+                    .budgets
+                    .iter()
+                    .find(|b| b.0 == p.explore)
+                    .map_or(0.0, |b| b.2);
+                let _ = writeln!(
+                    s,
+                    "| {} | {path} | {:.3e} | {:.2} | {:.3e} | {:.2} | {} | {:.3e} over {} calls |",
+                    v.class,
+                    p.evpi,
+                    p.p_regret,
+                    p.ask_cost,
+                    v.outcomes_per_ask,
+                    if p.explore == 0 {
+                        "0 (decide now)".to_string()
+                    } else {
+                        format!("{} calls", p.explore)
+                    },
+                    net,
+                    v.future_calls
+                );
+            }
+        }
     }
     if !d.notes.is_empty() {
         s += "\n## What the log cannot tell yet\n\n";
