@@ -4,8 +4,10 @@
 //! ## The model
 //!
 //! Each logged call of class k is good or bad (its utility U ≥ 0 or not). With reported confidence r in bin b
-//! (ten equal bins of [0, 1], and one for calls without a confidence), P(good) = q_kb — the class's calibration
-//! map, one value per bin. The reviewer, asked, approves a good call with probability A and rejects a bad one with
+//! (24 bins of width 0.5 in logit r, see [`BINS`], and one for calls without a confidence), P(good) = q_kb — the class's calibration
+//! map, one value per bin — in the sampler, one per cell of a bin and the call's route ([`ROUTES`]: acted on,
+//! asked, other), each with its share of the bin's prior, so that the card's routing by confidence within a bin
+//! selects nothing the model does not see; a bin's reported map weights its cells by their calls. The reviewer, asked, approves a good call with probability A and rejects a bad one with
 //! probability K (`edit` counts as a rejection of the call as proposed; `timeout` says nothing). A call's truth is
 //! known when its outcome is logged (`fine` good; `undone` or `incident` bad) and latent otherwise. Whether an
 //! outcome is logged may depend on what was observed — the move, the answer (approved calls run, so their outcome
@@ -25,8 +27,8 @@
 //! number of records; two chains (seeded streams 0 and 1, run in parallel: the result does not depend on the
 //! thread count), with the split-R̂ of every reported quantity.
 //!
-//! **Derived**: P(bad) of class k = Σ_b w_kb (1 − q_kb), w the share of the class's calls in each bin (its
-//! confidence distribution as logged). The **loss tail**: losses of bad calls with a cost are lognormal, with a
+//! **Derived**: P(bad) of class k = Σ_b w_kb (1 − q_kb), w the class's confidence distribution over the bins,
+//! Dirichlet(calls in the bin + one pseudo-call spread over the bins) — the population rate of future calls, not only of the logged ones. The **loss tail**: losses of bad calls with a cost are lognormal, with a
 //! conjugate normal-inverse-gamma prior on (μ, σ²) of the log loss centred on the scenario's mean loss of a bad
 //! action (κ₀ = 1 pseudo-observation of μ; σ² inverse-gamma with α₀ = 3, β₀ = 2, so E[σ²] = 1); the posterior's mean loss exp(μ + σ²/2) is reported with its interval
 //! (its predictive, a log-t, has no mean: the tail is heavy).
@@ -48,14 +50,58 @@ use crate::error::{Error, Result};
 use crate::human::Human;
 use crate::numerics::logistic;
 
-/// Confidence bins of [0, 1]; bin [`BINS`] holds the calls without a confidence.
-pub const BINS: usize = 10;
+/// Confidence bins: [`BINS`] bins of width [`BIN_WIDTH`] in logit(confidence) over ±[`LOGIT_EDGE`] (the outer two
+/// also hold everything beyond), so they are fine where agents report — near 1 — and where the card's thresholds
+/// lie; bin [`BINS`] holds the calls without a confidence. The map is constant within a bin, so a card that routes
+/// calls of one bin differently (observing some and blocking others) leaves a selection within the bin: narrow
+/// bins keep it small.
+pub const BINS: usize = 24;
+pub const BIN_WIDTH: f64 = 0.5;
+pub const LOGIT_EDGE: f64 = 6.0;
 
 /// The bin of a reported confidence ([`BINS`] for none).
 pub fn bin_of(confidence: Option<f64>) -> usize {
     match confidence {
-        Some(c) => ((c * BINS as f64) as usize).min(BINS - 1),
+        Some(c) => {
+            let l = (c / (1.0 - c)).ln();
+            if l.is_nan() {
+                return BINS / 2;
+            }
+            (((l + LOGIT_EDGE) / BIN_WIDTH).floor().max(0.0) as usize).min(BINS - 1)
+        }
         None => BINS,
+    }
+}
+
+/// The reported-confidence range of bin `b` < [`BINS`].
+pub fn bin_range(b: usize) -> (f64, f64) {
+    let edge = |i: usize| match i {
+        0 => 0.0,
+        i if i >= BINS => 1.0,
+        i => logistic(-LOGIT_EDGE + i as f64 * BIN_WIDTH),
+    };
+    (edge(b), edge(b + 1))
+}
+
+/// The reported confidence at the centre of bin `b` < [`BINS`] (in logit).
+pub fn bin_center(b: usize) -> f64 {
+    logistic(-LOGIT_EDGE + (b as f64 + 0.5) * BIN_WIDTH)
+}
+
+/// The routes a call can take from the card — acted on, asked, anything else (blocked, handed over, or no move
+/// logged) — which split each bin into cells with a P(good) each: the card picks the move from the confidence, so
+/// within a bin the calls it asks have lower confidence than those it acts on, and one P(good) for both would
+/// carry the acted calls' (mostly labelled) quality over to the asked ones and bias the reviewer's rates.
+pub const ROUTES: usize = 3;
+const CELLS: usize = (BINS + 1) * ROUTES;
+
+/// The route of a call (see [`ROUTES`]): 0 acted on, 1 asked (or answered), 2 anything else.
+fn route_of(mv: Option<&str>, said: usize) -> usize {
+    match mv {
+        Some("act") => 0,
+        Some("ask") => 1,
+        _ if said != NOTHING => 1,
+        _ => 2,
     }
 }
 
@@ -70,17 +116,36 @@ const BAD: usize = 1;
 const UNKNOWN: usize = 2;
 
 /// The calls of one class, counted.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Tally {
-    /// [bin][answer][truth] → calls.
-    n: [[[u64; 3]; 3]; BINS + 1],
+    /// [cell][answer][truth] → calls, cell = bin·[`ROUTES`] + route (see [`cell_of`]).
+    n: Vec<[[u64; 3]; 3]>,
     /// Bad calls with a loss > 0: count, Σ ln loss, Σ (ln loss)².
     losses: (u64, f64, f64),
+    /// Their ln losses, counted in [`LOSS_BINS`] bins of width [`LOSS_BIN_WIDTH`] from −[`LOSS_EDGE`] (the outer
+    /// two also hold what lies beyond).
+    log_losses: Vec<u64>,
+}
+
+/// The histogram of logged ln losses (see [`Tail::observed`]): bins of 0.05 in ln loss, 5% in loss, over
+/// e^±12.
+pub const LOSS_BINS: usize = 480;
+pub const LOSS_BIN_WIDTH: f64 = 0.05;
+pub const LOSS_EDGE: f64 = 12.0;
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            n: vec![[[0; 3]; 3]; CELLS],
+            losses: (0, 0.0, 0.0),
+            log_losses: vec![0; LOSS_BINS],
+        }
+    }
 }
 
 impl Tally {
     fn add(&mut self, c: &Call) {
-        self.n[c.bin][c.said][c.truth] += 1;
+        self.n[c.bin * ROUTES + c.route][c.said][c.truth] += 1;
         if c.truth == BAD
             && let Some(x) = c.cost.filter(|&x| x > 0.0)
         {
@@ -88,6 +153,10 @@ impl Tally {
             self.losses.0 += 1;
             self.losses.1 += l;
             self.losses.2 += l * l;
+            let b = ((l + LOSS_EDGE) / LOSS_BIN_WIDTH)
+                .floor()
+                .clamp(0.0, (LOSS_BINS - 1) as f64);
+            self.log_losses[b as usize] += 1;
         }
     }
 
@@ -104,13 +173,27 @@ impl Tally {
         self.losses.0 += o.losses.0;
         self.losses.1 += o.losses.1;
         self.losses.2 += o.losses.2;
+        for (a, b) in self.log_losses.iter_mut().zip(&o.log_losses) {
+            *a += b;
+        }
     }
 
     fn calls(&self) -> u64 {
         self.n.iter().flatten().flatten().sum()
     }
     fn in_bin(&self, b: usize) -> u64 {
-        self.n[b].iter().flatten().sum()
+        self.n[b * ROUTES..(b + 1) * ROUTES]
+            .iter()
+            .flatten()
+            .flatten()
+            .sum()
+    }
+    fn labelled_in_bin(&self, b: usize) -> u64 {
+        self.n[b * ROUTES..(b + 1) * ROUTES]
+            .iter()
+            .flatten()
+            .map(|x| x[GOOD] + x[BAD])
+            .sum()
     }
     fn asked(&self) -> u64 {
         self.n
@@ -157,6 +240,7 @@ pub struct Call {
     time_ms: i64,
     class: Option<String>,
     bin: usize,
+    route: usize,
     said: usize,
     truth: usize,
     cost: Option<f64>,
@@ -188,6 +272,7 @@ impl Call {
                 .parse::<jiff::Timestamp>()
                 .map_or(0, |t| t.as_millisecond()),
             bin: bin_of(r.confidence),
+            route: route_of(r.mv.as_deref(), said_of(r.answer.as_deref())),
             said: said_of(r.answer.as_deref()),
             truth: truth_of(r.outcome.as_deref()),
             cost: r.cost,
@@ -244,7 +329,7 @@ impl Data {
             log.query(
                 "SELECT d.id, d.time, d.class, d.confidence, \
                  (SELECT answer FROM answers WHERE decision_id = d.id ORDER BY id DESC LIMIT 1), \
-                 o.label, o.cost \
+                 o.label, o.cost, d.move \
                  FROM decisions d \
                  LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id)",
                 |row| {
@@ -258,6 +343,7 @@ impl Data {
                             .map_or(0, |t| t.as_millisecond()),
                         class: row.get(2)?,
                         bin: bin_of(row.get(3)?),
+                        route: route_of(row.get::<_, Option<String>>(7)?.as_deref(), said_of(answer.as_deref())),
                         said: said_of(answer.as_deref()),
                         truth: truth_of(label.as_deref()),
                         cost: row.get(6)?,
@@ -370,9 +456,31 @@ pub struct Tail {
     pub sigma_log: Estimate,
     /// The normal-inverse-gamma posterior of (μ, σ²) of the log loss: (μ, κ, α, β).
     pub posterior: [f64; 4],
+    /// The logged losses as they are: (loss at the centre of a bin 5% wide, calls), for the bins that hold some.
+    /// The re-issued scenario draws its losses from these and the scenario's own (see
+    /// [`super::reissue::scenario_text`]), not from the lognormal: a class with a rare catastrophe has losses of
+    /// two sizes, which one lognormal cannot hold.
+    pub observed: Vec<(f64, u64)>,
 }
 
 impl Tail {
+    /// A draw from the logged losses (uniform in ln loss within its bin); None without any.
+    pub fn observed_draw<R: rand::Rng>(&self, rng: &mut R) -> Option<f64> {
+        let n: u64 = self.observed.iter().map(|x| x.1).sum();
+        if n == 0 {
+            return None;
+        }
+        let mut k = rng.random_range(0..n);
+        for &(loss, c) in &self.observed {
+            if k < c {
+                let l = loss.ln() + (rng.random::<f64>() - 0.5) * LOSS_BIN_WIDTH;
+                return Some(l.exp());
+            }
+            k -= c;
+        }
+        None
+    }
+
     /// A draw of a bad call's loss from the posterior predictive.
     pub fn predictive<R: rand::Rng>(&self, rng: &mut R) -> f64 {
         let [mu, kappa, alpha, beta] = self.posterior;
@@ -450,7 +558,7 @@ fn priors(s: &Scenario, m: &Model) -> Priors {
         .map(|c| {
             let mut b = [c.p_good; BINS + 1];
             for (i, v) in b.iter_mut().take(BINS).enumerate() {
-                let r = (i as f64 + 0.5) / BINS as f64;
+                let r = bin_center(i);
                 *v = logistic((r / (1.0 - r)).ln() - m.shift);
             }
             b
@@ -523,7 +631,11 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
     let n0 = set.prior_strength;
     let nr = set.reviewer_strength;
     // Start at the prior means.
-    let mut q: Vec<[f64; BINS + 1]> = pri.bins.clone();
+    let mut q: Vec<Vec<f64>> = pri
+        .bins
+        .iter()
+        .map(|b| (0..CELLS).map(|cell| b[cell / ROUTES]).collect())
+        .collect();
     let (mut a, mut c) = (pri.approve_good, pri.catch_bad);
     let mut d = Draws {
         p_bad: (0..k).map(|_| Vec::with_capacity(set.samples)).collect(),
@@ -537,19 +649,33 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
         approve_good: Vec::with_capacity(set.samples),
         catch_bad: Vec::with_capacity(set.samples),
     };
-    let weights: Vec<[f64; BINS + 1]> = tallies
+    // The class's confidence distribution over the bins: Dirichlet(calls + 1/(BINS + 1)), one pseudo-call in all
+    // (more, spread evenly, would pull a small class towards its extreme bins) — the population P(bad) that the
+    // card needs averages over where future calls fall, not only where the logged ones fell. A class with no
+    // calls keeps the scenario's P(bad) (its no-confidence bin, whose prior is the class's P(U ≥ 0)).
+    let counts: Vec<Option<Vec<f64>>> = tallies
         .iter()
         .map(|t| {
-            let n = t.calls();
-            let mut w = [0.0; BINS + 1];
-            if n == 0 {
-                w[BINS] = 1.0;
-            } else {
-                for (b, x) in w.iter_mut().enumerate() {
-                    *x = t.in_bin(b) as f64 / n as f64;
-                }
-            }
-            w
+            (t.calls() > 0).then(|| {
+                t.n.iter()
+                    .map(|cell| cell.iter().flatten().sum::<u64>() as f64 + 1.0 / CELLS as f64)
+                    .collect()
+            })
+        })
+        .collect();
+    // The scenario is worth n₀ calls per bin, shared among the bin's cells by their calls (a route the card
+    // never takes keeps its share ⅓ of the prior when the bin has no calls at all).
+    let strength: Vec<Vec<f64>> = tallies
+        .iter()
+        .map(|t| {
+            (0..CELLS)
+                .map(|cell| {
+                    let b = cell / ROUTES;
+                    let n = |c: usize| t.n[c].iter().flatten().sum::<u64>() as f64;
+                    let bin: f64 = (b * ROUTES..(b + 1) * ROUTES).map(n).sum();
+                    (n(cell) + 1.0 / ROUTES as f64) / (bin + 1.0)
+                })
+                .collect()
         })
         .collect();
     for it in 0..2 * set.samples {
@@ -557,10 +683,10 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
         let like = [[a, 1.0 - c], [1.0 - a, c], [1.0, 1.0]];
         let mut said = [[0u64; 2]; 2]; // [approve/reject][good/bad]
         for (ki, t) in tallies.iter().enumerate() {
-            for (b, qb) in q[ki].iter_mut().enumerate() {
+            for (cell, qb) in q[ki].iter_mut().enumerate() {
                 let (mut good, mut bad) = (0u64, 0u64);
                 for s in [APPROVE, REJECT, NOTHING] {
-                    let [g, x, u] = t.n[b][s];
+                    let [g, x, u] = t.n[cell][s];
                     let pg = *qb * like[s][0];
                     let pb = (1.0 - *qb) * like[s][1];
                     let p = if pg + pb > 0.0 { pg / (pg + pb) } else { 0.5 };
@@ -573,7 +699,8 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
                         said[s][1] += sb;
                     }
                 }
-                let m = pri.bins[ki][b];
+                let m = pri.bins[ki][cell / ROUTES];
+                let n0 = n0 * strength[ki][cell];
                 *qb = beta(n0 * m + good as f64, n0 * (1.0 - m) + bad as f64, rng);
             }
         }
@@ -589,9 +716,28 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
         );
         if it >= set.samples {
             for ki in 0..k {
-                let pb: f64 = (0..=BINS).map(|b| weights[ki][b] * (1.0 - q[ki][b])).sum();
-                d.p_bad[ki].push(pb);
-                for (draws, &x) in d.q[ki].iter_mut().zip(&q[ki]) {
+                // The cells' weights (a draw of the confidence distribution); a class without calls, the
+                // no-confidence bin's (its prior is the class's P(U ≥ 0)).
+                let g: Vec<f64> = match &counts[ki] {
+                    None => (0..CELLS)
+                        .map(|cell| (cell / ROUTES == BINS) as u8 as f64)
+                        .collect(),
+                    Some(alpha) => alpha
+                        .iter()
+                        .map(|&x| Gamma::new(x, 1.0).expect("positive").sample(rng))
+                        .collect(),
+                };
+                let total: f64 = g.iter().sum();
+                d.p_bad[ki].push((0..CELLS).map(|c| g[c] / total * (1.0 - q[ki][c])).sum());
+                // A bin's calibration: its cells' P(good) weighted alike.
+                for (b, draws) in d.q[ki].iter_mut().enumerate() {
+                    let cells = b * ROUTES..(b + 1) * ROUTES;
+                    let w: f64 = g[cells.clone()].iter().sum();
+                    let x = if w > 0.0 {
+                        cells.map(|c| g[c] * q[ki][c]).sum::<f64>() / w
+                    } else {
+                        q[ki][b * ROUTES]
+                    };
                     draws.push(x);
                 }
             }
@@ -678,6 +824,13 @@ fn tail<R: rand::Rng>(t: &Tally, prior_loss: f64, samples: usize, rng: &mut R) -
         median_loss: est((mu0).exp(), &medians),
         sigma_log: est(sigma0, &sigmas),
         posterior: [mu, kappa, alpha, beta],
+        observed: t
+            .log_losses
+            .iter()
+            .enumerate()
+            .filter(|x| *x.1 > 0)
+            .map(|(b, &c)| ((-LOSS_EDGE + (b as f64 + 0.5) * LOSS_BIN_WIDTH).exp(), c))
+            .collect(),
     }
 }
 
@@ -714,9 +867,9 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
         );
         let calibration = (0..=BINS)
             .map(|b| Bin {
-                range: (b < BINS).then(|| (b as f64 / BINS as f64, (b + 1) as f64 / BINS as f64)),
+                range: (b < BINS).then(|| bin_range(b)),
                 calls: t.in_bin(b),
-                labelled: t.n[b].iter().map(|x| x[GOOD] + x[BAD]).sum(),
+                labelled: t.labelled_in_bin(b),
                 p_good: summarize(pri.bins[ki][b], &[&chains[0].q[ki][b], &chains[1].q[ki][b]]),
             })
             .collect();

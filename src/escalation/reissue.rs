@@ -14,6 +14,7 @@
 
 use std::fmt::Write as _;
 
+use rand::RngExt;
 use serde::Serialize;
 
 use super::Calibration;
@@ -28,6 +29,9 @@ pub const ATOMS: usize = 50;
 
 /// Draws used to place the atoms.
 const DRAWS: usize = 20_000;
+
+/// The weight, in logged losses, of the scenario's own losses in the re-issued loss distribution.
+pub const LOSS_PRIOR_WEIGHT: f64 = 4.0;
 
 /// The midpoints of `n` equal-probability slices of the sorted sample `v`.
 fn midpoints(v: &mut [f64], n: usize) -> Vec<f64> {
@@ -88,8 +92,26 @@ pub fn scenario_text(
         } else {
             vec![stakes.mean_good.max(0.0)]
         };
+        // The losses of bad calls: the posterior predictive of a Dirichlet process whose base is the scenario's
+        // own (its prior given U < 0) with weight LOSS_PRIOR_WEIGHT calls against the logged losses: it keeps the
+        // scenario's tail while few losses are logged, and becomes what the log shows as they accumulate, whatever
+        // its shape.
         let bad_atoms = if cf.tail.losses > 0 {
-            let mut losses: Vec<f64> = (0..DRAWS).map(|_| -cf.tail.predictive(&mut rng)).collect();
+            let n = cf.tail.losses as f64;
+            let w = if bad.is_empty() {
+                0.0
+            } else {
+                LOSS_PRIOR_WEIGHT / (LOSS_PRIOR_WEIGHT + n)
+            };
+            let mut losses: Vec<f64> = (0..DRAWS)
+                .map(|_| {
+                    if rng.random::<f64>() < w {
+                        bad[rng.random_range(0..bad.len())]
+                    } else {
+                        -cf.tail.observed_draw(&mut rng).expect("losses were logged")
+                    }
+                })
+                .collect();
             midpoints(&mut losses, ATOMS)
         } else if bad.len() >= ATOMS {
             midpoints(&mut bad, ATOMS)

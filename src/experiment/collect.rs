@@ -8,7 +8,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::config::{Check, Config};
+use super::config::{AtValue, Check, Config};
 use super::shard::{Part, Plan};
 use super::sweep::Probes;
 use super::table::{Table, fmt_num};
@@ -45,9 +45,11 @@ impl<'c> CheckTally<'c> {
             if self.missing {
                 return;
             }
-            let at = c.at.iter().all(|(k, v)| {
-                t.num(i, k)
-                    .is_some_and(|x| (x - v).abs() <= 1e-9 * v.abs().max(1.0))
+            let at = c.at.iter().all(|(k, v)| match v {
+                AtValue::Num(v) => t
+                    .num(i, k)
+                    .is_some_and(|x| (x - v).abs() <= 1e-9 * v.abs().max(1.0)),
+                AtValue::Text(v) => t.col(k).is_some() && t.text(i, k) == *v,
             });
             if !at {
                 continue;
@@ -77,7 +79,17 @@ impl<'c> CheckTally<'c> {
     pub fn verdict(&self) -> (String, bool, String) {
         let c = self.check;
         if self.rows == 0 {
-            return (c.claim.clone(), false, format!("no row matches {:?}", c.at));
+            return (
+                c.claim.clone(),
+                false,
+                format!(
+                    "no row matches {{ {} }}",
+                    c.at.iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
         }
         if self.missing {
             return (

@@ -44,6 +44,7 @@ pub struct Config {
     pub sweep: Option<Sweep>,
     pub frontier: Option<Frontier>,
     pub designer: Option<Designer>,
+    pub closed_loop: Option<ClosedLoop>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -245,15 +246,70 @@ pub struct Plot {
 pub struct Check {
     /// What the paper states (free text, shown in summary.md).
     pub claim: String,
-    /// Parameter values selecting the rows, e.g. { mu = 0.0, sigma = 1.0 }.
+    /// Values selecting the rows, e.g. { mu = 0.0, sigma = 1.0 } or { round = 10, quantity = "all" }.
     #[serde(default)]
-    pub at: std::collections::BTreeMap<String, f64>,
+    pub at: std::collections::BTreeMap<String, AtValue>,
     pub column: String,
     pub value: Option<f64>,
     #[serde(default)]
     pub tol: f64,
     pub min: Option<f64>,
     pub max: Option<f64>,
+}
+
+/// A value a check's `at` selects rows by: a number (within 1e-9 relative) or a text cell (exactly).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum AtValue {
+    Num(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for AtValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtValue::Num(x) => write!(f, "{}", super::table::fmt_num(*x)),
+            AtValue::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// The closed loop of `cirl fit` (see [`crate::escalation::closed_loop`]): an agent with a known truth runs
+/// through the card's gate, its log is refitted every `every` actions and the card re-issued, over `seeds`
+/// independent runs (one job each).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedLoop {
+    /// The scenario the first card is calibrated from, and that every fit starts from (a path).
+    pub prior: String,
+    /// The scenario the simulated agent really follows (a path): the same classes, an error-rate reviewer.
+    pub truth: String,
+    /// Actions per run, and between refits.
+    pub actions: u64,
+    pub every: u64,
+    /// Independent runs.
+    pub seeds: u64,
+    /// Shares of the calls that ran, and of those the reviewer rejected, whose outcome is logged.
+    #[serde(default = "seen_ran")]
+    pub seen_ran: f64,
+    #[serde(default = "seen_rejected")]
+    pub seen_rejected: f64,
+    /// Whose overconfidence the agent has: "truth" (its scenario's `[agent]`) or "prior" (the card's).
+    #[serde(default)]
+    pub agent_shift: crate::escalation::closed_loop::AgentShift,
+    /// Posterior draws per chain of each fit (`cirl fit --samples`).
+    #[serde(default = "loop_samples")]
+    pub samples: usize,
+}
+
+fn seen_ran() -> f64 {
+    0.9
+}
+fn seen_rejected() -> f64 {
+    0.1
+}
+fn loop_samples() -> usize {
+    300
 }
 
 /// The designer Monte Carlo (HM 2017 §4, Fig. 4): a robot picks among actions from noisy estimates of their
@@ -314,18 +370,23 @@ fn validate(cfg: &Config, origin: &str) -> Result<()> {
     if let Err(m) = crate::input::check_identifier(&cfg.name) {
         return bad(format!("name: {m}"));
     }
-    match (&cfg.sweep, &cfg.designer) {
-        (Some(_), Some(_)) => {
-            return bad("give either a [sweep] or a [designer] table, not both".into());
-        }
-        (None, None) => {
+    let kinds = [
+        cfg.sweep.is_some(),
+        cfg.designer.is_some(),
+        cfg.closed_loop.is_some(),
+    ];
+    match kinds.iter().filter(|&&k| k).count() {
+        0 => {
             return bad(
-                "missing a [sweep] (grid of games) or [designer] (Monte Carlo) table".into(),
+                "missing a [sweep] (grid of games), [designer] (Monte Carlo) or [closed_loop] table".into(),
             );
         }
-        _ => {}
+        1 => {}
+        _ => {
+            return bad("give one of [sweep], [designer] and [closed_loop], not several".into());
+        }
     }
-    if cfg.designer.is_some() && cfg.frontier.is_some() {
+    if cfg.sweep.is_none() && cfg.frontier.is_some() {
         return bad("[frontier] applies to [sweep] experiments only; remove it".into());
     }
     for (i, p) in cfg.plot.iter().enumerate() {

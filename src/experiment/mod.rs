@@ -9,6 +9,7 @@
 //!
 //! Every file is written to a temporary name and renamed, so an interrupted run leaves no half-written file.
 
+pub mod closed_loop;
 pub mod collect;
 pub mod config;
 pub mod designer;

@@ -495,6 +495,9 @@ impl<'a> Spec<'a> {
                         Some((x, y, lo, hi))
                     })
                     .collect();
+                if pts.is_empty() {
+                    continue; // a series without this column (a closed loop's card has no posterior)
+                }
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 if pts.windows(2).any(|w| w[0].0 == w[1].0) {
                     return Err(format!(

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{self, Config};
 use super::table::Table;
-use super::{designer, sweep, write_atomic};
+use super::{closed_loop, designer, sweep, write_atomic};
 use crate::error::{Error, Result};
 
 /// The work directory of an unsharded run, inside its output directory.
@@ -158,6 +158,7 @@ pub fn inputs(cfg: &Config) -> Result<Vec<Input>> {
             }
         }
     }
+    files.extend(closed_loop::files(cfg));
     files
         .into_iter()
         .map(|f| {
@@ -190,17 +191,21 @@ pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
 pub enum Plan<'a> {
     Sweep(sweep::Grid),
     Designer(designer::Plan<'a>),
+    ClosedLoop(Box<closed_loop::Plan>),
 }
 
 impl<'a> Plan<'a> {
     /// Lays out the jobs of a sweep or designer config (validating it).
     pub fn new(cfg: &'a Config) -> Result<Self> {
-        match (&cfg.sweep, &cfg.designer) {
-            (Some(s), _) => Ok(Plan::Sweep(sweep::Grid::new(s)?)),
-            (None, Some(d)) => Ok(Plan::Designer(designer::Plan::new(d, cfg.seed)?)),
-            (None, None) => Err(Error::invalid(
+        match (&cfg.sweep, &cfg.designer, &cfg.closed_loop) {
+            (Some(s), _, _) => Ok(Plan::Sweep(sweep::Grid::new(s)?)),
+            (None, Some(d), _) => Ok(Plan::Designer(designer::Plan::new(d, cfg.seed)?)),
+            (None, None, Some(c)) => Ok(Plan::ClosedLoop(Box::new(closed_loop::Plan::new(
+                c, cfg.seed,
+            )?))),
+            (None, None, None) => Err(Error::invalid(
                 "config",
-                "needs a [sweep] or [designer] table",
+                "needs a [sweep], [designer] or [closed_loop] table",
             )),
         }
     }
@@ -210,6 +215,7 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(points) => sweep::job_count(points.len()),
             Plan::Designer(p) => p.jobs(),
+            Plan::ClosedLoop(p) => p.jobs(),
         }
     }
 
@@ -218,6 +224,7 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(points) => sweep::run_job(points, j),
             Plan::Designer(p) => Ok(p.part_table(&p.run_job(j))),
+            Plan::ClosedLoop(p) => p.run_job(j),
         }
     }
 
@@ -226,6 +233,7 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(points) => points.len(),
             Plan::Designer(p) => p.rows(),
+            Plan::ClosedLoop(p) => p.rows(),
         }
     }
 
@@ -234,6 +242,7 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(grid) => sweep::key_table(grid),
             Plan::Designer(p) => p.key_table(),
+            Plan::ClosedLoop(p) => p.key_table(),
         }
     }
 
@@ -242,6 +251,7 @@ impl<'a> Plan<'a> {
         match self {
             Plan::Sweep(_) => &sweep::TEXT_COLUMNS,
             Plan::Designer(_) => &[],
+            Plan::ClosedLoop(_) => &closed_loop::TEXT_COLUMNS,
         }
     }
 
@@ -263,6 +273,7 @@ impl<'a> Plan<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(p.assemble(&parts))
             }
+            Plan::ClosedLoop(p) => p.assemble(&parts),
         }
     }
 
@@ -277,7 +288,7 @@ impl<'a> Plan<'a> {
     fn batch(&self) -> usize {
         match self {
             Plan::Sweep(_) => 16 * rayon::current_num_threads().max(1),
-            Plan::Designer(_) => usize::MAX,
+            Plan::Designer(_) | Plan::ClosedLoop(_) => usize::MAX,
         }
     }
 
@@ -307,6 +318,7 @@ impl<'a> Plan<'a> {
                 Ok(())
             }
             Plan::Designer(p) => p.check_part(j, t),
+            Plan::ClosedLoop(p) => p.check_part(j, t),
         }
     }
 }

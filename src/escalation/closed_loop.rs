@@ -1,0 +1,292 @@
+//! The closed loop: an agent with a known truth runs through the card's gate, the log is fitted every `every`
+//! actions, and the card is re-issued from the fit — so that one can watch the posteriors converge on the truth,
+//! the re-issued card's regret against the oracle card fall, and what each harm prevented costs in asks.
+//!
+//! **The truth** is a scenario (its classes' utility priors, its reviewer as error rates, the agent's calibration);
+//! **the prior** is the scenario the first card was calibrated from. Each action: a class by its share; the
+//! agent's calibrated confidence q from the truth's class model; good with probability q, its utility from the
+//! truth's prior given its sign; reported confidence σ(logit q + s); the card's per-action move at the confidence
+//! it reads back through its own logit shift; asked, the truth's reviewer answers; an outcome is logged for
+//! `seen_ran` of the calls that ran and `seen_rejected` of those rejected (none for blocks and hand-overs), with
+//! the loss of a bad one (capped at the undo cost of a reversible class). The log is refitted from the prior
+//! scenario every `every` actions and the card re-issued from the fit ([`reissue::scenario_text`]).
+//!
+//! **Regret**: the truth's expected utility per action of the oracle card (calibrated from the truth) less that of
+//! the current card, both evaluated exactly under the truth.
+//!
+//! What the loop cannot learn stays a regret: the re-issued card keeps the prior's logit shift (the per-class
+//! calibration maps are in the fit, not yet in the card), and the gain of a good call (a log says a call was
+//! fine, not what it saved) keeps the prior's. A truth that differs from the prior in those ([`AgentShift::Truth`]
+//! with another overconfidence, or other good-call utilities) leaves a regret that does not fall to 0.
+
+use rand::RngExt;
+use serde::Serialize;
+
+use super::fit::{self, Data, Settings};
+use super::model::{Model, Move, Partition, Plan, Policy};
+use super::records::Record;
+use super::reissue;
+use super::scenario::Scenario;
+use crate::error::{Error, Result};
+use crate::human::Human;
+
+/// Whose logit shift (overconfidence) the simulated agent has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentShift {
+    /// The truth scenario's (its `[agent]`).
+    #[default]
+    Truth,
+    /// The prior scenario's: the agent is as overconfident as the card assumes.
+    Prior,
+}
+
+/// A closed-loop run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub truth: Scenario,
+    /// The prior scenario and its TOML text (the re-issued scenarios are written from it).
+    pub prior: Scenario,
+    pub prior_text: String,
+    /// Actions in all, and between refits.
+    pub actions: u64,
+    pub every: u64,
+    /// Shares of the calls that ran, and of those the reviewer rejected, whose outcome is logged.
+    pub seen_ran: f64,
+    pub seen_rejected: f64,
+    pub agent_shift: AgentShift,
+    pub fit: Settings,
+}
+
+/// One learnt quantity at one refit: its truth and its posterior (none before the first fit).
+#[derive(Debug, Clone, Serialize)]
+pub struct Posterior {
+    /// `p_bad <class>`, `approve_good` or `catch_bad`.
+    pub quantity: String,
+    pub truth: f64,
+    pub estimate: Option<fit::Estimate>,
+}
+
+impl Posterior {
+    /// Whether its 90% interval holds the truth.
+    pub fn covers(&self) -> Option<bool> {
+        self.estimate
+            .map(|e| e.lo <= self.truth && self.truth <= e.hi)
+    }
+}
+
+/// The loop at one refit (round 0: the prior's card, before any data): the card in use and what it was
+/// issued from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    pub seed: u64,
+    pub round: u64,
+    /// Actions logged so far.
+    pub actions: u64,
+    /// The card's regret per action against the oracle card, both evaluated exactly under the truth.
+    pub regret: f64,
+    /// Under the truth, per action: asks, and bad irreversible actions stopped.
+    pub ask_rate: f64,
+    pub harms_prevented_rate: f64,
+    pub posteriors: Vec<Posterior>,
+    /// The card in use, per class, in the truth's calibrated confidence.
+    pub card: Vec<Partition>,
+}
+
+impl Round {
+    /// Asks per bad irreversible action stopped (none when the card stops none).
+    pub fn asks_per_harm_prevented(&self) -> Option<f64> {
+        (self.harms_prevented_rate > 0.0).then(|| self.ask_rate / self.harms_prevented_rate)
+    }
+}
+
+/// The truth's reviewer rates.
+fn reviewer(s: &Scenario) -> Result<(f64, f64)> {
+    match s.reviewer.human {
+        Human::ErrorRates {
+            approve_good,
+            catch_bad,
+        } => Ok((approve_good, catch_bad)),
+        _ => Err(Error::invalid(
+            "truth.human",
+            "the closed loop's truth needs an error-rate reviewer (response = \"error-rates\")",
+        )),
+    }
+}
+
+/// Checks a loop before it runs: its sizes, the truth's reviewer and that truth and prior share their classes.
+pub fn check(spec: &Spec) -> Result<()> {
+    if spec.every == 0 || spec.actions == 0 {
+        return Err(Error::invalid("loop.every", "give a number of actions > 0"));
+    }
+    let (t, p) = (&spec.truth.classes, &spec.prior.classes);
+    if t.len() != p.len() || t.iter().zip(p).any(|(a, b)| a.name != b.name) {
+        return Err(Error::invalid(
+            "loop.truth",
+            "the truth and the prior must have the same classes, in the same order",
+        ));
+    }
+    reviewer(&spec.truth).map(|_| ())
+}
+
+/// Runs the loop for one seed: its rounds, the first (round 0) the prior's card before any data.
+pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
+    check(spec)?;
+    let mut truth = Model::new(&spec.truth)?;
+    let prior = Model::new(&spec.prior)?;
+    if spec.agent_shift == AgentShift::Prior {
+        truth.shift = prior.shift;
+    }
+    let (approve, catch) = reviewer(&spec.truth)?;
+    let oracle = truth
+        .evaluate(&truth.plan(Policy::ValueOfDeferring))
+        .metrics
+        .expected_utility;
+    let utilities: Vec<crate::belief::Prior> = spec
+        .truth
+        .classes
+        .iter()
+        .map(|c| spec.truth.utility_prior(c))
+        .collect::<Result<_>>()?;
+    let cum: Vec<f64> = truth
+        .classes
+        .iter()
+        .scan(0.0, |acc, c| {
+            *acc += c.share;
+            Some(*acc)
+        })
+        .collect();
+    let mut rng = crate::rng::job_rng(seed, 0);
+    let mut data = Data::default();
+    let mut card = prior.plan(Policy::ValueOfDeferring);
+    let mut shift = prior.shift;
+    let mut rounds_out = Vec::new();
+    let mut fit_result: Option<fit::Fit> = None;
+    let mut id = 0u64;
+    let rounds = spec.actions.div_ceil(spec.every);
+    for round in 0..=rounds {
+        // Score the current card (and the fit behind it) under the truth: its cut points, in the card's
+        // calibrated confidence, read as the truth's.
+        let in_truth = Plan(
+            card.0
+                .iter()
+                .map(|p| p.reshifted(shift, truth.shift))
+                .collect(),
+        );
+        let m = truth.evaluate(&in_truth).metrics;
+        let estimate = |k: usize| fit_result.as_ref().map(|f: &fit::Fit| f.classes[k].p_bad);
+        let mut posteriors: Vec<Posterior> = truth
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(k, c)| Posterior {
+                quantity: format!("p_bad {}", c.name),
+                truth: 1.0 - c.p_good,
+                estimate: estimate(k),
+            })
+            .collect();
+        posteriors.push(Posterior {
+            quantity: "approve_good".into(),
+            truth: approve,
+            estimate: fit_result.as_ref().map(|f| f.reviewer.approve_good),
+        });
+        posteriors.push(Posterior {
+            quantity: "catch_bad".into(),
+            truth: catch,
+            estimate: fit_result.as_ref().map(|f| f.reviewer.catch_bad),
+        });
+        rounds_out.push(Round {
+            seed,
+            round,
+            actions: (round * spec.every).min(spec.actions),
+            regret: oracle - m.expected_utility,
+            ask_rate: m.ask_rate,
+            harms_prevented_rate: m.harms_prevented_rate,
+            posteriors,
+            card: in_truth.0,
+        });
+        if round == rounds {
+            break;
+        }
+        let n = spec.every.min(spec.actions - round * spec.every);
+        for _ in 0..n {
+            id += 1;
+            let u01: f64 = rng.random();
+            let k = cum.iter().position(|&x| u01 < x).unwrap_or(cum.len() - 1);
+            let q = truth.classes[k].q.sample(&mut rng);
+            let good = rng.random::<f64>() < q;
+            let reported = super::model::reported(q, truth.shift);
+            // The card reads the reported confidence back through its own calibration.
+            let mv = card.0[k].at(super::model::calibrated(reported, shift));
+            let mut r = Record {
+                // One call a minute from 2026-12-01, so that windows of the log are windows of the run.
+                time: jiff::Timestamp::from_second(1_796_083_200 + 60 * id as i64)
+                    .map_err(|e| Error::invalid("loop.actions", e.to_string()))?
+                    .to_string(),
+                tool: "tool".into(),
+                class: Some(truth.classes[k].name.clone()),
+                confidence: Some(reported),
+                mv: Some(mv.as_str().into()),
+                tool_use_id: Some(id.to_string()),
+                ..Default::default()
+            };
+            let ran = match mv {
+                Move::Act => true,
+                Move::Ask => {
+                    let yes = if good {
+                        rng.random::<f64>() < approve
+                    } else {
+                        rng.random::<f64>() >= catch
+                    };
+                    r.answer = Some(if yes { "approve" } else { "reject" }.into());
+                    yes
+                }
+                _ => false,
+            };
+            let seen = match (mv, ran) {
+                (Move::Act | Move::Ask, true) => spec.seen_ran,
+                (Move::Ask, false) => spec.seen_rejected,
+                _ => 0.0,
+            };
+            if rng.random::<f64>() < seen {
+                if good {
+                    r.outcome = Some("fine".into());
+                } else {
+                    // The loss: −U given U < 0 (bounded by the undo cost of a reversible class).
+                    let mut u = -1.0;
+                    for _ in 0..10_000 {
+                        u = utilities[k].sample(&mut rng);
+                        if u < 0.0 {
+                            break;
+                        }
+                    }
+                    let c = &spec.truth.classes[k];
+                    let loss = if c.reversible {
+                        (-u).min(c.undo_cost)
+                    } else {
+                        -u
+                    };
+                    r.outcome = Some(if c.reversible { "undone" } else { "incident" }.into());
+                    r.cost = Some(loss.max(0.0));
+                }
+            }
+            data.add(&r.validate().map_err(|e| Error::invalid("loop", e))?);
+        }
+        // Refit and re-issue the card.
+        let mut set = spec.fit;
+        set.seed = crate::rng::derive_seed(seed, 0x4c4f_4f50, round);
+        let f = fit::fit(&spec.prior, &data, &set)?;
+        let text = reissue::scenario_text(
+            &spec.prior_text,
+            &spec.prior,
+            &f,
+            "the closed loop",
+            set.seed,
+        )?;
+        let next = Model::new(&Scenario::parse(&text, "the re-issued scenario")?)?;
+        card = next.plan(Policy::ValueOfDeferring);
+        shift = next.shift;
+        fit_result = Some(f);
+    }
+    Ok(rounds_out)
+}
