@@ -23,7 +23,7 @@ use rand::RngExt;
 use serde::Serialize;
 
 use super::fit::{self, Data, Settings};
-use super::model::{Model, Move, Partition, Plan, Policy};
+use super::model::{Model, Move, Plan, Policy};
 use super::records::Record;
 use super::reissue;
 use super::scenario::Scenario;
@@ -58,6 +58,29 @@ pub struct Spec {
     pub fit: Settings,
 }
 
+impl Spec {
+    /// Refits per run.
+    pub fn refits(&self) -> u64 {
+        self.actions.div_ceil(self.every)
+    }
+
+    /// Actions logged by refit `round` (0 before any).
+    pub fn logged_at(&self, round: u64) -> u64 {
+        (round * self.every).min(self.actions)
+    }
+
+    /// The learnt quantities, in the order of [`Round::posteriors`]: `p_bad <class>` for the truth's classes,
+    /// `approve_good`, `catch_bad`.
+    pub fn quantities(&self) -> Vec<String> {
+        self.truth
+            .classes
+            .iter()
+            .map(|c| format!("p_bad {}", c.name))
+            .chain(["approve_good".to_string(), "catch_bad".to_string()])
+            .collect()
+    }
+}
+
 /// One learnt quantity at one refit: its truth and its posterior (none before the first fit).
 #[derive(Debug, Clone, Serialize)]
 pub struct Posterior {
@@ -89,15 +112,6 @@ pub struct Round {
     pub ask_rate: f64,
     pub harms_prevented_rate: f64,
     pub posteriors: Vec<Posterior>,
-    /// The card in use, per class, in the truth's calibrated confidence.
-    pub card: Vec<Partition>,
-}
-
-impl Round {
-    /// Asks per bad irreversible action stopped (none when the card stops none).
-    pub fn asks_per_harm_prevented(&self) -> Option<f64> {
-        (self.harms_prevented_rate > 0.0).then(|| self.ask_rate / self.harms_prevented_rate)
-    }
 }
 
 /// The truth's reviewer rates.
@@ -163,7 +177,8 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
     let mut rounds_out = Vec::new();
     let mut fit_result: Option<fit::Fit> = None;
     let mut id = 0u64;
-    let rounds = spec.actions.div_ceil(spec.every);
+    let rounds = spec.refits();
+    let quantities = spec.quantities();
     for round in 0..=rounds {
         // Score the current card (and the fit behind it) under the truth: its cut points, in the card's
         // calibrated confidence, read as the truth's.
@@ -174,36 +189,38 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
                 .collect(),
         );
         let m = truth.evaluate(&in_truth).metrics;
-        let estimate = |k: usize| fit_result.as_ref().map(|f: &fit::Fit| f.classes[k].p_bad);
-        let mut posteriors: Vec<Posterior> = truth
+        let truths = truth
             .classes
             .iter()
-            .enumerate()
-            .map(|(k, c)| Posterior {
-                quantity: format!("p_bad {}", c.name),
-                truth: 1.0 - c.p_good,
-                estimate: estimate(k),
+            .map(|c| 1.0 - c.p_good)
+            .chain([approve, catch]);
+        let estimates: Vec<Option<fit::Estimate>> = match &fit_result {
+            Some(f) => f
+                .classes
+                .iter()
+                .map(|c| Some(c.p_bad))
+                .chain([Some(f.reviewer.approve_good), Some(f.reviewer.catch_bad)])
+                .collect(),
+            None => vec![None; quantities.len()],
+        };
+        let posteriors = quantities
+            .iter()
+            .zip(truths)
+            .zip(estimates)
+            .map(|((q, truth), estimate)| Posterior {
+                quantity: q.clone(),
+                truth,
+                estimate,
             })
             .collect();
-        posteriors.push(Posterior {
-            quantity: "approve_good".into(),
-            truth: approve,
-            estimate: fit_result.as_ref().map(|f| f.reviewer.approve_good),
-        });
-        posteriors.push(Posterior {
-            quantity: "catch_bad".into(),
-            truth: catch,
-            estimate: fit_result.as_ref().map(|f| f.reviewer.catch_bad),
-        });
         rounds_out.push(Round {
             seed,
             round,
-            actions: (round * spec.every).min(spec.actions),
+            actions: spec.logged_at(round),
             regret: oracle - m.expected_utility,
             ask_rate: m.ask_rate,
             harms_prevented_rate: m.harms_prevented_rate,
             posteriors,
-            card: in_truth.0,
         });
         if round == rounds {
             break;

@@ -181,11 +181,12 @@ impl Tally {
     fn calls(&self) -> u64 {
         self.n.iter().flatten().flatten().sum()
     }
+    fn in_cell(&self, cell: usize) -> u64 {
+        self.n[cell].iter().flatten().sum()
+    }
     fn in_bin(&self, b: usize) -> u64 {
-        self.n[b * ROUTES..(b + 1) * ROUTES]
-            .iter()
-            .flatten()
-            .flatten()
+        (b * ROUTES..(b + 1) * ROUTES)
+            .map(|c| self.in_cell(c))
             .sum()
     }
     fn labelled_in_bin(&self, b: usize) -> u64 {
@@ -657,8 +658,8 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
         .iter()
         .map(|t| {
             (t.calls() > 0).then(|| {
-                t.n.iter()
-                    .map(|cell| cell.iter().flatten().sum::<u64>() as f64 + 1.0 / CELLS as f64)
+                (0..CELLS)
+                    .map(|cell| t.in_cell(cell) as f64 + 1.0 / CELLS as f64)
                     .collect()
             })
         })
@@ -670,10 +671,8 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
         .map(|t| {
             (0..CELLS)
                 .map(|cell| {
-                    let b = cell / ROUTES;
-                    let n = |c: usize| t.n[c].iter().flatten().sum::<u64>() as f64;
-                    let bin: f64 = (b * ROUTES..(b + 1) * ROUTES).map(n).sum();
-                    (n(cell) + 1.0 / ROUTES as f64) / (bin + 1.0)
+                    (t.in_cell(cell) as f64 + 1.0 / ROUTES as f64)
+                        / (t.in_bin(cell / ROUTES) as f64 + 1.0)
                 })
                 .collect()
         })

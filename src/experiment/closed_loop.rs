@@ -67,6 +67,8 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(c: &ClosedLoop, seed: u64) -> Result<Plan> {
+        // Read here rather than with Scenario::load, so that an unreadable file names its key; the prior's text
+        // is kept, the re-issued scenarios being written from it.
         let read = |path: &str, field: &str| -> Result<(String, Scenario)> {
             let text = crate::input::read_text(
                 std::path::Path::new(path),
@@ -127,14 +129,7 @@ impl Plan {
             agent_shift: c.agent_shift,
             fit,
         };
-        // The quantities, from a run of no actions' worth of checks: the truth's classes and the reviewer.
-        let quantities = spec
-            .truth
-            .classes
-            .iter()
-            .map(|k| format!("p_bad {}", k.name))
-            .chain(["approve_good".to_string(), "catch_bad".to_string()])
-            .collect();
+        let quantities = spec.quantities();
         closed_loop::check(&spec)?;
         Ok(Plan {
             spec,
@@ -149,7 +144,7 @@ impl Plan {
     }
 
     fn rounds(&self) -> u64 {
-        self.spec.actions.div_ceil(self.spec.every) + 1
+        self.spec.refits() + 1
     }
 
     /// Rows of the results: a row per quantity, one `all` and one `card`, per round.
@@ -230,7 +225,7 @@ impl Plan {
     pub fn key_table(&self) -> Table {
         let mut t = Table::new(&RESULT_COLUMNS);
         for round in 0..self.rounds() {
-            let actions = (round * self.spec.every).min(self.spec.actions);
+            let actions = self.spec.logged_at(round);
             for q in self
                 .quantities
                 .iter()
@@ -252,7 +247,7 @@ impl Plan {
         let n = parts.len() as f64;
         let mut t = Table::new(&RESULT_COLUMNS);
         for round in 0..self.rounds() as usize {
-            let actions = (round as u64 * self.spec.every).min(self.spec.actions) as f64;
+            let actions = self.spec.logged_at(round as u64) as f64;
             let head =
                 |q: &str| -> Vec<Cell> { vec![(round as f64).into(), actions.into(), q.into()] };
             let (mut pooled, mut pooled_n) = (0.0, 0.0);
