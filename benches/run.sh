@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks side by side with reference implementations.
-# Usage: bash benches/run.sh [offswitch|cirl] [PYTHON]
+# Usage: bash benches/run.sh [offswitch|cirl|gate|fit] [PYTHON]
 #   offswitch (default): the off-switch grid and Monte Carlo against SciPy and NumPy (issue 2);
 #   cirl: naive vs generalized backups, solver scaling, and the comparison with pomdp_py (issue 3);
-#   gate: cirl gate's latency per decision against reference hooks (issue 15).
+#   gate: cirl gate's latency per decision against reference hooks (issue 15);
+#   fit: cirl fit on a 10⁷-record log, JSON Lines and SQLite (issue 17; writes 3.8 GB under target/bench).
 # PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
 # default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
@@ -15,6 +16,19 @@ mkdir -p target/bench
 if [ "$WHAT" = gate ]; then
     cargo build --release --quiet
     "$PY" benches/reference/gate_latency.py target/release/cirl 2000 | tee target/bench/gate.json
+    exit 0
+fi
+if [ "$WHAT" = fit ]; then
+    cargo build --release --quiet
+    LOG=target/bench/fit-log.jsonl
+    [ -f $LOG ] || python3 benches/reference/fit_log.py 10000000 $LOG
+    [ -f target/bench/fit-log.sqlite ] || target/release/cirl log import $LOG --log target/bench/fit-log.sqlite
+    for f in $LOG target/bench/fit-log.sqlite; do
+        for i in 1 2 3; do
+            /usr/bin/time -f "$f: %e s, %M KB" target/release/cirl fit $f \
+                --scenario experiments/scenarios/coding-agent.toml --json > target/bench/fit.json
+        done
+    done
     exit 0
 fi
 if [ "$WHAT" = cirl ]; then

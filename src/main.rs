@@ -1,5 +1,10 @@
 //! The `cirl` command line: one off-switch game, sweeps, and the paper reproductions.
 
+/// mimalloc: the log reader and the sweeps allocate and free small strings from both threads at once, where
+/// glibc's allocator spent a fifth of `cirl fit`'s time on a 10⁷-record log (BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

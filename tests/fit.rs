@@ -697,6 +697,7 @@ fn loop_spec(actions: u64, every: u64) -> closed_loop::Spec {
             samples: 300,
             ..Default::default()
         },
+        change: None,
     }
 }
 
@@ -774,6 +775,47 @@ fn the_closed_loop_experiment_passes_its_checks() {
         .success();
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(summary.contains("coverage"), "{summary}");
+}
+
+/// A planted change half way through the loop (the edits get worse, the reviewer starts rubber-stamping) is
+/// flagged by the drift check of the first window after it, and almost never before (the config's checks, on
+/// 30 of its 100 seeds).
+#[test]
+fn the_drift_check_finds_the_change_planted_in_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!(
+        "{root}/experiments/closed-loop/coding-agent-drift.toml"
+    ))
+    .unwrap()
+    .replace("seeds = 100", "seeds = 30")
+    .replace("experiments/", &format!("{root}/experiments/"));
+    let path = dir.path().join("drift.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    cirl()
+        .args(["run", "--no-plots", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success();
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let rows: Vec<&str> = results.lines().collect();
+    let head: Vec<&str> = rows[0].split(',').collect();
+    let col = |name: &str| head.iter().position(|c| *c == name).unwrap();
+    let value = |round: &str, q: &str, c: &str| -> f64 {
+        let r = rows
+            .iter()
+            .map(|r| r.split(',').collect::<Vec<_>>())
+            .find(|r| r[col("round")] == round && r[col("quantity")] == q)
+            .unwrap();
+        r[col(c)].parse().unwrap()
+    };
+    // Before the change the posteriors are set against the first truth, after it against the second.
+    assert_eq!(value("5", "catch_bad", "truth"), 0.8);
+    assert_eq!(value("6", "catch_bad", "truth"), 0.3);
+    assert!(value("6", "catch_bad", "drifted") >= 0.9);
+    assert!(value("5", "card", "alarmed") <= 0.05);
 }
 
 /// A small closed loop gives byte-identical results whole, on one thread, and as two shards merged.

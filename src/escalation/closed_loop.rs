@@ -56,6 +56,16 @@ pub struct Spec {
     pub seen_rejected: f64,
     pub agent_shift: AgentShift,
     pub fit: Settings,
+    /// A planted change: after this many actions the agent follows another truth (same classes).
+    pub change: Option<Change>,
+}
+
+/// A change of the truth in the middle of a run, for the drift check to find.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The actions before the change.
+    pub after: u64,
+    pub truth: Scenario,
 }
 
 impl Spec {
@@ -88,6 +98,9 @@ pub struct Posterior {
     pub quantity: String,
     pub truth: f64,
     pub estimate: Option<fit::Estimate>,
+    /// The drift check of the calls since the last refit against those before them ([`fit::compare`]): whether
+    /// it moved this quantity (none when it was not compared: the first two rounds, or too few outcomes).
+    pub drifted: Option<bool>,
 }
 
 impl Posterior {
@@ -128,72 +141,143 @@ fn reviewer(s: &Scenario) -> Result<(f64, f64)> {
     }
 }
 
-/// Checks a loop before it runs: its sizes, the truth's reviewer and that truth and prior share their classes.
+/// Checks a loop before it runs: its sizes, the truths' reviewers and that the truths and the prior share their
+/// classes.
 pub fn check(spec: &Spec) -> Result<()> {
     if spec.every == 0 || spec.actions == 0 {
         return Err(Error::invalid("loop.every", "give a number of actions > 0"));
     }
-    let (t, p) = (&spec.truth.classes, &spec.prior.classes);
-    if t.len() != p.len() || t.iter().zip(p).any(|(a, b)| a.name != b.name) {
-        return Err(Error::invalid(
-            "loop.truth",
-            "the truth and the prior must have the same classes, in the same order",
-        ));
+    let same = |t: &Scenario, field: &str| -> Result<()> {
+        let (t, p) = (&t.classes, &spec.prior.classes);
+        if t.len() != p.len() || t.iter().zip(p).any(|(a, b)| a.name != b.name) {
+            return Err(Error::invalid(
+                field,
+                "the truth and the prior must have the same classes, in the same order",
+            ));
+        }
+        Ok(())
+    };
+    same(&spec.truth, "loop.truth")?;
+    reviewer(&spec.truth)?;
+    if let Some(c) = &spec.change {
+        same(&c.truth, "loop.change.truth")?;
+        reviewer(&c.truth)?;
+        if c.after == 0 || c.after >= spec.actions {
+            return Err(Error::invalid(
+                "loop.change.after",
+                format!(
+                    "give a number of actions in 1 to {} (the run's actions less one), not {}",
+                    spec.actions - 1,
+                    c.after
+                ),
+            ));
+        }
     }
-    reviewer(&spec.truth).map(|_| ())
+    Ok(())
 }
 
-/// Runs the loop for one seed: its rounds, the first (round 0) the prior's card before any data.
+/// What the simulated agent follows: a truth as its class models, reviewer and the oracle card's value.
+struct World {
+    model: Model,
+    approve: f64,
+    catch: f64,
+    oracle: f64,
+    utilities: Vec<crate::belief::Prior>,
+    /// The classes' cumulative shares.
+    cum: Vec<f64>,
+    /// A reversible class's undo cost (none: irreversible).
+    undo: Vec<Option<f64>>,
+}
+
+impl World {
+    fn new(s: &Scenario, spec: &Spec, prior_shift: f64) -> Result<World> {
+        let mut model = Model::new(s)?;
+        if spec.agent_shift == AgentShift::Prior {
+            model.shift = prior_shift;
+        }
+        let (approve, catch) = reviewer(s)?;
+        let oracle = model
+            .evaluate(&model.plan(Policy::ValueOfDeferring))
+            .metrics
+            .expected_utility;
+        let utilities = s
+            .classes
+            .iter()
+            .map(|c| s.utility_prior(c))
+            .collect::<Result<_>>()?;
+        let cum = model
+            .classes
+            .iter()
+            .scan(0.0, |acc, c| {
+                *acc += c.share;
+                Some(*acc)
+            })
+            .collect();
+        Ok(World {
+            model,
+            approve,
+            catch,
+            oracle,
+            utilities,
+            cum,
+            undo: s
+                .classes
+                .iter()
+                .map(|c| c.reversible.then_some(c.undo_cost))
+                .collect(),
+        })
+    }
+
+    /// The learnt quantities' truths, in the order of [`Spec::quantities`].
+    fn truths(&self) -> impl Iterator<Item = f64> + '_ {
+        self.model
+            .classes
+            .iter()
+            .map(|c| 1.0 - c.p_good)
+            .chain([self.approve, self.catch])
+    }
+}
+
+/// Runs the loop for one seed: its rounds, the first (round 0) the prior's card before any data. With a planted
+/// change, a round's posteriors are set against the truth its last logged call followed, and its card's regret
+/// is reckoned under the truth the next calls follow.
 pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
     check(spec)?;
-    let mut truth = Model::new(&spec.truth)?;
     let prior = Model::new(&spec.prior)?;
-    if spec.agent_shift == AgentShift::Prior {
-        truth.shift = prior.shift;
-    }
-    let (approve, catch) = reviewer(&spec.truth)?;
-    let oracle = truth
-        .evaluate(&truth.plan(Policy::ValueOfDeferring))
-        .metrics
-        .expected_utility;
-    let utilities: Vec<crate::belief::Prior> = spec
-        .truth
-        .classes
-        .iter()
-        .map(|c| spec.truth.utility_prior(c))
-        .collect::<Result<_>>()?;
-    let cum: Vec<f64> = truth
-        .classes
-        .iter()
-        .scan(0.0, |acc, c| {
-            *acc += c.share;
-            Some(*acc)
-        })
-        .collect();
+    let before = World::new(&spec.truth, spec, prior.shift)?;
+    let after = match &spec.change {
+        Some(c) => Some((c.after, World::new(&c.truth, spec, prior.shift)?)),
+        None => None,
+    };
+    let world_at = |call: u64| match &after {
+        Some((at, w)) if call > *at => w,
+        _ => &before,
+    };
     let mut rng = crate::rng::job_rng(seed, 0);
     let mut data = Data::default();
+    let mut window = Data::default();
     let mut card = prior.plan(Policy::ValueOfDeferring);
     let mut shift = prior.shift;
     let mut rounds_out = Vec::new();
     let mut fit_result: Option<fit::Fit> = None;
+    // The last window's drift flags, and the quantities it compared.
+    let mut drifted: Option<(Vec<fit::DriftFlag>, Vec<String>)> = None;
     let mut id = 0u64;
     let rounds = spec.refits();
     let quantities = spec.quantities();
     for round in 0..=rounds {
-        // Score the current card (and the fit behind it) under the truth: its cut points, in the card's
-        // calibrated confidence, read as the truth's.
+        // Score the current card (and the fit behind it) under the truth the next calls follow: its cut points,
+        // in the card's calibrated confidence, read as the truth's.
+        let world = world_at(spec.logged_at(round) + 1);
+        // The posteriors' truth: the one the last logged call followed.
+        let logged = world_at(spec.logged_at(round).max(1));
         let in_truth = Plan(
             card.0
                 .iter()
-                .map(|p| p.reshifted(shift, truth.shift))
+                .map(|p| p.reshifted(shift, world.model.shift))
                 .collect(),
         );
-        let m = truth.evaluate(&in_truth).metrics;
-        let truths = truth
-            .classes
-            .iter()
-            .map(|c| 1.0 - c.p_good)
-            .chain([approve, catch]);
+        let m = world.model.evaluate(&in_truth).metrics;
         let estimates: Vec<Option<fit::Estimate>> = match &fit_result {
             Some(f) => f
                 .classes
@@ -203,21 +287,29 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
                 .collect(),
             None => vec![None; quantities.len()],
         };
+        let compared = |q: &str| -> Option<bool> {
+            let (flags, compared) = drifted.as_ref()?;
+            compared
+                .iter()
+                .any(|c| c == q)
+                .then(|| flags.iter().any(|f| f.quantity == q))
+        };
         let posteriors = quantities
             .iter()
-            .zip(truths)
+            .zip(logged.truths())
             .zip(estimates)
             .map(|((q, truth), estimate)| Posterior {
                 quantity: q.clone(),
                 truth,
                 estimate,
+                drifted: compared(q),
             })
             .collect();
         rounds_out.push(Round {
             seed,
             round,
             actions: spec.logged_at(round),
-            regret: oracle - m.expected_utility,
+            regret: world.oracle - m.expected_utility,
             ask_rate: m.ask_rate,
             harms_prevented_rate: m.harms_prevented_rate,
             posteriors,
@@ -226,10 +318,18 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
             break;
         }
         let n = spec.every.min(spec.actions - round * spec.every);
+        // The log before this round's calls (what the drift check compares them with).
+        let earlier = data.classes.clone();
         for _ in 0..n {
             id += 1;
+            let w = world_at(id);
+            let truth = &w.model;
             let u01: f64 = rng.random();
-            let k = cum.iter().position(|&x| u01 < x).unwrap_or(cum.len() - 1);
+            let k = w
+                .cum
+                .iter()
+                .position(|&x| u01 < x)
+                .unwrap_or(w.cum.len() - 1);
             let q = truth.classes[k].q.sample(&mut rng);
             let good = rng.random::<f64>() < q;
             let reported = super::model::reported(q, truth.shift);
@@ -251,9 +351,9 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
                 Move::Act => true,
                 Move::Ask => {
                     let yes = if good {
-                        rng.random::<f64>() < approve
+                        rng.random::<f64>() < w.approve
                     } else {
-                        rng.random::<f64>() >= catch
+                        rng.random::<f64>() >= w.catch
                     };
                     r.answer = Some(if yes { "approve" } else { "reject" }.into());
                     yes
@@ -272,27 +372,51 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
                     // The loss: −U given U < 0 (bounded by the undo cost of a reversible class).
                     let mut u = -1.0;
                     for _ in 0..10_000 {
-                        u = utilities[k].sample(&mut rng);
+                        u = w.utilities[k].sample(&mut rng);
                         if u < 0.0 {
                             break;
                         }
                     }
-                    let c = &spec.truth.classes[k];
-                    let loss = if c.reversible {
-                        (-u).min(c.undo_cost)
-                    } else {
-                        -u
+                    let loss = match w.undo[k] {
+                        Some(cost) => (-u).min(cost),
+                        None => -u,
                     };
-                    r.outcome = Some(if c.reversible { "undone" } else { "incident" }.into());
+                    r.outcome = Some(
+                        if w.undo[k].is_some() {
+                            "undone"
+                        } else {
+                            "incident"
+                        }
+                        .into(),
+                    );
                     r.cost = Some(loss.max(0.0));
                 }
             }
-            data.add(&r.validate().map_err(|e| Error::invalid("loop", e))?);
+            let r = r.validate().map_err(|e| Error::invalid("loop", e))?;
+            data.add(&r);
+            window.add(&r);
         }
         // Refit and re-issue the card.
         let mut set = spec.fit;
         set.seed = crate::rng::derive_seed(seed, 0x4c4f_4f50, round);
         let f = fit::fit(&spec.prior, &data, &set)?;
+        // The drift check: the calls since the last refit against those before them (whose fit is the last).
+        if let Some(then) = &fit_result {
+            let mut set = set;
+            set.seed = crate::rng::derive_seed(seed, 0x4452, round);
+            let now = fit::fit(&spec.prior, &window, &set)?;
+            let flags = fit::compare(&now, then, &window.classes, &earlier);
+            let compared = quantities
+                .iter()
+                .filter(|q| match q.strip_prefix("p_bad ") {
+                    Some(class) => fit::compared_class(&window.classes, &earlier, class),
+                    None => fit::compared_reviewer(&window.classes, &earlier),
+                })
+                .cloned()
+                .collect();
+            drifted = Some((flags, compared));
+        }
+        window = Data::default();
         let text = reissue::scenario_text(
             &spec.prior_text,
             &spec.prior,

@@ -225,7 +225,7 @@ pub struct Data {
     pub duplicates: u64,
     /// Calls no class decided.
     pub unclassified: u64,
-    seen: HashSet<u128>,
+    seen: HashSet<u128, foldhash::fast::FixedState>,
     /// Whether every record is known to be a distinct call (a SQLite log: one row per call), so none is checked.
     unique: bool,
     /// With a drift window: its width in milliseconds, and each window's tallies by class (window k holds the
@@ -233,6 +233,9 @@ pub struct Data {
     pub window_ms: Option<i64>,
     pub windows: BTreeMap<i64, BTreeMap<String, Tally>>,
 }
+
+/// The ranges of decision ids a SQLite log is read in (in parallel).
+const READ_PARTS: i64 = 8;
 
 /// What the fit reads of one record.
 #[derive(Debug, Clone)]
@@ -310,6 +313,22 @@ impl Data {
         self.classes.entry(class).or_default().add(&c);
     }
 
+    /// Adds the counts of another part of the same log (read apart from this one).
+    fn merge(&mut self, o: &Data) {
+        self.records += o.records;
+        self.duplicates += o.duplicates;
+        self.unclassified += o.unclassified;
+        for (k, t) in &o.classes {
+            self.classes.entry(k.clone()).or_default().merge(t);
+        }
+        for (w, classes) in &o.windows {
+            let into = self.windows.entry(*w).or_default();
+            for (k, t) in classes {
+                into.entry(k.clone()).or_default().merge(t);
+            }
+        }
+    }
+
     /// Reads a decision log: the gate's SQLite store, or a JSON Lines file (schema cirl-log/1); with
     /// `window_ms`, also counted by time window (for [`drift`]).
     pub fn read(path: &Path, window_ms: Option<i64>) -> Result<Data> {
@@ -323,38 +342,70 @@ impl Data {
             .is_ok()
             && &head == b"SQLite format 3\0";
         if is_sqlite {
-            // Only what the fit reads, unordered; a row of the log is one call (its id is its identity).
+            // Only what the fit reads, unordered; a row of the log is one call (its id is its identity). The
+            // decisions are read in READ_PARTS ranges of ids, in parallel, each on its own connection, and counted
+            // in range order (a fixed split: the sums, and so the fit, do not depend on the number of threads).
             let log = super::log::Log::open(path)?;
             log.ensure_read_indexes();
+            let Some((lo, hi)) = log.id_range()? else {
+                return Ok(d);
+            };
+            drop(log);
+            let parts = READ_PARTS;
+            let step = (hi - lo) / parts + 1;
+            let read_range = |p: i64| -> Result<Data> {
+                let mut part = Data {
+                    window_ms,
+                    unique: true,
+                    ..Data::default()
+                };
+                let (from, to) = (lo + p * step, (lo + (p + 1) * step - 1).min(hi));
+                if from > to {
+                    return Ok(part);
+                }
+                super::log::Log::open(path)?.query_with(
+                    "SELECT d.id, d.time, d.class, d.confidence, \
+                     (SELECT answer FROM answers WHERE decision_id = d.id ORDER BY id DESC LIMIT 1), \
+                     o.label, o.cost, d.move \
+                     FROM decisions d \
+                     LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id) \
+                     WHERE d.id BETWEEN ?1 AND ?2",
+                    [from, to],
+                    |row| {
+                        let time: String = row.get(1)?;
+                        let answer: Option<String> = row.get(4)?;
+                        let label: Option<String> = row.get(5)?;
+                        Ok(Call {
+                            identity: row.get::<_, i64>(0)? as u128,
+                            time_ms: time
+                                .parse::<jiff::Timestamp>()
+                                .map_or(0, |t| t.as_millisecond()),
+                            class: row.get(2)?,
+                            bin: bin_of(row.get(3)?),
+                            route: route_of(
+                                row.get::<_, Option<String>>(7)?.as_deref(),
+                                said_of(answer.as_deref()),
+                            ),
+                            said: said_of(answer.as_deref()),
+                            truth: truth_of(label.as_deref()),
+                            cost: row.get(6)?,
+                        })
+                    },
+                    &mut |c| {
+                        part.add_call(c);
+                        Ok(())
+                    },
+                )?;
+                Ok(part)
+            };
+            let parts: Vec<Data> = (0..parts)
+                .into_par_iter()
+                .map(read_range)
+                .collect::<Result<_>>()?;
             d.unique = true;
-            log.query(
-                "SELECT d.id, d.time, d.class, d.confidence, \
-                 (SELECT answer FROM answers WHERE decision_id = d.id ORDER BY id DESC LIMIT 1), \
-                 o.label, o.cost, d.move \
-                 FROM decisions d \
-                 LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id)",
-                |row| {
-                    let time: String = row.get(1)?;
-                    let answer: Option<String> = row.get(4)?;
-                    let label: Option<String> = row.get(5)?;
-                    Ok(Call {
-                        identity: row.get::<_, i64>(0)? as u128,
-                        time_ms: time
-                            .parse::<jiff::Timestamp>()
-                            .map_or(0, |t| t.as_millisecond()),
-                        class: row.get(2)?,
-                        bin: bin_of(row.get(3)?),
-                        route: route_of(row.get::<_, Option<String>>(7)?.as_deref(), said_of(answer.as_deref())),
-                        said: said_of(answer.as_deref()),
-                        truth: truth_of(label.as_deref()),
-                        cost: row.get(6)?,
-                    })
-                },
-                &mut |c| {
-                    d.add_call(c);
-                    Ok(())
-                },
-            )?;
+            for p in &parts {
+                d.merge(p);
+            }
         } else {
             records::read_jsonl_par(path, Call::of, |c| d.add_call(c))?;
         }
@@ -961,6 +1012,8 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
 /// A quantity whose posterior in one window left the posterior of all the windows before it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DriftFlag {
+    /// `p_bad NAME`, `approve_good` or `catch_bad` (the closed loop's names).
+    pub quantity: String,
     /// "class NAME: P(bad)", "reviewer: P(reject | bad)", …
     pub what: String,
     pub window: Estimate,
@@ -1026,58 +1079,7 @@ pub fn drift(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Vec<Win
                 };
                 let now = fit(scenario, &as_data(w), &seeded(0))?;
                 let then = fit(scenario, &as_data(earlier), &seeded(1))?;
-                let z = |a: &Estimate, b: &Estimate| {
-                    let sd = |e: &Estimate| (e.hi - e.lo) / (2.0 * 1.644_854);
-                    (a.mean - b.mean)
-                        / (sd(a).powi(2) + sd(b).powi(2))
-                            .sqrt()
-                            .max(f64::MIN_POSITIVE)
-                };
-                let apart = |a: &Estimate, b: &Estimate| {
-                    (a.mean < b.lo || a.mean > b.hi) && z(a, b).abs() > DRIFT_Z
-                };
-                let labelled = |m: &BTreeMap<String, Tally>, name: &str| {
-                    m.get(name).map_or(0, Tally::labelled) > 0
-                };
-                for (cn, ct) in now.classes.iter().zip(&then.classes) {
-                    if labelled(w, &cn.name)
-                        && labelled(earlier, &cn.name)
-                        && apart(&cn.p_bad, &ct.p_bad)
-                    {
-                        flags.push(DriftFlag {
-                            what: format!("class {}: P(bad)", cn.name),
-                            window: cn.p_bad,
-                            before: ct.p_bad,
-                            z: z(&cn.p_bad, &ct.p_bad),
-                        });
-                    }
-                }
-                let asked = |m: &BTreeMap<String, Tally>| {
-                    m.values().map(Tally::asked_labelled).sum::<u64>() > 0
-                };
-                if asked(w) && asked(earlier) {
-                    for (what, a, b) in [
-                        (
-                            "reviewer: P(approve | good)",
-                            &now.reviewer.approve_good,
-                            &then.reviewer.approve_good,
-                        ),
-                        (
-                            "reviewer: P(reject | bad)",
-                            &now.reviewer.catch_bad,
-                            &then.reviewer.catch_bad,
-                        ),
-                    ] {
-                        if apart(a, b) {
-                            flags.push(DriftFlag {
-                                what: what.into(),
-                                window: *a,
-                                before: *b,
-                                z: z(a, b),
-                            });
-                        }
-                    }
-                }
+                flags = compare(&now, &then, w, earlier);
             }
             Ok(Window {
                 start,
@@ -1086,6 +1088,84 @@ pub fn drift(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Vec<Win
             })
         })
         .collect()
+}
+
+/// The drift check of one window's fit (`now`, from the tallies `window`) against the fit of everything before
+/// it (`then`, from `earlier`), as [`drift`] makes it: the quantities whose posteriors moved apart.
+pub fn compare(
+    now: &Fit,
+    then: &Fit,
+    window: &BTreeMap<String, Tally>,
+    earlier: &BTreeMap<String, Tally>,
+) -> Vec<DriftFlag> {
+    let z = |a: &Estimate, b: &Estimate| {
+        let sd = |e: &Estimate| (e.hi - e.lo) / (2.0 * 1.644_854);
+        (a.mean - b.mean)
+            / (sd(a).powi(2) + sd(b).powi(2))
+                .sqrt()
+                .max(f64::MIN_POSITIVE)
+    };
+    let apart =
+        |a: &Estimate, b: &Estimate| (a.mean < b.lo || a.mean > b.hi) && z(a, b).abs() > DRIFT_Z;
+    let flag = |quantity: String, what: String, a: &Estimate, b: &Estimate| DriftFlag {
+        quantity,
+        what,
+        window: *a,
+        before: *b,
+        z: z(a, b),
+    };
+    let mut flags = Vec::new();
+    for (cn, ct) in now.classes.iter().zip(&then.classes) {
+        if compared_class(window, earlier, &cn.name) && apart(&cn.p_bad, &ct.p_bad) {
+            flags.push(flag(
+                format!("p_bad {}", cn.name),
+                format!("class {}: P(bad)", cn.name),
+                &cn.p_bad,
+                &ct.p_bad,
+            ));
+        }
+    }
+    if compared_reviewer(window, earlier) {
+        for (quantity, what, a, b) in [
+            (
+                "approve_good",
+                "reviewer: P(approve | good)",
+                &now.reviewer.approve_good,
+                &then.reviewer.approve_good,
+            ),
+            (
+                "catch_bad",
+                "reviewer: P(reject | bad)",
+                &now.reviewer.catch_bad,
+                &then.reviewer.catch_bad,
+            ),
+        ] {
+            if apart(a, b) {
+                flags.push(flag(quantity.into(), what.into(), a, b));
+            }
+        }
+    }
+    flags
+}
+
+/// Whether [`compare`] compares a class: both tallies hold an outcome of it.
+pub fn compared_class(
+    window: &BTreeMap<String, Tally>,
+    earlier: &BTreeMap<String, Tally>,
+    name: &str,
+) -> bool {
+    let labelled = |m: &BTreeMap<String, Tally>| m.get(name).map_or(0, Tally::labelled) > 0;
+    labelled(window) && labelled(earlier)
+}
+
+/// Whether [`compare`] compares the reviewer: both tallies hold an asked call's outcome.
+pub fn compared_reviewer(
+    window: &BTreeMap<String, Tally>,
+    earlier: &BTreeMap<String, Tally>,
+) -> bool {
+    let asked =
+        |m: &BTreeMap<String, Tally>| m.values().map(Tally::asked_labelled).sum::<u64>() > 0;
+    asked(window) && asked(earlier)
 }
 
 /// A window width such as `12h`, `7d`, `30m` or `90s`, in milliseconds.

@@ -354,12 +354,32 @@ impl Log {
         map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
         take: &mut impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
+        self.query_with(sql, [], map, take)
+    }
+
+    /// [`Log::query`] with parameters.
+    pub fn query_with<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        take: &mut impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
         let store = store_err(&self.path);
         let mut stmt = self.conn.prepare(sql).map_err(&store)?;
-        for row in stmt.query_map([], map).map_err(&store)? {
+        for row in stmt.query_map(params, map).map_err(&store)? {
             take(row.map_err(&store)?)?;
         }
         Ok(())
+    }
+
+    /// The smallest and largest decision id (none in an empty log).
+    pub fn id_range(&self) -> Result<Option<(i64, i64)>> {
+        self.conn
+            .query_row("SELECT min(id), max(id) FROM decisions", [], |r| {
+                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(store_err(&self.path))
     }
 
     /// The number of decisions logged.

@@ -32,7 +32,7 @@
 //! a file with a bad line imports nothing.
 
 use std::collections::HashSet;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use rusqlite::params;
@@ -301,39 +301,166 @@ pub fn read_jsonl(path: &Path, mut take: impl FnMut(Record) -> Result<()>) -> Re
     Ok(())
 }
 
-/// Lines checked in parallel at a time by [`read_jsonl_par`].
-const BATCH: usize = 1 << 16;
+/// Bytes read at a time by [`read_jsonl_par`] (a block ends at its last line break), and the size of the pieces
+/// of a block that are checked in parallel.
+const BLOCK: usize = 8 << 20;
+const PIECE: usize = 128 << 10;
 
-/// Reads a JSON Lines file a batch of lines at a time, checking each record and mapping it with `map` in
-/// parallel, and hands the results to `take` in file order; the error is the first bad line in file order.
+/// Reads a file a block of whole lines at a time (the last block may end without a line break).
+struct Blocks<R> {
+    file: R,
+    /// Bytes read at a time ([`BLOCK`]).
+    size: usize,
+    carry: Vec<u8>,
+    /// A block's buffer once its lines are parsed, for the next block.
+    spare: Option<Vec<u8>>,
+    eof: bool,
+    path: std::path::PathBuf,
+}
+
+impl<R: Read> Blocks<R> {
+    fn next_block(&mut self) -> Result<Option<Vec<u8>>> {
+        loop {
+            if self.eof {
+                let rest = std::mem::take(&mut self.carry);
+                return Ok((!rest.is_empty()).then_some(rest));
+            }
+            // Into the last block's buffer (no fresh pages to fault in and zero), after the carried partial line.
+            let mut block = self.spare.take().unwrap_or_default();
+            block.clear();
+            block.append(&mut self.carry);
+            let want = self.size as u64;
+            let got = std::io::Read::take(&mut self.file, want)
+                .read_to_end(&mut block)
+                .map_err(crate::input::io_error(&self.path))?;
+            if (got as u64) < want {
+                self.eof = true;
+            }
+            if self.eof {
+                return Ok((!block.is_empty()).then_some(block));
+            }
+            // Keep the partial last line for the next block; a line longer than a block grows it.
+            match memchr::memrchr(b'\n', &block) {
+                Some(i) => {
+                    self.carry = block[i + 1..].to_vec();
+                    block.truncate(i + 1);
+                    return Ok(Some(block));
+                }
+                None => self.carry = block,
+            }
+        }
+    }
+}
+
+/// A block's lines checked and mapped in parallel, a piece at a time: per piece its results (or its first bad
+/// line), and the lines of the block in all. `first` is the number of the block's first line.
+fn parse_block<T: Send>(
+    block: &[u8],
+    first: usize,
+    piece: usize,
+    file: &str,
+    map: &(impl Fn(Record) -> T + Sync),
+) -> (Vec<Result<Vec<T>>>, usize) {
+    use rayon::prelude::*;
+    // Pieces of about PIECE bytes, each ending after a line break (or at the block's end).
+    let mut cuts = vec![0];
+    let mut at = 0;
+    while at < block.len() {
+        let end = (at + piece).min(block.len());
+        at = memchr::memchr(b'\n', &block[end..]).map_or(block.len(), |i| end + i + 1);
+        cuts.push(at);
+    }
+    let pieces: Vec<&[u8]> = cuts.windows(2).map(|w| &block[w[0]..w[1]]).collect();
+    let lines_of = |p: &[u8]| {
+        memchr::memchr_iter(b'\n', p).count() + usize::from(p.last().is_some_and(|&b| b != b'\n'))
+    };
+    let counts: Vec<usize> = pieces.par_iter().map(|p| lines_of(p)).collect();
+    let starts: Vec<usize> = counts
+        .iter()
+        .scan(first, |n, c| {
+            let s = *n;
+            *n += c;
+            Some(s)
+        })
+        .collect();
+    let out = pieces
+        .par_iter()
+        .zip(&starts)
+        .map(|(p, &start)| {
+            let mut v = Vec::new();
+            let body = p.strip_suffix(b"\n").unwrap_or(p);
+            for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+                let n = start + i;
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let line = std::str::from_utf8(line).map_err(|e| {
+                    Error::invalid(
+                        format!("{file}:{n}"),
+                        format!("not UTF-8 text (byte {} of the line)", e.valid_up_to() + 1),
+                    )
+                })?;
+                if let Some(r) = parse_line(line, n, file)? {
+                    v.push(map(r));
+                }
+            }
+            Ok(v)
+        })
+        .collect();
+    (out, counts.iter().sum())
+}
+
+/// Reads a JSON Lines file a block at a time, checking each record and mapping it with `map` in parallel, and
+/// hands the results to `take` in file order; the error is the first bad line in file order. Reading the next
+/// block and handing on the last one's results overlap with checking the current one.
 pub fn read_jsonl_par<T: Send>(
     path: &Path,
     map: impl Fn(Record) -> T + Sync,
-    mut take: impl FnMut(T),
+    take: impl FnMut(T) + Send,
 ) -> Result<()> {
-    use rayon::prelude::*;
-    let file = path.display().to_string();
-    let mut batch: Vec<(usize, String)> = Vec::with_capacity(BATCH);
-    let mut flush = |batch: &mut Vec<(usize, String)>| -> Result<()> {
-        let out: Vec<Result<Option<T>>> = batch
-            .par_iter()
-            .map(|(n, l)| parse_line(l, *n, &file).map(|r| r.map(&map)))
-            .collect();
-        batch.clear();
-        for o in out {
-            if let Some(t) = o? {
-                take(t);
-            }
+    let file = crate::input::open_regular(path, MAX_LOG_BYTES, "FILE")?;
+    read_blocks(file, path, (BLOCK, PIECE), map, take)
+}
+
+/// [`read_jsonl_par`] of a reader, in blocks and pieces of the given sizes.
+fn read_blocks<T: Send>(
+    file: impl std::io::Read + Send,
+    path: &Path,
+    (block_size, piece): (usize, usize),
+    map: impl Fn(Record) -> T + Sync,
+    mut take: impl FnMut(T) + Send,
+) -> Result<()> {
+    let name = path.display().to_string();
+    let mut blocks = Blocks {
+        file,
+        size: block_size,
+        carry: Vec::new(),
+        spare: None,
+        eof: false,
+        path: path.to_path_buf(),
+    };
+    let hand_on = |done: Vec<Result<Vec<T>>>, take: &mut dyn FnMut(T)| -> Result<()> {
+        for piece in done {
+            piece?.into_iter().for_each(&mut *take);
         }
         Ok(())
     };
-    for l in lines(path)? {
-        batch.push(l?);
-        if batch.len() == BATCH {
-            flush(&mut batch)?;
-        }
+    let mut current = blocks.next_block()?;
+    let mut done: Vec<Result<Vec<T>>> = Vec::new();
+    let mut line = 1;
+    while let Some(block) = current.take() {
+        let ((handed, next), (parsed, lines)) = rayon::join(
+            || {
+                let handed = hand_on(std::mem::take(&mut done), &mut take);
+                (handed, blocks.next_block())
+            },
+            || parse_block(&block, line, piece, &name, &map),
+        );
+        handed?;
+        current = next?;
+        done = parsed;
+        line += lines;
+        blocks.spare = Some(block);
     }
-    flush(&mut batch)
+    hand_on(done, &mut take)
 }
 
 /// Imports a JSON Lines file into the log at `log_path` (created if needed): every line checked first, then every
@@ -474,4 +601,79 @@ pub fn export(log: &Log, w: &mut impl Write) -> Result<usize> {
         Ok(())
     })?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(i: usize) -> String {
+        format!(
+            r#"{{"time":"2026-12-01T00:00:{:02}Z","tool":"t{i}"}}"#,
+            i % 60
+        )
+    }
+
+    fn read(text: &[u8], sizes: (usize, usize)) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        read_blocks(
+            std::io::Cursor::new(text.to_vec()),
+            Path::new("log.jsonl"),
+            sizes,
+            |r| r.tool,
+            |t| out.push(t),
+        )?;
+        Ok(out)
+    }
+
+    /// Blocks and pieces of any size give the records in file order, with CRLF line ends, blank lines and a
+    /// last line without a line break; a bad line is named by its number in the file, the first one winning.
+    #[test]
+    fn blocks_of_any_size_read_every_line_in_order() {
+        let mut text = String::new();
+        for i in 0..200 {
+            text += &line(i);
+            text += if i % 3 == 0 { "\r\n" } else { "\n" };
+            if i % 17 == 0 {
+                text += "\n";
+            }
+        }
+        text += &line(200);
+        let want: Vec<String> = (0..=200).map(|i| format!("t{i}")).collect();
+        for sizes in [(1, 1), (7, 3), (64, 200), (1000, 1), (BLOCK, PIECE)] {
+            assert_eq!(read(text.as_bytes(), sizes).unwrap(), want, "{sizes:?}");
+        }
+        let lines: Vec<&str> = text.split('\n').collect();
+        let bad = |n: usize, with: &str| {
+            let mut l = lines.clone();
+            l[n - 1] = with;
+            l.join("\n")
+        };
+        for sizes in [(5, 2), (300, 50), (BLOCK, PIECE)] {
+            let e = read(bad(150, "{\"time\":1}").as_bytes(), sizes).unwrap_err();
+            assert!(e.to_string().contains("log.jsonl:150"), "{e}");
+            // Two bad lines: the first is reported.
+            let two = bad(40, "nope");
+            let two: Vec<&str> = two.split('\n').collect();
+            let mut two: Vec<String> = two.iter().map(|s| s.to_string()).collect();
+            two[179] = "also bad".into();
+            let e = read(two.join("\n").as_bytes(), sizes).unwrap_err();
+            assert!(e.to_string().contains("log.jsonl:40"), "{e}");
+        }
+        let mut bytes = bad(7, "").into_bytes();
+        let at = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(5)
+            .unwrap()
+            .0
+            + 1;
+        bytes.splice(at..at, [0xff, 0xfe]);
+        let e = read(&bytes, (16, 4)).unwrap_err();
+        assert!(
+            e.to_string().contains("log.jsonl:7") && e.to_string().contains("UTF-8"),
+            "{e}"
+        );
+    }
 }

@@ -4,10 +4,12 @@
 //! **Job files** hold a seed's rounds, a row per learnt quantity and one `card` row per round. **Results** hold,
 //! per round and quantity (`p_bad <class>`, `approve_good`, `catch_bad`): its truth; the seeds' posterior means
 //! and 90% interval ends averaged (`mean`, `mean_ci_low`, `mean_ci_high`, and the same less the truth as
-//! `error…`); `coverage`, the share of the seeds' intervals that hold the truth, of `intervals`. The `all` row
-//! pools the coverage of every quantity. The `card` row: the mean regret per action against the oracle card with
-//! a 90% interval of that mean (±1.645 standard errors), the mean ask and harm-prevented rates, and asks per harm
-//! prevented (the ratio of those means).
+//! `error…`); `coverage`, the share of the seeds' intervals that hold the truth, of `intervals`; `drifted`, the
+//! share of the seeds whose drift check flagged the quantity in the round's window, of the `drift_checks` that
+//! compared it. The `all` row pools the coverage and the drift checks of every quantity. The `card` row: the mean
+//! regret per action against the oracle card with a 90% interval of that mean (±1.645 standard errors), the mean
+//! ask and harm-prevented rates, asks per harm prevented (the ratio of those means), and `alarmed`, the share of
+//! the seeds whose drift check has flagged anything by this round.
 
 use super::config::{ClosedLoop, Config};
 use super::table::{Cell, Table};
@@ -16,7 +18,7 @@ use crate::escalation::closed_loop::{self, Round, Spec};
 use crate::escalation::fit::Settings;
 use crate::escalation::scenario::Scenario;
 
-pub const PART_COLUMNS: [&str; 11] = [
+pub const PART_COLUMNS: [&str; 12] = [
     "seed",
     "round",
     "calls",
@@ -25,12 +27,13 @@ pub const PART_COLUMNS: [&str; 11] = [
     "mean",
     "lo",
     "hi",
+    "drifted",
     "regret",
     "ask_rate",
     "harms_prevented_rate",
 ];
 
-pub const RESULT_COLUMNS: [&str; 18] = [
+pub const RESULT_COLUMNS: [&str; 21] = [
     "round",
     "calls",
     "quantity",
@@ -43,6 +46,9 @@ pub const RESULT_COLUMNS: [&str; 18] = [
     "error_ci_high",
     "coverage",
     "intervals",
+    "drift_checks",
+    "drifted",
+    "alarmed",
     "regret",
     "regret_ci_low",
     "regret_ci_high",
@@ -80,6 +86,13 @@ impl Plan {
         };
         let (prior_text, prior) = read(&c.prior, "closed_loop.prior")?;
         let (_, truth) = read(&c.truth, "closed_loop.truth")?;
+        let change = match &c.change {
+            Some(ch) => Some(closed_loop::Change {
+                after: ch.after,
+                truth: read(&ch.truth, "closed_loop.change.truth")?.1,
+            }),
+            None => None,
+        };
         let fields = [
             ("closed_loop.actions", c.actions, 10_000_000),
             ("closed_loop.seeds", c.seeds, 100_000),
@@ -128,6 +141,7 @@ impl Plan {
             seen_rejected: c.seen_rejected,
             agent_shift: c.agent_shift,
             fit,
+            change,
         };
         let quantities = spec.quantities();
         closed_loop::check(&spec)?;
@@ -162,32 +176,34 @@ impl Plan {
     fn part_table(&self, j: usize, rounds: &[Round]) -> Table {
         let mut t = Table::new(&PART_COLUMNS);
         for r in rounds {
-            let head = |q: &str| -> Vec<Cell> {
-                vec![
-                    (j as f64).into(),
-                    (r.round as f64).into(),
-                    (r.actions as f64).into(),
-                    q.into(),
+            let head = |q: &str| -> [(&str, Cell); 4] {
+                [
+                    ("seed", (j as f64).into()),
+                    ("round", (r.round as f64).into()),
+                    ("calls", (r.actions as f64).into()),
+                    ("quantity", q.into()),
                 ]
             };
             for p in &r.posteriors {
-                let mut row = head(&p.quantity);
-                row.push(p.truth.into());
-                row.extend(
-                    [
-                        p.estimate.map(|e| e.mean),
-                        p.estimate.map(|e| e.lo),
-                        p.estimate.map(|e| e.hi),
-                    ]
-                    .map(Cell::from),
-                );
-                row.extend([Cell::Empty, Cell::Empty, Cell::Empty]);
-                t.push(row);
+                let e =
+                    |f: fn(&crate::escalation::fit::Estimate) -> f64| p.estimate.as_ref().map(f);
+                let mut row = head(&p.quantity).to_vec();
+                row.extend([
+                    ("truth", p.truth.into()),
+                    ("mean", e(|e| e.mean).into()),
+                    ("lo", e(|e| e.lo).into()),
+                    ("hi", e(|e| e.hi).into()),
+                    ("drifted", p.drifted.map(|d| f64::from(u8::from(d))).into()),
+                ]);
+                t.push_named(&row);
             }
-            let mut row = head("card");
-            row.extend([Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty]);
-            row.extend([r.regret, r.ask_rate, r.harms_prevented_rate].map(Cell::from));
-            t.push(row);
+            let mut row = head("card").to_vec();
+            row.extend([
+                ("regret", r.regret.into()),
+                ("ask_rate", r.ask_rate.into()),
+                ("harms_prevented_rate", r.harms_prevented_rate.into()),
+            ]);
+            t.push_named(&row);
         }
         t
     }
@@ -246,11 +262,20 @@ impl Plan {
         let per_round = self.quantities.len() + 1;
         let n = parts.len() as f64;
         let mut t = Table::new(&RESULT_COLUMNS);
+        let share = |k: f64, of: f64| -> Cell { (of > 0.0).then(|| k / of).into() };
+        // Seeds whose drift check has fired in any round so far.
+        let mut alarmed = vec![false; parts.len()];
         for round in 0..self.rounds() as usize {
             let actions = self.spec.logged_at(round as u64) as f64;
-            let head =
-                |q: &str| -> Vec<Cell> { vec![(round as f64).into(), actions.into(), q.into()] };
-            let (mut pooled, mut pooled_n) = (0.0, 0.0);
+            let head = |q: &str| -> Vec<(&'static str, Cell)> {
+                vec![
+                    ("round", (round as f64).into()),
+                    ("calls", actions.into()),
+                    ("quantity", q.into()),
+                ]
+            };
+            let (mut covered_all, mut intervals_all) = (0.0, 0.0);
+            let (mut fired_all, mut checks_all) = (0.0, 0.0);
             for (k, q) in self.quantities.iter().enumerate() {
                 let i = round * per_round + k;
                 let col =
@@ -261,43 +286,51 @@ impl Plan {
                     let xs: Vec<f64> = v.iter().flatten().copied().collect();
                     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
                 };
-                let covered = lo
+                let covered: Vec<bool> = lo
                     .iter()
                     .zip(&hi)
                     .filter_map(|(l, h)| Some((*l)? <= truth && truth <= (*h)?))
-                    .collect::<Vec<bool>>();
+                    .collect();
                 let c = covered.iter().filter(|&&x| x).count() as f64;
-                pooled += c;
-                pooled_n += covered.len() as f64;
-                let mut row = head(q);
+                let drifted: Vec<(usize, f64)> = col("drifted")
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(s, d)| Some((s, d?)))
+                    .collect();
+                let fired = drifted.iter().filter(|(_, d)| *d > 0.0).count() as f64;
+                for &(s, d) in &drifted {
+                    alarmed[s] |= d > 0.0;
+                }
+                covered_all += c;
+                intervals_all += covered.len() as f64;
+                fired_all += fired;
+                checks_all += drifted.len() as f64;
                 let (m, l, h) = (avg(&mean), avg(&lo), avg(&hi));
-                row.extend(
-                    [
-                        Some(truth),
-                        m,
-                        l,
-                        h,
-                        m.map(|x| x - truth),
-                        l.map(|x| x - truth),
-                        h.map(|x| x - truth),
-                    ]
-                    .map(Cell::from),
-                );
-                row.push(
-                    (!covered.is_empty())
-                        .then(|| c / covered.len() as f64)
-                        .into(),
-                );
-                row.push((covered.len() as f64).into());
-                row.resize(RESULT_COLUMNS.len(), Cell::Empty);
-                t.push(row);
+                let less = |x: Option<f64>| -> Cell { x.map(|x| x - truth).into() };
+                let mut row = head(q);
+                row.extend([
+                    ("truth", truth.into()),
+                    ("mean", m.into()),
+                    ("mean_ci_low", l.into()),
+                    ("mean_ci_high", h.into()),
+                    ("error", less(m)),
+                    ("error_ci_low", less(l)),
+                    ("error_ci_high", less(h)),
+                    ("coverage", share(c, covered.len() as f64)),
+                    ("intervals", (covered.len() as f64).into()),
+                    ("drift_checks", (drifted.len() as f64).into()),
+                    ("drifted", share(fired, drifted.len() as f64)),
+                ]);
+                t.push_named(&row);
             }
             let mut row = head("all");
-            row.resize(10, Cell::Empty);
-            row.push((pooled_n > 0.0).then(|| pooled / pooled_n).into());
-            row.push(pooled_n.into());
-            row.resize(RESULT_COLUMNS.len(), Cell::Empty);
-            t.push(row);
+            row.extend([
+                ("coverage", share(covered_all, intervals_all)),
+                ("intervals", intervals_all.into()),
+                ("drift_checks", checks_all.into()),
+                ("drifted", share(fired_all, checks_all)),
+            ]);
+            t.push_named(&row);
             let i = round * per_round + self.quantities.len();
             let col = |c: &str| -> Result<Vec<f64>> {
                 parts
@@ -319,10 +352,19 @@ impl Plan {
             let ask = col("ask_rate")?.iter().sum::<f64>() / n;
             let stopped = col("harms_prevented_rate")?.iter().sum::<f64>() / n;
             let mut row = head("card");
-            row.resize(12, Cell::Empty);
-            row.extend([mean, mean - half, mean + half, ask, stopped].map(Cell::from));
-            row.push((stopped > 0.0).then(|| ask / stopped).into());
-            t.push(row);
+            row.extend([
+                (
+                    "alarmed",
+                    share(alarmed.iter().filter(|&&a| a).count() as f64, n),
+                ),
+                ("regret", mean.into()),
+                ("regret_ci_low", (mean - half).into()),
+                ("regret_ci_high", (mean + half).into()),
+                ("ask_rate", ask.into()),
+                ("harms_prevented_rate", stopped.into()),
+                ("asks_per_harm_prevented", share(ask, stopped)),
+            ]);
+            t.push_named(&row);
         }
         Ok(t)
     }
@@ -332,6 +374,11 @@ impl Plan {
 pub fn files(cfg: &Config) -> Vec<std::path::PathBuf> {
     cfg.closed_loop
         .iter()
-        .flat_map(|c| [c.prior.clone().into(), c.truth.clone().into()])
+        .flat_map(|c| {
+            [c.prior.clone(), c.truth.clone()]
+                .into_iter()
+                .chain(c.change.iter().map(|ch| ch.truth.clone()))
+                .map(Into::into)
+        })
         .collect()
 }

@@ -300,6 +300,17 @@ pub struct ClosedLoop {
     /// Posterior draws per chain of each fit (`cirl fit --samples`).
     #[serde(default = "loop_samples")]
     pub samples: usize,
+    /// A planted change of the truth, for the drift check to find.
+    #[serde(default)]
+    pub change: Option<LoopChange>,
+}
+
+/// `[closed_loop.change]`: after `after` actions the agent follows the scenario at `truth` (same classes).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopChange {
+    pub after: u64,
+    pub truth: String,
 }
 
 fn seen_ran() -> f64 {

@@ -93,6 +93,18 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// Appends a row given by column name, the other cells empty.
+    pub fn push_named(&mut self, cells: &[(&str, Cell)]) {
+        let mut row = vec![Cell::Empty; self.columns.len()];
+        for (name, cell) in cells {
+            let c = self
+                .col(name)
+                .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns));
+            row[c] = cell.clone();
+        }
+        self.rows.push(row);
+    }
+
     /// The number in `row` under `name`, if any.
     pub fn num(&self, row: usize, name: &str) -> Option<f64> {
         self.col(name).and_then(|c| self.rows[row][c].num())
