@@ -284,6 +284,49 @@ fn monte_carlo_agrees_with_the_exact_figures() {
     }
 }
 
+/// A class's own calibration map moves its thresholds, in reported confidence, to where its moves tie under the
+/// map, and leaves the other classes' as they are; the gate's card routes on them.
+#[test]
+fn a_class_calibration_moves_only_its_own_thresholds() {
+    let text = std::fs::read_to_string(scenario_path("coding-agent")).unwrap();
+    let mapped = text.replacen(
+        "undo_cost = 3.0",
+        "undo_cost = 3.0\ncalibration = [[0.9, 0.4]]",
+        1,
+    );
+    let opts = Options {
+        mc_actions: 0,
+        seed: 0,
+    };
+    let parse = |t: &str| escalation::scenario::Scenario::parse(t, "s").unwrap();
+    let (a, b) = (parse(&text), parse(&mapped));
+    let (ca, cb) = (
+        escalation::calibrate(&a, &opts).unwrap(),
+        escalation::calibrate(&b, &opts).unwrap(),
+    );
+    let mb = Model::new(&b).unwrap();
+    for (k, (x, y)) in ca.classes.iter().zip(&cb.classes).enumerate() {
+        let at = |c: &escalation::ClassCard| -> Vec<f64> {
+            c.confidence_thresholds.iter().map(|t| t.at).collect()
+        };
+        if x.name == "edit-file" {
+            assert!(!at(y).is_empty());
+            // More overconfident than the agent's shift says: each threshold moves up in reported confidence.
+            for (p, q) in at(x).iter().zip(&at(y)) {
+                assert!(q > p, "{p} -> {q}");
+            }
+            let cm = &mb.classes[k];
+            for t in &y.confidence_thresholds {
+                let q = mb.calibrated_in(k, t.at);
+                let (u, v) = (cm.line(t.below).at(q), cm.line(t.above).at(q));
+                assert!((u - v).abs() < 1e-9 * cm.scale(), "{u} vs {v}");
+            }
+        } else {
+            assert_eq!(at(x), at(y), "{}", x.name);
+        }
+    }
+}
+
 #[test]
 fn thresholds_sit_where_the_moves_tie() {
     for name in SCENARIOS {
@@ -304,7 +347,7 @@ fn thresholds_sit_where_the_moves_tie() {
         for (k, card) in cal.classes.iter().enumerate() {
             let cm = &m.classes[k];
             for t in &card.confidence_thresholds {
-                let q = model::calibrated(t.at, m.shift);
+                let q = m.calibrated_in(k, t.at);
                 let (a, b) = (cm.line(t.below).at(q), cm.line(t.above).at(q));
                 assert!(
                     (a - b).abs() < 1e-9 * cm.scale(),
@@ -600,6 +643,20 @@ fn bad_scenarios_fail_with_one_clear_line_and_exit_2() {
             "human.fatigue.odds_ratio_per_ask",
         ),
         (good.replace("undo_cost = 3.0", ""), "class[1].undo_cost"),
+        (
+            good.replace(
+                "undo_cost = 3.0",
+                "undo_cost = 3.0\ncalibration = [[0.9, 0.7], [0.8, 0.75]]",
+            ),
+            "class[1].calibration",
+        ),
+        (
+            good.replace(
+                "undo_cost = 3.0",
+                "undo_cost = 3.0\ncalibration = [[1.0, 0.7]]",
+            ),
+            "class[1].calibration",
+        ),
         (good.replace("normal:3,4", "normal:3,-4"), "class[1].prior"),
         (good.replace("ece = 0.10", "ece = 0.95"), "agent.ece"),
         (good.replace("auroc = 0.65", "auroc = 1.2"), "agent.auroc"),

@@ -6,7 +6,7 @@
 //! **the prior** is the scenario the first card was calibrated from. Each action: a class by its share; the
 //! agent's calibrated confidence q from the truth's class model; good with probability q, its utility from the
 //! truth's prior given its sign; reported confidence σ(logit q + s); the card's per-action move at the confidence
-//! it reads back through its own logit shift; asked, the truth's reviewer answers; an outcome is logged for
+//! it reads back through its own calibration; asked, the truth's reviewer answers; an outcome is logged for
 //! `seen_ran` of the calls that ran and `seen_rejected` of those rejected (none for blocks and hand-overs), with
 //! the loss of a bad one (capped at the undo cost of a reversible class). The log is refitted from the prior
 //! scenario every `every` actions and the card re-issued from the fit ([`reissue::scenario_text`]).
@@ -14,16 +14,18 @@
 //! **Regret**: the truth's expected utility per action of the oracle card (calibrated from the truth) less that of
 //! the current card, both evaluated exactly under the truth.
 //!
-//! What the loop cannot learn stays a regret: the re-issued card keeps the prior's logit shift (the per-class
-//! calibration maps are in the fit, not yet in the card), and the gain of a good call (a log says a call was
-//! fine, not what it saved) keeps the prior's. A truth that differs from the prior in those ([`AgentShift::Truth`]
-//! with another overconfidence, or other good-call utilities) leaves a regret that does not fall to 0.
+//! The re-issued card routes each class on its learnt calibration ([`fit::calibration_map`]), so an agent
+//! overconfident on one class more than on the others is read as it is (`per_class_calibration = false` keeps
+//! the prior's calibration, to price that). What the loop cannot learn stays a regret: the gain of a good call (a
+//! log says a call was fine, not what it saved) keeps the prior's, and a calibration that is not a line in logits
+//! is learnt as the nearest one; a truth that differs from the prior in those leaves a regret that does
+//! not fall to 0.
 
 use rand::RngExt;
 use serde::Serialize;
 
 use super::fit::{self, Data, Settings};
-use super::model::{Model, Move, Plan, Policy};
+use super::model::{Model, Move, Policy};
 use super::records::Record;
 use super::reissue;
 use super::scenario::Scenario;
@@ -58,6 +60,9 @@ pub struct Spec {
     pub fit: Settings,
     /// A planted change: after this many actions the agent follows another truth (same classes).
     pub change: Option<Change>,
+    /// Whether the re-issued card routes on each class's learnt calibration (else on the prior's: the agent's
+    /// one logit shift), to price what learning it per class is worth.
+    pub per_class_calibration: bool,
 }
 
 /// A change of the truth in the middle of a run, for the drift check to find.
@@ -257,7 +262,8 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
     let mut data = Data::default();
     let mut window = Data::default();
     let mut card = prior.plan(Policy::ValueOfDeferring);
-    let mut shift = prior.shift;
+    // The model the card was calibrated from (its calibration reads the agent's confidence).
+    let mut card_model = prior.clone();
     let mut rounds_out = Vec::new();
     let mut fit_result: Option<fit::Fit> = None;
     // The last window's drift flags, and the quantities it compared.
@@ -271,12 +277,7 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
         let world = world_at(spec.logged_at(round) + 1);
         // The posteriors' truth: the one the last logged call followed.
         let logged = world_at(spec.logged_at(round).max(1));
-        let in_truth = Plan(
-            card.0
-                .iter()
-                .map(|p| p.reshifted(shift, world.model.shift))
-                .collect(),
-        );
+        let in_truth = world.model.carried(&card, &card_model);
         let m = world.model.evaluate(&in_truth).metrics;
         let estimates: Vec<Option<fit::Estimate>> = match &fit_result {
             Some(f) => f
@@ -332,9 +333,9 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
                 .unwrap_or(w.cum.len() - 1);
             let q = truth.classes[k].q.sample(&mut rng);
             let good = rng.random::<f64>() < q;
-            let reported = super::model::reported(q, truth.shift);
+            let reported = truth.reported_in(k, q);
             // The card reads the reported confidence back through its own calibration.
-            let mv = card.0[k].at(super::model::calibrated(reported, shift));
+            let mv = card.0[k].at(card_model.calibrated_in(k, reported));
             let mut r = Record {
                 // One call a minute from 2026-12-01, so that windows of the log are windows of the run.
                 time: jiff::Timestamp::from_second(1_796_083_200 + 60 * id as i64)
@@ -424,9 +425,15 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
             "the closed loop",
             set.seed,
         )?;
-        let next = Model::new(&Scenario::parse(&text, "the re-issued scenario")?)?;
+        let mut next = Scenario::parse(&text, "the re-issued scenario")?;
+        if !spec.per_class_calibration {
+            for (c, p) in next.classes.iter_mut().zip(&spec.prior.classes) {
+                c.calibration = p.calibration.clone();
+            }
+        }
+        let next = Model::new(&next)?;
         card = next.plan(Policy::ValueOfDeferring);
-        shift = next.shift;
+        card_model = next;
         fit_result = Some(f);
     }
     Ok(rounds_out)

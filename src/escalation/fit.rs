@@ -17,7 +17,7 @@
 //! is known would overstate how good the asked calls are.
 //!
 //! **Priors, from the scenario**: q_kb ~ Beta(n₀·m_b, n₀·(1 − m_b)) with m_b the scenario's calibration at the
-//! bin's centre, σ(logit r − s) for the agent's logit shift s (the class's P(U ≥ 0) for calls without a
+//! bin's centre, σ(logit r − s) for the agent's logit shift s or the class's own `calibration` (the class's P(U ≥ 0) for calls without a
 //! confidence); A and K ~ Beta with n_r pseudo-answers at the scenario's reviewer (its error rates, or for other
 //! humans the share-weighted chances of allowing good and bad actions). n₀ = 4 and n_r = 10 by default: the
 //! scenario is a guess, worth a few calls.
@@ -32,6 +32,10 @@
 //! conjugate normal-inverse-gamma prior on (μ, σ²) of the log loss centred on the scenario's mean loss of a bad
 //! action (κ₀ = 1 pseudo-observation of μ; σ² inverse-gamma with α₀ = 3, β₀ = 2, so E[σ²] = 1); the posterior's mean loss exp(μ + σ²/2) is reported with its interval
 //! (its predictive, a log-t, has no mean: the tail is heavy).
+//!
+//! **The calibration map the card routes on**: per class, the line logit P(good) = c + a·logit r through the
+//! bins' posteriors ([`calibration_map`]), written into the re-issued scenario as the class's `calibration`; it
+//! replaces the agent's one logit shift for the class.
 //!
 //! Intervals are 90% equal-tailed.
 
@@ -556,7 +560,73 @@ pub struct ClassFit {
     pub asked_labelled: u64,
     pub p_bad: Estimate,
     pub calibration: Vec<Bin>,
+    /// The calibration map the re-issued scenario routes on ([`calibration_map`]): (reported, P(good)) knots;
+    /// empty for a class without an outcome (the scenario's calibration stays).
+    pub map: Vec<(f64, f64)>,
+    /// The map's line in logits, (c, a): logit P(good) = c + a·logit r (none without an outcome).
+    pub map_line: Option<[f64; 2]>,
     pub tail: Tail,
+}
+
+/// A class's calibration map from its bins: logistic calibration in logit space (Platt scaling of logit r; the
+/// a = b case of the Beta calibration of Kull et al. 2017), logit P(good) = c + a·logit r with a ≥ 0. Fitted by
+/// weighted least squares in logits, one iteration of logistic regression's IRLS on the binned calls: each bin
+/// holding calls with an outcome at its posterior mean P(good) q̄_b, weighted by its Fisher information
+/// n_b·q̄_b(1 − q̄_b) (n_b its calls with an outcome), and the scenario's calibration `prior` as n₀ =
+/// `prior_calls` pseudo-calls in every bin (as in the bins' own priors), so a class with few outcomes keeps nearly
+/// the scenario's map and a sparse region of confidence follows the line the data draw elsewhere. Two parameters
+/// rather than a value per bin: a binned or isotonic map is noisy where the card's thresholds lie (re-issued
+/// cards routing on one lost 4 to 20 times the regret of the true calibration in the closed loop), while a logit
+/// shift alone (a = 1) cannot hold an agent whose confidence says little (a near 0). Returned as knots
+/// (reported, P(good)) at the two outer bins' centres ([`super::model::Calibration`]: linear in logits between
+/// them, a constant logit shift beyond), with (c, a); `None` when no bin holds an outcome.
+pub fn calibration_map(
+    bins: &[Bin],
+    prior: impl Fn(f64) -> f64,
+    prior_calls: f64,
+) -> Option<LearntMap> {
+    let logit = |p: f64| (p.clamp(1e-9, 1.0 - 1e-9) / (1.0 - p.clamp(1e-9, 1.0 - 1e-9))).ln();
+    // (logit centre, logit P(good), weight).
+    let mut pts: Vec<(f64, f64, f64)> = Vec::new();
+    for (i, b) in bins.iter().enumerate() {
+        if b.range.is_none() {
+            continue;
+        }
+        let x = logit(bin_center(i));
+        let q0 = prior(bin_center(i)).clamp(1e-9, 1.0 - 1e-9);
+        pts.push((x, logit(q0), prior_calls * q0 * (1.0 - q0)));
+        if b.labelled > 0 {
+            let m = b.p_good.mean.clamp(1e-6, 1.0 - 1e-6);
+            pts.push((x, logit(m), b.labelled as f64 * m * (1.0 - m)));
+        }
+    }
+    if bins.iter().all(|b| b.range.is_none() || b.labelled == 0) {
+        return None;
+    }
+    let sw: f64 = pts.iter().map(|p| p.2).sum();
+    let mx = pts.iter().map(|p| p.2 * p.0).sum::<f64>() / sw;
+    let my = pts.iter().map(|p| p.2 * p.1).sum::<f64>() / sw;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    let a = if sxx > 0.0 { (sxy / sxx).max(0.0) } else { 1.0 };
+    let c = my - a * mx;
+    let ends = [logit(bin_center(0)), logit(bin_center(BINS - 1))];
+    Some(LearntMap {
+        knots: ends
+            .iter()
+            .map(|&x| (logistic(x), logistic(c + a * x).clamp(1e-12, 1.0 - 1e-12)))
+            .collect(),
+        line: [c, a],
+    })
+}
+
+/// A class's learnt calibration map ([`calibration_map`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearntMap {
+    /// (reported, P(good)) knots of a [`super::model::Calibration`].
+    pub knots: Vec<(f64, f64)>,
+    /// (c, a) of logit P(good) = c + a·logit r.
+    pub line: [f64; 2],
 }
 
 /// The reviewer's error rates.
@@ -607,11 +677,11 @@ fn priors(s: &Scenario, m: &Model) -> Priors {
     let bins = m
         .classes
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(k, c)| {
             let mut b = [c.p_good; BINS + 1];
             for (i, v) in b.iter_mut().take(BINS).enumerate() {
-                let r = bin_center(i);
-                *v = logistic((r / (1.0 - r)).ln() - m.shift);
+                *v = m.calibrated_in(k, bin_center(i));
             }
             b
         })
@@ -915,7 +985,7 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             1.0 - c.p_good,
             &[&chains[0].p_bad[ki], &chains[1].p_bad[ki]],
         );
-        let calibration = (0..=BINS)
+        let calibration: Vec<Bin> = (0..=BINS)
             .map(|b| Bin {
                 range: (b < BINS).then(|| bin_range(b)),
                 calls: t.in_bin(b),
@@ -950,6 +1020,14 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
                 c.name
             ));
         }
+        let (map, map_line) = match calibration_map(
+            &calibration,
+            |r| model.calibrated_in(ki, r),
+            set.prior_strength,
+        ) {
+            Some(m) if labelled > 0 => (m.knots, Some(m.line)),
+            _ => (Vec::new(), None),
+        };
         classes.push(ClassFit {
             name: c.name.clone(),
             calls,
@@ -957,6 +1035,8 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             labelled,
             asked_labelled: t.asked_labelled(),
             p_bad,
+            map,
+            map_line,
             calibration,
             tail: tail(t, pri.loss[ki], 2 * set.samples, &mut tail_rng),
         });

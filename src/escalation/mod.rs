@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
 use crate::numerics::brent;
 use crate::rng::job_rng;
-use model::{Model, Move, Partition, Plan, Policy, QDist, Values, reported};
+use model::{Model, Move, Partition, Plan, Policy, QDist, Values};
 use scenario::{ActionClass, Scenario};
 
 /// A Monte Carlo estimate: mean, standard error, 95% interval.
@@ -780,8 +780,8 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
                     "ALLOW WITH NEGATIVE VALUE: the per-action policy allows {:.2}% of class {} (reported confidence {} to {}) where acting is worth {} on average, because every other move is worth less there",
                     100.0 * mass,
                     card.name,
-                    fmt_conf(reported(lo, m.shift)),
-                    fmt_conf(reported(top, m.shift)),
+                    fmt_conf(m.reported_in(k, lo)),
+                    fmt_conf(m.reported_in(k, top)),
                     crate::experiment::table::fmt_num((act.a * mass + act.b * eq) / mass),
                 ));
             }
@@ -847,7 +847,8 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
         "reference_undo_cost": s.reference_undo_cost,
         "risk": s.risk,
         "monte_carlo": if opts.mc_actions > 0 { serde_json::json!({"actions": opts.mc_actions, "seed": opts.seed}) } else { serde_json::Value::Null },
-        "model": "per action: U from the class prior (capability failures mixed in by the METR curve), payoff max(U, −undo) if reversible; the agent's calibrated confidence q ~ Beta(p⁺κ, (1 − p⁺)κ) sets P(U ≥ 0); act pays U, ask pays U if the reviewer allows (πH) minus c (minus d when refused), block pays −b, hand over pays U⁺ − h (a human does the task when it is worth doing); reported confidence σ(logit q + shift)",
+        "model": "per action: U from the class prior (capability failures mixed in by the METR curve), payoff max(U, −undo) if reversible; the agent's calibrated confidence q ~ Beta(p⁺κ, (1 − p⁺)κ) sets P(U ≥ 0); act pays U, ask pays U if the reviewer allows (πH) minus c (minus d when refused), block pays −b, hand over pays U⁺ − h (a human does the task when it is worth doing); reported confidence σ(logit q + shift), or through the class's own calibration map where it has one",
+        "class_calibration": m.classes.iter().filter_map(|c| c.calibration.as_ref().map(|x| (c.name.clone(), x.knots.clone()))).collect::<std::collections::BTreeMap<_, _>>(),
     });
     let class_tools: Vec<tools::ClassTools> = s
         .classes
@@ -941,14 +942,15 @@ pub fn fmt_conf(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-/// The regions of a partition, with reported confidence and the share of the class in each.
-fn regions(cm: &model::ClassModel, p: &Partition, shift: f64) -> Vec<Region> {
+/// The regions of a partition, with reported confidence (`reported` of calibrated) and the share of the class in
+/// each.
+fn regions(cm: &model::ClassModel, p: &Partition, reported: impl Fn(f64) -> f64) -> Vec<Region> {
     p.0.iter()
         .map(|&(lo, hi, mv)| Region {
             mv,
             decision: mv.permission(),
-            reported_from: reported(lo, shift),
-            reported_to: reported(hi, shift),
+            reported_from: reported(lo),
+            reported_to: reported(hi),
             calibrated_from: lo,
             calibrated_to: hi,
             fraction: match cm.q {
@@ -1011,12 +1013,12 @@ fn class_card(
     }
     let pcm = &pm.classes[k];
     let part = &per_action.0[k];
-    let regions = regions(pcm, part, m.shift);
+    let regions = regions(pcm, part, |q| m.reported_in(k, q));
     let confidence_thresholds = part
         .0
         .windows(2)
         .map(|w| Threshold {
-            at: reported(w[0].1, m.shift),
+            at: m.reported_in(k, w[0].1),
             below: w[0].2,
             above: w[1].2,
         })

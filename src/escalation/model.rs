@@ -360,6 +360,87 @@ pub fn q_dist(p_good: f64, d: Discrimination) -> Result<QDist> {
     })
 }
 
+/// A class's own calibration map: from the agent's reported confidence r to the probability q that its call is
+/// good, given as knots (r_i, q_i) with r strictly and q weakly increasing, linear between them in logit r and
+/// logit q and, beyond the outer knots, a constant logit shift (the outer knot's). One knot is a logit shift of the
+/// class alone. Where a class has one, it replaces the agent's logit shift for that class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calibration {
+    /// The knots as (reported, calibrated) confidences.
+    pub knots: Vec<(f64, f64)>,
+    /// The same in logits.
+    #[serde(skip)]
+    logits: Vec<(f64, f64)>,
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+impl Calibration {
+    /// Checks the knots: at least one, each in (0, 1), reported strictly and calibrated weakly increasing.
+    pub fn new(knots: Vec<(f64, f64)>) -> std::result::Result<Calibration, String> {
+        if knots.is_empty() {
+            return Err("give at least one [reported, calibrated] pair, e.g. [[0.9, 0.7]]".into());
+        }
+        for (i, &(r, q)) in knots.iter().enumerate() {
+            if !(r > 0.0 && r < 1.0 && q > 0.0 && q < 1.0) {
+                return Err(format!(
+                    "pair {}: [{r}, {q}] must hold two probabilities strictly between 0 and 1",
+                    i + 1
+                ));
+            }
+            if i > 0 && (r <= knots[i - 1].0 || q < knots[i - 1].1) {
+                return Err(format!(
+                    "pair {}: the reported confidences must increase and the calibrated ones must not fall ([{}, {}] then [{r}, {q}])",
+                    i + 1,
+                    knots[i - 1].0,
+                    knots[i - 1].1
+                ));
+            }
+        }
+        let logits = knots.iter().map(|&(r, q)| (logit(r), logit(q))).collect();
+        Ok(Calibration { knots, logits })
+    }
+
+    /// The calibrated confidence of reported confidence `r`.
+    pub fn calibrated(&self, r: f64) -> f64 {
+        if r <= 0.0 || r >= 1.0 {
+            return r;
+        }
+        logistic(Self::through(&self.logits, logit(r)))
+    }
+
+    /// The reported confidence of calibrated confidence `q` (the least such, where the map is flat).
+    pub fn reported(&self, q: f64) -> f64 {
+        if q <= 0.0 || q >= 1.0 {
+            return q;
+        }
+        let flipped: Vec<(f64, f64)> = self.logits.iter().map(|&(x, y)| (y, x)).collect();
+        logistic(Self::through(&flipped, logit(q)))
+    }
+
+    /// The piecewise-linear map of x through `knots` (x weakly increasing; slope 1 beyond the ends), taking the
+    /// first segment that holds x.
+    fn through(knots: &[(f64, f64)], x: f64) -> f64 {
+        let (x0, y0) = knots[0];
+        if x <= x0 {
+            return y0 + (x - x0);
+        }
+        for w in knots.windows(2) {
+            let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+            if x <= xb {
+                if xb - xa <= 0.0 {
+                    return ya;
+                }
+                return ya + (yb - ya) * (x - xa) / (xb - xa);
+            }
+        }
+        let (xn, yn) = knots[knots.len() - 1];
+        yn + (x - xn)
+    }
+}
+
 /// Reported confidence for calibrated confidence q and logit shift s.
 pub fn reported(q: f64, shift: f64) -> f64 {
     if shift == 0.0 || q <= 0.0 || q >= 1.0 {
@@ -661,6 +742,8 @@ pub struct ClassModel {
     pub costs: Costs,
     /// Expected payoff of each move as a function of q.
     pub lines: Lines,
+    /// The class's own calibration map (none: the agent's logit shift).
+    pub calibration: Option<Calibration>,
     #[serde(skip)]
     pub utility: Prior,
     /// Who answers the class's asks.
@@ -691,6 +774,7 @@ impl ClassModel {
             stakes: st,
             answers: ans,
             costs,
+            calibration: c.calibration.clone(),
             utility,
             human: s.reviewer.human,
         })
@@ -826,16 +910,14 @@ impl Partition {
     /// The same cut points moved by a logit shift (a partition of calibrated confidence under one shift
     /// read as reported confidence and recalibrated under another: logit q' = logit q + from − to).
     pub fn reshifted(&self, from: f64, to: f64) -> Partition {
+        self.mapped(|q| calibrated(reported(q, from), to))
+    }
+    /// The same cut points carried through `f`, an increasing map of [0, 1] onto itself.
+    pub fn mapped(&self, f: impl Fn(f64) -> f64) -> Partition {
         Partition(
             self.0
                 .iter()
-                .map(|&(lo, hi, m)| {
-                    (
-                        calibrated(reported(lo, from), to),
-                        calibrated(reported(hi, from), to),
-                        m,
-                    )
-                })
+                .map(|&(lo, hi, m)| (f(lo), f(hi), m))
                 .collect(),
         )
     }
@@ -1077,7 +1159,7 @@ impl Model {
             Policy::NeverAsk => Partition::constant(Move::Act),
             Policy::ApproveAll => Partition::constant(Move::Ask),
             Policy::ConfidenceThreshold => {
-                Partition::ask_below(calibrated(self.confidence_threshold, self.shift))
+                Partition::ask_below(self.calibrated_in(k, self.confidence_threshold))
             }
             Policy::IrreversibilityGate => {
                 Partition::constant(if c.reversible { Move::Act } else { Move::Ask })
@@ -1088,6 +1170,56 @@ impl Model {
             }),
             Policy::ValueOfDeferringStatic => Partition::constant(c.best_at(c.q.mean()).0),
             Policy::ValueOfDeferring => c.envelope(),
+        }
+    }
+
+    /// The reported confidence of class k's calibrated confidence q: through the class's calibration map, or
+    /// the agent's logit shift.
+    pub fn reported_in(&self, k: usize, q: f64) -> f64 {
+        match &self.classes[k].calibration {
+            Some(c) => c.reported(q),
+            None => reported(q, self.shift),
+        }
+    }
+
+    /// The calibrated confidence of class k's reported confidence r (the inverse of [`Model::reported_in`]).
+    pub fn calibrated_in(&self, k: usize, r: f64) -> f64 {
+        match &self.classes[k].calibration {
+            Some(c) => c.calibrated(r),
+            None => calibrated(r, self.shift),
+        }
+    }
+
+    /// A plan made in model `from` read in this one: each cut point, a calibrated confidence of `from`, taken to
+    /// the confidence the agent reports there and recalibrated by this model.
+    pub fn carried(&self, plan: &Plan, from: &Model) -> Plan {
+        Plan(
+            plan.0
+                .iter()
+                .enumerate()
+                .map(|(k, p)| p.mapped(|q| self.calibrated_in(k, from.reported_in(k, q))))
+                .collect(),
+        )
+    }
+
+    /// A plan made in a model whose calibration is the logit shift `from` read in this one; a class with its own
+    /// calibration map (the same in both: it does not depend on the agent's ECE) keeps its cut points.
+    pub fn carried_from_shift(&self, plan: &Plan, from: f64) -> Plan {
+        Plan(
+            plan.0
+                .iter()
+                .enumerate()
+                .map(|(k, p)| self.carried_part_from_shift(k, p, from))
+                .collect(),
+        )
+    }
+
+    /// Class k's partition of [`Model::carried_from_shift`].
+    pub fn carried_part_from_shift(&self, k: usize, p: &Partition, from: f64) -> Partition {
+        if self.classes[k].calibration.is_some() {
+            p.clone()
+        } else {
+            p.reshifted(from, self.shift)
         }
     }
 
@@ -1223,4 +1355,42 @@ pub fn penalized(base: &Lines, penalties: &[(f64, [Line; 4])]) -> [(Move, Line);
 /// A per-move table of lines, in [`Move::ALL`] order.
 pub fn per_move(f: impl Fn(Move) -> Line) -> [Line; 4] {
     Move::ALL.map(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A class's calibration map: its inverse undoes it, it is increasing, a single knot is a logit shift, and a
+    /// flat stretch maps back to its least reported confidence.
+    #[test]
+    fn a_calibration_map_and_its_inverse() {
+        let one = Calibration::new(vec![(0.5, 0.3)]).unwrap();
+        let s = (0.5f64 / 0.5).ln() - (0.3f64 / 0.7).ln();
+        for r in [0.01, 0.2, 0.5, 0.9, 0.999] {
+            assert!((one.calibrated(r) - calibrated(r, s)).abs() < 1e-12, "{r}");
+            assert!((one.reported(one.calibrated(r)) - r).abs() < 1e-12, "{r}");
+        }
+        let m = Calibration::new(vec![(0.3, 0.2), (0.6, 0.5), (0.8, 0.5), (0.95, 0.9)]).unwrap();
+        let mut last = 0.0;
+        for i in 1..1000 {
+            let r = i as f64 / 1000.0;
+            let q = m.calibrated(r);
+            assert!(q >= last - 1e-15, "not increasing at {r}");
+            last = q;
+            if !(0.6..=0.8).contains(&r) {
+                assert!(
+                    (m.reported(q) - r).abs() < 1e-9,
+                    "{r}: {q} -> {}",
+                    m.reported(q)
+                );
+            }
+        }
+        assert!((m.reported(0.5) - 0.6).abs() < 1e-12);
+        assert_eq!((m.calibrated(0.0), m.calibrated(1.0)), (0.0, 1.0));
+        assert_eq!((m.reported(0.0), m.reported(1.0)), (0.0, 1.0));
+        assert!(Calibration::new(vec![]).is_err());
+        assert!(Calibration::new(vec![(0.5, 0.5), (0.5, 0.6)]).is_err());
+        assert!(Calibration::new(vec![(0.5, 0.5), (0.6, 0.4)]).is_err());
+    }
 }

@@ -9,8 +9,10 @@
 //! Capability failures are in the learned P(bad), so the class's `task_minutes` and `failure_prior` are dropped.
 //! The reviewer becomes an error-rate reviewer at the posterior means (once an asked call's outcome is logged); with
 //! `[human.fatigue]`, `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned
-//! one at the log's ask rate. The agent's calibration is kept as its logit shift (its ECE re-expressed under the
-//! learnt classes): the per-class calibration maps are in fit.json, and the card does not yet route on them.
+//! one at the log's ask rate. Every class with an outcome gets its own `calibration` (the line of
+//! [`super::fit::calibration_map`]: logit P(good) = c + a·logit r, learnt from its calls), which replaces the
+//! agent's one logit shift for it, so the card routes each class on how its confidence really reads; the agent's
+//! ECE stays (re-expressed under the learnt classes) for the classes without one.
 
 use std::fmt::Write as _;
 
@@ -135,6 +137,14 @@ pub fn scenario_text(
             ct.insert("prior".into(), spec.into());
             ct.remove("task_minutes");
             ct.remove("failure_prior");
+            if !cf.map.is_empty() {
+                let pairs: Vec<toml::Value> = cf
+                    .map
+                    .iter()
+                    .map(|&(r, q)| toml::Value::Array(vec![r.into(), q.into()]))
+                    .collect();
+                ct.insert("calibration".into(), toml::Value::Array(pairs));
+            }
         }
         changed.push(format!("class {}", c.name));
     }
@@ -172,8 +182,8 @@ pub fn scenario_text(
         head += &format!("#   {c}\n");
     }
     head += &format!(
-        "# A re-issued class prior is a discrete prior of {ATOMS} good and {ATOMS} bad atoms; the agent keeps its\n\
-         # logit shift (its calibration).\n\n"
+        "# A re-issued class prior is a discrete prior of {ATOMS} good and {ATOMS} bad atoms; a class with an\n\
+         # outcome reads its confidence through its learnt calibration, the others through the agent's logit shift.\n\n"
     );
     Ok(head + &body)
 }

@@ -213,7 +213,7 @@ pub fn flips(s: &Scenario, m: &Model, per_action: &Plan, static_plan: &Plan) -> 
 /// Class k's expected utility per action of the class under a plan deployed in model `b` (plan built in a
 /// model with logit shift `from`).
 fn class_eu(b: &Model, plan: &Plan, from: f64, k: usize) -> f64 {
-    let p = plan.0[k].reshifted(from, b.shift);
+    let p = b.carried_part_from_shift(k, &plan.0[k], from);
     class_metrics(&b.classes[k], &p).expected_utility
 }
 
@@ -528,24 +528,12 @@ pub fn robustness(
     if !limits.is_empty() {
         let a = &built[0].model;
         cands.retain(|c| {
-            let p = Plan(
-                c.plan
-                    .0
-                    .iter()
-                    .map(|x| x.reshifted(c.shift, a.shift))
-                    .collect(),
-            );
+            let p = a.carried_from_shift(&c.plan, c.shift);
             super::risk::meets(a, &p, limits)
         });
     }
     let outcome = |c: &Candidate, b: &Built| -> Outcome {
-        let p = Plan(
-            c.plan
-                .0
-                .iter()
-                .map(|x| x.reshifted(c.shift, b.model.shift))
-                .collect(),
-        );
+        let p = b.model.carried_from_shift(&c.plan, c.shift);
         let e = b.model.evaluate(&p).metrics;
         Outcome {
             expected_utility: e.expected_utility,
@@ -575,15 +563,9 @@ pub fn robustness(
         index_of(&rivals[static_rules].name).unwrap_or(r),
     );
     // The robust plan, expressed in the scenario's own frame.
-    let a_shift = built[0].model.shift;
-    let robust_plan = Plan(
-        cands[r]
-            .plan
-            .0
-            .iter()
-            .map(|x| x.reshifted(cands[r].shift, a_shift))
-            .collect(),
-    );
+    let robust_plan = built[0]
+        .model
+        .carried_from_shift(&cands[r].plan, cands[r].shift);
     let deployed_under = built
         .iter()
         .enumerate()

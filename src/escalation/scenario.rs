@@ -64,6 +64,9 @@
 //!                                     # tool, annotations (see `tools`); one spec drives every export
 //! match = ["edit: src/main.rs"]       # example calls that must get this class's decision in every export
 //! not_match = ["edit: infra/main.tf"] # and calls that must not fall in this class
+//! calibration = [[0.8, 0.6], [0.95, 0.7]]  # optional: this class's own map from reported confidence to P(good)
+//!                                     # (linear in logits between the pairs, a constant logit shift beyond);
+//!                                     # replaces the agent's ECE for the class — `cirl fit` writes one
 //!
 //! [gate]
 //! unmatched = "ask"                   # what the gate answers for a call no class covers: allow, ask, deny,
@@ -194,6 +197,7 @@ struct RawClass {
     not_match: Vec<String>,
     claude: Option<toml::Value>,
     gemini: Option<toml::Value>,
+    calibration: Option<Vec<[f64; 2]>>,
 }
 
 /// The agent's capability curve (METR 2025): P(success at a task of t minutes) = σ(slope·(log2 h50 − log2 t)).
@@ -263,6 +267,8 @@ pub struct ActionClass {
     pub tools: Tools,
     /// Calls that must (and must not) fall in this class.
     pub examples: Examples,
+    /// The class's own calibration map, replacing the agent's logit shift for it (`cirl fit` writes one).
+    pub calibration: Option<super::model::Calibration>,
 }
 
 /// A validated scenario.
@@ -610,6 +616,13 @@ impl Scenario {
                     "the class lists example calls but no tools; add tools = { … }",
                 ));
             }
+            let calibration = match &c.calibration {
+                None => None,
+                Some(pairs) => Some(
+                    super::model::Calibration::new(pairs.iter().map(|p| (p[0], p[1])).collect())
+                        .map_err(|m| bad(f("calibration"), m))?,
+                ),
+            };
             classes.push(ActionClass {
                 name: c.name.clone(),
                 share,
@@ -621,6 +634,7 @@ impl Scenario {
                 failure_prior,
                 tools,
                 examples,
+                calibration,
             });
         }
         let total: f64 = classes.iter().map(|c| c.share).sum();

@@ -142,6 +142,7 @@ impl Plan {
             agent_shift: c.agent_shift,
             fit,
             change,
+            per_class_calibration: c.calibration == super::config::LoopCalibration::PerClass,
         };
         let quantities = spec.quantities();
         closed_loop::check(&spec)?;

@@ -303,6 +303,19 @@ pub struct ClosedLoop {
     /// A planted change of the truth, for the drift check to find.
     #[serde(default)]
     pub change: Option<LoopChange>,
+    /// What the re-issued card reads the agent's confidence through: "per-class" (each class's learnt logit
+    /// shift, the default) or "prior" (the prior scenario's calibration, to price learning it).
+    #[serde(default)]
+    pub calibration: LoopCalibration,
+}
+
+/// `closed_loop.calibration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoopCalibration {
+    #[default]
+    PerClass,
+    Prior,
 }
 
 /// `[closed_loop.change]`: after `after` actions the agent follows the scenario at `truth` (same classes).
