@@ -897,3 +897,95 @@ fn the_closed_loop_is_seeded_shardable_and_thread_count_independent() {
     // 3 rounds × (4 classes + 2 reviewer rates + all + card) rows and a header.
     assert_eq!(String::from_utf8(whole).unwrap().lines().count(), 1 + 3 * 8);
 }
+
+/// A log of sessions of 30 asked edits each, bad 40% of the time, whose reviewer catches 90% of bad calls at the
+/// first prompt of a session and the odds of a catch fall by `or` with every further prompt.
+fn tiring(dir: &std::path::Path, or: f64, seed: u64) -> std::path::PathBuf {
+    let mut rng = cirl::rng::job_rng(seed, 0);
+    let mut text = String::new();
+    let mut id = 0;
+    for session in 0..400 {
+        for k in 0..30 {
+            id += 1;
+            let bad = rng.random::<f64>() < 0.4;
+            let catch = 1.0 / (1.0 + (-((0.9f64 / 0.1).ln() + or.ln() * k as f64)).exp());
+            let approve = if bad {
+                rng.random::<f64>() >= catch
+            } else {
+                rng.random::<f64>() < 0.95
+            };
+            // Two records a session out of time order: the prompts are counted in time order.
+            let second = if k == 0 {
+                1
+            } else if k == 1 {
+                0
+            } else {
+                k
+            };
+            let mut line = format!(
+                r#"{{"time":"2026-12-01T{:02}:{:02}:{:02}Z","tool":"t","class":"edit-file","confidence":{},"move":"ask","session":"s{session}","tool_use_id":"{id}","answer":"{}""#,
+                session / 60 % 24,
+                session % 60,
+                second,
+                rng.random::<f64>(),
+                if approve { "approve" } else { "reject" }
+            );
+            if rng.random::<f64>() < if approve { 0.9 } else { 0.3 } {
+                line += if bad {
+                    r#","outcome":"undone","cost":1.0"#
+                } else {
+                    r#","outcome":"fine""#
+                };
+            }
+            text += &line;
+            text += "}\n";
+        }
+    }
+    let p = dir.join(format!("tiring-{or}.jsonl"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Fatigue is learnt where the log shows it (the odds of a catch × 0.9 per further prompt: found, and written into
+/// the re-issued scenario) and not where it does not (the same log with a tireless reviewer).
+#[test]
+fn the_reviewers_fatigue_is_learnt_when_the_log_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = tiring(dir.path(), 0.9, 5);
+    let out = dir.path().join("fit");
+    cirl()
+        .arg("fit")
+        .arg(&log)
+        .args(["--scenario", SCENARIO, "--samples", "300", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let fit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    let f = &fit["reviewer"]["fatigue"];
+    let or = &f["odds_ratio_per_ask"];
+    let (lo, hi) = (or["lo"].as_f64().unwrap(), or["hi"].as_f64().unwrap());
+    assert!(lo < 0.9 && 0.9 < hi && hi < 1.0, "{f}");
+    assert_eq!(f["supported"], true);
+    assert_eq!(f["actions_per_session"], 30.0);
+    let s = Scenario::load(&out.join("scenario.toml")).unwrap();
+    let fat = s
+        .reviewer
+        .fatigue
+        .expect("the re-issued scenario has fatigue");
+    assert!((fat.odds_ratio_per_ask - or["mean"].as_f64().unwrap()).abs() < 1e-9);
+    assert_eq!(fat.actions_per_session, 30.0);
+    // A tireless reviewer: no fatigue is claimed, and the note says so.
+    let fit = fit_cli(&tiring(dir.path(), 1.0, 6), &["--samples", "300"]);
+    let f = &fit["reviewer"]["fatigue"];
+    assert_eq!(f["supported"], false, "{f}");
+    assert!(
+        fit["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("no sign of reviewer fatigue")),
+        "{}",
+        fit["notes"]
+    );
+}

@@ -206,6 +206,15 @@ impl Tally {
             .map(|bin| bin[APPROVE].iter().chain(&bin[REJECT]).sum::<u64>())
             .sum()
     }
+    /// Calls routed to ask (or answered).
+    fn asked_or_routed(&self) -> u64 {
+        self.n
+            .iter()
+            .enumerate()
+            .filter(|(cell, _)| cell % ROUTES == 1)
+            .map(|(_, c)| c.iter().flatten().sum::<u64>())
+            .sum()
+    }
     fn asked_labelled(&self) -> u64 {
         self.n
             .iter()
@@ -236,6 +245,17 @@ pub struct Data {
     /// calls with time in [k·width, (k + 1)·width) since the Unix epoch).
     pub window_ms: Option<i64>,
     pub windows: BTreeMap<i64, BTreeMap<String, Tally>>,
+    /// The asked calls of a session (for reviewer fatigue, [`fatigue`]).
+    pub prompts: Vec<Prompt>,
+}
+
+/// One asked call of a session: its session (hashed), time, and what it says of the reviewer's catch rate.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompt {
+    session: u64,
+    time_ms: i64,
+    /// A bad call with a known outcome: rejected (`Some(true)`) or approved; `None` otherwise.
+    caught: Option<bool>,
 }
 
 /// The ranges of decision ids a SQLite log is read in (in parallel).
@@ -252,6 +272,15 @@ pub struct Call {
     said: usize,
     truth: usize,
     cost: Option<f64>,
+    /// The session, hashed (0: none).
+    session: u64,
+}
+
+fn session_of(s: Option<&[u8]>) -> u64 {
+    use std::hash::BuildHasher;
+    s.map_or(0, |s| {
+        foldhash::fast::FixedState::default().hash_one(s).max(1)
+    })
 }
 
 fn said_of(answer: Option<&str>) -> usize {
@@ -284,6 +313,7 @@ impl Call {
             said: said_of(r.answer.as_deref()),
             truth: truth_of(r.outcome.as_deref()),
             cost: r.cost,
+            session: session_of(r.session.as_deref().map(str::as_bytes)),
             class: r.class,
         }
     }
@@ -301,6 +331,13 @@ impl Data {
         if !self.unique && !self.seen.insert(c.identity) {
             self.duplicates += 1;
             return;
+        }
+        if c.session != 0 && c.route == 1 {
+            self.prompts.push(Prompt {
+                session: c.session,
+                time_ms: c.time_ms,
+                caught: (c.truth == BAD && c.said != NOTHING).then_some(c.said == REJECT),
+            });
         }
         let Some(class) = c.class.take() else {
             self.unclassified += 1;
@@ -325,6 +362,7 @@ impl Data {
         for (k, t) in &o.classes {
             self.classes.entry(k.clone()).or_default().merge(t);
         }
+        self.prompts.extend_from_slice(&o.prompts);
         for (w, classes) in &o.windows {
             let into = self.windows.entry(*w).or_default();
             for (k, t) in classes {
@@ -370,7 +408,7 @@ impl Data {
                 super::log::Log::open(path)?.query_with(
                     "SELECT d.id, d.time, d.class, d.confidence, \
                      (SELECT answer FROM answers WHERE decision_id = d.id ORDER BY id DESC LIMIT 1), \
-                     o.label, o.cost, d.move \
+                     o.label, o.cost, d.move, d.session \
                      FROM decisions d \
                      LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id) \
                      WHERE d.id BETWEEN ?1 AND ?2",
@@ -379,6 +417,7 @@ impl Data {
                         let time: String = row.get(1)?;
                         let answer: Option<String> = row.get(4)?;
                         let label: Option<String> = row.get(5)?;
+                        let mv: Option<String> = row.get(7)?;
                         Ok(Call {
                             identity: row.get::<_, i64>(0)? as u128,
                             time_ms: time
@@ -386,13 +425,16 @@ impl Data {
                                 .map_or(0, |t| t.as_millisecond()),
                             class: row.get(2)?,
                             bin: bin_of(row.get(3)?),
-                            route: route_of(
-                                row.get::<_, Option<String>>(7)?.as_deref(),
-                                said_of(answer.as_deref()),
-                            ),
+                            route: route_of(mv.as_deref(), said_of(answer.as_deref())),
                             said: said_of(answer.as_deref()),
                             truth: truth_of(label.as_deref()),
                             cost: row.get(6)?,
+                            // Only an asked call's session is read (the fatigue fit counts prompts).
+                            session: if route_of(mv.as_deref(), said_of(answer.as_deref())) == 1 {
+                                session_of(row.get_ref(8)?.as_bytes_or_null()?)
+                            } else {
+                                0
+                            },
                         })
                     },
                     &mut |c| {
@@ -407,8 +449,10 @@ impl Data {
                 .map(read_range)
                 .collect::<Result<_>>()?;
             d.unique = true;
-            for p in &parts {
-                d.merge(p);
+            for mut p in parts {
+                let prompts = std::mem::take(&mut p.prompts);
+                d.merge(&p);
+                d.prompts.extend(prompts);
             }
         } else {
             records::read_jsonl_par(path, Call::of, |c| d.add_call(c))?;
@@ -636,6 +680,117 @@ pub struct ReviewerFit {
     pub approve_good: Estimate,
     /// P(reject | bad call).
     pub catch_bad: Estimate,
+    /// Fatigue: how the catch rate falls with the prompts before it in a session (none: the log has no asked
+    /// bad call with an outcome in a session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fatigue: Option<FatigueFit>,
+}
+
+/// The reviewer's fatigue, from the asked bad calls with an outcome in sessions: logit P(reject | bad, k) = α + β·k
+/// for the k-th prompt of its session (counted from 0, in time order), the form of the scenario's
+/// `[human.fatigue]` (Ancker et al. 2017): OR = e^β per further prompt. Fitted by Newton's method with a
+/// normal(0, 1) prior on β (and normal(0, 10²) on α), its posterior read by the Laplace approximation. Outcomes
+/// logged more often for approved than for rejected calls change α, not β (the odds of a rejection among the
+/// logged calls are scaled by the same factor at every k), so β needs no correction for them.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FatigueFit {
+    /// OR per further prompt in a session: `mean` and `median` are e^β̂, the interval e^(β̂ ± 1.645 sd).
+    pub odds_ratio_per_ask: Estimate,
+    /// The prompts (asked calls in sessions) and the asked bad calls with an outcome among them.
+    pub prompts: u64,
+    pub labelled_bad: u64,
+    /// N of `[human.fatigue]`: the prompts per session (of the sessions with one) over the log's ask rate, so
+    /// that the scenario's a·N prompts a session at the log's ask rate a are the log's.
+    pub actions_per_session: f64,
+    /// Whether the data support fatigue: the 90% interval of OR lies below 1.
+    pub supported: bool,
+}
+
+/// The reviewer's fatigue from a log's prompts (see [`FatigueFit`]); none without a labelled bad prompt.
+pub fn fatigue(data: &Data) -> Option<FatigueFit> {
+    if data.prompts.is_empty() {
+        return None;
+    }
+    let mut p = data.prompts.clone();
+    p.par_sort_unstable_by_key(|x| (x.session, x.time_ms));
+    // Per prompt index k (capped): rejected and approved bad calls.
+    const K: usize = 256;
+    let mut counts = vec![(0u64, 0u64); K];
+    let mut k = 0usize;
+    let mut sessions = 0u64;
+    for (i, x) in p.iter().enumerate() {
+        k = if i > 0 && p[i - 1].session == x.session {
+            k + 1
+        } else {
+            sessions += 1;
+            0
+        };
+        if let Some(caught) = x.caught {
+            let c = &mut counts[k.min(K - 1)];
+            if caught {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+    let labelled_bad: u64 = counts.iter().map(|c| c.0 + c.1).sum();
+    if labelled_bad == 0 {
+        return None;
+    }
+    // Newton's method on the log posterior of (α, β).
+    let (mut a, mut b) = (0.0f64, 0.0f64);
+    let mut var_b = 1.0;
+    for _ in 0..100 {
+        let (mut ga, mut gb) = (-a / 100.0, -b);
+        let (mut haa, mut hab, mut hbb) = (-1.0 / 100.0, 0.0, -1.0);
+        for (k, &(r, n)) in counts.iter().enumerate() {
+            let m = (r + n) as f64;
+            if m == 0.0 {
+                continue;
+            }
+            let x = k as f64;
+            let pr = logistic(a + b * x);
+            let resid = r as f64 - m * pr;
+            ga += resid;
+            gb += resid * x;
+            let w = m * pr * (1.0 - pr);
+            haa -= w;
+            hab -= w * x;
+            hbb -= w * x * x;
+        }
+        let det = haa * hbb - hab * hab;
+        if !(det.is_finite() && det > 0.0) {
+            break;
+        }
+        let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        a -= da;
+        b -= db;
+        var_b = -haa / det;
+        if da.abs() + db.abs() < 1e-10 {
+            break;
+        }
+    }
+    let sd = var_b.max(0.0).sqrt();
+    let z = 1.644_854;
+    let est = Estimate {
+        prior: 1.0,
+        mean: b.exp(),
+        median: b.exp(),
+        lo: (b - z * sd).exp(),
+        hi: (b + z * sd).exp(),
+        rhat: 1.0,
+    };
+    let calls: u64 = data.classes.values().map(Tally::calls).sum::<u64>() + data.unclassified;
+    let asked: u64 = data.classes.values().map(Tally::asked_or_routed).sum();
+    let ask_rate = asked as f64 / calls.max(1) as f64;
+    Some(FatigueFit {
+        odds_ratio_per_ask: est,
+        prompts: p.len() as u64,
+        labelled_bad,
+        actions_per_session: p.len() as f64 / sessions as f64 / ask_rate.max(f64::MIN_POSITIVE),
+        supported: est.hi < 1.0,
+    })
 }
 
 /// The fit of a log against a scenario.
@@ -1047,7 +1202,23 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             &[&chains[0].approve_good, &chains[1].approve_good],
         ),
         catch_bad: summarize(pri.catch_bad, &[&chains[0].catch_bad, &chains[1].catch_bad]),
+        fatigue: fatigue(data),
     };
+    if let Some(f) = &reviewer.fatigue {
+        let or = &f.odds_ratio_per_ask;
+        notes.push(if f.supported {
+            format!(
+                "the reviewer tires: the odds of catching a bad call fall by a factor {:.3} (90%: [{:.3}, {:.3}]) with every earlier prompt in its session, from {} bad asked calls with an outcome; the re-issued scenario has [human.fatigue]",
+                or.mean, or.lo, or.hi, f.labelled_bad
+            )
+        } else {
+            format!(
+                "no sign of reviewer fatigue: the odds of catching a bad call change by a factor {:.3} (90%: [{:.3}, {:.3}]) per earlier prompt in its session, from {} bad asked calls with an outcome",
+                or.mean, or.lo, or.hi, f.labelled_bad
+            )
+        });
+    }
+
     let asked_total: u64 = tallies.iter().map(Tally::asked).sum();
     if asked_total == 0 {
         notes.push(

@@ -8,8 +8,9 @@
 //! scenario's own utility given U < 0 where the log holds no loss) — weighted P(bad), P(bad) the posterior mean.
 //! Capability failures are in the learned P(bad), so the class's `task_minutes` and `failure_prior` are dropped.
 //! The reviewer becomes an error-rate reviewer at the posterior means (once an asked call's outcome is logged); with
-//! `[human.fatigue]`, `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned
-//! one at the log's ask rate. Every class with an outcome gets its own `calibration` (the line of
+//! `[human.fatigue]` — the scenario's, or the one the log supports ([`super::fit::fatigue`]), which replaces it —
+//! `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned one at the log's ask
+//! rate. Every class with an outcome gets its own `calibration` (the line of
 //! [`super::fit::calibration_map`]: logit P(good) = c + a·logit r, learnt from its calls), which replaces the
 //! agent's one logit shift for it, so the card routes each class on how its confidence really reads; the agent's
 //! ECE stays (re-expressed under the learnt classes) for the classes without one.
@@ -64,7 +65,27 @@ pub fn scenario_text(
         && let Some(toml::Value::Table(h)) = t.get_mut("human")
     {
         let mut catch = f.reviewer.catch_bad.mean;
-        if let Some(fat) = s.reviewer.fatigue {
+        // Fatigue the log shows replaces the scenario's; either turns the learnt catch rate (at the log's ask
+        // rate) into the rate before fatigue.
+        let learnt = f
+            .reviewer
+            .fatigue
+            .filter(|x| x.supported)
+            .map(|x| super::model::Fatigue {
+                odds_ratio_per_ask: x.odds_ratio_per_ask.mean,
+                actions_per_session: x.actions_per_session.max(1.0),
+            });
+        if let Some(fat) = learnt {
+            let mut ft = toml::Table::new();
+            ft.insert("odds_ratio_per_ask".into(), fat.odds_ratio_per_ask.into());
+            ft.insert("actions_per_session".into(), fat.actions_per_session.into());
+            h.insert("fatigue".into(), toml::Value::Table(ft));
+            changed.push(format!(
+                "the reviewer's fatigue: odds of a catch × {:.3} per further prompt in a session of {:.0} calls",
+                fat.odds_ratio_per_ask, fat.actions_per_session
+            ));
+        }
+        if let Some(fat) = learnt.or(s.reviewer.fatigue) {
             let a = asked as f64 / calls.max(1) as f64;
             let excess = (a * fat.actions_per_session - 1.0).max(0.0);
             let logit = (catch / (1.0 - catch)).ln() - fat.odds_ratio_per_ask.ln() * excess;
