@@ -2,6 +2,8 @@
 //! decision log under concurrent writers killed with SIGKILL at seeded random moments — every decision a
 //! client received is in the log, the file is intact, and nothing is half-written.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,23 +21,7 @@ fn bin() -> PathBuf {
 
 /// The coding agent's card in `dir`.
 fn card(dir: &Path) -> PathBuf {
-    let out = dir.join("card");
-    Cmd::new(bin())
-        .args([
-            "calibrate",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-            "--mc",
-            "0",
-            "--no-plots",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    out.join("card.json")
+    common::coding_card(dir).join("card.json")
 }
 
 fn hook(card: &Path, log: &Path, payload: &str) -> assert_cmd::assert::Assert {

@@ -2,6 +2,8 @@
 //! binary, on a real SQLite file — messy input (offsets, out-of-order and repeated records, blank lines), a
 //! round trip, one-line errors naming the line and field, nothing half-imported, and the gate's own log out.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command as Cmd;
@@ -218,22 +220,7 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
 #[test]
 fn the_gates_own_log_exports_with_its_answers_and_outcomes() {
     let dir = tempfile::tempdir().unwrap();
-    let card_dir = dir.path().join("card");
-    Cmd::new(bin())
-        .args([
-            "calibrate",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/experiments/scenarios/coding-agent.toml"
-            ),
-            "--mc",
-            "0",
-            "--no-plots",
-            "--out",
-        ])
-        .arg(&card_dir)
-        .assert()
-        .success();
+    let card_dir = common::coding_card(dir.path());
     let log = dir.path().join("d.sqlite");
     let lines = [
         r#"{"tool":"Bash","input":{"command":"git push --force"},"confidence":0.99,"tool_use_id":"a"}"#,
