@@ -402,6 +402,13 @@ fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
             .clone()
     };
     let irr = class(&fit, "irreversible");
+    // The log's confidence says nothing of the truth: the learnt calibration line is nearly flat, and its
+    // standard errors are given.
+    let (slope, sd) = (
+        irr["map_line"][1].as_f64().unwrap(),
+        irr["map_line_sd"][1].as_f64().unwrap(),
+    );
+    assert!(slope < 0.3 && sd > 0.0 && sd < 0.2, "slope {slope} ± {sd}");
     let (lo, hi) = (
         irr["p_bad"]["lo"].as_f64().unwrap(),
         irr["p_bad"]["hi"].as_f64().unwrap(),

@@ -609,6 +609,8 @@ pub struct ClassFit {
     pub map: Vec<(f64, f64)>,
     /// The map's line in logits, (c, a): logit P(good) = c + a·logit r (none without an outcome).
     pub map_line: Option<[f64; 2]>,
+    /// The standard errors of (c, a).
+    pub map_line_sd: Option<[f64; 2]>,
     pub tail: Tail,
 }
 
@@ -661,6 +663,8 @@ pub fn calibration_map(
             .map(|&x| (logistic(x), logistic(c + a * x).clamp(1e-12, 1.0 - 1e-12)))
             .collect(),
         line: [c, a],
+        // (XᵀWX)⁻¹ with the bins' information as the weights: the line's uncertainty from the binned calls.
+        line_sd: [(1.0 / sw + mx * mx / sxx).sqrt(), sxx.recip().sqrt()],
     })
 }
 
@@ -671,6 +675,8 @@ pub struct LearntMap {
     pub knots: Vec<(f64, f64)>,
     /// (c, a) of logit P(good) = c + a·logit r.
     pub line: [f64; 2],
+    /// Their standard errors.
+    pub line_sd: [f64; 2],
 }
 
 /// The reviewer's error rates.
@@ -1180,7 +1186,7 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             |r| model.calibrated_in(ki, r),
             set.prior_strength,
         ) {
-            Some(m) if labelled > 0 => (m.knots, Some(m.line)),
+            Some(m) if labelled > 0 => (m.knots, Some((m.line, m.line_sd))),
             _ => (Vec::new(), None),
         };
         classes.push(ClassFit {
@@ -1191,7 +1197,8 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             asked_labelled: t.asked_labelled(),
             p_bad,
             map,
-            map_line,
+            map_line: map_line.map(|x| x.0),
+            map_line_sd: map_line.map(|x| x.1),
             calibration,
             tail: tail(t, pri.loss[ki], 2 * set.samples, &mut tail_rng),
         });
