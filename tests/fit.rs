@@ -221,6 +221,18 @@ fn fit_cli(log: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `cirl fit LOG --samples N --out DIR` against the coding agent; its fit.json.
+fn fit_out(log: &std::path::Path, samples: &str, out: &std::path::Path) -> serde_json::Value {
+    cirl()
+        .arg("fit")
+        .arg(log)
+        .args(["--scenario", SCENARIO, "--samples", samples, "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap()
+}
+
 fn fit_json(log: &std::path::Path) -> serde_json::Value {
     fit_cli(log, &["--samples", "300"])
 }
@@ -380,16 +392,7 @@ fn a_planted_truth_reissues_a_card_that_moves_towards_it() {
     let dir = tempfile::tempdir().unwrap();
     let log = planted(dir.path(), 5000, 0.3, 200.0);
     let out = dir.path().join("fit");
-    let scenario = SCENARIO;
-    cirl()
-        .arg("fit")
-        .arg(&log)
-        .args(["--scenario", scenario, "--samples", "500", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    let fit: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    let fit = fit_out(&log, "500", &out);
     let diff: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("diff.json")).unwrap()).unwrap();
     let class = |v: &serde_json::Value, name: &str| {
@@ -498,13 +501,7 @@ fn a_log_without_outcomes_or_answers_reissues_the_same_card() {
         .collect();
     std::fs::write(&log, lines).unwrap();
     let out = dir.path().join("fit");
-    cirl()
-        .arg("fit")
-        .arg(&log)
-        .args(["--scenario", SCENARIO, "--samples", "200", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    fit_out(&log, "200", &out);
     let diff: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("diff.json")).unwrap()).unwrap();
     assert_eq!(diff["value_before"], diff["value_after"], "{diff}");
@@ -960,15 +957,7 @@ fn the_reviewers_fatigue_is_learnt_when_the_log_shows_it() {
     let dir = tempfile::tempdir().unwrap();
     let log = tiring(dir.path(), 0.9, 5);
     let out = dir.path().join("fit");
-    cirl()
-        .arg("fit")
-        .arg(&log)
-        .args(["--scenario", SCENARIO, "--samples", "300", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    let fit: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    let fit = fit_out(&log, "300", &out);
     let f = &fit["reviewer"]["fatigue"];
     let or = &f["odds_ratio_per_ask"];
     let (lo, hi) = (or["lo"].as_f64().unwrap(), or["hi"].as_f64().unwrap());

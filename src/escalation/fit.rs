@@ -418,6 +418,8 @@ impl Data {
                         let answer: Option<String> = row.get(4)?;
                         let label: Option<String> = row.get(5)?;
                         let mv: Option<String> = row.get(7)?;
+                        let said = said_of(answer.as_deref());
+                        let route = route_of(mv.as_deref(), said);
                         Ok(Call {
                             identity: row.get::<_, i64>(0)? as u128,
                             time_ms: time
@@ -425,12 +427,12 @@ impl Data {
                                 .map_or(0, |t| t.as_millisecond()),
                             class: row.get(2)?,
                             bin: bin_of(row.get(3)?),
-                            route: route_of(mv.as_deref(), said_of(answer.as_deref())),
-                            said: said_of(answer.as_deref()),
+                            route,
+                            said,
                             truth: truth_of(label.as_deref()),
                             cost: row.get(6)?,
                             // Only an asked call's session is read (the fatigue fit counts prompts).
-                            session: if route_of(mv.as_deref(), said_of(answer.as_deref())) == 1 {
+                            session: if route == 1 {
                                 session_of(row.get_ref(8)?.as_bytes_or_null()?)
                             } else {
                                 0
