@@ -122,7 +122,8 @@ enum Command {
     /// outcome.
     Gate(GateArgs),
     /// Learn the escalation inputs from a decision log: posteriors of each class's bad-action rate, calibration
-    /// map and loss tail, and of the reviewer's error rates, with the scenario as the prior.
+    /// map and loss tail, of the reviewer's error rates and fatigue, and — from logged choices between offered
+    /// options — of a Boltzmann-rational model of the human, with the scenario as the prior.
     Fit {
         /// The decision log: the gate's SQLite file or a JSON Lines file (schema cirl-log/1).
         log: PathBuf,
@@ -155,6 +156,11 @@ enum Command {
         /// the windows before it.
         #[arg(long)]
         window: Option<String>,
+        /// With --out: the re-issued reviewer's form — auto (the scenario's: a Boltzmann reviewer stays one when
+        /// the logged choices support it, else error rates), error-rates, or boltzmann (the Boltzmann-rational
+        /// chooser of the logged choices between options with values).
+        #[arg(long, default_value = "auto")]
+        reviewer: String,
     },
     /// Bring decision logs in and out as JSON Lines (schema cirl-log/1: one tool call per line with the human's
     /// answer and its outcome; see the README's "Learning the card from your logs").
@@ -543,10 +549,14 @@ fn dispatch(cmd: Command) -> Result<()> {
             reviewer_strength,
             window,
             future_calls,
+            reviewer,
         } => fit_cmd(
             &log,
             &scenario,
-            out.as_deref(),
+            {
+                let form = cirl::escalation::reissue::ReviewerForm::parse(&reviewer, "--reviewer")?;
+                out.as_deref().map(|o| (o, form))
+            },
             json,
             window.as_deref(),
             future_calls,
@@ -1002,7 +1012,7 @@ fn calibrate_cmd(
 fn fit_cmd(
     log: &Path,
     scenario: &Path,
-    out: Option<&Path>,
+    out: Option<(&Path, cirl::escalation::reissue::ReviewerForm)>,
     json: bool,
     window: Option<&str>,
     future_calls: Option<u64>,
@@ -1018,12 +1028,18 @@ fn fit_cmd(
     f.drift = fit::drift(&s, &data, &settings)?;
     let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
     let mut diff = None;
-    if let Some(dir) = out {
+    if let Some((dir, form)) = out {
         use cirl::escalation::{self, card, reissue};
         let _lock = experiment::outdir::lock(dir)?;
         let original = cirl::input::read_text(scenario, cirl::input::MAX_TOML_BYTES, "--scenario")?;
-        let new_text =
-            reissue::scenario_text(&original, &s, &f, &log.display().to_string(), settings.seed)?;
+        let new_text = reissue::scenario_text(
+            &original,
+            &s,
+            &f,
+            &log.display().to_string(),
+            settings.seed,
+            form,
+        )?;
         let new = Scenario::parse(&new_text, "the re-issued scenario")?;
         let opts = escalation::Options {
             mc_actions: 0,
@@ -1094,6 +1110,27 @@ fn fit_cmd(
         e(&f.reviewer.catch_bad),
         f.reviewer.catch_bad.prior
     );
+    if let Some(b) = &f.reviewer.boltzmann {
+        println!(
+            "reviewer as a Boltzmann chooser: 1/β {} from {} choices; boltzmann:{:.4} [{:.4}, {:.4}]{}",
+            e(&b.rationality),
+            b.choices,
+            b.beta.median,
+            b.beta.lo,
+            b.beta.hi,
+            if b.supported { "" } else { " (not supported)" }
+        );
+    }
+    if let Some(p) = &f.preferences {
+        for w in &p.weights {
+            println!(
+                "choice weight of {}: {} from {} choices",
+                w.feature,
+                e(&w.weight),
+                p.choices
+            );
+        }
+    }
     for n in &f.notes {
         println!("note: {n}");
     }
@@ -1121,7 +1158,7 @@ fn fit_cmd(
             }
         }
     }
-    if let (Some(dir), Some(d)) = (out, diff) {
+    if let (Some((dir, _)), Some(d)) = (out, diff) {
         for c in d.classes.iter().filter(|c| c.decision_changed) {
             println!(
                 "changed: {}: {} -> {} (P(bad) {:.4} -> {:.4})",

@@ -985,3 +985,305 @@ fn the_reviewers_fatigue_is_learnt_when_the_log_shows_it() {
         fit["notes"]
     );
 }
+
+const SUPPORT_BOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/experiments/scenarios/support-bot.toml"
+);
+
+/// A log of `n` asked FAQ answers, each offering its reviewer a choice: approve (worth the answer's utility U ~
+/// normal(0.5, 2²)) or reject (worth 0), and every third also "edit" (worth U/2 + 0.3); a Boltzmann reviewer with
+/// temperature `beta` chooses, P(option) ∝ exp(value/β). Outcomes are logged for the approved.
+fn choosing(dir: &std::path::Path, beta: f64, n: usize, seed: u64) -> std::path::PathBuf {
+    let mut rng = cirl::rng::job_rng(seed, 0);
+    let mut text = String::new();
+    for i in 0..n {
+        let u = 0.5 + 2.0 * rng.sample::<f64, _>(StandardNormal);
+        let mut options = vec![("approve", u), ("reject", 0.0)];
+        if i % 3 == 0 {
+            options.push(("edit", u / 2.0 + 0.3));
+        }
+        let values: Vec<f64> = options.iter().map(|o| o.1).collect();
+        let p = cirl::numerics::softmax(&values, beta);
+        let mut r = rng.random::<f64>();
+        let mut k = options.len() - 1;
+        for (j, pj) in p.iter().enumerate() {
+            if r < *pj {
+                k = j;
+                break;
+            }
+            r -= pj;
+        }
+        let chosen = options[k].0;
+        let offered: Vec<String> = options
+            .iter()
+            .map(|(l, v)| format!(r#"{{"label":"{l}","value":{v}}}"#))
+            .collect();
+        let mut line = format!(
+            r#"{{"time":"2026-12-01T10:{:02}:{:02}Z","tool":"reply","class":"faq","move":"ask","tool_use_id":"c{i}","answer":"{}","options":[{}],"chosen":"{chosen}""#,
+            i / 60 % 60,
+            i % 60,
+            if chosen == "reject" {
+                "reject"
+            } else if chosen == "edit" {
+                "edit"
+            } else {
+                "approve"
+            },
+            offered.join(",")
+        );
+        if chosen == "approve" {
+            line += if u >= 0.0 {
+                r#","outcome":"fine""#
+            } else {
+                r#","outcome":"undone","cost":1.0"#
+            };
+        }
+        text += &line;
+        text += "}\n";
+    }
+    let p = dir.join(format!("choosing-{beta}-{seed}.jsonl"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The reviewer's logged choices between options with values teach its Boltzmann temperature: a reviewer of β =
+/// 0.6 against the scenario's 1.5 is found (the 90% interval holds 0.6 and not 1.5), the re-issued scenario's
+/// reviewer is that chooser, and the SQLite log the file imports into gives the same fit (and exports the choices
+/// back as they were).
+#[test]
+fn the_reviewers_choices_teach_a_boltzmann_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = choosing(dir.path(), 0.6, 800, 7);
+    let out = dir.path().join("fit");
+    cirl()
+        .arg("fit")
+        .arg(&log)
+        .args(["--scenario", SUPPORT_BOT, "--samples", "300", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let fit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    let b = &fit["reviewer"]["boltzmann"];
+    let beta = &b["beta"];
+    // 1/β within 3.3 posterior sd of the truth (a 0.1% miss), the scenario's β well outside the interval.
+    let lam = &b["rationality"];
+    let (m, sd) = (
+        lam["mean"].as_f64().unwrap(),
+        (lam["hi"].as_f64().unwrap() - lam["lo"].as_f64().unwrap()) / (2.0 * 1.644_854),
+    );
+    assert!((m - 1.0 / 0.6).abs() < 3.3 * sd && sd < 0.15, "{b}");
+    assert!(beta["hi"].as_f64().unwrap() < 1.0, "{b}");
+    assert_eq!(b["supported"], true);
+    assert_eq!(b["choices"], 800);
+    assert_eq!(b["options"], 800 * 2 + 267);
+    assert!(
+        b["prior"].as_str().unwrap().contains("boltzmann:1.5"),
+        "{b}"
+    );
+    let s = Scenario::load(&out.join("scenario.toml")).unwrap();
+    match s.reviewer.human {
+        cirl::human::Human::Boltzmann { beta: got } => {
+            assert!(
+                (got - beta["median"].as_f64().unwrap()).abs() < 1e-12,
+                "{got}"
+            )
+        }
+        h => panic!("the re-issued reviewer is {h:?}"),
+    }
+    // The same log through the SQLite store: the same choices, the same fit, and back out unchanged.
+    let db = dir.path().join("log.db");
+    cirl()
+        .args(["log", "import"])
+        .arg(&log)
+        .arg("--log")
+        .arg(&db)
+        .assert()
+        .success();
+    let from_db = cirl()
+        .arg("fit")
+        .arg(&db)
+        .args(["--scenario", SUPPORT_BOT, "--samples", "300", "--json"])
+        .output()
+        .unwrap();
+    let from_db: serde_json::Value = serde_json::from_slice(&from_db.stdout).unwrap();
+    assert_eq!(from_db["reviewer"]["boltzmann"], *b);
+    let exported = cirl()
+        .args(["log", "export", "--log"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&exported.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let original: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let offered = |v: &serde_json::Value| -> Vec<cirl::escalation::records::Offered> {
+        serde_json::from_value(v["options"].clone()).unwrap()
+    };
+    assert_eq!(offered(&first), offered(&original));
+    assert_eq!(first["chosen"], original["chosen"]);
+}
+
+/// An error-rate scenario keeps its form unless asked (`--reviewer boltzmann`), which a log without choices
+/// refuses with one line naming the flag; too few choices are not taken as support.
+#[test]
+fn the_reviewers_form_follows_the_scenario_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = choosing(dir.path(), 0.6, 300, 8);
+    let scenario_of = |extra: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        cirl()
+            .arg("fit")
+            .arg(&log)
+            .args(["--scenario", SUPPORT_BOT, "--samples", "100", "--out"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        Scenario::load(&out.join("scenario.toml"))
+            .unwrap()
+            .reviewer
+            .human
+    };
+    assert!(matches!(
+        scenario_of(&["--reviewer", "error-rates"], "e"),
+        cirl::human::Human::ErrorRates { .. }
+    ));
+    assert!(matches!(
+        scenario_of(&["--reviewer", "boltzmann"], "b"),
+        cirl::human::Human::Boltzmann { .. }
+    ));
+    // The coding agent's error-rate reviewer stays one in auto; its log of 5 choices supports nothing.
+    let few = choosing(dir.path(), 0.6, 5, 9);
+    let few = {
+        let t = std::fs::read_to_string(&few)
+            .unwrap()
+            .replace("\"faq\"", "\"edit-file\"");
+        let p = dir.path().join("few.jsonl");
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let out = dir.path().join("few");
+    let fit = fit_out(&few, "100", &out);
+    assert_eq!(fit["reviewer"]["boltzmann"]["supported"], false);
+    let err = cirl()
+        .arg("fit")
+        .arg(&few)
+        .args([
+            "--scenario",
+            SCENARIO,
+            "--samples",
+            "100",
+            "--reviewer",
+            "boltzmann",
+            "--out",
+        ])
+        .arg(dir.path().join("refused"))
+        .output()
+        .unwrap();
+    assert_eq!(err.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        msg.contains("--reviewer") && msg.contains("5 choices"),
+        "{msg}"
+    );
+    assert_eq!(msg.trim().lines().count(), 1, "{msg}");
+}
+
+/// Choices between options with features teach what the human weighs (one-step MaxEnt IRL): planted weights
+/// minutes_saved 0.8 and risk −2.0 lie within 3.3 posterior sd (a 0.1% miss each) of the fit, and the fit is
+/// sharp; records whose features differ are refused.
+#[test]
+fn choices_with_features_teach_what_the_human_weighs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = cirl::rng::job_rng(12, 0);
+    let w = [0.8, -2.0];
+    let mut text = String::new();
+    for i in 0..1500 {
+        let m = 2 + i % 3;
+        let x: Vec<[f64; 2]> = (0..m)
+            .map(|_| {
+                [
+                    rng.random::<f64>() * 4.0,
+                    (rng.random::<f64>() < 0.3) as u8 as f64,
+                ]
+            })
+            .collect();
+        let u: Vec<f64> = x.iter().map(|f| f[0] * w[0] + f[1] * w[1]).collect();
+        let p = cirl::numerics::softmax(&u, 1.0);
+        let mut r = rng.random::<f64>();
+        let mut k = m - 1;
+        for (j, pj) in p.iter().enumerate() {
+            if r < *pj {
+                k = j;
+                break;
+            }
+            r -= pj;
+        }
+        let opts: Vec<String> = x
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                format!(
+                    r#"{{"label":"plan {j}","features":{{"minutes_saved":{},"risk":{}}}}}"#,
+                    f[0], f[1]
+                )
+            })
+            .collect();
+        text += &format!(
+            r#"{{"time":"2026-12-01T11:{:02}:{:02}Z","tool":"plan","class":"edit-file","move":"ask","tool_use_id":"p{i}","options":[{}],"chosen":"plan {k}"}}"#,
+            i / 60 % 60,
+            i % 60,
+            opts.join(",")
+        );
+        text += "\n";
+    }
+    let log = dir.path().join("plans.jsonl");
+    std::fs::write(&log, &text).unwrap();
+    let fit = fit_json(&log);
+    let p = &fit["preferences"];
+    assert_eq!(p["choices"], 1500);
+    for (name, truth) in [("minutes_saved", 0.8), ("risk", -2.0)] {
+        let wj = p["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["feature"] == name)
+            .unwrap();
+        let (lo, hi) = (
+            wj["weight"]["lo"].as_f64().unwrap(),
+            wj["weight"]["hi"].as_f64().unwrap(),
+        );
+        let (m, sd) = ((lo + hi) / 2.0, (hi - lo) / (2.0 * 1.644_854));
+        assert!((m - truth).abs() < 3.3 * sd && sd < 0.15, "{name}: {wj}");
+    }
+    assert!(fit["reviewer"].get("boltzmann").is_none());
+    // A record offering other features: one line naming the field, exit 2.
+    text += r#"{"time":"2026-12-01T12:00:00Z","tool":"plan","class":"edit-file","move":"ask","options":[{"label":"a","features":{"minutes":1}},{"label":"b","features":{"minutes":2}}],"chosen":"a"}"#;
+    text += "\n";
+    std::fs::write(&log, &text).unwrap();
+    let out = cirl()
+        .arg("fit")
+        .arg(&log)
+        .args(["--scenario", SCENARIO])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        msg.contains("options.features") && msg.contains("2026-12-01T12:00:00Z"),
+        "{msg}"
+    );
+}

@@ -171,6 +171,46 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
             "cost: given without an outcome",
         ),
         (r#"{"time":"2026-12-01T10:00:00Z","tool":""}"#, "tool:"),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"b","value":0}],"chosen":"c"}"#,
+            "chosen: \"c\" is not the label",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"b","value":0}]}"#,
+            "chosen: missing",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","chosen":"a"}"#,
+            "chosen: given without options",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"act","options":[{"label":"a","value":1},{"label":"b","value":0}],"chosen":"a"}"#,
+            "options: a call whose move was \"act\"",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1}],"chosen":"a"}"#,
+            "options: 1 options",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"a","value":0}],"chosen":"a"}"#,
+            "options[1].label",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"b","features":{"f":0}}],"chosen":"a"}"#,
+            "options[1]: every option",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1,"features":{"f":1}},{"label":"b","value":0}],"chosen":"a"}"#,
+            "options[0]: give exactly one",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","features":{"f":1}},{"label":"b","features":{"g":0}}],"chosen":"a"}"#,
+            "options[1].features: names",
+        ),
+        (
+            r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"b","valeu":0}],"chosen":"a"}"#,
+            "unknown field `valeu`",
+        ),
         ("not json", "(column"),
     ];
     for (line, needle) in cases {

@@ -424,6 +424,7 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
             &f,
             "the closed loop",
             set.seed,
+            reissue::ReviewerForm::Auto,
         )?;
         let mut next = Scenario::parse(&text, "the re-issued scenario")?;
         if !spec.per_class_calibration {

@@ -37,6 +37,9 @@
 //! bins' posteriors ([`calibration_map`]), written into the re-issued scenario as the class's `calibration`; it
 //! replaces the agent's one logit shift for the class.
 //!
+//! **The human's choices** between offered options, where the log has them, are fitted apart by the inverse model
+//! of [`super::choices`] (a Boltzmann-rational chooser): [`ReviewerFit::boltzmann`] and [`Fit::preferences`].
+//!
 //! Intervals are 90% equal-tailed.
 
 use std::collections::{BTreeMap, HashSet};
@@ -47,6 +50,7 @@ use rand_distr::{Beta, Binomial, Distribution, Gamma, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::choices::{self, BoltzmannFit, Logged, Offer, PreferenceFit};
 use super::model::Model;
 use super::records::{self, Record};
 use super::scenario::Scenario;
@@ -247,6 +251,8 @@ pub struct Data {
     pub windows: BTreeMap<i64, BTreeMap<String, Tally>>,
     /// The asked calls of a session (for reviewer fatigue, [`fatigue`]).
     pub prompts: Vec<Prompt>,
+    /// The choices between offered options (for the inverse model of the human's choices, [`super::choices`]).
+    pub choices: Logged,
 }
 
 /// One asked call of a session: its session (hashed), time, and what it says of the reviewer's catch rate.
@@ -274,6 +280,8 @@ pub struct Call {
     cost: Option<f64>,
     /// The session, hashed (0: none).
     session: u64,
+    /// A choice between offered options.
+    choice: Option<Box<Offer>>,
 }
 
 fn session_of(s: Option<&[u8]>) -> u64 {
@@ -302,7 +310,12 @@ fn truth_of(outcome: Option<&str>) -> usize {
 impl Call {
     /// The fit's view of a record (already checked; see [`records::Record::validate`]).
     pub fn of(r: Record) -> Call {
+        let choice = match (&r.options, &r.chosen) {
+            (Some(o), Some(c)) => Some(Box::new(Offer::of(o, c))),
+            _ => None,
+        };
         Call {
+            choice,
             identity: r.identity(),
             time_ms: r
                 .time
@@ -331,6 +344,9 @@ impl Data {
         if !self.unique && !self.seen.insert(c.identity) {
             self.duplicates += 1;
             return;
+        }
+        if let Some(o) = c.choice.take() {
+            self.choices.add(*o, c.time_ms);
         }
         if c.session != 0 && c.route == 1 {
             self.prompts.push(Prompt {
@@ -363,6 +379,7 @@ impl Data {
             self.classes.entry(k.clone()).or_default().merge(t);
         }
         self.prompts.extend_from_slice(&o.prompts);
+        self.choices.merge(&o.choices);
         for (w, classes) in &o.windows {
             let into = self.windows.entry(*w).or_default();
             for (k, t) in classes {
@@ -437,6 +454,7 @@ impl Data {
                             } else {
                                 0
                             },
+                            choice: None,
                         })
                     },
                     &mut |c| {
@@ -456,9 +474,41 @@ impl Data {
                 d.merge(&p);
                 d.prompts.extend(prompts);
             }
+            // The choices (few: a table of their own), each call's latest, in id order.
+            let log = super::log::Log::open(path)?;
+            if log.has_choices() {
+                let file = path.display().to_string();
+                log.query(
+                    "SELECT d.time, c.options, c.chosen FROM choices c JOIN decisions d ON d.id = c.decision_id \
+                     WHERE c.id = (SELECT max(id) FROM choices WHERE decision_id = c.decision_id) \
+                     ORDER BY c.decision_id",
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    },
+                    &mut |(time, options, chosen): (String, String, String)| {
+                        let options: Vec<records::Offered> = serde_json::from_str(&options)
+                            .map_err(|e| {
+                                Error::invalid(
+                                    &file,
+                                    format!("choices.options of the call at {time} is not a list of options ({e}); the log is damaged"),
+                                )
+                            })?;
+                        let t = time
+                            .parse::<jiff::Timestamp>()
+                            .map_or(0, |t| t.as_millisecond());
+                        d.choices.add(Offer::of(&options, &chosen), t);
+                        Ok(())
+                    },
+                )?;
+            }
         } else {
             records::read_jsonl_par(path, Call::of, |c| d.add_call(c))?;
         }
+        d.choices.check(&path.display().to_string())?;
         Ok(d)
     }
 }
@@ -692,6 +742,10 @@ pub struct ReviewerFit {
     /// bad call with an outcome in a session).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatigue: Option<FatigueFit>,
+    /// The reviewer as a Boltzmann-rational chooser, from the logged choices between options with values
+    /// ([`super::choices`]; none: the log has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boltzmann: Option<BoltzmannFit>,
 }
 
 /// The reviewer's fatigue, from the asked bad calls with an outcome in sessions: logit P(reject | bad, k) = α + β·k
@@ -815,6 +869,9 @@ pub struct Fit {
     /// What the log cannot tell, and what to collect.
     pub notes: Vec<String>,
     pub settings: Settings,
+    /// What the human's choices between options with features weigh ([`super::choices`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<PreferenceFit>,
     /// The drift check, window by window (with `--window`; see [`drift`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Window>,
@@ -1212,7 +1269,50 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
         ),
         catch_bad: summarize(pri.catch_bad, &[&chains[0].catch_bad, &chains[1].catch_bad]),
         fatigue: fatigue(data),
+        boltzmann: choices::fit_values(&data.choices, &scenario.reviewer.human),
     };
+    let preferences = choices::fit_features(&data.choices);
+    if let Some(b) = &reviewer.boltzmann {
+        let beta = &b.beta;
+        notes.push(if b.supported {
+            format!(
+                "the reviewer's {} choices between options with values fit a Boltzmann-rational chooser, boltzmann:{:.4} (90%: [{:.4}, {:.4}]), who chose the option worth most in {:.0}% of them (pseudo-R² {:.3}); {}",
+                b.choices,
+                beta.median,
+                beta.lo,
+                beta.hi,
+                100.0 * b.hit_rate,
+                b.pseudo_r2,
+                if matches!(scenario.reviewer.human, Human::Boltzmann { .. } | Human::Rational) {
+                    "the re-issued scenario's reviewer is that chooser"
+                } else {
+                    "the re-issued reviewer keeps the scenario's form (error rates); `--reviewer boltzmann` makes it that chooser"
+                }
+            )
+        } else {
+            format!(
+                "the reviewer's {} logged choices do not show a Boltzmann-rational chooser preferring the options worth more (1/β 90%: [{:.4}, {:.4}]; at least {} choices and an interval above 0 are needed): the reviewer stays as it is",
+                b.choices, b.rationality.lo, b.rationality.hi, choices::MIN_CHOICES
+            )
+        });
+    }
+    if let Some(p) = &preferences {
+        let w: Vec<String> = p
+            .weights
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} {:.4} [{:.4}, {:.4}]",
+                    w.feature, w.weight.mean, w.weight.lo, w.weight.hi
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "the human's {} choices between options with features weigh them (per unit, over the human's noise): {}",
+            p.choices,
+            w.join(", ")
+        ));
+    }
     if let Some(f) = &reviewer.fatigue {
         let or = &f.odds_ratio_per_ask;
         notes.push(if f.supported {
@@ -1265,6 +1365,7 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
         reviewer,
         notes,
         settings: *set,
+        preferences,
         drift: Vec::new(),
     })
 }

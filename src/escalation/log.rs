@@ -19,6 +19,9 @@
 //!   `edit` | `timeout`).
 //! - `outcomes`: what came of a call when known: `decision_id`, `time`, `label` (`fine` | `undone` |
 //!   `incident`), `cost` (the undo cost or the incident's severity, in the scenario's units), `note`.
+//! - `choices`: the options a human was offered and the one chosen (see [`super::records`]): `decision_id`,
+//!   `options` (JSON: an array of `{label, value}` or `{label, features}`), `chosen` (a label). Added to a log of
+//!   an earlier cirl when one is first imported into or read whole; the schema version stays 1.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,6 +75,17 @@ pub const READ_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS answers_decision ON answers (decision_id);
 CREATE INDEX IF NOT EXISTS outcomes_decision ON outcomes (decision_id);
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
+";
+
+/// The table of offered choices, which logs written before it lack (created by [`Log::ensure_read_indexes`]).
+pub const CHOICES: &str = "
+CREATE TABLE IF NOT EXISTS choices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id INTEGER NOT NULL REFERENCES decisions (id),
+    options TEXT NOT NULL,
+    chosen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS choices_decision ON choices (decision_id);
 ";
 
 /// How long a writer waits for the lock before it gives up.
@@ -185,8 +199,10 @@ impl Log {
             Ok(v) => v,
             // A new file: create the schema (every statement is IF NOT EXISTS, so racing creators agree).
             Err(_) => {
-                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} {READ_INDEXES} COMMIT;"))
-                    .map_err(&err)?;
+                conn.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {SCHEMA} {READ_INDEXES} {CHOICES} COMMIT;"
+                ))
+                .map_err(&err)?;
                 read_version(&conn).map_err(&err)?
             }
         };
@@ -345,6 +361,18 @@ impl Log {
     /// cannot be written is read without them, slowly).
     pub fn ensure_read_indexes(&self) {
         let _ = self.conn.execute_batch(READ_INDEXES);
+        let _ = self.conn.execute_batch(CHOICES);
+    }
+
+    /// Whether the log has the `choices` table (a log of an earlier cirl on a read-only file may not).
+    pub fn has_choices(&self) -> bool {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'choices'",
+                [],
+                |_| Ok(()),
+            )
+            .is_ok()
     }
 
     /// Runs the query `sql`, handing each row, as `map` reads it, to `take`.

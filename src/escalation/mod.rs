@@ -21,6 +21,7 @@
 
 pub mod axes;
 pub mod card;
+pub mod choices;
 pub mod closed_loop;
 pub mod export;
 pub mod fit;

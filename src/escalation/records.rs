@@ -23,6 +23,8 @@
 //! | `session`, `tool_use_id` | string or null | the runtime's session and tool-use id |
 //! | `input` | any JSON | the call's arguments (default `{}`) |
 //! | `runtime`, `reason`, `scenario`, `card` | string | where the record came from (default `import`), why, and the scenario and card hash that decided it |
+//! | `options` | array or null | the options the human was offered, for a choice between them (an asked or deferred call): 2 to 64 objects `{"label": "...", "value": v}` (what the option is worth, in the scenario's units) or `{"label": "...", "features": {"name": x, ...}}` (the same feature names in every option and every record); labels distinct |
+//! | `chosen` | string or null | the label of the option the human chose (required with `options`) |
 //! | `id` | integer | written by export (the log's decision id); ignored by import |
 //!
 //! A record is one call: a call is identified by its (`session`, `tool_use_id`) when it has a tool-use id, else by
@@ -30,6 +32,10 @@
 //! the log, so importing the same file twice adds nothing; records may come in any order (`cirl fit` orders them
 //! by time). Every line is checked before anything is written, and the records are written in one transaction:
 //! a file with a bad line imports nothing.
+//!
+//! `options` and `chosen` feed the inverse model of the human's choices ([`super::choices`]): a Boltzmann-rational
+//! chooser, P(option i) ∝ exp(v_i / β), whose β `cirl fit` learns from the choices with values, and whose weights
+//! of the features it learns from the choices with features.
 
 use std::collections::HashSet;
 use std::io::{BufRead, Read, Write};
@@ -90,6 +96,112 @@ pub struct Record {
     pub scenario: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<Offered>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
+}
+
+/// One option the human was offered: its label and what it is worth, or its features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offered {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+/// The most options one choice may offer.
+pub const MAX_OPTIONS: usize = 64;
+
+/// Checks a record's `options` and `chosen`.
+fn check_choice(
+    options: Option<&[Offered]>,
+    chosen: Option<&str>,
+    mv: Option<&str>,
+) -> std::result::Result<(), String> {
+    let Some(options) = options else {
+        return match chosen {
+            Some(_) => Err("chosen: given without options; give the options offered".into()),
+            None => Ok(()),
+        };
+    };
+    if let Some(m) = mv
+        && m != "ask"
+    {
+        return Err(format!(
+            "options: a call whose move was {m:?} was not asked; only asked (or deferred) calls offer a choice"
+        ));
+    }
+    if !(2..=MAX_OPTIONS).contains(&options.len()) {
+        return Err(format!(
+            "options: {} options; a choice offers 2 to {MAX_OPTIONS}",
+            options.len()
+        ));
+    }
+    let by_value = options[0].value.is_some();
+    for (i, o) in options.iter().enumerate() {
+        if o.label.is_empty() {
+            return Err(format!("options[{i}].label: empty; name the option"));
+        }
+        if options[..i].iter().any(|p| p.label == o.label) {
+            return Err(format!(
+                "options[{i}].label: {:?} is offered twice; labels must be distinct",
+                o.label
+            ));
+        }
+        match (o.value, &o.features) {
+            (Some(v), None) if by_value => {
+                if !v.is_finite() {
+                    return Err(format!("options[{i}].value: {v} is not a finite number"));
+                }
+            }
+            (None, Some(f)) if !by_value => {
+                if f.is_empty() {
+                    return Err(format!(
+                        "options[{i}].features: empty; give at least one feature"
+                    ));
+                }
+                if let Some((k, x)) = f.iter().find(|(_, x)| !x.is_finite()) {
+                    return Err(format!(
+                        "options[{i}].features.{k}: {x} is not a finite number"
+                    ));
+                }
+                let first = options[0].features.as_ref().expect("features, as checked");
+                if !f.keys().eq(first.keys()) {
+                    return Err(format!(
+                        "options[{i}].features: names {:?} differ from the first option's {:?}; give every option the same features",
+                        f.keys().collect::<Vec<_>>(),
+                        first.keys().collect::<Vec<_>>()
+                    ));
+                }
+            }
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(format!(
+                    "options[{i}]: give exactly one of value and features"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "options[{i}]: every option of a choice has a value, or every one has features, not a mix"
+                ));
+            }
+        }
+    }
+    match chosen {
+        None => Err("chosen: missing; give the label of the option the human chose".into()),
+        Some(c) if options.iter().any(|o| o.label == c) => Ok(()),
+        Some(c) => Err(format!(
+            "chosen: {c:?} is not the label of an offered option ({})",
+            options
+                .iter()
+                .map(|o| format!("{:?}", o.label))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// A time in RFC 3339 as the log stores it: UTC with milliseconds (`2026-12-01T09:30:00.000Z`), so that the
@@ -166,6 +278,11 @@ impl Record {
             ));
         }
         self.decision = Some(decision);
+        check_choice(
+            self.options.as_deref(),
+            self.chosen.as_deref(),
+            self.mv.as_deref(),
+        )?;
         match (&self.answer, self.mv.as_deref()) {
             (Some(a), Some("ask") | None) => {
                 one_of("answer", a, &["approve", "reject", "edit", "timeout"])?;
@@ -473,6 +590,7 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
     let mut done = Imported::default();
     log.transaction(|tx, store| {
         tx.execute_batch(super::log::READ_INDEXES).map_err(store)?;
+        tx.execute_batch(super::log::CHOICES).map_err(store)?;
         let prepare = |sql: &str| tx.prepare(sql).map_err(store);
         let mut by_id = prepare(
             "SELECT 1 FROM decisions WHERE tool_use_id = ?1 AND coalesce(session, '') = ?2 LIMIT 1",
@@ -491,6 +609,8 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
         let mut outcome = prepare(
             "INSERT INTO outcomes (decision_id, time, label, cost, note) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        let mut choice =
+            prepare("INSERT INTO choices (decision_id, options, chosen) VALUES (?1, ?2, ?3)")?;
         read_jsonl(path, |r| {
             let input = r.input_text();
             let session = r.session.clone().unwrap_or_default();
@@ -536,6 +656,10 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
                     .execute(params![id, r.outcome_time, o, r.cost, r.note])
                     .map_err(store)?;
             }
+            if let (Some(o), Some(c)) = (&r.options, &r.chosen) {
+                let options = serde_json::to_string(o).expect("serializable");
+                choice.execute(params![id, options, c]).map_err(store)?;
+            }
             done.added += 1;
             Ok(())
         })
@@ -546,16 +670,28 @@ pub fn import(log_path: &Path, path: &Path) -> Result<Imported> {
 /// Every call in `log` as a record, in time order (then id), with its latest answer and outcome.
 pub fn for_each(log: &Log, mut take: impl FnMut(Record) -> Result<()>) -> Result<()> {
     log.ensure_read_indexes();
+    let (choice_cols, choice_join) = if log.has_choices() {
+        (
+            "c.options, c.chosen",
+            "LEFT JOIN choices c ON c.id = (SELECT max(id) FROM choices WHERE decision_id = d.id)",
+        )
+    } else {
+        ("NULL, NULL", "")
+    };
     log.query(
-        "SELECT d.id, d.time, d.tool, d.class, d.confidence, d.confidence_source, d.move, d.decision, \
-         a.answer, a.time, o.label, o.cost, o.time, o.note, d.session, d.tool_use_id, d.input, d.runtime, \
-         d.reason, d.scenario, d.card \
-         FROM decisions d \
-         LEFT JOIN answers a ON a.id = (SELECT max(id) FROM answers WHERE decision_id = d.id) \
-         LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id) \
-         ORDER BY d.time, d.id",
+        &format!(
+            "SELECT d.id, d.time, d.tool, d.class, d.confidence, d.confidence_source, d.move, d.decision, \
+             a.answer, a.time, o.label, o.cost, o.time, o.note, d.session, d.tool_use_id, d.input, d.runtime, \
+             d.reason, d.scenario, d.card, {choice_cols} \
+             FROM decisions d \
+             LEFT JOIN answers a ON a.id = (SELECT max(id) FROM answers WHERE decision_id = d.id) \
+             LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id) \
+             {choice_join} \
+             ORDER BY d.time, d.id"
+        ),
         |row| {
             let input: String = row.get(16)?;
+            let options: Option<String> = row.get(21)?;
             let r = Record {
                 id: Some(row.get(0)?),
                 time: row.get(1)?,
@@ -578,6 +714,8 @@ pub fn for_each(log: &Log, mut take: impl FnMut(Record) -> Result<()>) -> Result
                 reason: row.get(18)?,
                 scenario: row.get(19)?,
                 card: row.get(20)?,
+                options: options.and_then(|o| serde_json::from_str(&o).ok()),
+                chosen: row.get(22)?,
             };
             Ok(r)
         },

@@ -7,7 +7,10 @@
 //! [`ATOMS`] bad atoms — minus the posterior-predictive loss of a bad call, at its quantiles' midpoints (the
 //! scenario's own utility given U < 0 where the log holds no loss) — weighted P(bad), P(bad) the posterior mean.
 //! Capability failures are in the learned P(bad), so the class's `task_minutes` and `failure_prior` are dropped.
-//! The reviewer becomes an error-rate reviewer at the posterior means (once an asked call's outcome is logged); with
+//! The reviewer becomes a Boltzmann-rational chooser, `boltzmann:β` at the β the logged choices between options
+//! with values give ([`super::choices`]), when they support one and the scenario's reviewer is a Boltzmann (or
+//! rational) one or [`ReviewerForm::Boltzmann`] asks for it; otherwise an error-rate reviewer at the posterior means
+//! (once an asked call's outcome is logged); with
 //! `[human.fatigue]` — the scenario's, or the one the log supports ([`super::fit::fatigue`]), which replaces it —
 //! `catch_bad` is the catch rate before fatigue that the fatigue model turns into the learned one at the log's ask
 //! rate. Every class with an outcome gets its own `calibration` (the line of
@@ -36,6 +39,35 @@ const DRAWS: usize = 20_000;
 /// The weight, in logged losses, of the scenario's own losses in the re-issued loss distribution.
 pub const LOSS_PRIOR_WEIGHT: f64 = 4.0;
 
+/// The form of the re-issued reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewerForm {
+    /// The scenario's: a Boltzmann (or rational) reviewer stays a Boltzmann one when the logged choices support
+    /// it ([`super::choices::BoltzmannFit::supported`]); otherwise error rates.
+    #[default]
+    Auto,
+    /// Error rates, learnt from the asked calls with an outcome.
+    ErrorRates,
+    /// The Boltzmann-rational chooser of the logged choices between options with values.
+    Boltzmann,
+}
+
+impl ReviewerForm {
+    /// `auto`, `error-rates` or `boltzmann` (the flag `flag` names it in an error).
+    pub fn parse(v: &str, flag: &str) -> Result<ReviewerForm> {
+        match v {
+            "auto" => Ok(ReviewerForm::Auto),
+            "error-rates" => Ok(ReviewerForm::ErrorRates),
+            "boltzmann" => Ok(ReviewerForm::Boltzmann),
+            _ => Err(Error::invalid(
+                flag,
+                format!("{v:?} is not a reviewer form; give auto, error-rates or boltzmann"),
+            )),
+        }
+    }
+}
+
 /// The midpoints of `n` equal-probability slices of the sorted sample `v`.
 fn midpoints(v: &mut [f64], n: usize) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
@@ -52,6 +84,7 @@ pub fn scenario_text(
     f: &Fit,
     log: &str,
     seed: u64,
+    form: ReviewerForm,
 ) -> Result<String> {
     let mut t: toml::Table = toml::from_str(original)
         .map_err(|e| Error::invalid("--scenario", format!("not TOML: {}", e.message())))?;
@@ -59,9 +92,51 @@ pub fn scenario_text(
     let mut changed = Vec::new();
     let asked: u64 = f.classes.iter().map(|c| c.asked).sum();
     let calls: u64 = f.classes.iter().map(|c| c.calls).sum();
+    let chooser = f.reviewer.boltzmann.as_ref().filter(|b| b.supported);
+    let boltzmann = match form {
+        ReviewerForm::ErrorRates => None,
+        ReviewerForm::Auto => chooser.filter(|_| {
+            matches!(
+                s.reviewer.human,
+                crate::human::Human::Boltzmann { .. } | crate::human::Human::Rational
+            )
+        }),
+        ReviewerForm::Boltzmann => Some(chooser.ok_or_else(|| {
+            let why = match &f.reviewer.boltzmann {
+                None => "the log has no choices between options with values".to_string(),
+                Some(b) => format!(
+                    "its {} choices do not support one (1/β 90%: [{:.4}, {:.4}]; at least {} choices and an interval above 0 are needed)",
+                    b.choices,
+                    b.rationality.lo,
+                    b.rationality.hi,
+                    super::choices::MIN_CHOICES
+                ),
+            };
+            Error::invalid(
+                "--reviewer",
+                format!("boltzmann: {why}; log the options offered and the one chosen, or give --reviewer auto"),
+            )
+        })?),
+    };
+    if let Some(b) = boltzmann {
+        let Some(toml::Value::Table(h)) = t.get_mut("human") else {
+            return Err(Error::invalid("--scenario", "has no [human]"));
+        };
+        h.insert(
+            "response".into(),
+            format!("boltzmann:{}", b.beta.median).into(),
+        );
+        for k in ["approve_good", "catch_bad", "approval_rate", "fatigue"] {
+            h.remove(k);
+        }
+        changed.push(format!(
+            "the reviewer: a Boltzmann-rational chooser, boltzmann:{:.4}, from {} logged choices",
+            b.beta.median, b.choices
+        ));
+    }
     // Answers without outcomes hardly separate the reviewer's errors from the calls' quality: the reviewer is
     // re-issued once some asked call's outcome is known.
-    if f.classes.iter().any(|c| c.asked_labelled > 0)
+    else if f.classes.iter().any(|c| c.asked_labelled > 0)
         && let Some(toml::Value::Table(h)) = t.get_mut("human")
     {
         let mut catch = f.reviewer.catch_bad.mean;

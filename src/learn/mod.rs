@@ -11,6 +11,7 @@
 //! - Orseau & Armstrong. *Safely Interruptible Agents*. UAI 2016.
 //! - Leike et al. *AI Safety Gridworlds*. 2017.
 
+pub mod choice;
 pub mod irl;
 
 use rand::RngExt;

@@ -56,3 +56,21 @@ def test_a_bad_line_is_named(tmp_path):
     p.write_text('{"time": "2026-12-01T00:00:00Z", "tool": "t"}\nnot json\n')
     with pytest.raises(ValueError, match="bad.jsonl:2"):
         cirl_log.read(p)
+
+
+def test_choices_read_the_same_from_sqlite_and_jsonl(tmp_path):
+    jl = tmp_path / "choices.jsonl"
+    recs = [
+        {"time": "2026-12-01T10:00:00Z", "tool": "reply", "class": "faq", "move": "ask", "tool_use_id": "x",
+         "answer": "approve", "options": [{"label": "approve", "value": 1.5}, {"label": "reject", "value": 0.0}],
+         "chosen": "approve"},
+        {"time": "2026-12-01T10:01:00Z", "tool": "reply", "class": "faq", "move": "act", "tool_use_id": "y"},
+    ]
+    jl.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    db = tmp_path / "d.sqlite"
+    run("log", "import", "--log", str(db), str(jl))
+    for df in (cirl_log.read(db), cirl_log.read(jl)):
+        x = df.set_index("tool_use_id")
+        assert x.loc["x", "chosen"] == "approve"
+        assert x.loc["x", "options"] == recs[0]["options"]
+        assert x.loc["y", "options"] is None and pd.isna(x.loc["y", "chosen"])

@@ -4,7 +4,9 @@
 ``cirl log export`` writes it) and returns one row per tool call with the keys of the schema as columns: ``time``
 (a UTC timestamp), ``tool``, ``class``, ``confidence``, ``confidence_source``, ``move``, ``decision``, ``answer``
 (the latest), ``outcome`` and ``cost`` (the latest), ``session``, ``tool_use_id`` and ``id`` (the log's decision
-id, where there is one). Rows are in time order. pandas is needed only here: ``pip install pandas``.
+id, where there is one), and for a choice between offered options ``options`` (a list of ``{"label", "value"}`` or
+``{"label", "features"}`` dicts) and ``chosen`` (a label). Rows are in time order. pandas is needed only here:
+``pip install pandas``.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ import sqlite3
 
 COLUMNS = [
     "id", "time", "tool", "class", "confidence", "confidence_source", "move", "decision",
-    "answer", "answer_time", "outcome", "cost", "outcome_time", "note", "session", "tool_use_id",
+    "answer", "answer_time", "outcome", "cost", "outcome_time", "note", "session", "tool_use_id", "options", "chosen",
 ]
 
 _QUERY = """
 SELECT d.id, d.time, d.tool, d.class, d.confidence, d.confidence_source, d.move, d.decision,
        a.answer, a.time AS answer_time, o.label AS outcome, o.cost, o.time AS outcome_time, o.note,
-       d.session, d.tool_use_id
+       d.session, d.tool_use_id, {choices}
 FROM decisions d
 LEFT JOIN answers a ON a.id = (SELECT max(id) FROM answers WHERE decision_id = d.id)
 LEFT JOIN outcomes o ON o.id = (SELECT max(id) FROM outcomes WHERE decision_id = d.id)
+{join}
 ORDER BY d.time, d.id
 """
+# A log written before the choices table (it is added when a log is first imported into or fitted) has none.
+_CHOICES = ("c.options, c.chosen",
+            "LEFT JOIN choices c ON c.id = (SELECT max(id) FROM choices WHERE decision_id = d.id)")
+_NO_CHOICES = ("NULL AS options, NULL AS chosen", "")
 
 
 def _is_sqlite(path: str) -> bool:
@@ -43,7 +50,9 @@ def read(path: str | os.PathLike):
         # Read-only: reading never changes the gate's log.
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            df = pd.read_sql_query(_QUERY, con)
+            has = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'choices'").fetchone()
+            cols, join = _CHOICES if has else _NO_CHOICES
+            df = pd.read_sql_query(_QUERY.format(choices=cols, join=join), con)
         finally:
             con.close()
     else:
@@ -61,6 +70,10 @@ def read(path: str | os.PathLike):
             if c not in df.columns:
                 df[c] = None
         df = df[COLUMNS]
+    # Stored as JSON text in SQLite; a JSON Lines row without options has none (not NaN).
+    df["options"] = pd.Series(
+        [json.loads(o) if isinstance(o, str) else o if isinstance(o, list) else None for o in df["options"]],
+        index=df.index, dtype=object)
     for c in ("time", "answer_time", "outcome_time"):
         df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
     df["confidence"] = pd.to_numeric(df["confidence"])
