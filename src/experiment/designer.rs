@@ -18,7 +18,8 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::config::Designer;
-use super::table::Table;
+use super::kind::Experiment;
+use super::table::{Table, fmt_num};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
@@ -179,18 +180,8 @@ impl<'a> Plan<'a> {
         })
     }
 
-    /// The number of rows of the results: one per (|A|, σ).
-    pub fn rows(&self) -> usize {
-        self.d.actions.len() * self.sigmas.len()
-    }
-
-    /// The number of jobs.
-    pub fn jobs(&self) -> usize {
-        self.jobs.len()
-    }
-
     /// Plays job `j`'s games; its stream is keyed on (|A| index, chunk), never on the thread or shard.
-    pub fn run_job(&self, j: usize) -> Part {
+    pub fn play_job(&self, j: usize) -> Part {
         let d = self.d;
         let (ai, c) = self.jobs[j];
         let mut rng = job_rng(self.seed, (ai as u64) << 32 | c);
@@ -222,21 +213,6 @@ impl<'a> Plan<'a> {
         acc
     }
 
-    /// The results table's shape before anything is computed (one row per (|A|, σ), computed columns 0), for
-    /// checking `[[plot]]` entries before the run.
-    pub fn key_table(&self) -> Table {
-        let mut t = Table::new(&COLUMNS);
-        for &n_a in &self.d.actions {
-            for &s in &self.sigmas {
-                let mut row: Vec<super::table::Cell> =
-                    vec![(n_a as f64).into(), s.into(), self.d.beta.into()];
-                row.resize(COLUMNS.len(), 0.0.into());
-                t.push(row);
-            }
-        }
-        t
-    }
-
     /// A job's part as a table (one row per σ; numbers round-trip exactly through CSV).
     pub fn part_table(&self, part: &Part) -> Table {
         let mut t = Table::new(&PART_COLUMNS);
@@ -254,37 +230,6 @@ impl<'a> Plan<'a> {
             ]);
         }
         t
-    }
-
-    /// Checks that a job file's table can be job `j`'s part: this plan's σ values in order, in every row the
-    /// number of games job `j` plays, move counts that are whole and add up to them, and finite sums.
-    pub fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        let part = self
-            .part_from_table(t)
-            .ok_or("not a designer job of this run (its columns or σ values differ)")?;
-        let (_, c) = self.jobs[j];
-        let games = CHUNK.min(self.d.games - c * CHUNK) as f64;
-        for (i, a) in part.iter().enumerate() {
-            let row = i + 1;
-            if a.n != games {
-                return Err(format!(
-                    "row {row}: {} games, but job {j} plays {games}",
-                    a.n
-                ));
-            }
-            if a.moves.iter().any(|m| *m < 0.0 || m.fract() != 0.0)
-                || a.moves.iter().sum::<f64>() != games
-            {
-                return Err(format!(
-                    "row {row}: move counts {:?} do not add up to its {games} games",
-                    a.moves
-                ));
-            }
-            if ![a.v, a.vv, a.d, a.dd].iter().all(|x| x.is_finite()) || a.vv < 0.0 || a.dd < 0.0 {
-                return Err(format!("row {row}: sums that no {games} games give"));
-            }
-        }
-        Ok(())
     }
 
     /// Reads a job's part back from its table; `None` if the table is not one of this plan's parts.
@@ -310,7 +255,7 @@ impl<'a> Plan<'a> {
 
     /// The results, one row per (|A|, σ), from every job's part (summed in job order, so the figures do not
     /// depend on how the jobs were scheduled).
-    pub fn assemble(&self, parts: &[Part]) -> Table {
+    pub fn assemble_parts(&self, parts: &[Part]) -> Table {
         let d = self.d;
         let mut t = Table::new(&COLUMNS);
         let cal = calibrated_sigma(d);
@@ -349,14 +294,122 @@ impl<'a> Plan<'a> {
     }
 }
 
+impl Experiment for Plan<'_> {
+    /// The number of rows of the results: one per (|A|, σ).
+    fn rows(&self) -> usize {
+        self.d.actions.len() * self.sigmas.len()
+    }
+
+    /// The number of jobs.
+    fn jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// The results table's shape before anything is computed (one row per (|A|, σ), computed columns 0), for
+    /// checking `[[plot]]` entries before the run.
+    fn key_table(&self) -> Table {
+        let mut t = Table::new(&COLUMNS);
+        for &n_a in &self.d.actions {
+            for &s in &self.sigmas {
+                let mut row: Vec<super::table::Cell> =
+                    vec![(n_a as f64).into(), s.into(), self.d.beta.into()];
+                row.resize(COLUMNS.len(), 0.0.into());
+                t.push(row);
+            }
+        }
+        t
+    }
+
+    /// Checks that a job file's table can be job `j`'s part: this plan's σ values in order, in every row the
+    /// number of games job `j` plays, move counts that are whole and add up to them, and finite sums.
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        let part = self
+            .part_from_table(t)
+            .ok_or("not a designer job of this run (its columns or σ values differ)")?;
+        let (_, c) = self.jobs[j];
+        let games = CHUNK.min(self.d.games - c * CHUNK) as f64;
+        for (i, a) in part.iter().enumerate() {
+            let row = i + 1;
+            if a.n != games {
+                return Err(format!(
+                    "row {row}: {} games, but job {j} plays {games}",
+                    a.n
+                ));
+            }
+            if a.moves.iter().any(|m| *m < 0.0 || m.fract() != 0.0)
+                || a.moves.iter().sum::<f64>() != games
+            {
+                return Err(format!(
+                    "row {row}: move counts {:?} do not add up to its {games} games",
+                    a.moves
+                ));
+            }
+            if ![a.v, a.vv, a.d, a.dd].iter().all(|x| x.is_finite()) || a.vv < 0.0 || a.dd < 0.0 {
+                return Err(format!("row {row}: sums that no {games} games give"));
+            }
+        }
+        Ok(())
+    }
+
+    fn run_job(&self, j: usize) -> Result<Table> {
+        Ok(self.part_table(&self.play_job(j)))
+    }
+
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        let parts = parts
+            .iter()
+            .map(|t| {
+                self.part_from_table(t)
+                    .ok_or_else(|| Error::invalid("job", "not a designer job of this run"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.assemble_parts(&parts))
+    }
+
+    /// The σ of the highest value for every |A|.
+    fn summary_section(&self, results: Option<&Table>, _frontier: Option<&Table>) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let Some(t) = results else {
+            return s;
+        };
+        let _ = writeln!(
+            s,
+            "## Value and incentive to defer by the σ the robot is told\n"
+        );
+        for a in t.distinct("actions") {
+            let rows: Vec<usize> = (0..t.rows.len())
+                .filter(|&i| t.text(i, "actions") == a)
+                .collect();
+            if let Some(&best) = rows.iter().max_by(|&&x, &&y| {
+                t.num(x, "value")
+                    .unwrap()
+                    .total_cmp(&t.num(y, "value").unwrap())
+            }) {
+                let _ = writeln!(
+                    s,
+                    "- |A| = {a}: V is highest at σ = {} (V = {}, 95% CI [{}, {}]); calibrated σ* = {}.",
+                    fmt_num(t.num(best, "sigma").unwrap()),
+                    fmt_num(t.num(best, "value").unwrap()),
+                    fmt_num(t.num(best, "value_ci_low").unwrap()),
+                    fmt_num(t.num(best, "value_ci_high").unwrap()),
+                    fmt_num(t.num(best, "calibrated_sigma").unwrap()),
+                );
+            }
+        }
+        s += "\n";
+        s
+    }
+}
+
 /// Runs the designer study in memory: one row per (|A|, σ).
 pub fn run(d: &Designer, seed: u64) -> Result<Table> {
     let plan = Plan::new(d, seed)?;
     let parts: Vec<Part> = (0..plan.jobs())
         .into_par_iter()
-        .map(|j| plan.run_job(j))
+        .map(|j| plan.play_job(j))
         .collect();
-    Ok(plan.assemble(&parts))
+    Ok(plan.assemble_parts(&parts))
 }
 
 /// Mean and standard error from sums kept in units of `k`, returned in the caller's units.

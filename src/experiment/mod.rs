@@ -14,6 +14,7 @@ pub mod collect;
 pub mod config;
 pub mod designer;
 pub mod figures;
+pub mod kind;
 pub mod outdir;
 pub mod plot;
 pub mod shard;
@@ -27,7 +28,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use config::{Check, Config};
-use table::{Table, fmt_num};
+use table::Table;
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -351,7 +352,7 @@ fn finish(
     start: Instant,
     (jobs_run, jobs_reused): (usize, usize),
 ) -> Result<Outcome> {
-    let frontier = frontier(cfg, plan, results.probes.as_ref())?;
+    let frontier = plan.frontier(results.probes.as_ref())?;
     let mut files = Vec::new();
     if let Some(csv) = results.csv {
         csv.commit()?;
@@ -389,23 +390,9 @@ fn finish(
     };
     let p = out.join("summary.md");
     outcome.files.push(p.clone());
-    write_atomic(&p, summary(cfg, &outcome).as_bytes())?;
+    write_atomic(&p, summary(cfg, plan, &outcome).as_bytes())?;
     outdir::record(out, &outcome.files)?;
     Ok(outcome)
-}
-
-/// The frontier of a sweep with a `[frontier]` table, found from its results' probes and its grid.
-fn frontier(
-    cfg: &Config,
-    plan: &shard::Plan,
-    probes: Option<&sweep::Probes>,
-) -> Result<Option<Table>> {
-    match (plan, &cfg.frontier, probes) {
-        (shard::Plan::Sweep(grid), Some(f), Some(p)) => {
-            Ok(Some(sweep::frontier(grid, p, &f.along)?))
-        }
-        _ => Ok(None),
-    }
 }
 
 /// Refuses a run whose results table is too big to hold in memory for `who` (what needs it).
@@ -470,7 +457,7 @@ pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
     shard::stream(&plan, &jobs, run, |part| collector.job(part))?;
     bar.finish_and_clear();
     let c = collector.finish()?;
-    let frontier = frontier(cfg, &plan, c.probes.as_ref())?;
+    let frontier = plan.frontier(c.probes.as_ref())?;
     Ok((c.table.expect("kept"), frontier))
 }
 
@@ -481,7 +468,7 @@ pub fn check(c: &Check, t: &Table) -> (String, bool, String) {
     tally.verdict()
 }
 
-fn summary(cfg: &Config, o: &Outcome) -> String {
+fn summary(cfg: &Config, plan: &shard::Plan, o: &Outcome) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -503,67 +490,7 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         "Run `{}` in {:.2} s: {} rows in results.csv.\n",
         cfg.name, o.seconds, o.rows
     );
-    if let Some(f) = &o.frontier {
-        let roots: Vec<usize> = (0..f.rows.len())
-            .filter(|&i| f.text(i, "kind") == "root")
-            .collect();
-        let ties = f.rows.len() - roots.len();
-        let _ = writeln!(
-            s,
-            "## Frontier (where Δ changes sign, along `{}`)\n\n{} roots by Brent's method, {} tie stretches (|Δ| within tolerance).\n",
-            cfg.frontier
-                .as_ref()
-                .map(|f| f.along.as_str())
-                .unwrap_or(""),
-            roots.len(),
-            ties
-        );
-        let shown: Vec<usize> = (0..f.rows.len()).take(40).collect();
-        s += &f.to_markdown(
-            &[
-                "prior", "human", "mu", "sigma", "beta", "p", "cost", "kind", "value", "left",
-                "right",
-            ],
-            &shown,
-        );
-        if f.rows.len() > shown.len() {
-            let _ = writeln!(
-                s,
-                "\n… {} more rows in frontier.csv.",
-                f.rows.len() - shown.len()
-            );
-        }
-        s += "\n";
-    }
-    if cfg.designer.is_some()
-        && let Some(t) = &o.results
-    {
-        let _ = writeln!(
-            s,
-            "## Value and incentive to defer by the σ the robot is told\n"
-        );
-        for a in t.distinct("actions") {
-            let rows: Vec<usize> = (0..t.rows.len())
-                .filter(|&i| t.text(i, "actions") == a)
-                .collect();
-            if let Some(&best) = rows.iter().max_by(|&&x, &&y| {
-                t.num(x, "value")
-                    .unwrap()
-                    .total_cmp(&t.num(y, "value").unwrap())
-            }) {
-                let _ = writeln!(
-                    s,
-                    "- |A| = {a}: V is highest at σ = {} (V = {}, 95% CI [{}, {}]); calibrated σ* = {}.",
-                    fmt_num(t.num(best, "sigma").unwrap()),
-                    fmt_num(t.num(best, "value").unwrap()),
-                    fmt_num(t.num(best, "value_ci_low").unwrap()),
-                    fmt_num(t.num(best, "value_ci_high").unwrap()),
-                    fmt_num(t.num(best, "calibrated_sigma").unwrap()),
-                );
-            }
-        }
-        s += "\n";
-    }
+    s += &plan.summary_section(o.results.as_ref(), o.frontier.as_ref());
     if !o.checks.is_empty() {
         let _ = writeln!(
             s,

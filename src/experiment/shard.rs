@@ -1,7 +1,8 @@
 //! Sharded and resumable runs.
 //!
-//! A sweep or designer experiment is split into **jobs** (a chunk of grid points, or a chunk of simulated games
-//! for one |A|), numbered `0..J` in a fixed order; a job's random stream is keyed on its number, never on a
+//! An experiment is split into **jobs** by its kind ([`super::kind::Experiment`]: a chunk of grid points of a
+//! sweep, a chunk of simulated games for one |A| of a designer study, a seed of a closed loop), numbered `0..J` in
+//! a fixed order; a job's random stream is keyed on its number, never on a
 //! thread or a shard. Shard `K/N` owns the jobs `j` with `j mod N = K − 1` (round robin, so slow regions of a grid
 //! are spread over the shards).
 //!
@@ -30,8 +31,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::{self, Config};
+use super::kind::Experiment;
 use super::table::Table;
-use super::{closed_loop, designer, sweep, write_atomic};
+use super::{closed_loop, write_atomic};
 use crate::error::{Error, Result};
 
 /// The work directory of an unsharded run, inside its output directory.
@@ -187,139 +189,21 @@ pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
     })
 }
 
-/// A config split into jobs.
-pub enum Plan<'a> {
-    Sweep(sweep::Grid),
-    Designer(designer::Plan<'a>),
-    ClosedLoop(Box<closed_loop::Plan>),
-}
+/// A config split into jobs: its kind's [`Experiment`] (see [`super::kind`]).
+pub struct Plan<'a>(Box<dyn Experiment + 'a>);
 
 impl<'a> Plan<'a> {
-    /// Lays out the jobs of a sweep or designer config (validating it).
+    /// Lays out the jobs of a config (validating it).
     pub fn new(cfg: &'a Config) -> Result<Self> {
-        match (&cfg.sweep, &cfg.designer, &cfg.closed_loop) {
-            (Some(s), _, _) => Ok(Plan::Sweep(sweep::Grid::new(s)?)),
-            (None, Some(d), _) => Ok(Plan::Designer(designer::Plan::new(d, cfg.seed)?)),
-            (None, None, Some(c)) => Ok(Plan::ClosedLoop(Box::new(closed_loop::Plan::new(
-                c, cfg.seed,
-            )?))),
-            (None, None, None) => Err(Error::invalid(
-                "config",
-                "needs a [sweep], [designer] or [closed_loop] table",
-            )),
-        }
+        super::kind::plan(cfg).map(Plan)
     }
+}
 
-    /// The number of jobs.
-    pub fn jobs(&self) -> usize {
-        match self {
-            Plan::Sweep(points) => sweep::job_count(points.len()),
-            Plan::Designer(p) => p.jobs(),
-            Plan::ClosedLoop(p) => p.jobs(),
-        }
-    }
+impl<'a> std::ops::Deref for Plan<'a> {
+    type Target = dyn Experiment + 'a;
 
-    /// Runs job `j`; its output as a table (what its job file holds).
-    pub fn run_job(&self, j: usize) -> Result<Table> {
-        match self {
-            Plan::Sweep(points) => sweep::run_job(points, j),
-            Plan::Designer(p) => Ok(p.part_table(&p.run_job(j))),
-            Plan::ClosedLoop(p) => p.run_job(j),
-        }
-    }
-
-    /// The number of rows of the results.
-    pub fn rows(&self) -> usize {
-        match self {
-            Plan::Sweep(points) => points.len(),
-            Plan::Designer(p) => p.rows(),
-            Plan::ClosedLoop(p) => p.rows(),
-        }
-    }
-
-    /// The results table's shape, computed columns 0 (see [`sweep::key_table`]).
-    pub fn key_table(&self) -> Table {
-        match self {
-            Plan::Sweep(grid) => sweep::key_table(grid),
-            Plan::Designer(p) => p.key_table(),
-            Plan::ClosedLoop(p) => p.key_table(),
-        }
-    }
-
-    /// The columns of its job files (and results.csv) that hold text.
-    pub fn text_columns(&self) -> &'static [&'static str] {
-        match self {
-            Plan::Sweep(_) => &sweep::TEXT_COLUMNS,
-            Plan::Designer(_) => &[],
-            Plan::ClosedLoop(_) => &closed_loop::TEXT_COLUMNS,
-        }
-    }
-
-    /// The results table from every job's output, in job order.
-    pub fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        match self {
-            Plan::Sweep(_) => {
-                let mut t = Table::new(&sweep::RESULT_COLUMNS);
-                t.rows = parts.into_iter().flat_map(|p| p.rows).collect();
-                Ok(t)
-            }
-            Plan::Designer(p) => {
-                let parts = parts
-                    .iter()
-                    .map(|t| {
-                        p.part_from_table(t)
-                            .ok_or_else(|| Error::invalid("job", "not a designer job of this run"))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(p.assemble(&parts))
-            }
-            Plan::ClosedLoop(p) => p.assemble(&parts),
-        }
-    }
-
-    /// Whether the results are the jobs' rows in job order (a sweep), so that they can stream to results.csv as
-    /// the jobs finish; a designer study's results are computed from all its jobs at once.
-    pub fn streams(&self) -> bool {
-        matches!(self, Plan::Sweep(_))
-    }
-
-    /// How many jobs run in parallel before their outputs are handed over in order (see [`stream`]): a few per
-    /// thread for a sweep, whose jobs cost about the same; every job of a designer study, whose jobs differ.
-    fn batch(&self) -> usize {
-        match self {
-            Plan::Sweep(_) => 16 * rayon::current_num_threads().max(1),
-            Plan::Designer(_) | Plan::ClosedLoop(_) => usize::MAX,
-        }
-    }
-
-    /// Checks that a job file's table can be job `j`'s output: its columns and rows, for a sweep the grid points
-    /// of the job in order, for a designer job the games it plays and move counts that add up to them.
-    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        match self {
-            Plan::Sweep(points) => {
-                let columns = &sweep::RESULT_COLUMNS;
-                if t.columns != columns {
-                    return Err(format!("columns {:?}, expected {columns:?}", t.columns));
-                }
-                let mine =
-                    points.points(j * sweep::CHUNK..((j + 1) * sweep::CHUNK).min(points.len()));
-                if t.rows.len() != mine.len() {
-                    return Err(format!("{} rows, expected {}", t.rows.len(), mine.len()));
-                }
-                for (i, (row, want)) in t.rows.iter().zip(&mine).enumerate() {
-                    if row[..sweep::KEY_COLUMNS] != sweep::key_cells(want)[..] {
-                        return Err(format!(
-                            "row {} is not grid point {} of this run",
-                            i + 1,
-                            j * sweep::CHUNK + i + 1
-                        ));
-                    }
-                }
-                Ok(())
-            }
-            Plan::Designer(p) => p.check_part(j, t),
-            Plan::ClosedLoop(p) => p.check_part(j, t),
-        }
+    fn deref(&self) -> &Self::Target {
+        &*self.0
     }
 }
 

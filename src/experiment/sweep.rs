@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::config::{Axis, Sweep};
+use super::kind::Experiment;
 use super::table::{Cell, Table};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
@@ -487,6 +488,126 @@ pub fn run_job(grid: &Grid, j: usize) -> Result<Table> {
         t.push(result_row(p, &p.values()?));
     }
     Ok(t)
+}
+
+/// A sweep as an [`Experiment`]: its grid in jobs of [`CHUNK`] points, and the axis its frontier is found along
+/// (with a `[frontier]` table).
+pub struct SweepKind {
+    grid: Grid,
+    along: Option<String>,
+}
+
+impl SweepKind {
+    /// Lays out the grid of `s` (validating it).
+    pub fn new(s: &Sweep, along: Option<String>) -> Result<SweepKind> {
+        Ok(SweepKind {
+            grid: Grid::new(s)?,
+            along,
+        })
+    }
+}
+
+impl Experiment for SweepKind {
+    fn jobs(&self) -> usize {
+        job_count(self.grid.len())
+    }
+
+    fn run_job(&self, j: usize) -> Result<Table> {
+        run_job(&self.grid, j)
+    }
+
+    fn rows(&self) -> usize {
+        self.grid.len()
+    }
+
+    fn key_table(&self) -> Table {
+        key_table(&self.grid)
+    }
+
+    fn text_columns(&self) -> &'static [&'static str] {
+        &TEXT_COLUMNS
+    }
+
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        let mut t = Table::new(&RESULT_COLUMNS);
+        t.rows = parts.into_iter().flat_map(|p| p.rows).collect();
+        Ok(t)
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+
+    /// A few jobs per thread: a sweep's jobs cost about the same.
+    fn batch(&self) -> usize {
+        16 * rayon::current_num_threads().max(1)
+    }
+
+    /// Its columns and rows: the grid points of the job, in order.
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        let columns = &RESULT_COLUMNS;
+        if t.columns != columns {
+            return Err(format!("columns {:?}, expected {columns:?}", t.columns));
+        }
+        let mine = self
+            .grid
+            .points(j * CHUNK..((j + 1) * CHUNK).min(self.grid.len()));
+        if t.rows.len() != mine.len() {
+            return Err(format!("{} rows, expected {}", t.rows.len(), mine.len()));
+        }
+        for (i, (row, want)) in t.rows.iter().zip(&mine).enumerate() {
+            if row[..KEY_COLUMNS] != key_cells(want)[..] {
+                return Err(format!(
+                    "row {} is not grid point {} of this run",
+                    i + 1,
+                    j * CHUNK + i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn frontier(&self, probes: Option<&Probes>) -> Result<Option<Table>> {
+        match (&self.along, probes) {
+            (Some(along), Some(p)) => Ok(Some(frontier(&self.grid, p, along)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The frontier's roots and ties (the first 40 rows).
+    fn summary_section(&self, _results: Option<&Table>, frontier: Option<&Table>) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let Some(f) = frontier else {
+            return s;
+        };
+        let roots = (0..f.rows.len())
+            .filter(|&i| f.text(i, "kind") == "root")
+            .count();
+        let ties = f.rows.len() - roots;
+        let _ = writeln!(
+            s,
+            "## Frontier (where Δ changes sign, along `{}`)\n\n{roots} roots by Brent's method, {ties} tie stretches (|Δ| within tolerance).\n",
+            self.along.as_deref().unwrap_or(""),
+        );
+        let shown: Vec<usize> = (0..f.rows.len()).take(40).collect();
+        s += &f.to_markdown(
+            &[
+                "prior", "human", "mu", "sigma", "beta", "p", "cost", "kind", "value", "left",
+                "right",
+            ],
+            &shown,
+        );
+        if f.rows.len() > shown.len() {
+            let _ = writeln!(
+                s,
+                "\n… {} more rows in frontier.csv.",
+                f.rows.len() - shown.len()
+            );
+        }
+        s += "\n";
+        s
+    }
 }
 
 /// What the frontier needs of every evaluated point, read from the results as they stream past (as written to

@@ -1,0 +1,80 @@
+//! The experiment seam: what every kind of experiment tells the runner, so that sharding, resuming, merging,
+//! checks, plots and the summary are the same code for all of them.
+//!
+//! A kind lays its config out as **jobs** `0..J` in a fixed order, each run from its own seeded stream (never a
+//! thread's or a shard's), whose output is a table (what its job file holds); the runner journals the jobs (see
+//! [`super::shard`]), and the kind assembles the results from every job's output, in job order. Implemented by
+//! [`super::sweep::SweepKind`], [`super::designer::Plan`] and [`super::closed_loop::Plan`]; [`plan`] picks the
+//! config's.
+
+use super::config::Config;
+use super::sweep::Probes;
+use super::table::Table;
+use super::{closed_loop, designer, sweep};
+use crate::error::{Error, Result};
+
+/// One kind of experiment, laid out as jobs (see the module docs).
+pub trait Experiment: Sync {
+    /// The number of jobs.
+    fn jobs(&self) -> usize;
+
+    /// Runs job `j`; its output as a table (what its job file holds).
+    fn run_job(&self, j: usize) -> Result<Table>;
+
+    /// The number of rows of the results.
+    fn rows(&self) -> usize;
+
+    /// The results table's shape: its key columns filled, the computed ones 0 (what plots are checked against
+    /// before anything runs).
+    fn key_table(&self) -> Table;
+
+    /// The columns of its job files (and results.csv) that hold text.
+    fn text_columns(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The results from every job's output, in job order.
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table>;
+
+    /// Whether the results are the jobs' rows in job order, so that they can stream to results.csv as the jobs
+    /// finish (otherwise they are computed from all the jobs at once).
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// How many jobs run in parallel before their outputs are handed over in order: every job by default (jobs
+    /// of different costs); a few per thread for jobs that cost about the same and stream.
+    fn batch(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Checks that a job file's table can be job `j`'s output (its columns, rows and keys), so that a resume or
+    /// merge never takes another run's job.
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String>;
+
+    /// An extra results table computed from the streamed rows' probes (a sweep's frontier); none by default.
+    fn frontier(&self, _probes: Option<&Probes>) -> Result<Option<Table>> {
+        Ok(None)
+    }
+
+    /// The kind's own section of summary.md, from the results (when held) and the frontier; none by default.
+    fn summary_section(&self, _results: Option<&Table>, _frontier: Option<&Table>) -> String {
+        String::new()
+    }
+}
+
+/// The experiment a config describes (validating it).
+pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
+    match (&cfg.sweep, &cfg.designer, &cfg.closed_loop) {
+        (Some(s), _, _) => Ok(Box::new(sweep::SweepKind::new(
+            s,
+            cfg.frontier.as_ref().map(|f| f.along.clone()),
+        )?)),
+        (None, Some(d), _) => Ok(Box::new(designer::Plan::new(d, cfg.seed)?)),
+        (None, None, Some(c)) => Ok(Box::new(closed_loop::Plan::new(c, cfg.seed)?)),
+        (None, None, None) => Err(Error::invalid(
+            "config",
+            "needs a [sweep], [designer] or [closed_loop] table",
+        )),
+    }
+}
