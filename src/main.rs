@@ -1482,3 +1482,14 @@ fn posg_cmd(path: &Path, heuristic: bool, restarts: usize, seed: u64, json: bool
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The argument definitions are consistent (clap's own checks: no clashing flags, valid defaults, …).
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}
