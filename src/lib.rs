@@ -5,17 +5,21 @@
 //! thresholds (act / offer a choice / hand over).
 //!
 //! ## Map
-//! - [`belief`]: priors over the utility U of an action (normal, uniform, discrete, mixtures, CSV samples).
-//! - [`human`]: human response models πH(U) (rational, Boltzmann, p-rational, chance) and the
-//!   [`human::ResponseModel`] trait for new ones.
-//! - [`offswitch`]: the values of the off-switch game (v_act, v_wait, v_off, Δ), Theorem 2's terms,
-//!   Monte Carlo.
-//! - [`model`]: tabular POMDPs, their model checker, Cassandra's `.pomdp` format.
-//! - [`solvers`]: exact finite-horizon value iteration over alpha vectors with pruning.
-//! - [`games`]: registered models (`tiger`) and `.pomdp` files, with `--set` overrides.
-//! - [`sim`]: rollouts with a Bayes belief updater.
-//! - [`experiment`]: sweep configs, the frontier where deferring stops paying, outputs, plots, reproductions.
-//! - [`numerics`], [`rng`], [`error`]: shared building blocks.
+//! The layers, lowest first (`tests/layers.rs` fails on an import a layer may not have):
+//! - **shared**: [`error`] (typed errors, one-line messages, exit codes), [`rng`] (portable seeded streams),
+//!   [`numerics`] (quadrature, Brent, log-sum-exp), [`input`] and [`limits`] (bounded reads, size checks),
+//!   [`output`] (atomic writes, tables, plots) — every layer may use them.
+//! - **problems**: [`belief`] (priors over an action's utility U), [`human`] (response models πH(U) and the
+//!   [`human::ResponseModel`] trait), [`offswitch`] (the off-switch game's values, closed forms, Monte Carlo, the
+//!   PO-OSG problem), [`model`] (tabular POMDPs and CIRL games, their checker, Cassandra's `.pomdp` format),
+//!   [`games`] (the registry of games, the gridworlds, the obedience, apprenticeship and incorrigibility games).
+//! - **solvers and learners**: [`solvers`] (exact value iteration, the generalized CIRL backup, PBVI, MDP value
+//!   iteration, PO-OSG enumeration), [`learn`] (Q-learning, SARSA, safe SARSA, MaxEnt IRL, Boltzmann choice models),
+//!   [`sim`] (rollouts with a Bayes belief updater).
+//! - **the escalation application**: [`escalation`] (scenarios, cards, exports to agent runtimes, the runtime gate,
+//!   its decision log, `cirl fit`).
+//! - **experiments**: [`experiment`] (configs, the [`experiment::kind::Experiment`] seam, shards, resume, merge,
+//!   checks, summaries, the paper reproductions) and [`solve`] (`cirl solve`).
 //!
 //! ## Quick start
 //! ```
@@ -39,6 +43,7 @@ pub mod limits;
 pub mod model;
 pub mod numerics;
 pub mod offswitch;
+pub mod output;
 pub mod rng;
 pub mod sim;
 pub mod solve;

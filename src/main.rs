@@ -1056,17 +1056,17 @@ fn fit_cmd(
             }
         }
         let mut files = vec![dir.join("fit.json"), dir.join("scenario.toml")];
-        experiment::write_atomic(&files[0], text.as_bytes())?;
-        experiment::write_atomic(&files[1], new_text.as_bytes())?;
+        cirl::output::write_atomic(&files[0], text.as_bytes())?;
+        cirl::output::write_atomic(&files[1], new_text.as_bytes())?;
         files.extend(card::write(&after, &dir.join("card"))?);
         let p = dir.join("diff.json");
-        experiment::write_atomic(
+        cirl::output::write_atomic(
             &p,
             (serde_json::to_string_pretty(&d).expect("serializable") + "\n").as_bytes(),
         )?;
         files.push(p);
         let p = dir.join("diff.md");
-        experiment::write_atomic(&p, reissue::markdown(&d, &s.units).as_bytes())?;
+        cirl::output::write_atomic(&p, reissue::markdown(&d, &s.units).as_bytes())?;
         files.push(p);
         experiment::outdir::record(dir, &files)?;
         diff = Some(d);

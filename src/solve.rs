@@ -492,5 +492,5 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
 /// Writes the report's policy as JSON, atomically.
 pub fn write_policy(report: &Report, path: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report.policy()).expect("serializable");
-    crate::experiment::write_atomic(path, text.as_bytes())
+    crate::output::write_atomic(path, text.as_bytes())
 }

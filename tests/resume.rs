@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cirl::experiment::table::Table;
+use cirl::output::table::Table;
 use rand::RngExt;
 
 /// A designer study of 144 jobs (2048 games each) with a plot, so kills land in jobs and in the writing of the

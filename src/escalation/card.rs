@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::{Calibration, export, fmt_conf};
 use crate::error::Result;
-use crate::experiment::table::fmt_num;
-use crate::experiment::write_atomic;
+use crate::output::table::fmt_num;
+use crate::output::write_atomic;
 
 /// The rival table as CSV.
 pub fn rivals_csv(c: &Calibration) -> String {
@@ -543,7 +543,7 @@ fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
 
 /// Writes the card, its exports and the summary into `dir` (atomically); returns the files written.
 pub fn write(c: &Calibration, dir: &Path) -> Result<Vec<PathBuf>> {
-    crate::experiment::mkdir(dir)?;
+    crate::output::mkdir(dir)?;
     let card_path = std::fs::canonicalize(dir)
         .unwrap_or_else(|_| dir.to_path_buf())
         .join("card.json");

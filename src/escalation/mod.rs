@@ -748,10 +748,10 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
             warnings.push(format!(
                 "ALLOW WITH NEGATIVE VALUE: class {} is allowed although acting is worth {} per action, because every other move is worth less (ask {}, block {}, hand over {}); check the block cost and the reviewer, or add a risk limit",
                 card.name,
-                crate::experiment::table::fmt_num(card.values.act),
-                crate::experiment::table::fmt_num(card.values.ask),
-                crate::experiment::table::fmt_num(card.values.block),
-                crate::experiment::table::fmt_num(card.values.hand_over),
+                crate::output::table::fmt_num(card.values.act),
+                crate::output::table::fmt_num(card.values.ask),
+                crate::output::table::fmt_num(card.values.block),
+                crate::output::table::fmt_num(card.values.hand_over),
             ));
         }
         // The per-action policy may act where acting loses value (every other move losing more): say so when
@@ -783,7 +783,7 @@ pub fn calibrate(s: &Scenario, opts: &Options) -> Result<Calibration> {
                     card.name,
                     fmt_conf(m.reported_in(k, lo)),
                     fmt_conf(m.reported_in(k, top)),
-                    crate::experiment::table::fmt_num((act.a * mass + act.b * eq) / mass),
+                    crate::output::table::fmt_num((act.a * mass + act.b * eq) / mass),
                 ));
             }
         }
@@ -914,7 +914,7 @@ pub fn plot_all(
     c: &Calibration,
     dir: &std::path::Path,
 ) -> Result<(Vec<std::path::PathBuf>, Vec<String>)> {
-    crate::experiment::mkdir(dir)?;
+    crate::output::mkdir(dir)?;
     let m = Model::new(s)?;
     let plan = &c
         .policies

@@ -86,7 +86,7 @@ pub fn draw_class(
     flips: &ClassFlips,
     dir: &Path,
 ) -> Result<(Vec<PathBuf>, Vec<String>)> {
-    crate::experiment::plot::register_font();
+    crate::output::plot::register_font();
     let c = &s.classes[k];
     let slug = super::card::slug(&c.name);
     let scale = s
@@ -192,10 +192,10 @@ pub fn draw_class(
                 xa.as_str(),
                 ya.as_str(),
                 cells[0].as_str(),
-                crate::experiment::table::fmt_num(x0),
-                crate::experiment::table::fmt_num(x1),
-                crate::experiment::table::fmt_num(y0),
-                crate::experiment::table::fmt_num(y1)
+                crate::output::table::fmt_num(x0),
+                crate::output::table::fmt_num(x1),
+                crate::output::table::fmt_num(y0),
+                crate::output::table::fmt_num(y1)
             ));
             continue;
         }
@@ -244,7 +244,7 @@ fn pe<E: std::fmt::Debug>(e: E) -> String {
 
 struct Titled<'a>(&'a Map, &'a str);
 
-impl crate::experiment::plot::Figure for Titled<'_> {
+impl crate::output::plot::Figure for Titled<'_> {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, plotters::coord::Shift>,
@@ -254,7 +254,7 @@ impl crate::experiment::plot::Figure for Titled<'_> {
 }
 
 fn render(dir: &Path, stem: &str, title: &str, map: &Map) -> Result<Vec<PathBuf>> {
-    crate::experiment::plot::write_svg_png(dir, stem, (760, 520), &Titled(map, title))
+    crate::output::plot::write_svg_png(dir, stem, (760, 520), &Titled(map, title))
 }
 
 fn draw_map<DB: DrawingBackend>(

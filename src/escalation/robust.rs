@@ -333,7 +333,7 @@ pub fn default_truths(s: &Scenario) -> Vec<Truth> {
             format!(
                 "agent {:.1} points more overconfident (ECE {})",
                 100.0 * (target - ece),
-                crate::experiment::table::fmt_num(target)
+                crate::output::table::fmt_num(target)
             ),
             axes::set(s, None, Axis::Ece, target),
         );

@@ -216,28 +216,7 @@ pub struct Frontier {
     pub along: String,
 }
 
-/// A plot of the results.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plot {
-    /// "heatmap" (Δ over x × y with the Δ = 0 frontier) or "lines" (a column against x).
-    pub kind: String,
-    pub x: String,
-    /// heatmap: the second axis; lines: the plotted column (default "delta").
-    pub y: Option<String>,
-    /// lines: one curve per value of this parameter.
-    pub series: Option<String>,
-    /// One panel per value of this parameter.
-    pub panels: Option<String>,
-    /// heatmap: the colored column (default "delta").
-    pub z: Option<String>,
-    /// heatmap: draw iso-lines of z at these levels.
-    #[serde(default)]
-    pub levels: Vec<f64>,
-    /// Output file stem (default: kind_x_y).
-    pub file: Option<String>,
-    pub title: Option<String>,
-}
+pub use crate::output::plot::Plot;
 
 /// A value the run must reproduce: the `column` of the row matching `at` equals `value` within `tol`
 /// (or, for `min`/`max`, bounds it).

@@ -749,7 +749,7 @@ fn num(x: f64) -> String {
 
 /// Writes a model to a `.pomdp` file atomically.
 pub fn write_file(m: &Tabular, path: &Path) -> Result<()> {
-    crate::experiment::write_atomic(path, write(m).as_bytes())
+    crate::output::write_atomic(path, write(m).as_bytes())
 }
 
 #[cfg(test)]

@@ -8,9 +8,33 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::config::Plot;
+use serde::{Deserialize, Serialize};
+
 use super::table::Table;
 use crate::error::{Error, Result};
+
+/// A plot of the results.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plot {
+    /// "heatmap" (Δ over x × y with the Δ = 0 frontier) or "lines" (a column against x).
+    pub kind: String,
+    pub x: String,
+    /// heatmap: the second axis; lines: the plotted column (default "delta").
+    pub y: Option<String>,
+    /// lines: one curve per value of this parameter.
+    pub series: Option<String>,
+    /// One panel per value of this parameter.
+    pub panels: Option<String>,
+    /// heatmap: the colored column (default "delta").
+    pub z: Option<String>,
+    /// heatmap: draw iso-lines of z at these levels.
+    #[serde(default)]
+    pub levels: Vec<f64>,
+    /// Output file stem (default: kind_x_y).
+    pub file: Option<String>,
+    pub title: Option<String>,
+}
 
 const PANEL_W: u32 = 520;
 const PANEL_H: u32 = 440;
