@@ -167,6 +167,9 @@ fn main() {
                     &m,
                     &pbvi::PbviOptions {
                         max_beliefs: 200,
+                        // What BENCHMARKS.md measured (the defaults before they became `cirl solve`'s).
+                        tolerance: 1e-3,
+                        seed: 1,
                         ..Default::default()
                     },
                 )

@@ -194,22 +194,22 @@ enum Command {
         model: String,
         /// exact (generalized backup for coordinated CIRL, else exact VI), naive (exact VI on the coordinator
         /// reduction), pbvi (lower and upper bounds), mdp (state observed: full-information value).
-        #[arg(long, default_value = "exact")]
+        #[arg(long, default_value_t = cirl::solve::Request::default().solver.to_string())]
         solver: String,
         /// Override a game parameter, e.g. --set discount=0.9 --set two_phase=true (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Discounted infinite-horizon models: stop when the error bound (pbvi: the bound gap) is below this.
-        #[arg(long, default_value_t = 1e-6, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Request::default().tolerance, allow_hyphen_values = true)]
         tolerance: f64,
         /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
         #[arg(long, allow_hyphen_values = true)]
         simulate: Option<u64>,
         /// Seed of the simulation and of PBVI's belief expansion.
-        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Request::default().seed, allow_hyphen_values = true)]
         seed: u64,
         /// PBVI: number of belief points.
-        #[arg(long, default_value_t = 200, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Request::default().max_beliefs, allow_hyphen_values = true)]
         max_beliefs: usize,
         /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
         #[arg(long)]
@@ -595,7 +595,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             json,
         } => {
             let req = cirl::solve::Request {
-                solver,
+                solver: cirl::solve::Solver::parse(&solver)?,
                 tolerance,
                 simulate,
                 seed,

@@ -20,13 +20,60 @@ use crate::model::cirl::{CirlGame, Human, ReductionSize};
 use crate::sim::Returns;
 use crate::solvers::{AlphaSet, exact, generalized, mdp, pbvi};
 
-/// The solvers `cirl solve` knows.
-pub const SOLVERS: [&str; 4] = ["exact", "naive", "pbvi", "mdp"];
+/// The solvers `cirl solve` knows (a closed set: a new one is a variant, and every `match` on it says what it
+/// needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Solver {
+    /// The generalized backup for a coordinated CIRL game, exact value iteration otherwise.
+    Exact,
+    /// Exact value iteration on the coordinator reduction.
+    Naive,
+    /// Point-based value iteration with lower and upper bounds.
+    Pbvi,
+    /// Value iteration with the state observed (the full-information value).
+    Mdp,
+}
 
-/// What to run.
+impl Solver {
+    pub const ALL: [Solver; 4] = [Solver::Exact, Solver::Naive, Solver::Pbvi, Solver::Mdp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::Exact => "exact",
+            Solver::Naive => "naive",
+            Solver::Pbvi => "pbvi",
+            Solver::Mdp => "mdp",
+        }
+    }
+
+    /// A solver by name (`--solver`).
+    pub fn parse(s: &str) -> Result<Solver> {
+        Solver::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "--solver",
+                    format!(
+                        "unknown solver '{s}'; use one of {}",
+                        Solver::ALL.map(Solver::name).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What to run. Its [`Default`] is `cirl solve`'s defaults (the CLI reads them from here).
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub solver: String,
+    pub solver: Solver,
     /// Discounted infinite-horizon models: stop when the error bound (exact, mdp) or the gap (pbvi) is below it.
     pub tolerance: f64,
     pub simulate: Option<u64>,
@@ -34,6 +81,20 @@ pub struct Request {
     pub max_beliefs: usize,
     /// Record this many simulated episodes step by step (episode i uses the seed's stream i, as `simulate`).
     pub histories: usize,
+}
+
+impl Default for Request {
+    /// The exact solver to 1e-6, no simulation, seed 0, PBVI's 200 belief points.
+    fn default() -> Self {
+        Request {
+            solver: Solver::Exact,
+            tolerance: exact::ExactOptions::default().tolerance,
+            simulate: None,
+            seed: pbvi::PbviOptions::default().seed,
+            max_beliefs: pbvi::PbviOptions::default().max_beliefs,
+            histories: 0,
+        }
+    }
 }
 
 /// Sizes of a CIRL game and its reduction.
@@ -50,7 +111,7 @@ pub struct GameSizes {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub model: String,
-    pub solver: String,
+    pub solver: Solver,
     /// What actually ran.
     pub method: String,
     /// Optimal expected discounted return from the initial belief (for pbvi: the lower bound; for mdp: the
@@ -139,16 +200,6 @@ fn plan_policy(g: &CirlGame, sol: &generalized::Solution) -> serde_json::Value {
 
 /// Checks a request against the size model before anything is solved (exit 2 naming the flag otherwise).
 pub fn check_request(r: &Request) -> Result<()> {
-    if !SOLVERS.contains(&r.solver.as_str()) {
-        return Err(Error::invalid(
-            "--solver",
-            format!(
-                "unknown solver '{}'; use one of {}",
-                r.solver,
-                SOLVERS.join(", ")
-            ),
-        ));
-    }
     if !(r.tolerance.is_finite() && r.tolerance > 0.0) {
         return Err(Error::invalid(
             "--tolerance",
@@ -198,7 +249,7 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         r.notes.extend(m.notes.iter().cloned());
     }
     if !r.tolerance_met {
-        let hint = if r.solver == "pbvi" {
+        let hint = if r.solver == Solver::Pbvi {
             "raise --max-beliefs, or ask for a tolerance PBVI can reach (it stops at 1e-9)"
         } else {
             "raise --tolerance"
@@ -222,7 +273,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
     };
     // The generalized backup (coordinated human) or its state-factored form (fixed human).
     if let Some(g) = game
-        && req.solver == "exact"
+        && req.solver == Solver::Exact
     {
         let sol = generalized::solve(g, req.tolerance)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -269,7 +320,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
         };
         return Ok(Report {
             model: g.name.clone(),
-            solver: req.solver.clone(),
+            solver: req.solver,
             method,
             value: sol.value,
             lower: None,
@@ -294,7 +345,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
     }
     // The full-information team value of a coordinated game, without the reduction.
     if let Some(g) = game
-        && req.solver == "mdp"
+        && req.solver == Solver::Mdp
         && g.human == Human::Coordinated
     {
         if req.simulate.is_some() || req.histories > 0 {
@@ -310,7 +361,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
         let (value, iterations, error_bound) = mdp::solve_team(g, req.tolerance)?;
         return Ok(Report {
             model: g.name.clone(),
-            solver: req.solver.clone(),
+            solver: req.solver,
             method: "team value iteration with θ observed (full-information value, an upper bound)"
                 .into(),
             value,
@@ -351,8 +402,8 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
     } else {
         ""
     };
-    let (method, value, lower, upper, error_bound, iterations, stages) = match req.solver.as_str() {
-        "exact" | "naive" => {
+    let (method, value, lower, upper, error_bound, iterations, stages) = match req.solver {
+        Solver::Exact | Solver::Naive => {
             let sol = exact::solve(
                 &m,
                 &exact::ExactOptions {
@@ -370,7 +421,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
                 sol.stages,
             )
         }
-        "pbvi" => {
+        Solver::Pbvi => {
             let sol = pbvi::solve(
                 &m,
                 &pbvi::PbviOptions {
@@ -397,7 +448,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
                 sol.stages,
             )
         }
-        _ => {
+        Solver::Mdp => {
             let sol = mdp::solve(&m, req.tolerance)?;
             // The greedy MDP policy as one vector per action (Q-values), so it runs like any alpha policy on
             // a fully observed model.
@@ -419,8 +470,8 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
         }
     };
     let seconds = start.elapsed().as_secs_f64();
-    let simulation = match (req.simulate, req.solver.as_str()) {
-        (Some(_), "mdp") => {
+    let simulation = match (req.simulate, req.solver) {
+        (Some(_), Solver::Mdp) => {
             return Err(Error::invalid(
                 "--simulate",
                 "the MDP solver's policy needs the state observed; simulate with --solver exact or pbvi",
@@ -435,7 +486,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
         )),
         (None, _) => None,
     };
-    if req.histories > 0 && req.solver == "mdp" {
+    if req.histories > 0 && req.solver == Solver::Mdp {
         return Err(Error::invalid(
             "--histories",
             "the MDP solver's policy needs the state observed; record histories with --solver exact or pbvi",
@@ -462,7 +513,7 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
     });
     Ok(Report {
         model: model.name().to_string(),
-        solver: req.solver.clone(),
+        solver: req.solver,
         method,
         value,
         lower,

@@ -722,8 +722,14 @@ fn fuzz_allocation_sizes() {
                 });
                 tally.borrow_mut().add(m.is_some(), &label);
                 let count = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+                let name = ["exact", "pbvi", "naive", "mdp", "auto", "x"][which];
+                let solver = contract("--solver", name, cirl::solve::Solver::parse);
+                tally.borrow_mut().add(solver.is_some(), name);
+                let Some(solver) = solver else {
+                    return Ok(());
+                };
                 let req = cirl::solve::Request {
-                    solver: ["exact", "pbvi", "naive", "mdp", "auto", "x"][which].into(),
+                    solver,
                     tolerance: 1e-6,
                     simulate: Some(count(&sim)),
                     seed: 0,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 fn request(solver: &str) -> Request {
     Request {
-        solver: solver.into(),
+        solver: solve::Solver::parse(solver).unwrap(),
         tolerance: 1e-6,
         simulate: None,
         seed: 1,

@@ -35,13 +35,14 @@ pub struct PbviOptions {
 }
 
 impl Default for PbviOptions {
+    /// `cirl solve --solver pbvi`'s: 200 beliefs, a bound gap of 1e-6 on discounted models, seed 0.
     fn default() -> Self {
         PbviOptions {
             max_beliefs: 200,
-            tolerance: 1e-3,
+            tolerance: 1e-6,
             max_iterations: 10_000,
             max_seconds: 300.0,
-            seed: 1,
+            seed: 0,
         }
     }
 }
