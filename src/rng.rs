@@ -42,6 +42,22 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     mix(mix(mix(seed) ^ stream) ^ index)
 }
 
+/// A draw from the categorical distribution `p` (probabilities summing to 1, within rounding): one uniform, and
+/// the first index whose cumulative probability exceeds it; when rounding leaves the uniform above the total, the
+/// last index of positive probability. The one categorical draw of the crate.
+pub fn categorical<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
+    use rand::RngExt;
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, x) in p.iter().enumerate() {
+        acc += x;
+        if u < acc {
+            return i;
+        }
+    }
+    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1004,16 +1004,7 @@ fn choosing(dir: &std::path::Path, beta: f64, n: usize, seed: u64) -> std::path:
             options.push(("edit", u / 2.0 + 0.3));
         }
         let values: Vec<f64> = options.iter().map(|o| o.1).collect();
-        let p = cirl::numerics::softmax(&values, beta);
-        let mut r = rng.random::<f64>();
-        let mut k = options.len() - 1;
-        for (j, pj) in p.iter().enumerate() {
-            if r < *pj {
-                k = j;
-                break;
-            }
-            r -= pj;
-        }
+        let k = cirl::rng::categorical(&cirl::numerics::softmax(&values, beta), &mut rng);
         let chosen = options[k].0;
         let offered: Vec<String> = options
             .iter()
@@ -1222,16 +1213,7 @@ fn choices_with_features_teach_what_the_human_weighs() {
             })
             .collect();
         let u: Vec<f64> = x.iter().map(|f| f[0] * w[0] + f[1] * w[1]).collect();
-        let p = cirl::numerics::softmax(&u, 1.0);
-        let mut r = rng.random::<f64>();
-        let mut k = m - 1;
-        for (j, pj) in p.iter().enumerate() {
-            if r < *pj {
-                k = j;
-                break;
-            }
-            r -= pj;
-        }
+        let k = cirl::rng::categorical(&cirl::numerics::softmax(&u, 1.0), &mut rng);
         let opts: Vec<String> = x
             .iter()
             .enumerate()

@@ -257,16 +257,7 @@ mod tests {
                 .chunks(w.len())
                 .map(|r| r.iter().zip(w).map(|(a, b)| a * b).sum())
                 .collect();
-            let p = crate::numerics::softmax(&u, 1.0);
-            let mut r = rng.random::<f64>();
-            let mut k = m - 1;
-            for (i, pi) in p.iter().enumerate() {
-                if r < *pi {
-                    k = i;
-                    break;
-                }
-                r -= pi;
-            }
+            let k = crate::rng::categorical(&crate::numerics::softmax(&u, 1.0), &mut rng);
             c.push(&x, k);
         }
         c

@@ -1,6 +1,5 @@
 //! Rollouts of a policy in a tabular POMDP, with a Bayes belief updater, in parallel with per-episode seeds.
 
-use rand::RngExt;
 use rayon::prelude::*;
 
 use crate::model::Tabular;
@@ -17,19 +16,6 @@ pub struct Returns {
     pub ci_high: f64,
     /// Decisions per episode.
     pub steps: usize,
-}
-
-fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, x) in p.iter().enumerate() {
-        acc += x;
-        if u < acc {
-            return i;
-        }
-    }
-    // Rounding left u above the total: the last state with positive probability.
-    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
 }
 
 /// One decision of a recorded episode: the hidden state, the action, the observation, the reward and the
@@ -51,14 +37,14 @@ fn run<R: rand::Rng + ?Sized>(
     mut record: impl FnMut(usize, usize, usize, f64, &[f64]),
 ) -> f64 {
     let mut b = m.initial.clone();
-    let mut s = draw(&m.initial, rng);
+    let mut s = crate::rng::categorical(&m.initial, rng);
     let (mut ret, mut g) = (0.0, 1.0);
     for t in 0..steps {
         let a = stages[t.min(stages.len() - 1)].action(&b);
         ret += g * m.r[a][s];
         g *= m.discount;
-        let sp = draw(&m.t[a][s], rng);
-        let o = draw(&m.o[a][sp], rng);
+        let sp = crate::rng::categorical(&m.t[a][s], rng);
+        let o = crate::rng::categorical(&m.o[a][sp], rng);
         b = m.update(&b, a, o).unwrap_or_else(|| m.initial.clone());
         record(s, a, o, m.r[a][s], &b);
         s = sp;

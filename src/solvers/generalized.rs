@@ -35,7 +35,6 @@
 
 #![allow(clippy::needless_range_loop)] // tabular loops index several arrays by the same state
 
-use rand::RngExt;
 use rayon::prelude::*;
 
 use super::exact::{dominated, prune_tagged};
@@ -591,18 +590,6 @@ fn solve_with(
     })
 }
 
-fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, x) in p.iter().enumerate() {
-        acc += x;
-        if u < acc {
-            return i;
-        }
-    }
-    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
-}
-
 /// One step of an episode, for histories: what happened and the robot's belief over θ afterwards.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
@@ -626,8 +613,8 @@ pub struct Episode {
 /// rule with the same rule.
 pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R) -> Episode {
     let ns = g.states.len();
-    let theta = draw(&g.prior, rng);
-    let mut s = draw(&g.initial_state, rng);
+    let theta = crate::rng::categorical(&g.prior, rng);
+    let mut s = crate::rng::categorical(&g.initial_state, rng);
     let mut b = g.prior.clone();
     let mut idx = match sol.stages.first() {
         Some(st) => st.best(s, &b).1,
@@ -643,7 +630,7 @@ pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R)
     let mut history = Vec::with_capacity(sol.stages.len());
     for t in 0..sol.stages.len() {
         let plan = &sol.stages[t].sets[s][idx].1;
-        let h = draw(&plan.human[theta], rng);
+        let h = crate::rng::categorical(&plan.human[theta], rng);
         let reward = g.r[theta][s][h][plan.robot];
         ret += disc * reward;
         disc *= g.discount;
@@ -654,7 +641,7 @@ pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R)
                 b[th] = b[th] * plan.human[th][h] / z;
             }
         }
-        let sp = draw(&g.t[s][h][plan.robot], rng);
+        let sp = crate::rng::categorical(&g.t[s][h][plan.robot], rng);
         history.push(Step {
             state: s,
             robot: plan.robot,

@@ -115,19 +115,6 @@ fn successors(m: &Tabular, b: &[f64], a: usize) -> Vec<(f64, Option<Vec<f64>>)> 
         .collect()
 }
 
-fn draw<R: rand::Rng + ?Sized>(p: &[f64], rng: &mut R) -> usize {
-    use rand::RngExt;
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, x) in p.iter().enumerate() {
-        acc += x;
-        if u < acc {
-            return i;
-        }
-    }
-    p.iter().rposition(|x| *x > 0.0).unwrap_or(0)
-}
-
 /// Every belief reachable from b0 (breadth first, within the horizon, duplicates within 1e-9 in L1 merged), if
 /// there are at most `max_beliefs` of them.
 fn reachable_beliefs(m: &Tabular, max_beliefs: usize) -> Option<Vec<Vec<f64>>> {
@@ -179,9 +166,9 @@ pub fn expand_beliefs(m: &Tabular, max_beliefs: usize, seed: u64) -> Vec<Vec<f64
             }
             let mut best: Option<(f64, Vec<f64>)> = None;
             for a in 0..m.n_actions() {
-                let s = draw(b, &mut rng);
-                let sp = draw(&m.t[a][s], &mut rng);
-                let o = draw(&m.o[a][sp], &mut rng);
+                let s = crate::rng::categorical(b, &mut rng);
+                let sp = crate::rng::categorical(&m.t[a][s], &mut rng);
+                let o = crate::rng::categorical(&m.o[a][sp], &mut rng);
                 if let Some(nb) = m.update(b, a, o) {
                     let d = set.iter().map(|x| l1(x, &nb)).fold(f64::INFINITY, f64::min);
                     if d > 1e-9 && best.as_ref().is_none_or(|(bd, _)| d > *bd) {
