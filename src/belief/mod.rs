@@ -599,7 +599,7 @@ impl Prior {
         }
     }
 
-    /// E[U].
+    /// E\[U\].
     pub fn mean(&self) -> f64 {
         match self {
             Prior::Normal { mu, .. } => *mu,

@@ -30,7 +30,7 @@
 //! **Derived**: P(bad) of class k = Σ_b w_kb (1 − q_kb), w the class's confidence distribution over the bins,
 //! Dirichlet(calls in the bin + one pseudo-call spread over the bins) — the population rate of future calls, not only of the logged ones. The **loss tail**: losses of bad calls with a cost are lognormal, with a
 //! conjugate normal-inverse-gamma prior on (μ, σ²) of the log loss centred on the scenario's mean loss of a bad
-//! action (κ₀ = 1 pseudo-observation of μ; σ² inverse-gamma with α₀ = 3, β₀ = 2, so E[σ²] = 1); the posterior's mean loss exp(μ + σ²/2) is reported with its interval
+//! action (κ₀ = 1 pseudo-observation of μ; σ² inverse-gamma with α₀ = 3, β₀ = 2, so E\[σ²\] = 1); the posterior's mean loss exp(μ + σ²/2) is reported with its interval
 //! (its predictive, a log-t, has no mean: the tail is heavy).
 //!
 //! **The calibration map the card routes on**: per class, the line logit P(good) = c + a·logit r through the

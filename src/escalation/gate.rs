@@ -1,7 +1,7 @@
 //! The runtime gate (`cirl gate`): the card's per-action policy, answering one tool call at a time.
 //!
 //! The gate reads the `gate` section of a card (`card.json`), turns a runtime's tool call into a
-//! [`Call`](super::tools::Call), finds the classes whose tools match it, and answers with the strictest of
+//! [`Call`], finds the classes whose tools match it, and answers with the strictest of
 //! their moves — each class's move at the call's reported confidence when one is given (its per-action
 //! regions), its class-level move otherwise. A call no class covers gets the card's stated default
 //! (`[gate] unmatched`; `defer` leaves it to the runtime). Every decision is committed to the decision log

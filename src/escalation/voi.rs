@@ -6,9 +6,9 @@
 //! (its P(bad), its loss tail's (μ, σ²), the reviewer's two rates; Beta distributions of the fit's means and sds,
 //! and the tail's normal-inverse-gamma posterior) each give a model of the re-issued scenario, the class's bad
 //! atoms at the lognormal's quantiles and weighted P(bad). The policy best under each draw is found and every such
-//! policy evaluated under every draw: U[h][j], per class-k action.
+//! policy evaluated under every draw: U\[h\]\[j\], per class-k action.
 //!
-//! - **EVPI**: mean_j max_h U[h][j] − mean_j U[now][j], the policy chosen now being the one best at the
+//! - **EVPI**: mean_j max_h U\[h\]\[j\] − mean_j U\[now\]\[j\], the policy chosen now being the one best at the
 //!   posterior-predictive scenario: an upper bound on what any learning is worth, per call.
 //! - **Exploring n calls**: asking every one of the class's next n calls yields about ρ·n outcomes (ρ, the share
 //!   of its asked calls whose outcome the log holds) and as many answers. EVSI(n) is found by preposterior

@@ -72,7 +72,7 @@ pub fn unit(d: &Designer, sigma: f64) -> f64 {
     d.prior_sd.max(sigma)
 }
 
-/// Running sums of one (job, σ), values and Δ in the [`unit`] of σ: games, Σ value, Σ value², Σ Δ, Σ Δ², and
+/// Running sums of one (job, σ), values and Δ in the [`unit()`] of σ: games, Σ value, Σ value², Σ Δ, Σ Δ², and
 /// moves chosen (act, wait, off).
 #[derive(Clone, Copy, Default, Debug, PartialEq)]
 pub struct Acc {
@@ -112,7 +112,7 @@ pub struct Plan<'a> {
 /// The accumulated sums of one job, one per σ.
 pub type Part = Vec<Acc>;
 
-/// The columns of a job's part as written to a job file (sums in the [`unit`] of σ).
+/// The columns of a job's part as written to a job file (sums in the [`unit()`] of σ).
 pub const PART_COLUMNS: [&str; 9] = ["sigma", "n", "zv", "zvv", "zd", "zdd", "act", "wait", "off"];
 
 impl<'a> Plan<'a> {

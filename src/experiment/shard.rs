@@ -518,7 +518,7 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
 }
 
 /// The work directories of every shard of one run, checked to agree (version, config, seed, split) and to
-/// cover every shard exactly once; [`Shards::results`] then checks that every job is there.
+/// cover every shard exactly once; [`Shards::stream`] then checks that every job is there.
 pub struct Shards {
     pub manifest: Manifest,
     by_shard: BTreeMap<usize, PathBuf>,

@@ -14,9 +14,9 @@ use nalgebra::{DMatrix, DVector};
 /// A deterministic tabular MDP with state features.
 #[derive(Debug, Clone)]
 pub struct Mdp {
-    /// next[s][a].
+    /// next\[s\]\[a\].
     pub next: Vec<Vec<usize>>,
-    /// phi[s]: the features of state s.
+    /// phi\[s\]: the features of state s.
     pub phi: Vec<Vec<f64>>,
     pub start: usize,
     pub horizon: usize,
@@ -28,9 +28,9 @@ pub struct SoftSolution {
     pub log_z: f64,
     /// Expected feature counts.
     pub mu: Vec<f64>,
-    /// State visitation D[t][s], t = 0..=T (D[0] is the start).
+    /// State visitation D\[t\]\[s\], t = 0..=T (D\[0\] is the start).
     pub visits: Vec<Vec<f64>>,
-    /// Per-step policy π[t][s][a].
+    /// Per-step policy π\[t\]\[s\]\[a\].
     pub policy: Vec<Vec<Vec<f64>>>,
 }
 

@@ -40,11 +40,11 @@ pub enum Human {
     /// plan's Q-values (the "generalized" human of Malik et al. 2018; β → 0 is [`Human::Coordinated`]). Solved
     /// only by the generalized backup: its policy depends on the plan, so there is no fixed-action reduction.
     CoordinatedBoltzmann(f64),
-    /// A fixed policy π[θ][s][a^R][a^H] (with simultaneous timing the a^R index must not matter).
+    /// A fixed policy π\[θ\]\[s\][a^R]\[a^H\] (with simultaneous timing the a^R index must not matter).
     Policy(Table4),
 }
 
-/// A table indexed [i][j][k][l].
+/// A table indexed \[i\]\[j\]\[k\]\[l\].
 pub type Table4 = Vec<Vec<Vec<Vec<f64>>>>;
 
 /// One action of the reduced POMDP: the robot's action and, for every θ and s, the human's action distribution.
@@ -54,7 +54,7 @@ struct ReducedAction {
     label: String,
 }
 
-/// A tabular CIRL game. Tables: T[s][h][r][s'], R[θ][s][h][r] (expected immediate reward).
+/// A tabular CIRL game. Tables: T\[s\]\[h\]\[r\]\[s'\], R\[θ\]\[s\]\[h\]\[r\] (expected immediate reward).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CirlGame {
     pub name: String,

@@ -23,11 +23,11 @@ pub struct Tabular {
     pub states: Vec<String>,
     pub actions: Vec<String>,
     pub observations: Vec<String>,
-    /// T[a][s][s'] = P(s' | s, a).
+    /// T\[a\]\[s\][s'] = P(s' | s, a).
     pub t: Vec<Vec<Vec<f64>>>,
-    /// O[a][s'][o] = P(o | s', a).
+    /// O\[a\]\[s'\]\[o\] = P(o | s', a).
     pub o: Vec<Vec<Vec<f64>>>,
-    /// R[a][s]: expected immediate reward of taking a in s.
+    /// R\[a\]\[s\]: expected immediate reward of taking a in s.
     pub r: Vec<Vec<f64>>,
     pub discount: f64,
     /// Number of decisions for a finite-horizon problem (`None`: infinite horizon, needs γ < 1).

@@ -19,7 +19,7 @@
 //!   the prior's scale and a 64-node Gauss–Hermite rule is used; above it, the rational (step) part is taken in
 //!   closed form and the remainder, which decays like e^{−|u|/β}, by a fixed composite Gauss–Legendre rule;
 //!   for β ≤ 1e-6·σ the rational values are used (the neglected terms are O((β/σ)²) ≤ 1e-12 relative).
-//!   Tested against adaptive quadrature: |error| ≤ 1e-10 × max(σ, |μ|) for E[πU] and ≤ 1e-10 for E[πH].
+//!   Tested against adaptive quadrature: |error| ≤ 1e-10 × max(σ, |μ|) for E\[πU\] and ≤ 1e-10 for E\[πH\].
 //! - Anything else (uniform × Boltzmann, any [`ResponseModel`]): adaptive Gauss–Legendre quadrature with
 //!   absolute error ≤ 1e-12 × the prior's scale.
 //! - [`monte_carlo`] estimates the same values by sampling games, with 95% confidence intervals.
@@ -73,13 +73,13 @@ impl Move {
 /// Expectations under the prior that determine every value of the game.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Moments {
-    /// E[U].
+    /// E\[U\].
     pub mean: f64,
     /// E[πH(U)]: the probability that the human allows the action.
     pub e_pi: f64,
     /// E[πH(U)·U].
     pub e_u_pi: f64,
-    /// E[(1 − πH(U))·U], computed on its own (not as E[U] − E[πH·U]) so that Δ has no cancellation.
+    /// E[(1 − πH(U))·U], computed on its own (not as E\[U\] − E[πH·U]) so that Δ has no cancellation.
     pub e_u_not_pi: f64,
     /// E[π̇H(U)] (normal priors only; `None` where it is a point mass at a jump).
     pub e_pi_dot: Option<f64>,
@@ -115,7 +115,7 @@ pub struct Values {
     /// The tie tolerance used: TIE_RTOL × the prior's scale.
     pub tie_tol: f64,
     pub cost: f64,
-    /// E[πH]: the probability the human allows the action when asked.
+    /// E\[πH\]: the probability the human allows the action when asked.
     pub p_allow: f64,
     pub theorem2: Option<Theorem2>,
     pub method: &'static str,
@@ -354,7 +354,7 @@ pub struct NormalBoltzmann {
     pub method: &'static str,
 }
 
-/// E[πH], E[U·πH], E[U·(1 − πH)], E[π̇H] for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
+/// E\[πH\], E[U·πH], E[U·(1 − πH)], E[π̇H] for U ~ N(μ, σ²), σ > 0, and a Boltzmann human with 0 < β < ∞.
 ///
 /// The kernels are written as element-wise passes over small arrays followed by sums in four fixed lanes, so
 /// the compiler vectorizes them; on x86-64 CPUs with AVX2 the same code is compiled a second time for AVX2 and

@@ -54,7 +54,7 @@ impl Default for ExactOptions {
 pub struct ExactSolution {
     /// The value function with all decisions left (the first decision's).
     pub alphas: AlphaSet,
-    /// A finite horizon's value functions, first decision first (stages[t] has horizon − t decisions left);
+    /// A finite horizon's value functions, first decision first (stages\[t\] has horizon − t decisions left);
     /// for a discounted infinite-horizon model just the converged one.
     pub stages: Vec<AlphaSet>,
     /// Backups performed (= decisions of the horizon).

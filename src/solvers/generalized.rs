@@ -55,7 +55,7 @@ pub const NONE: usize = usize::MAX;
 pub struct Plan {
     /// The robot's action.
     pub robot: usize,
-    /// human[θ][a^H]: the human's action distribution for each θ (one-hot for the coordinated human).
+    /// human\[θ\]\[a^H\]: the human's action distribution for each θ (one-hot for the coordinated human).
     pub human: Vec<Vec<f64>>,
     /// next[a^H·|S| + s']: index of the next vector in stage t+1's set of state s' ([`NONE`] if unused).
     pub next: Vec<usize>,
@@ -89,7 +89,7 @@ impl Stage {
     }
 }
 
-/// The solution: stages[0] is the first decision; stages[t] has horizon − t decisions left.
+/// The solution: stages\[0\] is the first decision; stages\[t\] has horizon − t decisions left.
 #[derive(Debug, Clone)]
 pub struct Solution {
     pub stages: Vec<Stage>,

@@ -14,7 +14,7 @@ use crate::model::cirl::CirlGame;
 pub struct MdpSolution {
     /// V(s) with all decisions left (the first stage).
     pub values: Vec<f64>,
-    /// Q[a][s] at the first stage.
+    /// Q\[a\]\[s\] at the first stage.
     pub q: Vec<Vec<f64>>,
     /// The greedy first-stage action per state (the lowest index among exact ties).
     pub policy: Vec<usize>,

@@ -36,7 +36,7 @@ impl AMove {
     const ALL: [AMove; 3] = [AMove::Act, AMove::Wait, AMove::Off];
 }
 
-/// A deterministic assistant policy: message[o_A], action[o_A][m_H].
+/// A deterministic assistant policy: message\[o_A\], action\[o_A\]\[m_H\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AssistantPolicy {
     pub message: Vec<usize>,
@@ -53,7 +53,7 @@ pub enum Response {
     Either,
 }
 
-/// A human policy: message[o_H], response[o_H][m_A].
+/// A human policy: message\[o_H\], response\[o_H\]\[m_A\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HumanPolicy {
     pub message: Vec<usize>,
