@@ -281,6 +281,13 @@ enum GateCommand {
         /// A note on the outcome.
         #[arg(long, requires = "outcome")]
         note: Option<String>,
+        /// The options the human was offered, as the log's JSON list ([{"label": "run", "value": 2}, …] or
+        /// with "features"); with --chosen.
+        #[arg(long, requires = "chosen", conflicts_with_all = ["answer", "outcome"])]
+        options: Option<String>,
+        /// The label of the option the human chose.
+        #[arg(long, requires = "options")]
+        chosen: Option<String>,
     },
 }
 
@@ -1251,6 +1258,8 @@ fn gate_cmd(g: GateArgs) -> Result<()> {
         outcome,
         cost,
         note,
+        options,
+        chosen,
     }) = g.record
     {
         if !log.exists() {
@@ -1276,13 +1285,14 @@ fn gate_cmd(g: GateArgs) -> Result<()> {
                 ));
             }
         };
-        let row = match (answer, outcome) {
-            (Some(a), None) => l.record_answer(id, &a)?,
-            (None, Some(o)) => l.record_outcome(id, &o, cost, note.as_deref())?,
+        let row = match (answer, outcome, options.zip(chosen)) {
+            (Some(a), None, None) => l.record_answer(id, &a)?,
+            (None, Some(o), None) => l.record_outcome(id, &o, cost, note.as_deref())?,
+            (None, None, Some((o, c))) => l.record_choice(id, &o, &c)?,
             _ => {
                 return Err(Error::invalid(
                     "--answer",
-                    "give --answer approve|reject|edit|timeout or --outcome fine|undone|incident",
+                    "give --answer approve|reject|edit|timeout, --outcome fine|undone|incident, or --options JSON --chosen LABEL",
                 ));
             }
         };

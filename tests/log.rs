@@ -284,6 +284,34 @@ fn the_gates_own_log_exports_with_its_answers_and_outcomes() {
         }
         c.assert().success();
     }
+    // The choice the reviewer was offered for the asked call, and what it chose; a label it was not offered, or
+    // a choice on a call that was not asked, is refused naming the flag.
+    let options = r#"[{"label":"push","value":-40},{"label":"cancel","value":0}]"#;
+    let record = |id: &str, chosen: &str| {
+        Cmd::new(bin())
+            .args(["gate", "record", "--log"])
+            .arg(&log)
+            .args([
+                "--tool-use-id",
+                id,
+                "--options",
+                options,
+                "--chosen",
+                chosen,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert!(record("a", "push").status.success());
+    for (id, chosen, needle) in [("a", "merge", "--chosen"), ("b", "push", "--options")] {
+        let o = record(id, chosen);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(needle) && err.trim().lines().count() == 1,
+            "{err}"
+        );
+    }
     let out = dir.path().join("out.jsonl");
     Cmd::new(bin())
         .args(["log", "export", "--log"])
@@ -306,6 +334,9 @@ fn the_gates_own_log_exports_with_its_answers_and_outcomes() {
         (&Value::from("incident"), &Value::from(40.0))
     );
     assert_eq!(a["input"]["command"], "git push --force");
+    assert_eq!(a["chosen"], "push");
+    assert_eq!(a["options"][0]["label"], "push");
+    assert_eq!(a["options"][0]["value"].as_f64(), Some(-40.0));
     assert_eq!(
         (&a["class"], &a["move"]),
         (&Value::from("irreversible"), &Value::from("ask"))

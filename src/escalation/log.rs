@@ -309,6 +309,50 @@ impl Log {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Records the options the human was offered for an asked (or deferred) decision and the one chosen;
+    /// `options` is the JSON array of the log's schema (`[{"label": …, "value": …}, …]`, see
+    /// [`super::records`]).
+    pub fn record_choice(&self, id: i64, options: &str, chosen: &str) -> Result<i64> {
+        let offered: Vec<super::records::Offered> = serde_json::from_str(options).map_err(|e| {
+            Error::invalid(
+                "--options",
+                format!(
+                    "not a JSON list of options such as [{{\"label\": \"run\", \"value\": 2}}, {{\"label\": \"skip\", \"value\": 0}}] ({e})"
+                ),
+            )
+        })?;
+        self.check_id(id)?;
+        let mv: Option<String> = self
+            .conn
+            .query_row("SELECT move FROM decisions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(store_err(&self.path))?;
+        super::records::check_choice(Some(&offered), Some(chosen), mv.as_deref()).map_err(|m| {
+            let (field, rest) = m.split_once(": ").unwrap_or(("options", m.as_str()));
+            let flag = if field == "chosen" {
+                "--chosen"
+            } else {
+                "--options"
+            };
+            Error::invalid(flag, format!("decision {id}: {field}: {rest}"))
+        })?;
+        self.conn
+            .execute_batch(CHOICES)
+            .map_err(store_err(&self.path))?;
+        self.conn
+            .execute(
+                "INSERT INTO choices (decision_id, options, chosen) VALUES (?1, ?2, ?3)",
+                params![
+                    id,
+                    serde_json::to_string(&offered).expect("serializable"),
+                    chosen
+                ],
+            )
+            .map_err(store_err(&self.path))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
     /// Records what came of a decision.
     pub fn record_outcome(
         &self,

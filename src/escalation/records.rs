@@ -116,8 +116,8 @@ pub struct Offered {
 /// The most options one choice may offer.
 pub const MAX_OPTIONS: usize = 64;
 
-/// Checks a record's `options` and `chosen`.
-fn check_choice(
+/// Checks a record's `options` and `chosen` (`mv`: the call's move).
+pub fn check_choice(
     options: Option<&[Offered]>,
     chosen: Option<&str>,
     mv: Option<&str>,
