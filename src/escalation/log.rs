@@ -277,6 +277,15 @@ impl Log {
         }
     }
 
+    /// The move logged for decision `id` (None: deferred).
+    fn move_of(&self, id: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT move FROM decisions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(store_err(&self.path))
+    }
+
     /// Records the human's answer to an asked decision.
     pub fn record_answer(&self, id: i64, answer: &str) -> Result<i64> {
         if !["approve", "reject", "edit", "timeout"].contains(&answer) {
@@ -286,12 +295,7 @@ impl Log {
             ));
         }
         self.check_id(id)?;
-        let mv: Option<String> = self
-            .conn
-            .query_row("SELECT move FROM decisions WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .map_err(store_err(&self.path))?;
+        let mv = self.move_of(id)?;
         if let Some(m) = mv.filter(|m| m != "ask") {
             return Err(Error::invalid(
                 "--answer",
@@ -322,12 +326,7 @@ impl Log {
             )
         })?;
         self.check_id(id)?;
-        let mv: Option<String> = self
-            .conn
-            .query_row("SELECT move FROM decisions WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .map_err(store_err(&self.path))?;
+        let mv = self.move_of(id)?;
         super::records::check_choice(Some(&offered), Some(chosen), mv.as_deref()).map_err(|m| {
             let (field, rest) = m.split_once(": ").unwrap_or(("options", m.as_str()));
             let flag = if field == "chosen" {
