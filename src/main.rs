@@ -1117,27 +1117,6 @@ fn fit_cmd(
         e(&f.reviewer.catch_bad),
         f.reviewer.catch_bad.prior
     );
-    if let Some(b) = &f.reviewer.boltzmann {
-        println!(
-            "reviewer as a Boltzmann chooser: 1/β {} from {} choices; boltzmann:{:.4} [{:.4}, {:.4}]{}",
-            e(&b.rationality),
-            b.choices,
-            b.beta.median,
-            b.beta.lo,
-            b.beta.hi,
-            if b.supported { "" } else { " (not supported)" }
-        );
-    }
-    if let Some(p) = &f.preferences {
-        for w in &p.weights {
-            println!(
-                "choice weight of {}: {} from {} choices",
-                w.feature,
-                e(&w.weight),
-                p.choices
-            );
-        }
-    }
     for n in &f.notes {
         println!("note: {n}");
     }

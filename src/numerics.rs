@@ -12,6 +12,9 @@ use nalgebra::{DMatrix, SymmetricEigen};
 /// 1/√(2π).
 pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
+/// The standard normal's 95% quantile: a 90% equal-tailed interval of a normal is its mean ± Z90 sd.
+pub const Z90: f64 = 1.644_854;
+
 /// A number as a short text that parses back to the same value: the shortest decimal when it is at most 16
 /// characters, else scientific notation (1e300, not three hundred digits). For labels that must identify a value.
 pub fn short(x: f64) -> String {

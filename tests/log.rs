@@ -353,3 +353,44 @@ fn the_gates_own_log_exports_with_its_answers_and_outcomes() {
     // What the gate logged is a valid import elsewhere.
     assert_eq!(import(&out, &dir.path().join("copy.sqlite"))["added"], 2);
 }
+
+/// A choice whose stored options are damaged is refused by the export (and by `cirl fit`), not exported as a
+/// `chosen` without its options, which no import would take.
+#[test]
+fn a_damaged_choice_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"time":"2026-12-01T10:00:00Z","tool":"x","move":"ask","options":[{"label":"a","value":1},{"label":"b","value":0}],"chosen":"a"}"#,
+    )
+    .unwrap();
+    let log = dir.path().join("d.sqlite");
+    import(&file, &log);
+    assert_eq!(export(&log)[0]["chosen"], "a");
+    rusqlite::Connection::open(&log)
+        .unwrap()
+        .execute("UPDATE choices SET options = 'not json'", [])
+        .unwrap();
+    let out = Cmd::new(bin())
+        .args(["log", "export", "--log"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("d.sqlite"));
+    let fit = Cmd::new(bin())
+        .arg("fit")
+        .arg(&log)
+        .args([
+            "--scenario",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/experiments/scenarios/coding-agent.toml"
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(fit.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&fit.stderr).contains("damaged"));
+}

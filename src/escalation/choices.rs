@@ -27,8 +27,6 @@ use crate::learn::choice::{self, Choices};
 /// Choices a fit needs before it is [supported](BoltzmannFit::supported).
 pub const MIN_CHOICES: u64 = 20;
 
-const Z90: f64 = 1.644_854;
-
 /// One record's choice as the fit reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
@@ -96,30 +94,6 @@ impl Logged {
         }
     }
 
-    /// Adds the choices of another part of the same log.
-    pub fn merge(&mut self, o: &Logged) {
-        if o.values.dim > 0 {
-            if self.values.dim == 0 {
-                self.values = Choices::new(1);
-            }
-            self.values.extend(&o.values);
-        }
-        if self.mismatch.is_none() {
-            self.mismatch.clone_from(&o.mismatch);
-        }
-        if o.features.dim > 0 {
-            if self.features.dim == 0 {
-                self.features = Choices::new(o.names.len());
-                self.names.clone_from(&o.names);
-            }
-            if o.names == self.names {
-                self.features.extend(&o.features);
-            } else if self.mismatch.is_none() {
-                self.mismatch = Some((0, o.names.clone()));
-            }
-        }
-    }
-
     /// The error for a log whose records offer different features.
     pub fn check(&self, log: &str) -> Result<()> {
         match &self.mismatch {
@@ -160,6 +134,22 @@ pub struct BoltzmannFit {
     pub supported: bool,
 }
 
+impl BoltzmannFit {
+    /// Why an unsupported fit is not taken: its interval and what support needs.
+    pub fn shortfall(&self) -> String {
+        format!(
+            "1/β 90%: [{:.4}, {:.4}]; at least {MIN_CHOICES} choices and an interval above 0 are needed",
+            self.rationality.lo, self.rationality.hi
+        )
+    }
+}
+
+/// Whether `cirl fit --reviewer auto` re-issues the scenario's reviewer `human` as the Boltzmann chooser the
+/// choices support: when it is a Boltzmann (or rational, β = 0) one already.
+pub fn auto_is_boltzmann(human: &Human) -> bool {
+    matches!(human, Human::Boltzmann { .. } | Human::Rational)
+}
+
 /// One feature's weight in the human's choices.
 #[derive(Debug, Clone, Serialize)]
 pub struct Weight {
@@ -178,15 +168,10 @@ pub struct PreferenceFit {
     pub pseudo_r2: f64,
 }
 
-fn estimate(prior: f64, m: f64, sd: f64) -> Estimate {
-    Estimate {
-        prior,
-        mean: m,
-        median: m,
-        lo: m - Z90 * sd,
-        hi: m + Z90 * sd,
-        rhat: 1.0,
-    }
+/// The sd of a weak prior on a weight of a feature whose within-choice sd is `s`: 10 over s (over 1 when the
+/// feature never varies within a choice).
+fn weak_sd(s: f64) -> f64 {
+    10.0 / if s > 0.0 { s } else { 1.0 }
 }
 
 fn r2(f: &choice::Laplace) -> f64 {
@@ -215,7 +200,7 @@ pub fn fit_values(l: &Logged, human: &Human) -> Option<BoltzmannFit> {
             ),
         ),
         _ => {
-            let sd = 10.0 / if s > 0.0 { s } else { 1.0 };
+            let sd = weak_sd(s);
             (
                 0.0,
                 sd,
@@ -224,16 +209,8 @@ pub fn fit_values(l: &Logged, human: &Human) -> Option<BoltzmannFit> {
         }
     };
     let f = choice::fit(c, &[m], &[sd]);
-    let lam = estimate(m, f.mode[0], f.sd(0));
-    let inv = |x: f64| if x > 0.0 { 1.0 / x } else { f64::INFINITY };
-    let beta = Estimate {
-        prior: inv(m),
-        mean: inv(lam.mean),
-        median: inv(lam.median),
-        lo: inv(lam.hi),
-        hi: inv(lam.lo),
-        rhat: 1.0,
-    };
+    let lam = Estimate::laplace(m, f.mode[0], f.sd(0));
+    let beta = lam.map(|x| if x > 0.0 { 1.0 / x } else { f64::INFINITY });
     Some(BoltzmannFit {
         choices: c.len() as u64,
         options: c.options() as u64,
@@ -252,11 +229,7 @@ pub fn fit_features(l: &Logged) -> Option<PreferenceFit> {
     if c.is_empty() {
         return None;
     }
-    let sd: Vec<f64> = c
-        .within_sd()
-        .iter()
-        .map(|s| 10.0 / if *s > 0.0 { *s } else { 1.0 })
-        .collect();
+    let sd: Vec<f64> = c.within_sd().iter().map(|&s| weak_sd(s)).collect();
     let f = choice::fit(c, &vec![0.0; c.dim], &sd);
     Some(PreferenceFit {
         choices: c.len() as u64,
@@ -267,7 +240,7 @@ pub fn fit_features(l: &Logged) -> Option<PreferenceFit> {
             .enumerate()
             .map(|(j, n)| Weight {
                 feature: n.clone(),
-                weight: estimate(0.0, f.mode[j], f.sd(j)),
+                weight: Estimate::laplace(0.0, f.mode[j], f.sd(j)),
             })
             .collect(),
         prior: "each weight ~ normal(0, (10/s)²), s the feature's within-choice sd".into(),

@@ -56,7 +56,7 @@ use super::records::{self, Record};
 use super::scenario::Scenario;
 use crate::error::{Error, Result};
 use crate::human::Human;
-use crate::numerics::logistic;
+use crate::numerics::{Z90, logistic};
 
 /// Confidence bins: [`BINS`] bins of width [`BIN_WIDTH`] in logit(confidence) over ±[`LOGIT_EDGE`] (the outer two
 /// also hold everything beyond), so they are fine where agents report — near 1 — and where the card's thresholds
@@ -379,7 +379,8 @@ impl Data {
             self.classes.entry(k.clone()).or_default().merge(t);
         }
         self.prompts.extend_from_slice(&o.prompts);
-        self.choices.merge(&o.choices);
+        // The choices of a log are few and read in one pass of their own (see `read`), not in parts.
+        debug_assert!(o.choices.values.is_empty() && o.choices.features.is_empty());
         for (w, classes) in &o.windows {
             let into = self.windows.entry(*w).or_default();
             for (k, t) in classes {
@@ -409,7 +410,6 @@ impl Data {
             let Some((lo, hi)) = log.id_range()? else {
                 return Ok(d);
             };
-            drop(log);
             let parts = READ_PARTS;
             let step = (hi - lo) / parts + 1;
             let read_range = |p: i64| -> Result<Data> {
@@ -475,7 +475,6 @@ impl Data {
                 d.prompts.extend(prompts);
             }
             // The choices (few: a table of their own), each call's latest, in id order.
-            let log = super::log::Log::open(path)?;
             if log.has_choices() {
                 let file = path.display().to_string();
                 log.query(
@@ -581,6 +580,38 @@ pub struct Estimate {
     pub lo: f64,
     pub hi: f64,
     pub rhat: f64,
+}
+
+impl Estimate {
+    /// A normal posterior's (the Laplace approximation's) summary: `mode` ± [`Z90`] `sd`; `rhat` 1 (not sampled).
+    pub fn laplace(prior: f64, mode: f64, sd: f64) -> Estimate {
+        Estimate {
+            prior,
+            mean: mode,
+            median: mode,
+            lo: mode - Z90 * sd,
+            hi: mode + Z90 * sd,
+            rhat: 1.0,
+        }
+    }
+
+    /// The summary of f(x) for a monotone f: every value mapped, the interval's ends swapped when f decreases.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Estimate {
+        let (lo, hi) = (f(self.lo), f(self.hi));
+        Estimate {
+            prior: f(self.prior),
+            mean: f(self.mean),
+            median: f(self.median),
+            lo: lo.min(hi),
+            hi: lo.max(hi),
+            rhat: self.rhat,
+        }
+    }
+
+    /// The standard deviation of the normal whose 90% interval this is.
+    pub fn normal_sd(&self) -> f64 {
+        (self.hi - self.lo) / (2.0 * Z90)
+    }
 }
 
 /// One confidence bin of a class's calibration map.
@@ -833,16 +864,7 @@ pub fn fatigue(data: &Data) -> Option<FatigueFit> {
             break;
         }
     }
-    let sd = var_b.max(0.0).sqrt();
-    let z = 1.644_854;
-    let est = Estimate {
-        prior: 1.0,
-        mean: b.exp(),
-        median: b.exp(),
-        lo: (b - z * sd).exp(),
-        hi: (b + z * sd).exp(),
-        rhat: 1.0,
-    };
+    let est = Estimate::laplace(0.0, b, var_b.max(0.0).sqrt()).map(f64::exp);
     let calls: u64 = data.classes.values().map(Tally::calls).sum::<u64>() + data.unclassified;
     let asked: u64 = data.classes.values().map(Tally::asked_or_routed).sum();
     let ask_rate = asked as f64 / calls.max(1) as f64;
@@ -1283,7 +1305,7 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
                 beta.hi,
                 100.0 * b.hit_rate,
                 b.pseudo_r2,
-                if matches!(scenario.reviewer.human, Human::Boltzmann { .. } | Human::Rational) {
+                if choices::auto_is_boltzmann(&scenario.reviewer.human) {
                     "the re-issued scenario's reviewer is that chooser"
                 } else {
                     "the re-issued reviewer keeps the scenario's form (error rates); `--reviewer boltzmann` makes it that chooser"
@@ -1291,8 +1313,9 @@ pub fn fit(scenario: &Scenario, data: &Data, set: &Settings) -> Result<Fit> {
             )
         } else {
             format!(
-                "the reviewer's {} logged choices do not show a Boltzmann-rational chooser preferring the options worth more (1/β 90%: [{:.4}, {:.4}]; at least {} choices and an interval above 0 are needed): the reviewer stays as it is",
-                b.choices, b.rationality.lo, b.rationality.hi, choices::MIN_CHOICES
+                "the reviewer's {} logged choices do not show a Boltzmann-rational chooser preferring the options worth more ({}): the reviewer stays as it is",
+                b.choices,
+                b.shortfall()
             )
         });
     }
@@ -1460,9 +1483,8 @@ pub fn compare(
     earlier: &BTreeMap<String, Tally>,
 ) -> Vec<DriftFlag> {
     let z = |a: &Estimate, b: &Estimate| {
-        let sd = |e: &Estimate| (e.hi - e.lo) / (2.0 * 1.644_854);
         (a.mean - b.mean)
-            / (sd(a).powi(2) + sd(b).powi(2))
+            / (a.normal_sd().powi(2) + b.normal_sd().powi(2))
                 .sqrt()
                 .max(f64::MIN_POSITIVE)
     };

@@ -467,11 +467,21 @@ pub struct Fatigue {
 impl Fatigue {
     /// The catch rate at ask rate `a`: logit catch = logit catch₀ + ln(OR)·max(0, a·N − 1).
     pub fn catch_rate(&self, catch0: f64, ask_rate: f64) -> f64 {
+        self.shifted(catch0, ask_rate, 1.0)
+    }
+
+    /// The inverse: the catch rate before fatigue, catch₀, that gives `catch` at ask rate `a`.
+    pub fn catch_before(&self, catch: f64, ask_rate: f64) -> f64 {
+        self.shifted(catch, ask_rate, -1.0)
+    }
+
+    /// logit c + sign·ln(OR)·max(0, a·N − 1), back to a rate (0 and 1 stay).
+    fn shifted(&self, c: f64, ask_rate: f64, sign: f64) -> f64 {
         let extra = (ask_rate * self.actions_per_session - 1.0).max(0.0);
-        if catch0 <= 0.0 || catch0 >= 1.0 || extra == 0.0 {
-            return catch0;
+        if c <= 0.0 || c >= 1.0 || extra == 0.0 {
+            return c;
         }
-        logistic((catch0 / (1.0 - catch0)).ln() + self.odds_ratio_per_ask.ln() * extra)
+        logistic((c / (1.0 - c)).ln() + sign * self.odds_ratio_per_ask.ln() * extra)
     }
 }
 

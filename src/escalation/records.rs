@@ -714,7 +714,18 @@ pub fn for_each(log: &Log, mut take: impl FnMut(Record) -> Result<()>) -> Result
                 reason: row.get(18)?,
                 scenario: row.get(19)?,
                 card: row.get(20)?,
-                options: options.and_then(|o| serde_json::from_str(&o).ok()),
+                // A damaged choice is an error, as in `cirl fit`: dropping its options would export a `chosen`
+                // that no import takes.
+                options: options
+                    .map(|o| serde_json::from_str(&o))
+                    .transpose()
+                    .map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            21,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?,
                 chosen: row.get(22)?,
             };
             Ok(r)

@@ -28,7 +28,6 @@ use super::fit::Fit;
 use super::model::Model;
 use super::scenario::Scenario;
 use crate::error::{Error, Result};
-use crate::numerics::logistic;
 
 /// Atoms of each part (good, bad) of a re-issued class prior.
 pub const ATOMS: usize = 50;
@@ -95,21 +94,16 @@ pub fn scenario_text(
     let chooser = f.reviewer.boltzmann.as_ref().filter(|b| b.supported);
     let boltzmann = match form {
         ReviewerForm::ErrorRates => None,
-        ReviewerForm::Auto => chooser.filter(|_| {
-            matches!(
-                s.reviewer.human,
-                crate::human::Human::Boltzmann { .. } | crate::human::Human::Rational
-            )
-        }),
+        ReviewerForm::Auto => {
+            chooser.filter(|_| super::choices::auto_is_boltzmann(&s.reviewer.human))
+        }
         ReviewerForm::Boltzmann => Some(chooser.ok_or_else(|| {
             let why = match &f.reviewer.boltzmann {
                 None => "the log has no choices between options with values".to_string(),
                 Some(b) => format!(
-                    "its {} choices do not support one (1/β 90%: [{:.4}, {:.4}]; at least {} choices and an interval above 0 are needed)",
+                    "its {} choices do not support one ({})",
                     b.choices,
-                    b.rationality.lo,
-                    b.rationality.hi,
-                    super::choices::MIN_CHOICES
+                    b.shortfall()
                 ),
             };
             Error::invalid(
@@ -161,10 +155,7 @@ pub fn scenario_text(
             ));
         }
         if let Some(fat) = learnt.or(s.reviewer.fatigue) {
-            let a = asked as f64 / calls.max(1) as f64;
-            let excess = (a * fat.actions_per_session - 1.0).max(0.0);
-            let logit = (catch / (1.0 - catch)).ln() - fat.odds_ratio_per_ask.ln() * excess;
-            catch = logistic(logit);
+            catch = fat.catch_before(catch, asked as f64 / calls.max(1) as f64);
         }
         h.insert("response".into(), "error-rates".into());
         h.insert("approve_good".into(), f.reviewer.approve_good.mean.into());

@@ -82,7 +82,7 @@ struct Theta {
 
 fn beta_of<R: rand::Rng>(e: &super::fit::Estimate, rng: &mut R) -> f64 {
     let m = e.mean.clamp(1e-6, 1.0 - 1e-6);
-    let sd = ((e.hi - e.lo) / (2.0 * 1.644_854)).max(1e-9);
+    let sd = e.normal_sd().max(1e-9);
     let c = (m * (1.0 - m) / (sd * sd) - 1.0).max(1e-3);
     use rand_distr::Distribution;
     rand_distr::Beta::new(m * c, (1.0 - m) * c)

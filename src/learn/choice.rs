@@ -45,15 +45,6 @@ impl Choices {
         self.chosen.push(chosen as u16);
     }
 
-    /// Adds the choices of `o` (with the same `dim`).
-    pub fn extend(&mut self, o: &Choices) {
-        let base = self.x.len() / self.dim.max(1);
-        self.x.extend_from_slice(&o.x);
-        self.starts
-            .extend(o.starts.iter().skip(1).map(|s| s + base));
-        self.chosen.extend_from_slice(&o.chosen);
-    }
-
     pub fn len(&self) -> usize {
         self.chosen.len()
     }
@@ -330,7 +321,7 @@ mod tests {
             let w = m + s * rng.sample::<f64, _>(rand_distr::StandardNormal);
             let c = simulate(&[w], 200, 1000 + r);
             let f = fit(&c, &[m], &[s]);
-            if (f.mode[0] - w).abs() <= 1.644_854 * f.sd(0) {
+            if (f.mode[0] - w).abs() <= crate::numerics::Z90 * f.sd(0) {
                 hits += 1;
             }
         }
