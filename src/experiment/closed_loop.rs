@@ -193,9 +193,80 @@ impl Plan {
         }
         t
     }
+}
+
+impl Experiment for Plan {
+    fn jobs(&self) -> usize {
+        self.seeds as usize
+    }
+
+    /// Rows of the results: a row per quantity, one `all` and one `card`, per round.
+    fn rows(&self) -> usize {
+        self.rounds() as usize * (self.quantities.len() + 2)
+    }
+
+    /// Runs seed `j`: its rounds as a job table.
+    fn run_job(&self, j: usize) -> Result<Table> {
+        let seed = crate::rng::derive_seed(self.seed, STREAM, j as u64);
+        let rounds = closed_loop::run(&self.spec, seed)?;
+        Ok(self.part_table(j, &rounds))
+    }
+
+    /// Checks that a job file's table can be seed `j`'s: its columns, and its rows' seed, rounds and quantities.
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        if t.columns != PART_COLUMNS {
+            return Err(format!(
+                "columns {:?}, expected {PART_COLUMNS:?}",
+                t.columns
+            ));
+        }
+        let per_round = self.quantities.len() + 1;
+        let want = self.rounds() as usize * per_round;
+        if t.rows.len() != want {
+            return Err(format!("{} rows, expected {want}", t.rows.len()));
+        }
+        for i in 0..t.rows.len() {
+            let (round, k) = (i / per_round, i % per_round);
+            let q = self.quantities.get(k).map_or("card", String::as_str);
+            if t.num(i, "seed") != Some(j as f64)
+                || t.num(i, "round") != Some(round as f64)
+                || t.text(i, "quantity") != q
+            {
+                return Err(format!(
+                    "row {} is not seed {j}, round {round}, {q} of this run",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The results' shape: their key columns filled, the rest 0.
+    fn key_table(&self) -> Table {
+        let mut t = Table::new(&RESULT_COLUMNS);
+        for round in 0..self.rounds() {
+            let actions = self.spec.logged_at(round);
+            for q in self
+                .quantities
+                .iter()
+                .map(String::as_str)
+                .chain(["all", "card"])
+            {
+                let mut row: Vec<Cell> =
+                    vec![(round as f64).into(), (actions as f64).into(), q.into()];
+                row.resize(RESULT_COLUMNS.len(), 0.0.into());
+                t.push(row);
+            }
+        }
+        t
+    }
+
+    fn text_columns(&self) -> &'static [&'static str] {
+        &TEXT_COLUMNS
+    }
 
     /// The results from every seed's job table, in seed order.
-    pub fn assemble_parts(&self, parts: &[Table]) -> Result<Table> {
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
         let per_round = self.quantities.len() + 1;
         let n = parts.len() as f64;
         let mut t = Table::new(&RESULT_COLUMNS);
@@ -304,81 +375,6 @@ impl Plan {
             t.push_named(&row);
         }
         Ok(t)
-    }
-}
-
-impl Experiment for Plan {
-    fn jobs(&self) -> usize {
-        self.seeds as usize
-    }
-
-    /// Rows of the results: a row per quantity, one `all` and one `card`, per round.
-    fn rows(&self) -> usize {
-        self.rounds() as usize * (self.quantities.len() + 2)
-    }
-
-    /// Runs seed `j`: its rounds as a job table.
-    fn run_job(&self, j: usize) -> Result<Table> {
-        let seed = crate::rng::derive_seed(self.seed, STREAM, j as u64);
-        let rounds = closed_loop::run(&self.spec, seed)?;
-        Ok(self.part_table(j, &rounds))
-    }
-
-    /// Checks that a job file's table can be seed `j`'s: its columns, and its rows' seed, rounds and quantities.
-    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != PART_COLUMNS {
-            return Err(format!(
-                "columns {:?}, expected {PART_COLUMNS:?}",
-                t.columns
-            ));
-        }
-        let per_round = self.quantities.len() + 1;
-        let want = self.rounds() as usize * per_round;
-        if t.rows.len() != want {
-            return Err(format!("{} rows, expected {want}", t.rows.len()));
-        }
-        for i in 0..t.rows.len() {
-            let (round, k) = (i / per_round, i % per_round);
-            let q = self.quantities.get(k).map_or("card", String::as_str);
-            if t.num(i, "seed") != Some(j as f64)
-                || t.num(i, "round") != Some(round as f64)
-                || t.text(i, "quantity") != q
-            {
-                return Err(format!(
-                    "row {} is not seed {j}, round {round}, {q} of this run",
-                    i + 1
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The results' shape: their key columns filled, the rest 0.
-    fn key_table(&self) -> Table {
-        let mut t = Table::new(&RESULT_COLUMNS);
-        for round in 0..self.rounds() {
-            let actions = self.spec.logged_at(round);
-            for q in self
-                .quantities
-                .iter()
-                .map(String::as_str)
-                .chain(["all", "card"])
-            {
-                let mut row: Vec<Cell> =
-                    vec![(round as f64).into(), (actions as f64).into(), q.into()];
-                row.resize(RESULT_COLUMNS.len(), 0.0.into());
-                t.push(row);
-            }
-        }
-        t
-    }
-
-    fn text_columns(&self) -> &'static [&'static str] {
-        &TEXT_COLUMNS
-    }
-
-    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        self.assemble_parts(&parts)
     }
 }
 
