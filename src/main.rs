@@ -417,7 +417,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 .transpose()?;
             let text = cirl::input::read_text(&config, cirl::input::MAX_TOML_BYTES, "config")?;
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
-                && ["obedience", "apprenticeship", "learning"]
+                && ["apprenticeship", "learning"]
                     .iter()
                     .any(|k| t.contains_key(*k))
             {
@@ -430,8 +430,8 @@ fn dispatch(cmd: Command) -> Result<()> {
                 if shard.is_some() || resume {
                     return Err(Error::invalid(
                         if resume { "--resume" } else { "--shard" },
-                        "[obedience], [apprenticeship] and [learning] studies run as one job; \
-                         shard and resume [sweep] and [designer] experiments, or omit the flag",
+                        "[apprenticeship] and [learning] studies run as one job; \
+                         shard and resume the other kinds of experiment, or omit the flag",
                     ));
                 }
                 let out = out.unwrap_or_else(|| Path::new("runs").join(name));
@@ -441,9 +441,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     resume: false,
                     force,
                 };
-                let o = if t.contains_key("obedience") {
-                    experiment::studies::obedience_study(&text, &out, &opts)?
-                } else if t.contains_key("apprenticeship") {
+                let o = if t.contains_key("apprenticeship") {
                     experiment::studies::apprenticeship_study(&text, &out, &opts)?
                 } else {
                     experiment::studies::safe_interruptibility_study(&text, &out, &opts)?

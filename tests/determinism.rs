@@ -35,6 +35,26 @@ beta = 0.25
 games = 9000
 "#;
 
+/// Milli et al. 2017's obedience study, small: one job per (β, run).
+const OBEDIENCE: &str = r#"
+name = "det-obedience"
+seed = 5
+[obedience]
+features = 4
+actions = 5
+dominated = 1
+rounds = 6
+seeds = 9
+particles = 50
+betas = [0.0, 1.0]
+[[obedience.robots]]
+kind = "bayes"
+[[obedience.robots]]
+kind = "mle"
+[[obedience.robots]]
+kind = "obedient"
+"#;
+
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -119,6 +139,11 @@ fn sweep_bytes_do_not_depend_on_threads_or_shards() {
 #[test]
 fn designer_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(DESIGNER, &["results.csv"]);
+}
+
+#[test]
+fn obedience_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(OBEDIENCE, &["results.csv"]);
 }
 
 /// A shard run into `dir`.
@@ -226,7 +251,7 @@ fn studies_refuse_shards_with_a_clear_message() {
     let out = cirl()
         .args([
             "run",
-            "experiments/reproduce/milli2017/obedience.toml",
+            "experiments/reproduce/leike2017/safe-interruptibility.toml",
             "--shard",
             "1/2",
         ])

@@ -10,14 +10,14 @@ fn every_reproduction_passes_its_checks() {
         if cfg.designer.is_some() {
             continue; // the Monte Carlo study is checked below, with its own statistics
         }
-        let (t, frontier) = experiment::compute(&cfg, false).unwrap();
-        assert!(!t.rows.is_empty());
+        let c = experiment::compute_all(&cfg, false).unwrap();
+        assert!(!c.results.rows.is_empty());
         assert!(
-            frontier.is_some(),
+            cfg.sweep.is_none() || c.frontier.is_some(),
             "{name}: sweeps in the reproductions locate their frontier"
         );
-        for c in &cfg.check {
-            let (claim, ok, detail) = experiment::check(c, &t);
+        assert!(!c.checks.is_empty(), "{name}: checks nothing");
+        for (claim, ok, detail) in &c.checks {
             assert!(ok, "{name}: {claim}: {detail}");
         }
     }

@@ -5,7 +5,15 @@
 #![allow(clippy::needless_range_loop)] // brute-force references index tables directly
 
 use assert_cmd::Command;
-use cirl::experiment::studies::obedience_table;
+
+/// The results and checks of an obedience config.
+fn obedience_table(
+    text: &str,
+) -> cirl::Result<(cirl::experiment::table::Table, Vec<(String, bool, String)>)> {
+    let cfg = cirl::experiment::config::parse(text, "test")?;
+    let c = cirl::experiment::compute_all(&cfg, false)?;
+    Ok((c.results, c.checks))
+}
 
 const SMALL: &str = r#"
 name = "milli-small"

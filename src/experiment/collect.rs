@@ -209,6 +209,8 @@ pub struct Collected {
     pub rows: usize,
     /// The results table, where it was kept.
     pub table: Option<Table>,
+    /// The kind's further tables (computed from all its jobs; none for a kind whose rows stream).
+    pub extra: Vec<Table>,
     /// (claim, passed, detail) for each `[[check]]`.
     pub checks: Vec<(String, bool, String)>,
     /// Δ and the decision of every point, for a sweep with a `[frontier]`.
@@ -286,7 +288,9 @@ impl<'a> Collector<'a> {
 
     /// Ends the collection: every row of the run must be in.
     pub fn finish(mut self) -> Result<Collected> {
+        let mut extra = Vec::new();
         if !self.pending.is_empty() {
+            extra = self.plan.assemble_extra(&self.pending)?;
             let t = self.plan.assemble(std::mem::take(&mut self.pending))?;
             let csv = if self.csv.is_some() {
                 t.to_csv()
@@ -305,6 +309,7 @@ impl<'a> Collector<'a> {
         Ok(Collected {
             rows: self.rows,
             table: self.table.take(),
+            extra,
             checks: self.checks.iter().map(CheckTally::verdict).collect(),
             probes: self.probes.take(),
             csv: self.csv.take(),

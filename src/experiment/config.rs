@@ -41,15 +41,81 @@ pub struct Config {
     /// The master seed (Monte Carlo experiments).
     #[serde(default)]
     pub seed: u64,
+    /// The experiment's kind (see [`Kind`]); optional, since the one body table present names it too, but
+    /// checked against that table when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
     pub sweep: Option<Sweep>,
     pub frontier: Option<Frontier>,
     pub designer: Option<Designer>,
     pub closed_loop: Option<ClosedLoop>,
+    /// Milli et al. 2017's supervision game (see [`crate::games::obedience`]).
+    pub obedience: Option<crate::games::obedience::Obedience>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
     #[serde(default)]
     pub check: Vec<Check>,
+}
+
+/// The kinds of experiment: each is one body table of the config (`[sweep]`, `[designer]`, …), and one
+/// implementation of [`super::kind::Experiment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A grid of off-switch games (`[sweep]`, with an optional `[frontier]`).
+    Sweep,
+    /// HM 2017 §4's designer Monte Carlo (`[designer]`).
+    Designer,
+    /// The escalation closed loop (`[closed_loop]`).
+    ClosedLoop,
+    /// Milli et al. 2017's obedience curves (`[obedience]`).
+    Obedience,
+}
+
+impl Kind {
+    /// Every kind, in the order of the config's body tables.
+    pub const ALL: [Kind; 4] = [
+        Kind::Sweep,
+        Kind::Designer,
+        Kind::ClosedLoop,
+        Kind::Obedience,
+    ];
+
+    /// The body table's name.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Sweep => "sweep",
+            Kind::Designer => "designer",
+            Kind::ClosedLoop => "closed_loop",
+            Kind::Obedience => "obedience",
+        }
+    }
+
+    /// The kind's name as `kind = "…"` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sweep => "sweep",
+            Kind::Designer => "designer",
+            Kind::ClosedLoop => "closed-loop",
+            Kind::Obedience => "obedience",
+        }
+    }
+}
+
+impl Config {
+    /// The kinds whose body table the config has (exactly one in a valid config).
+    pub fn bodies(&self) -> Vec<Kind> {
+        Kind::ALL
+            .into_iter()
+            .filter(|k| match k {
+                Kind::Sweep => self.sweep.is_some(),
+                Kind::Designer => self.designer.is_some(),
+                Kind::ClosedLoop => self.closed_loop.is_some(),
+                Kind::Obedience => self.obedience.is_some(),
+            })
+            .collect()
+    }
 }
 
 /// One string or a list of strings.
@@ -373,20 +439,34 @@ fn validate(cfg: &Config, origin: &str) -> Result<()> {
     if let Err(m) = crate::input::check_identifier(&cfg.name) {
         return bad(format!("name: {m}"));
     }
-    let kinds = [
-        cfg.sweep.is_some(),
-        cfg.designer.is_some(),
-        cfg.closed_loop.is_some(),
-    ];
-    match kinds.iter().filter(|&&k| k).count() {
-        0 => {
-            return bad(
-                "missing a [sweep] (grid of games), [designer] (Monte Carlo) or [closed_loop] table".into(),
-            );
+    let tables = || {
+        Kind::ALL
+            .iter()
+            .map(|k| format!("[{}]", k.table()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match cfg.bodies()[..] {
+        [] => {
+            return bad(format!(
+                "missing the experiment's body: one of the tables {}",
+                tables()
+            ));
         }
-        1 => {}
+        [k] => {
+            if let Some(tag) = cfg.kind
+                && tag != k
+            {
+                return bad(format!(
+                    "kind: \"{}\" does not match the config's [{}] table; set kind = \"{}\" or remove it",
+                    tag.name(),
+                    k.table(),
+                    k.name()
+                ));
+            }
+        }
         _ => {
-            return bad("give one of [sweep], [designer] and [closed_loop], not several".into());
+            return bad(format!("give one of the tables {}, not several", tables()));
         }
     }
     if cfg.sweep.is_none() && cfg.frontier.is_some() {

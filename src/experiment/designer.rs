@@ -367,7 +367,12 @@ impl Experiment for Plan<'_> {
     }
 
     /// The σ of the highest value for every |A|.
-    fn summary_section(&self, results: Option<&Table>, _frontier: Option<&Table>) -> String {
+    fn summary_section(
+        &self,
+        results: Option<&Table>,
+        _frontier: Option<&Table>,
+        _extra: &[Table],
+    ) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
         let Some(t) = results else {

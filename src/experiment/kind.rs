@@ -7,10 +7,13 @@
 //! [`super::sweep::SweepKind`], [`super::designer::Plan`] and [`super::closed_loop::Plan`]; [`plan`] picks the
 //! config's.
 
+use std::path::{Path, PathBuf};
+
 use super::config::Config;
+use super::config::Kind;
 use super::sweep::Probes;
 use super::table::Table;
-use super::{closed_loop, designer, sweep};
+use super::{closed_loop, designer, kinds, sweep};
 use crate::error::{Error, Result};
 
 /// One kind of experiment, laid out as jobs (see the module docs).
@@ -57,24 +60,67 @@ pub trait Experiment: Sync {
         Ok(None)
     }
 
-    /// The kind's own section of summary.md, from the results (when held) and the frontier; none by default.
-    fn summary_section(&self, _results: Option<&Table>, _frontier: Option<&Table>) -> String {
+    /// The names of the further tables the kind computes from its jobs besides the results (each written as
+    /// `NAME.csv`, and what a `[[plot]]` with `table = "NAME"` draws); none by default.
+    fn extra_tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The further tables, one per [`Experiment::extra_tables`] name, from every job's output in job order.
+    fn assemble_extra(&self, _parts: &[Table]) -> Result<Vec<Table>> {
+        Ok(Vec::new())
+    }
+
+    /// The shape of the further table `name` (as [`Experiment::key_table`] is the results'), for the plots.
+    fn extra_key_table(&self, _name: &str) -> Option<Table> {
+        None
+    }
+
+    /// The paper's own statements, checked on the results and the further tables (in addition to the
+    /// config's `[[check]]`s); none by default.
+    fn claims(&self, _results: &Table, _extra: &[Table]) -> Vec<Verdict> {
+        Vec::new()
+    }
+
+    /// Figures of the kind's own (beyond the config's `[[plot]]`s), written into `out`; none by default.
+    fn figures(&self, _out: &Path, _results: &Table, _extra: &[Table]) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
+    }
+
+    /// The kind's own section of summary.md, from the results (when held), the frontier and the further
+    /// tables; none by default.
+    fn summary_section(
+        &self,
+        _results: Option<&Table>,
+        _frontier: Option<&Table>,
+        _extra: &[Table],
+    ) -> String {
         String::new()
     }
 }
 
+/// A checked claim: (claim, passed, detail).
+pub type Verdict = (String, bool, String);
+
 /// The experiment a config describes (validating it).
 pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
-    match (&cfg.sweep, &cfg.designer, &cfg.closed_loop) {
-        (Some(s), _, _) => Ok(Box::new(sweep::SweepKind::new(
-            s,
+    let missing = || Error::invalid("config", "needs an experiment body table, e.g. [sweep]");
+    match cfg.bodies().first().ok_or_else(missing)? {
+        Kind::Sweep => Ok(Box::new(sweep::SweepKind::new(
+            cfg.sweep.as_ref().ok_or_else(missing)?,
             cfg.frontier.as_ref().map(|f| f.along.clone()),
         )?)),
-        (None, Some(d), _) => Ok(Box::new(designer::Plan::new(d, cfg.seed)?)),
-        (None, None, Some(c)) => Ok(Box::new(closed_loop::Plan::new(c, cfg.seed)?)),
-        (None, None, None) => Err(Error::invalid(
-            "config",
-            "needs a [sweep], [designer] or [closed_loop] table",
-        )),
+        Kind::Designer => Ok(Box::new(designer::Plan::new(
+            cfg.designer.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
+        Kind::ClosedLoop => Ok(Box::new(closed_loop::Plan::new(
+            cfg.closed_loop.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
+        Kind::Obedience => Ok(Box::new(kinds::obedience::Plan::new(
+            cfg.obedience.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
     }
 }

@@ -14,6 +14,7 @@ pub mod collect;
 pub mod config;
 pub mod designer;
 pub mod kind;
+pub mod kinds;
 pub mod outdir;
 pub mod shard;
 pub mod studies;
@@ -47,7 +48,7 @@ pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
 }
 
 /// The built-in reproductions: (name, config text).
-pub const REPRODUCTIONS: [(&str, &str); 5] = [
+pub const REPRODUCTIONS: [(&str, &str); 6] = [
     (
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -67,6 +68,10 @@ pub const REPRODUCTIONS: [(&str, &str); 5] = [
     (
         "wangberg2017-p-star",
         include_str!("../../experiments/reproduce/wangberg2017/p-star.toml"),
+    ),
+    (
+        "milli2017",
+        include_str!("../../experiments/reproduce/milli2017/obedience.toml"),
     ),
 ];
 
@@ -116,8 +121,10 @@ pub struct Outcome {
     /// The results table, where the run held it: for its plots, or a designer study's. A sweep's rows otherwise
     /// stream from its jobs to results.csv without being held (see [`collect`]).
     pub results: Option<Table>,
+    /// The kind's further tables (see [`kind::Experiment::extra_tables`]), in the order of their names.
+    pub extra: Vec<Table>,
     pub frontier: Option<Table>,
-    /// (claim, passed, detail) for each `[[check]]`.
+    /// (claim, passed, detail) for each of the kind's claims, then each `[[check]]`.
     pub checks: Vec<(String, bool, String)>,
     pub files: Vec<PathBuf>,
     pub seconds: f64,
@@ -189,6 +196,10 @@ fn completed_results(
     keep: bool,
 ) -> Result<Option<collect::Collected>> {
     let path = out.join("results.csv");
+    // A kind's further tables are computed from its jobs, which a retired journal no longer holds.
+    if !plan.extra_tables().is_empty() {
+        return Ok(None);
+    }
     let Ok(resolved) = std::fs::read_to_string(out.join("config.resolved.toml")) else {
         return Ok(None);
     };
@@ -289,10 +300,21 @@ fn finish(
         csv.commit()?;
     }
     files.push(out.join("results.csv"));
+    for (name, t) in plan.extra_tables().iter().zip(&results.extra) {
+        let p = out.join(format!("{name}.csv"));
+        t.write_csv(&p)?;
+        files.push(p);
+    }
     if let Some(f) = &frontier {
         let p = out.join("frontier.csv");
         f.write_csv(&p)?;
         files.push(p);
+    }
+    let mut checks = results.checks;
+    if let Some(t) = &results.table {
+        let mut claims = plan.claims(t, &results.extra);
+        claims.append(&mut checks);
+        checks = claims;
     }
     if !opts.no_plots && !cfg.plot.is_empty() {
         let title = if cfg.title.is_empty() {
@@ -302,8 +324,17 @@ fn finish(
         };
         let table = results.table.as_ref().expect("kept for the plots");
         for pl in &cfg.plot {
-            files.extend(plot::draw(out, pl, table, frontier.as_ref(), &title)?);
+            let t = match &pl.table {
+                Some(name) => extra_table(plan, &results.extra, name)?,
+                None => table,
+            };
+            files.extend(plot::draw(out, pl, t, frontier.as_ref(), &title)?);
         }
+    }
+    if !opts.no_plots
+        && let Some(t) = &results.table
+    {
+        files.extend(plan.figures(out, t, &results.extra)?);
     }
     let p = out.join("config.resolved.toml");
     write_atomic(&p, shard::resolved(cfg)?.as_bytes())?;
@@ -312,8 +343,9 @@ fn finish(
     let mut outcome = Outcome {
         rows: results.rows,
         results: results.table,
+        extra: results.extra,
         frontier,
-        checks: results.checks,
+        checks,
         files,
         seconds,
         jobs_run,
@@ -324,6 +356,32 @@ fn finish(
     write_atomic(&p, summary(cfg, plan, &outcome).as_bytes())?;
     outdir::record(out, &outcome.files)?;
     Ok(outcome)
+}
+
+/// The further table `name` of a run's kind.
+fn extra_table<'t>(plan: &shard::Plan, extra: &'t [Table], name: &str) -> Result<&'t Table> {
+    plan.extra_tables()
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| extra.get(i))
+        .ok_or_else(|| no_table(plan, name))
+}
+
+fn no_table(plan: &shard::Plan, name: &str) -> Error {
+    let names = plan.extra_tables();
+    Error::invalid(
+        "plot.table",
+        if names.is_empty() {
+            format!(
+                "{name:?}: this kind of experiment has no further tables; remove `table` to plot the results"
+            )
+        } else {
+            format!(
+                "{name:?}: this kind's further tables are {}; remove `table` to plot the results",
+                names.join(", ")
+            )
+        },
+    )
 }
 
 /// Refuses a run whose results table is too big to hold in memory for `who` (what needs it).
@@ -354,7 +412,14 @@ pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
     )?;
     let keys = plan.key_table();
     for (i, pl) in cfg.plot.iter().enumerate() {
-        plot::check(pl, &keys).map_err(|e| match e {
+        let checked = match &pl.table {
+            Some(name) => match plan.extra_key_table(name) {
+                Some(extra) => plot::check(pl, &extra),
+                None => Err(no_table(plan, name)),
+            },
+            None => plot::check(pl, &keys),
+        };
+        checked.map_err(|e| match e {
             Error::Invalid { field, message } => {
                 Error::invalid(field.replacen("plot", &format!("plot[{i}]"), 1), message)
             }
@@ -364,9 +429,26 @@ pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
     Ok(())
 }
 
+/// What [`compute_all`] computes: a run's tables and checks, held in memory.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    pub results: Table,
+    pub frontier: Option<Table>,
+    /// The kind's further tables, in the order of [`kind::Experiment::extra_tables`].
+    pub extra: Vec<Table>,
+    /// (claim, passed, detail) for each of the kind's claims, then each `[[check]]`.
+    pub checks: Vec<(String, bool, String)>,
+}
+
 /// Computes the results (and frontier) without writing anything: the same jobs as a run, held in memory (at
 /// most [`sweep::MAX_HELD_POINTS`] rows; a larger sweep streams to results.csv with [`run`]).
 pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
+    let c = compute_all(cfg, progress)?;
+    Ok((c.results, c.frontier))
+}
+
+/// Computes everything a run writes as tables, and its checks, without writing anything (see [`compute`]).
+pub fn compute_all(cfg: &Config, progress: bool) -> Result<Computed> {
     let plan = shard::Plan::new(cfg)?;
     held(
         &plan,
@@ -389,7 +471,15 @@ pub fn compute(cfg: &Config, progress: bool) -> Result<(Table, Option<Table>)> {
     bar.finish_and_clear();
     let c = collector.finish()?;
     let frontier = plan.frontier(c.probes.as_ref())?;
-    Ok((c.table.expect("kept"), frontier))
+    let results = c.table.expect("kept");
+    let mut checks = plan.claims(&results, &c.extra);
+    checks.extend(c.checks);
+    Ok(Computed {
+        results,
+        frontier,
+        extra: c.extra,
+        checks,
+    })
 }
 
 /// Evaluates one `[[check]]` against the results.
@@ -421,7 +511,7 @@ fn summary(cfg: &Config, plan: &shard::Plan, o: &Outcome) -> String {
         "Run `{}` in {:.2} s: {} rows in results.csv.\n",
         cfg.name, o.seconds, o.rows
     );
-    s += &plan.summary_section(o.results.as_ref(), o.frontier.as_ref());
+    s += &plan.summary_section(o.results.as_ref(), o.frontier.as_ref(), &o.extra);
     if !o.checks.is_empty() {
         let _ = writeln!(
             s,

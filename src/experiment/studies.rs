@@ -31,16 +31,11 @@ pub struct Study {
 }
 
 /// The built-in studies.
-pub const STUDIES: [Study; 5] = [
+pub const STUDIES: [Study; 4] = [
     Study {
         name: "garber2025",
         title: "Partially observable off-switch games: File Deletion and the paper's claims (Garber et al. 2025)",
         run: garber2025,
-    },
-    Study {
-        name: "milli2017",
-        title: "Should robots be obedient? Obedience and autonomy advantage over rounds (Milli et al. 2017)",
-        run: milli2017,
     },
     Study {
         name: "carey2018",
@@ -203,25 +198,9 @@ fn garber2025(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
     finish(out, md, checks, files, GARBER2025.len(), start)
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ObedienceConfig {
-    name: String,
-    seed: u64,
-    obedience: crate::games::obedience::Obedience,
-}
-
 /// Refuses a study `name` that cannot name its output folder by itself.
 fn check_name(name: &str) -> Result<()> {
     crate::input::check_identifier(name).map_err(|m| Error::invalid("name", m))
-}
-
-fn parse_obedience(text: &str) -> Result<ObedienceConfig> {
-    let cfg: ObedienceConfig =
-        toml::from_str(text).map_err(|e| crate::error::toml_error("milli2017", text, &e))?;
-    check_name(&cfg.name)?;
-    cfg.obedience.check()?;
-    Ok(cfg)
 }
 
 fn parse_leike(text: &str) -> Result<LeikeConfig> {
@@ -271,185 +250,16 @@ fn parse_hm2016(text: &str) -> Result<Hm2016Config> {
     Ok(cfg)
 }
 
-/// Validates a study config (`[obedience]`, `[learning]` or `[apprenticeship]`) without running it, for
+/// Validates a study config (`[learning]` or `[apprenticeship]`) without running it, for
 /// `cirl run --dry-run`; returns the study's name and kind.
 pub fn check_study(text: &str) -> Result<(String, &'static str)> {
     let table: toml::Table =
         toml::from_str(text).map_err(|e| crate::error::toml_error("config", text, &e))?;
-    if table.contains_key("obedience") {
-        Ok((parse_obedience(text)?.name, "obedience study"))
-    } else if table.contains_key("apprenticeship") {
+    if table.contains_key("apprenticeship") {
         Ok((parse_hm2016(text)?.name, "apprenticeship study"))
     } else {
         Ok((parse_leike(text)?.name, "safe-interruptibility study"))
     }
-}
-
-/// The obedience study's config.
-pub const MILLI2017: &str = include_str!("../../experiments/reproduce/milli2017/obedience.toml");
-
-/// Runs the obedience study of `text` (a config like experiments/reproduce/milli2017/obedience.toml).
-pub fn obedience_table(text: &str) -> Result<(super::table::Table, Vec<Check>)> {
-    use super::table::{Cell, Table};
-    use crate::games::obedience;
-    let cfg = parse_obedience(text)?;
-    let rows = obedience::run(&cfg.obedience, cfg.seed)?;
-    let mut t = Table::new(&[
-        "beta",
-        "robot",
-        "round",
-        "obedience",
-        "obedience_ci_low",
-        "obedience_ci_high",
-        "advantage",
-        "advantage_ci_low",
-        "advantage_ci_high",
-        "dominated",
-    ]);
-    for r in &rows {
-        t.push(vec![
-            Cell::Num(r.beta),
-            Cell::Text(r.robot.clone()),
-            Cell::Num(r.round as f64),
-            Cell::Num(r.obedience),
-            Cell::Num(r.obedience_ci_low),
-            Cell::Num(r.obedience_ci_high),
-            Cell::Num(r.advantage),
-            Cell::Num(r.advantage_ci_low),
-            Cell::Num(r.advantage_ci_high),
-            Cell::Num(r.dominated),
-        ]);
-    }
-    // The paper's statements.
-    let mut checks = Vec::new();
-    let of = |robot: &str, beta: f64| -> Vec<&obedience::Row> {
-        rows.iter()
-            .filter(|r| r.robot == robot && r.beta == beta)
-            .collect()
-    };
-    for &beta in &cfg.obedience.betas {
-        let b = of("bayes", beta);
-        if b.is_empty() {
-            continue;
-        }
-        // Theorem 1: Δ_n ≥ 0 for the Bayes-optimal robot (every round, within its 99.9% interval).
-        let worst = b
-            .iter()
-            .map(|r| r.advantage + 3.29 / 1.96 * (r.advantage - r.advantage_ci_low))
-            .fold(f64::INFINITY, f64::min);
-        checks.push((
-            format!("β = {beta}: the Bayes-optimal robot's autonomy advantage Δ_n ≥ 0 (Theorem 1)"),
-            worst >= 0.0,
-            format!(
-                "smallest upper 99.9% bound over {} rounds: {}; mean over rounds {}",
-                b.len(),
-                fmt_num(worst),
-                fmt_num(b.iter().map(|r| r.advantage).sum::<f64>() / b.len() as f64)
-            ),
-        ));
-        let min_o = b.iter().map(|r| r.obedience).fold(f64::INFINITY, f64::min);
-        if beta == 0.0 {
-            checks.push((
-                "β = 0: the Bayes-optimal robot obeys every order (Theorem 3, rational ⇒ blindly obedient)".into(),
-                min_o == 1.0,
-                format!("lowest O_n {}", fmt_num(min_o)),
-            ));
-        } else {
-            checks.push((
-                format!("β = {beta}: the Bayes-optimal robot disobeys sometimes (Theorem 3, not rational ⇒ not blindly obedient)"),
-                min_o < 1.0,
-                format!("lowest O_n {}", fmt_num(min_o)),
-            ));
-        }
-        for robot in ["mle", "map", "bayes"] {
-            let rr = of(robot, beta);
-            if !rr.is_empty() {
-                let dm: f64 = rr.iter().map(|r| r.dominated).sum();
-                checks.push((
-                    format!(
-                        "β = {beta}: the {robot} robot never executes a dominated action (Lemma 1)"
-                    ),
-                    dm == 0.0,
-                    format!("dominated executions {dm}"),
-                ));
-            }
-        }
-        let ob = of("obedient", beta);
-        if beta > 0.0 && !ob.is_empty() {
-            let dm: f64 = ob.iter().map(|r| r.dominated).sum::<f64>() / ob.len() as f64;
-            checks.push((
-                format!("β = {beta}: the obedient robot does execute dominated orders"),
-                dm > 0.0,
-                format!("in {:.2}% of rounds", 100.0 * dm),
-            ));
-        }
-    }
-    Ok((t, checks))
-}
-
-fn milli2017(out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
-    obedience_study(MILLI2017, out, opts)
-}
-
-/// Runs an obedience study from its config text (`cirl run` on a config with an `[obedience]` table).
-pub fn obedience_study(text: &str, out: &Path, opts: &RunOptions) -> Result<StudyOutcome> {
-    use super::config::Plot;
-    let start = Instant::now();
-    let _lock = super::outdir::lock(out)?;
-    let (t, checks) = obedience_table(text)?;
-    let p = out.join("results.csv");
-    t.write_csv(&p)?;
-    let mut files = vec![p];
-    if !opts.no_plots {
-        for (y, file) in [
-            ("obedience", "milli_obedience"),
-            ("advantage", "milli_advantage"),
-        ] {
-            let plot = Plot {
-                kind: "lines".into(),
-                x: "round".into(),
-                y: Some(y.into()),
-                series: Some("robot".into()),
-                panels: Some("beta".into()),
-                z: None,
-                levels: vec![],
-                file: Some(file.into()),
-                title: None,
-            };
-            files.extend(super::plot::draw(
-                out,
-                &plot,
-                &t,
-                None,
-                &format!("Milli et al. 2017: {y} over rounds"),
-            )?);
-        }
-    }
-    let mut md = String::from(
-        "# Milli et al. 2017: should robots be obedient?\n\nCurves in results.csv and the plots; the last round of each (β, robot):\n\n| β | robot | O_100 | Δ_100 (95% CI) | dominated executions (share of rounds) |\n|---|---|---|---|---|\n",
-    );
-    let last = t.rows.len();
-    let rounds = t.num(0, "round").map_or(0, |_| {
-        (0..last)
-            .filter_map(|i| t.num(i, "round"))
-            .fold(0.0, f64::max) as usize
-    });
-    for i in 0..last {
-        if t.num(i, "round") == Some(rounds as f64) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} [{}, {}] | {} |",
-                fmt_num(t.num(i, "beta").unwrap_or(0.0)),
-                t.text(i, "robot"),
-                fmt_num(t.num(i, "obedience").unwrap_or(0.0)),
-                fmt_num(t.num(i, "advantage").unwrap_or(0.0)),
-                fmt_num(t.num(i, "advantage_ci_low").unwrap_or(0.0)),
-                fmt_num(t.num(i, "advantage_ci_high").unwrap_or(0.0)),
-                fmt_num(t.num(i, "dominated").unwrap_or(0.0))
-            );
-        }
-    }
-    finish(out, md, checks, files, t.rows.len(), start)
 }
 
 #[derive(serde::Deserialize)]
@@ -842,6 +652,7 @@ pub fn safe_interruptibility_study(
                 levels: vec![],
                 file: Some(file.into()),
                 title: None,
+                table: None,
             };
             files.extend(super::plot::draw(
                 out,

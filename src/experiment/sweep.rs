@@ -575,7 +575,12 @@ impl Experiment for SweepKind {
     }
 
     /// The frontier's roots and ties (the first 40 rows).
-    fn summary_section(&self, _results: Option<&Table>, frontier: Option<&Table>) -> String {
+    fn summary_section(
+        &self,
+        _results: Option<&Table>,
+        frontier: Option<&Table>,
+        _extra: &[Table],
+    ) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
         let Some(f) = frontier else {

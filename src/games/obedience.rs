@@ -295,13 +295,14 @@ fn newton(theta: &mut [f64], rounds: &[Round], beta: f64, map: bool, max_steps: 
     }
 }
 
-/// Per (β, robot, round): sums over seeds of obedience, advantage, advantage², dominated executions.
-#[derive(Debug, Clone, Default)]
-struct Acc {
-    obey: f64,
-    adv: f64,
-    adv2: f64,
-    dominated: f64,
+/// What one run (one seed) records per robot and round: whether it obeyed (0/1), its autonomy advantage and
+/// its square, and whether it executed a dominated action (0/1). Summed over seeds by [`summarize`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acc {
+    pub obey: f64,
+    pub adv: f64,
+    pub adv2: f64,
+    pub dominated: f64,
 }
 
 /// One row of the study's results.
@@ -320,170 +321,194 @@ pub struct Row {
     pub dominated: f64,
 }
 
-/// Runs the study: every (β, seed) is one job with streams keyed by (seed, β index, run), so the results do not
-/// depend on the thread count.
-pub fn run(cfg: &Obedience, seed: u64) -> Result<Vec<Row>> {
-    cfg.check()?;
+/// The prior sample of θ for the `bi`-th β (shared by the world and the Bayes robots), from its own stream.
+pub fn prior_sample(cfg: &Obedience, seed: u64, bi: usize) -> Vec<Vec<f64>> {
+    let mut prng = job_rng(derive_seed(seed, 1 + bi as u64, 0), 0);
+    (0..cfg.particles)
+        .map(|_| {
+            (0..cfg.features)
+                .map(|_| StandardNormal.sample(&mut prng))
+                .collect()
+        })
+        .collect()
+}
+
+/// Plays run `s` of the `bi`-th β (its stream keyed by (seed, β index, run)): per robot and round, what it did.
+pub fn play(
+    cfg: &Obedience,
+    seed: u64,
+    bi: usize,
+    s: usize,
+    particles: &[Vec<f64>],
+) -> Vec<Vec<Acc>> {
     let d = cfg.features;
+    let beta = cfg.betas[bi];
     let kinds: Vec<Kind> = cfg
         .robots
         .iter()
         .map(|r| kind(&r.kind).expect("checked"))
         .collect();
     let nr = cfg.robots.len();
-    let mut rows = Vec::new();
-    for (bi, &beta) in cfg.betas.iter().enumerate() {
-        // The prior sample of θ (shared by the world and the Bayes robots), fixed per β.
-        let mut prng = job_rng(derive_seed(seed, 1 + bi as u64, 0), 0);
-        let particles: Vec<Vec<f64>> = (0..cfg.particles)
-            .map(|_| (0..d).map(|_| StandardNormal.sample(&mut prng)).collect())
+    let mut rng = job_rng(derive_seed(seed, 1 + bi as u64, 1 + s as u64), 0);
+    let theta = particles[rng.random_range(0..cfg.particles)].clone();
+    let mut hist: Vec<Round> = Vec::with_capacity(cfg.rounds);
+    // Robot state: log-weights over particles (Bayes), θ̂ (MLE / MAP).
+    let mut logw: Vec<Vec<f64>> = vec![vec![0.0; cfg.particles]; nr];
+    let mut est: Vec<Vec<f64>> = cfg
+        .robots
+        .iter()
+        .map(|r| vec![0.0; r.features.unwrap_or(d)])
+        .collect();
+    let mut out = vec![vec![Acc::default(); cfg.rounds]; nr];
+    let mut lp = Vec::new();
+    for n in 0..cfg.rounds {
+        // Actions: random features, then dominated midpoints of random pairs.
+        let mut phi: Vec<Vec<f64>> = (0..cfg.actions)
+            .map(|_| (0..d).map(|_| StandardNormal.sample(&mut rng)).collect())
             .collect();
-        let per_seed: Vec<Vec<Vec<Acc>>> = (0..cfg.seeds)
-            .into_par_iter()
-            .map(|s| {
-                let mut rng = job_rng(derive_seed(seed, 1 + bi as u64, 1 + s as u64), 0);
-                let theta = particles[rng.random_range(0..cfg.particles)].clone();
-                let mut hist: Vec<Round> = Vec::with_capacity(cfg.rounds);
-                // Robot state: log-weights over particles (Bayes), θ̂ (MLE / MAP).
-                let mut logw: Vec<Vec<f64>> = vec![vec![0.0; cfg.particles]; nr];
-                let mut est: Vec<Vec<f64>> = cfg
-                    .robots
-                    .iter()
-                    .map(|r| vec![0.0; r.features.unwrap_or(d)])
-                    .collect();
-                let mut out = vec![vec![Acc::default(); cfg.rounds]; nr];
-                let mut lp = Vec::new();
-                for n in 0..cfg.rounds {
-                    // Actions: random features, then dominated midpoints of random pairs.
-                    let mut phi: Vec<Vec<f64>> = (0..cfg.actions)
-                        .map(|_| (0..d).map(|_| StandardNormal.sample(&mut rng)).collect())
-                        .collect();
-                    for _ in 0..cfg.dominated {
-                        let i = rng.random_range(0..cfg.actions);
-                        let mut j = rng.random_range(0..cfg.actions - 1);
-                        if j >= i {
-                            j += 1;
-                        }
-                        let mid = (0..d).map(|k| 0.5 * (phi[i][k] + phi[j][k])).collect();
-                        phi.push(mid);
-                    }
-                    let na = phi.len();
-                    let u: Vec<f64> = phi.iter().map(|f| dot(f, &theta)).collect();
-                    // The human's order.
-                    lp.resize(na, 0.0);
-                    log_policy(&u, beta, &mut lp);
-                    let x: f64 = rng.random();
-                    let mut acc = 0.0;
-                    let mut order = na - 1;
-                    for (a, l) in lp.iter().enumerate() {
-                        acc += l.exp();
-                        if x < acc {
-                            order = a;
-                            break;
-                        }
-                    }
-                    hist.push(Round { phi, order });
-                    let r = hist.last().expect("pushed");
-                    for (k, spec) in cfg.robots.iter().enumerate() {
-                        let dk = spec.features.unwrap_or(d);
-                        let bk = spec.beta.unwrap_or(beta);
-                        let act = match kinds[k] {
-                            Kind::Obedient => r.order,
-                            Kind::Bayes => {
-                                // Update with this round's order, then act for the posterior mean.
-                                let mut lpk = vec![0.0; na];
-                                for (w, th) in logw[k].iter_mut().zip(&particles) {
-                                    let uk: Vec<f64> =
-                                        r.phi.iter().map(|f| dot(&f[..dk], &th[..dk])).collect();
-                                    log_policy(&uk, bk, &mut lpk);
-                                    *w += lpk[r.order];
-                                }
-                                let m = logw[k].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                                if m == f64::NEG_INFINITY {
-                                    // The robot's model gives the observed orders probability 0 (a misspecified
-                                    // rational model): it falls back to obeying.
-                                    r.order
-                                } else {
-                                    let mut mean = vec![0.0; dk];
-                                    let mut z = 0.0;
-                                    for (w, th) in logw[k].iter().zip(&particles) {
-                                        let e = (w - m).exp();
-                                        z += e;
-                                        for j in 0..dk {
-                                            mean[j] += e * th[j];
-                                        }
-                                    }
-                                    mean.iter_mut().for_each(|x| *x /= z);
-                                    let uk: Vec<f64> =
-                                        r.phi.iter().map(|f| dot(&f[..dk], &mean)).collect();
-                                    // Ties go to the order.
-                                    let b = argmax(&uk);
-                                    if uk[r.order] >= uk[b] - 1e-12 * uk[b].abs().max(1.0) {
-                                        r.order
-                                    } else {
-                                        b
-                                    }
-                                }
-                            }
-                            Kind::Mle | Kind::Map => {
-                                let trunc: Vec<Round> = hist
-                                    .iter()
-                                    .map(|h| Round {
-                                        phi: h.phi.iter().map(|f| f[..dk].to_vec()).collect(),
-                                        order: h.order,
-                                    })
-                                    .collect();
-                                newton(&mut est[k], &trunc, bk, kinds[k] == Kind::Map, 30);
-                                if est[k].iter().all(|x| *x == 0.0) {
-                                    r.order
-                                } else {
-                                    let uk: Vec<f64> =
-                                        r.phi.iter().map(|f| dot(&f[..dk], &est[k])).collect();
-                                    // Obey only on an exact tie: the MLE of a dominated order drives θ̂ to where
-                                    // the order ties with the actions it is the midpoint of, and never past.
-                                    let b = argmax(&uk);
-                                    if uk[r.order] >= uk[b] { r.order } else { b }
-                                }
-                            }
-                        };
-                        let a = &mut out[k][n];
-                        a.obey = (act == r.order) as u8 as f64;
-                        let adv = u[act] - u[r.order];
-                        a.adv = adv;
-                        a.adv2 = adv * adv;
-                        a.dominated = (act >= cfg.actions) as u8 as f64;
-                    }
-                }
-                out
-            })
-            .collect();
-        let ns = cfg.seeds as f64;
-        for (k, spec) in cfg.robots.iter().enumerate() {
-            for n in 0..cfg.rounds {
-                let (mut o, mut a, mut a2, mut dm) = (0.0, 0.0, 0.0, 0.0);
-                for s in &per_seed {
-                    o += s[k][n].obey;
-                    a += s[k][n].adv;
-                    a2 += s[k][n].adv2;
-                    dm += s[k][n].dominated;
-                }
-                let (om, am) = (o / ns, a / ns);
-                let ose = (om * (1.0 - om) / ns).sqrt();
-                let ase = ((a2 / ns - am * am).max(0.0) / (ns - 1.0)).sqrt();
-                rows.push(Row {
-                    beta,
-                    robot: spec.name(d),
-                    round: n + 1,
-                    obedience: om,
-                    obedience_ci_low: om - 1.96 * ose,
-                    obedience_ci_high: om + 1.96 * ose,
-                    advantage: am,
-                    advantage_ci_low: am - 1.96 * ase,
-                    advantage_ci_high: am + 1.96 * ase,
-                    dominated: dm / ns,
-                });
+        for _ in 0..cfg.dominated {
+            let i = rng.random_range(0..cfg.actions);
+            let mut j = rng.random_range(0..cfg.actions - 1);
+            if j >= i {
+                j += 1;
+            }
+            let mid = (0..d).map(|k| 0.5 * (phi[i][k] + phi[j][k])).collect();
+            phi.push(mid);
+        }
+        let na = phi.len();
+        let u: Vec<f64> = phi.iter().map(|f| dot(f, &theta)).collect();
+        // The human's order.
+        lp.resize(na, 0.0);
+        log_policy(&u, beta, &mut lp);
+        let x: f64 = rng.random();
+        let mut acc = 0.0;
+        let mut order = na - 1;
+        for (a, l) in lp.iter().enumerate() {
+            acc += l.exp();
+            if x < acc {
+                order = a;
+                break;
             }
         }
+        hist.push(Round { phi, order });
+        let r = hist.last().expect("pushed");
+        for (k, spec) in cfg.robots.iter().enumerate() {
+            let dk = spec.features.unwrap_or(d);
+            let bk = spec.beta.unwrap_or(beta);
+            let act = match kinds[k] {
+                Kind::Obedient => r.order,
+                Kind::Bayes => {
+                    // Update with this round's order, then act for the posterior mean.
+                    let mut lpk = vec![0.0; na];
+                    for (w, th) in logw[k].iter_mut().zip(particles) {
+                        let uk: Vec<f64> = r.phi.iter().map(|f| dot(&f[..dk], &th[..dk])).collect();
+                        log_policy(&uk, bk, &mut lpk);
+                        *w += lpk[r.order];
+                    }
+                    let m = logw[k].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    if m == f64::NEG_INFINITY {
+                        // The robot's model gives the observed orders probability 0 (a misspecified
+                        // rational model): it falls back to obeying.
+                        r.order
+                    } else {
+                        let mut mean = vec![0.0; dk];
+                        let mut z = 0.0;
+                        for (w, th) in logw[k].iter().zip(particles) {
+                            let e = (w - m).exp();
+                            z += e;
+                            for j in 0..dk {
+                                mean[j] += e * th[j];
+                            }
+                        }
+                        mean.iter_mut().for_each(|x| *x /= z);
+                        let uk: Vec<f64> = r.phi.iter().map(|f| dot(&f[..dk], &mean)).collect();
+                        // Ties go to the order.
+                        let b = argmax(&uk);
+                        if uk[r.order] >= uk[b] - 1e-12 * uk[b].abs().max(1.0) {
+                            r.order
+                        } else {
+                            b
+                        }
+                    }
+                }
+                Kind::Mle | Kind::Map => {
+                    let trunc: Vec<Round> = hist
+                        .iter()
+                        .map(|h| Round {
+                            phi: h.phi.iter().map(|f| f[..dk].to_vec()).collect(),
+                            order: h.order,
+                        })
+                        .collect();
+                    newton(&mut est[k], &trunc, bk, kinds[k] == Kind::Map, 30);
+                    if est[k].iter().all(|x| *x == 0.0) {
+                        r.order
+                    } else {
+                        let uk: Vec<f64> = r.phi.iter().map(|f| dot(&f[..dk], &est[k])).collect();
+                        // Obey only on an exact tie: the MLE of a dominated order drives θ̂ to where
+                        // the order ties with the actions it is the midpoint of, and never past.
+                        let b = argmax(&uk);
+                        if uk[r.order] >= uk[b] { r.order } else { b }
+                    }
+                }
+            };
+            let a = &mut out[k][n];
+            a.obey = (act == r.order) as u8 as f64;
+            let adv = u[act] - u[r.order];
+            a.adv = adv;
+            a.adv2 = adv * adv;
+            a.dominated = (act >= cfg.actions) as u8 as f64;
+        }
+    }
+    out
+}
+
+/// The rows of the `bi`-th β from its runs' records, in seed order (the sums run over the seeds in order).
+pub fn summarize(cfg: &Obedience, bi: usize, per_seed: &[Vec<Vec<Acc>>]) -> Vec<Row> {
+    let d = cfg.features;
+    let beta = cfg.betas[bi];
+    let mut rows = Vec::new();
+    let ns = cfg.seeds as f64;
+    for (k, spec) in cfg.robots.iter().enumerate() {
+        for n in 0..cfg.rounds {
+            let (mut o, mut a, mut a2, mut dm) = (0.0, 0.0, 0.0, 0.0);
+            for s in per_seed {
+                o += s[k][n].obey;
+                a += s[k][n].adv;
+                a2 += s[k][n].adv2;
+                dm += s[k][n].dominated;
+            }
+            let (om, am) = (o / ns, a / ns);
+            let ose = (om * (1.0 - om) / ns).sqrt();
+            let ase = ((a2 / ns - am * am).max(0.0) / (ns - 1.0)).sqrt();
+            rows.push(Row {
+                beta,
+                robot: spec.name(d),
+                round: n + 1,
+                obedience: om,
+                obedience_ci_low: om - 1.96 * ose,
+                obedience_ci_high: om + 1.96 * ose,
+                advantage: am,
+                advantage_ci_low: am - 1.96 * ase,
+                advantage_ci_high: am + 1.96 * ase,
+                dominated: dm / ns,
+            });
+        }
+    }
+    rows
+}
+
+/// Runs the study: every (β, seed) is one run with streams keyed by (seed, β index, run), so the results do not
+/// depend on the thread count.
+pub fn run(cfg: &Obedience, seed: u64) -> Result<Vec<Row>> {
+    cfg.check()?;
+    let mut rows = Vec::new();
+    for bi in 0..cfg.betas.len() {
+        let particles = prior_sample(cfg, seed, bi);
+        let per_seed: Vec<Vec<Vec<Acc>>> = (0..cfg.seeds)
+            .into_par_iter()
+            .map(|s| play(cfg, seed, bi, s, &particles))
+            .collect();
+        rows.extend(summarize(cfg, bi, &per_seed));
     }
     Ok(rows)
 }

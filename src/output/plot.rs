@@ -34,6 +34,9 @@ pub struct Plot {
     /// Output file stem (default: kind_x_y).
     pub file: Option<String>,
     pub title: Option<String>,
+    /// Draw from the experiment's further table of this name (e.g. "curves") rather than its results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
 }
 
 const PANEL_W: u32 = 520;
