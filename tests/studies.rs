@@ -9,7 +9,10 @@ use assert_cmd::Command;
 /// The results and checks of an obedience config.
 fn obedience_table(
     text: &str,
-) -> cirl::Result<(cirl::experiment::table::Table, Vec<(String, bool, String)>)> {
+) -> cirl::Result<(
+    cirl::experiment::table::Table,
+    Vec<cirl::experiment::kind::Verdict>,
+)> {
     let cfg = cirl::experiment::config::parse(text, "test")?;
     let c = cirl::experiment::compute_all(&cfg, false)?;
     Ok((c.results, c.checks))
