@@ -146,6 +146,14 @@ fn obedience_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(OBEDIENCE, &["results.csv"]);
 }
 
+#[test]
+fn incorrigibility_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        include_str!("../experiments/reproduce/carey2018/incorrigibility.toml"),
+        &["results.csv"],
+    );
+}
+
 /// A shard run into `dir`.
 fn shard(cfg: &Path, dir: &Path, spec: &str) {
     run(cfg, dir, &["--shard", spec]);

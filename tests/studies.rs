@@ -97,10 +97,19 @@ fn carey_and_garber_reproductions_pass_their_checks() {
     use cirl::games::incorrigibility::Scenario;
     #[derive(serde::Deserialize)]
     struct C {
+        incorrigibility: I,
+    }
+    #[derive(serde::Deserialize)]
+    struct I {
         scenario: Vec<Scenario>,
     }
-    let c: C = toml::from_str(cirl::experiment::studies::CAREY2018).unwrap();
-    for s in &c.scenario {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/reproduce/carey2018/incorrigibility.toml"
+    ))
+    .unwrap();
+    let c: C = toml::from_str(&text).unwrap();
+    for s in &c.incorrigibility.scenario {
         let o = s.outcomes().unwrap();
         assert_eq!(o.len(), 1 << s.theta.len());
     }

@@ -51,6 +51,8 @@ pub struct Config {
     pub closed_loop: Option<ClosedLoop>,
     /// Milli et al. 2017's supervision game (see [`crate::games::obedience`]).
     pub obedience: Option<crate::games::obedience::Obedience>,
+    /// Carey 2018's incorrigibility scenarios.
+    pub incorrigibility: Option<super::kinds::incorrigibility::Incorrigibility>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -71,15 +73,18 @@ pub enum Kind {
     ClosedLoop,
     /// Milli et al. 2017's obedience curves (`[obedience]`).
     Obedience,
+    /// Carey 2018's incorrigibility scenarios (`[incorrigibility]`).
+    Incorrigibility,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
         Kind::Obedience,
+        Kind::Incorrigibility,
     ];
 
     /// The body table's name.
@@ -89,6 +94,7 @@ impl Kind {
             Kind::Designer => "designer",
             Kind::ClosedLoop => "closed_loop",
             Kind::Obedience => "obedience",
+            Kind::Incorrigibility => "incorrigibility",
         }
     }
 
@@ -99,6 +105,7 @@ impl Kind {
             Kind::Designer => "designer",
             Kind::ClosedLoop => "closed-loop",
             Kind::Obedience => "obedience",
+            Kind::Incorrigibility => "incorrigibility",
         }
     }
 }
@@ -113,6 +120,7 @@ impl Config {
                 Kind::Designer => self.designer.is_some(),
                 Kind::ClosedLoop => self.closed_loop.is_some(),
                 Kind::Obedience => self.obedience.is_some(),
+                Kind::Incorrigibility => self.incorrigibility.is_some(),
             })
             .collect()
     }

@@ -122,5 +122,8 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
             cfg.obedience.as_ref().ok_or_else(missing)?,
             cfg.seed,
         )?)),
+        Kind::Incorrigibility => Ok(Box::new(kinds::incorrigibility::Plan::new(
+            cfg.incorrigibility.as_ref().ok_or_else(missing)?,
+        )?)),
     }
 }

@@ -48,7 +48,7 @@ pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
 }
 
 /// The built-in reproductions: (name, config text).
-pub const REPRODUCTIONS: [(&str, &str); 6] = [
+pub const REPRODUCTIONS: [(&str, &str); 7] = [
     (
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -72,6 +72,10 @@ pub const REPRODUCTIONS: [(&str, &str); 6] = [
     (
         "milli2017",
         include_str!("../../experiments/reproduce/milli2017/obedience.toml"),
+    ),
+    (
+        "carey2018",
+        include_str!("../../experiments/reproduce/carey2018/incorrigibility.toml"),
     ),
 ];
 

@@ -31,16 +31,11 @@ pub struct Study {
 }
 
 /// The built-in studies.
-pub const STUDIES: [Study; 4] = [
+pub const STUDIES: [Study; 3] = [
     Study {
         name: "garber2025",
         title: "Partially observable off-switch games: File Deletion and the paper's claims (Garber et al. 2025)",
         run: garber2025,
-    },
-    Study {
-        name: "carey2018",
-        title: "Incorrigibility: a misspecified value learner ignores shutdown; a hard-coded one does not (Carey 2018)",
-        run: carey2018,
     },
     Study {
         name: "leike2017",
@@ -260,99 +255,6 @@ pub fn check_study(text: &str) -> Result<(String, &'static str)> {
     } else {
         Ok((parse_leike(text)?.name, "safe-interruptibility study"))
     }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CareyConfig {
-    #[allow(dead_code)]
-    name: String,
-    scenario: Vec<crate::games::incorrigibility::Scenario>,
-}
-
-/// The incorrigibility study's config.
-pub const CAREY2018: &str =
-    include_str!("../../experiments/reproduce/carey2018/incorrigibility.toml");
-
-fn carey2018(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
-    let start = Instant::now();
-    let _lock = super::outdir::lock(out)?;
-    let cfg: CareyConfig = toml::from_str(CAREY2018)
-        .map_err(|e| crate::error::toml_error("carey2018", CAREY2018, &e))?;
-    let mut csv = String::from(
-        "scenario,human_presses_in,after_press,after_no_press,value_learner,hard_coded_shutdown\n",
-    );
-    let mut md = String::from(
-        "# Carey 2018: incorrigibility\n\nEvery deterministic human policy (in which situations the human presses the button), what the value-learning robot does, and the true expected reward of the value learner and of the same robot with a hard-coded shutdown.\n",
-    );
-    let mut checks = Vec::new();
-    let mut rows = 0;
-    for s in &cfg.scenario {
-        let outs = s.outcomes()?;
-        let (off, best) = s.benchmarks();
-        let _ = writeln!(
-            md,
-            "\n## {}\n\n{}\n\nAlways shutting down is worth {}; a human in control (the better move in every situation) {}.\n\n| human presses in | robot after a press | after no press | value learner | hard-coded shutdown |\n|---|---|---|---|---|",
-            s.name,
-            s.description,
-            fmt_num(off),
-            fmt_num(best)
-        );
-        for o in &outs {
-            let who = if o.presses_in.is_empty() {
-                "never".to_string()
-            } else {
-                o.presses_in.join(" and ")
-            };
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{}",
-                s.name, who, o.after_press, o.after_no_press, o.value_learner, o.hard_coded
-            );
-            let _ = writeln!(
-                md,
-                "| {who} | {} | {} | {} | {} |",
-                o.after_press,
-                o.after_no_press,
-                fmt_num(o.value_learner),
-                fmt_num(o.hard_coded)
-            );
-            rows += 1;
-        }
-        let vl_best = outs
-            .iter()
-            .map(|o| o.value_learner)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let hc_best = outs
-            .iter()
-            .map(|o| o.hard_coded)
-            .fold(f64::NEG_INFINITY, f64::max);
-        if s.name == "correct-model" {
-            checks.push((
-                format!("{}: a correct model heeds an informative human (the value learner reaches the human-in-control value)", s.name),
-                (vl_best - best).abs() < 1e-9,
-                format!("best value learner {} vs {}", fmt_num(vl_best), fmt_num(best)),
-            ));
-        } else {
-            checks.push((
-                format!("{}: the value learner ignores the button and loses in expectation for every human policy", s.name),
-                outs.iter().all(|o| o.value_learner < off && o.after_press == "act"),
-                format!("best over human policies {} < {} (shut down)", fmt_num(vl_best), fmt_num(off)),
-            ));
-            checks.push((
-                format!(
-                    "{}: a hard-coded shutdown lets the human reach the human-in-control value",
-                    s.name
-                ),
-                (hc_best - best).abs() < 1e-9,
-                format!("best with the button obeyed {}", fmt_num(hc_best)),
-            ));
-        }
-    }
-    let p = out.join("results.csv");
-    write_atomic(&p, csv.as_bytes())?;
-    let files = vec![p];
-    finish(out, md, checks, files, rows, start)
 }
 
 #[derive(serde::Deserialize)]
