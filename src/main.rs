@@ -504,7 +504,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             let names: Vec<&str> = if name == "all" {
                 experiment::REPRODUCTIONS
                     .iter()
-                    .map(|r| r.0)
+                    .map(|r| r.name)
                     .chain(experiment::studies::STUDIES.iter().map(|s| s.name))
                     .collect()
             } else {
@@ -574,7 +574,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         ),
         Command::List => {
             println!("reproductions (cirl reproduce NAME):");
-            for (name, _) in experiment::REPRODUCTIONS {
+            for name in experiment::REPRODUCTIONS.iter().map(|b| b.name) {
                 let cfg = experiment::reproduction(name)?;
                 println!("  {name:<22} {}", cfg.title);
             }

@@ -154,6 +154,14 @@ fn incorrigibility_bytes_do_not_depend_on_threads_or_shards() {
     );
 }
 
+#[test]
+fn posg_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        include_str!("../experiments/reproduce/garber2025/cheap-talk.toml"),
+        &["results.csv"],
+    );
+}
+
 /// A shard run into `dir`.
 fn shard(cfg: &Path, dir: &Path, spec: &str) {
     run(cfg, dir, &["--shard", spec]);

@@ -5,7 +5,7 @@ use cirl::experiment::{self, config, designer};
 
 #[test]
 fn every_reproduction_passes_its_checks() {
-    for (name, _) in experiment::REPRODUCTIONS {
+    for name in experiment::REPRODUCTIONS.iter().map(|b| b.name) {
         let cfg = experiment::reproduction(name).unwrap();
         if cfg.designer.is_some() {
             continue; // the Monte Carlo study is checked below, with its own statistics

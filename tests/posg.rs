@@ -70,7 +70,6 @@ fn random_game(
         obs_a_labels: labels(&obs_a),
         obs_h,
         obs_a,
-        expect: Default::default(),
     }
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// A whole experiment file.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Short identifier, used in file names and the summary.
@@ -53,6 +53,8 @@ pub struct Config {
     pub obedience: Option<crate::games::obedience::Obedience>,
     /// Carey 2018's incorrigibility scenarios.
     pub incorrigibility: Option<super::kinds::incorrigibility::Incorrigibility>,
+    /// Garber et al. 2025's partially observable off-switch games.
+    pub posg: Option<super::kinds::posg::PosgStudy>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -75,16 +77,20 @@ pub enum Kind {
     Obedience,
     /// Carey 2018's incorrigibility scenarios (`[incorrigibility]`).
     Incorrigibility,
+    /// Garber et al. 2025's partially observable off-switch games (`[posg]`; or a PO-OSG file by itself).
+    #[serde(rename = "po-osg")]
+    Posg,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
         Kind::Obedience,
         Kind::Incorrigibility,
+        Kind::Posg,
     ];
 
     /// The body table's name.
@@ -95,6 +101,7 @@ impl Kind {
             Kind::ClosedLoop => "closed_loop",
             Kind::Obedience => "obedience",
             Kind::Incorrigibility => "incorrigibility",
+            Kind::Posg => "posg",
         }
     }
 
@@ -106,6 +113,7 @@ impl Kind {
             Kind::ClosedLoop => "closed-loop",
             Kind::Obedience => "obedience",
             Kind::Incorrigibility => "incorrigibility",
+            Kind::Posg => "po-osg",
         }
     }
 }
@@ -121,6 +129,7 @@ impl Config {
                 Kind::ClosedLoop => self.closed_loop.is_some(),
                 Kind::Obedience => self.obedience.is_some(),
                 Kind::Incorrigibility => self.incorrigibility.is_some(),
+                Kind::Posg => self.posg.is_some(),
             })
             .collect()
     }
@@ -416,6 +425,35 @@ fn one() -> f64 {
 
 /// Parses a config, turning TOML errors into one line naming the key (and line) to fix.
 pub fn parse(text: &str, origin: &str) -> Result<Config> {
+    // A PO-OSG file by itself (`kind = "po-osg"` with its game's keys at the top) is a study of that example.
+    if let Ok(t) = toml::from_str::<toml::Table>(text)
+        && t.get("kind").and_then(toml::Value::as_str) == Some(Kind::Posg.name())
+        && !t.contains_key(Kind::Posg.table())
+    {
+        let path = std::path::Path::new(origin);
+        let file = path
+            .file_name()
+            .map_or(origin.to_string(), |f| f.to_string_lossy().into_owned());
+        let name = match t.get("name").and_then(toml::Value::as_str) {
+            Some(n) => n.to_string(),
+            None => path
+                .file_stem()
+                .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
+        };
+        let cfg = Config {
+            name,
+            description: t
+                .get("description")
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            kind: Some(Kind::Posg),
+            posg: Some(super::kinds::posg::PosgStudy::of_file(t, &file)),
+            ..Config::default()
+        };
+        validate(&cfg, origin)?;
+        return Ok(cfg);
+    }
     let cfg: Config = toml::from_str(text).map_err(|e| {
         let mut msg = crate::error::one_line(e.message());
         if let Some(span) = e.span() {

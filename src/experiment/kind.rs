@@ -125,5 +125,8 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
         Kind::Incorrigibility => Ok(Box::new(kinds::incorrigibility::Plan::new(
             cfg.incorrigibility.as_ref().ok_or_else(missing)?,
         )?)),
+        Kind::Posg => Ok(Box::new(kinds::posg::Plan::new(
+            cfg.posg.as_ref().ok_or_else(missing)?,
+        )?)),
     }
 }

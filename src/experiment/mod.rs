@@ -16,6 +16,7 @@ pub mod designer;
 pub mod kind;
 pub mod kinds;
 pub mod outdir;
+pub mod registry;
 pub mod shard;
 pub mod studies;
 pub mod sweep;
@@ -47,56 +48,7 @@ pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// The built-in reproductions: (name, config text).
-pub const REPRODUCTIONS: [(&str, &str); 7] = [
-    (
-        "hm2017-fig2",
-        include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
-    ),
-    (
-        "hm2017-fig2-contour",
-        include_str!("../../experiments/reproduce/hm2017/fig2-contour.toml"),
-    ),
-    (
-        "hm2017-fig3",
-        include_str!("../../experiments/reproduce/hm2017/fig3.toml"),
-    ),
-    (
-        "hm2017-fig4",
-        include_str!("../../experiments/reproduce/hm2017/fig4.toml"),
-    ),
-    (
-        "wangberg2017-p-star",
-        include_str!("../../experiments/reproduce/wangberg2017/p-star.toml"),
-    ),
-    (
-        "milli2017",
-        include_str!("../../experiments/reproduce/milli2017/obedience.toml"),
-    ),
-    (
-        "carey2018",
-        include_str!("../../experiments/reproduce/carey2018/incorrigibility.toml"),
-    ),
-];
-
-/// The config of a built-in reproduction.
-pub fn reproduction(name: &str) -> Result<Config> {
-    match REPRODUCTIONS.iter().find(|(n, _)| *n == name) {
-        Some((n, text)) => config::parse(text, &format!("reproduction {n}")),
-        None => Err(Error::invalid(
-            "NAME",
-            format!(
-                "no reproduction named {name:?}; `cirl list` shows them: {}",
-                REPRODUCTIONS
-                    .iter()
-                    .map(|r| r.0)
-                    .chain(studies::STUDIES.iter().map(|s| s.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
-}
+pub use registry::{REPRODUCTIONS, reproduction};
 
 /// Reads and parses a config file.
 pub fn load(path: &Path) -> Result<Config> {

@@ -31,12 +31,7 @@ pub struct Study {
 }
 
 /// The built-in studies.
-pub const STUDIES: [Study; 3] = [
-    Study {
-        name: "garber2025",
-        title: "Partially observable off-switch games: File Deletion and the paper's claims (Garber et al. 2025)",
-        run: garber2025,
-    },
+pub const STUDIES: [Study; 2] = [
     Study {
         name: "leike2017",
         title: "Safe interruptibility: Q-learning, SARSA and safe SARSA in the off-switch gridworlds (Leike et al. 2017)",
@@ -77,120 +72,6 @@ fn finish(
         rows,
         seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-/// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text).
-pub const GARBER2025: [(&str, &str); 9] = [
-    (
-        "file-deletion.toml",
-        include_str!("../../experiments/reproduce/garber2025/file-deletion.toml"),
-    ),
-    (
-        "file-deletion-a-unaware.toml",
-        include_str!("../../experiments/reproduce/garber2025/file-deletion-a-unaware.toml"),
-    ),
-    (
-        "human-sees-everything.toml",
-        include_str!("../../experiments/reproduce/garber2025/human-sees-everything.toml"),
-    ),
-    (
-        "less-informed-human.toml",
-        include_str!("../../experiments/reproduce/garber2025/less-informed-human.toml"),
-    ),
-    (
-        "more-informed-human.toml",
-        include_str!("../../experiments/reproduce/garber2025/more-informed-human.toml"),
-    ),
-    (
-        "no-talk.toml",
-        include_str!("../../experiments/reproduce/garber2025/no-talk.toml"),
-    ),
-    (
-        "cheap-talk.toml",
-        include_str!("../../experiments/reproduce/garber2025/cheap-talk.toml"),
-    ),
-    (
-        "a-unaware-loses.toml",
-        include_str!("../../experiments/reproduce/garber2025/a-unaware-loses.toml"),
-    ),
-    (
-        "a-unaware-optimal.toml",
-        include_str!("../../experiments/reproduce/garber2025/a-unaware-optimal.toml"),
-    ),
-];
-
-fn opt(x: Option<f64>) -> String {
-    x.map_or(String::new(), |v| format!("{v}"))
-}
-
-fn garber2025(out: &Path, _opts: &RunOptions) -> Result<StudyOutcome> {
-    use crate::offswitch::posg::Posg;
-    use crate::solvers::posg;
-    let start = Instant::now();
-    let _lock = super::outdir::lock(out)?;
-    let mut csv = String::from(
-        "example,human,messages_h,messages_a,value,always_wait_value,full_information_value,optimal_pairs,optimal_assistant_policies,p_wait_min,p_wait_max\n",
-    );
-    let mut checks = Vec::new();
-    let mut md = String::from(
-        "# Garber et al. 2025: partially observable off-switch games\n\n`cirl posg` on every example of experiments/reproduce/garber2025/ (exact enumeration).\n\n| example | human | messages | value | always waiting | optimal pairs | P(wait) over optimal pairs |\n|---|---|---|---|---|---|---|\n",
-    );
-    for (file, text) in GARBER2025 {
-        let g = Posg::parse(text, file)?;
-        let s = posg::solve(&g)?;
-        let _ = writeln!(
-            csv,
-            "{file},{:?},{},{},{},{},{},{},{},{},{}",
-            g.human,
-            g.messages_h,
-            g.messages_a,
-            s.value,
-            opt(s.always_wait_value),
-            s.full_information_value,
-            opt(s.optimal_pairs),
-            s.optimal_assistant_policies.unwrap_or(0),
-            opt(s.p_wait_min),
-            opt(s.p_wait_max)
-        );
-        let _ = writeln!(
-            md,
-            "| {file} | {:?} | {} × {} | {} | {} | {} | {} – {} |",
-            g.human,
-            g.messages_h,
-            g.messages_a,
-            fmt_num(s.value),
-            s.always_wait_value.map_or("—".into(), fmt_num),
-            s.optimal_pairs.map_or("—".into(), fmt_num),
-            s.p_wait_min.map_or("—".into(), fmt_num),
-            s.p_wait_max.map_or("—".into(), fmt_num)
-        );
-        let e = &g.expect;
-        let tol = 1e-9;
-        for (what, want, got) in [
-            ("value", e.value, Some(s.value)),
-            (
-                "always_wait_value",
-                e.always_wait_value,
-                s.always_wait_value,
-            ),
-            ("optimal_pairs", e.optimal_pairs, s.optimal_pairs),
-            ("p_wait_min", e.p_wait_min, s.p_wait_min),
-            ("p_wait_max", e.p_wait_max, s.p_wait_max),
-        ] {
-            if let Some(w) = want {
-                let ok = got.is_some_and(|x| (x - w).abs() <= tol);
-                checks.push((
-                    format!("{file}: {what} = {w}"),
-                    ok,
-                    format!("computed {}", opt(got)),
-                ));
-            }
-        }
-    }
-    let p = out.join("results.csv");
-    write_atomic(&p, csv.as_bytes())?;
-    let files = vec![p];
-    finish(out, md, checks, files, GARBER2025.len(), start)
 }
 
 /// Refuses a study `name` that cannot name its output folder by itself.

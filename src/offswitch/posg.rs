@@ -56,7 +56,6 @@ pub struct Posg {
     pub obs_a: Vec<usize>,
     pub obs_h_labels: Vec<String>,
     pub obs_a_labels: Vec<String>,
-    pub expect: Expect,
 }
 
 #[derive(Deserialize)]
@@ -75,20 +74,10 @@ struct Raw {
     messages_a: usize,
     #[serde(rename = "state")]
     states: Vec<RawState>,
-    /// Values a reproduction checks (see `cirl reproduce garber2025`).
+    /// Values the file's solution is checked against when it runs as an experiment (read there, by
+    /// `crate::experiment::kinds::posg`, not here).
     #[serde(default)]
-    expect: Option<Expect>,
-}
-
-/// What a shipped example states about its solution (checked by `cirl reproduce garber2025`).
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    pub value: Option<f64>,
-    pub always_wait_value: Option<f64>,
-    pub optimal_pairs: Option<f64>,
-    pub p_wait_min: Option<f64>,
-    pub p_wait_max: Option<f64>,
+    expect: Option<toml::Value>,
 }
 
 fn optimal() -> String {
@@ -130,7 +119,21 @@ impl Posg {
     pub fn parse(text: &str, origin: &str) -> Result<Posg> {
         let raw: Raw =
             toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
-        let _ = raw.description;
+        Self::from_raw(raw, origin)
+    }
+
+    /// Validates a PO-OSG given as a TOML table (the keys of a PO-OSG file); `origin` names it in errors.
+    pub fn from_table(table: toml::Table, origin: &str) -> Result<Posg> {
+        use serde::Deserialize as _;
+        let raw = Raw::deserialize(toml::Value::Table(table)).map_err(|e| Error::Config {
+            path: origin.to_string(),
+            message: crate::error::one_line(e.message()),
+        })?;
+        Self::from_raw(raw, origin)
+    }
+
+    fn from_raw(raw: Raw, origin: &str) -> Result<Posg> {
+        let _ = (raw.description, raw.expect);
         if raw.kind != "po-osg" {
             return Err(Error::invalid(
                 "kind",
@@ -182,7 +185,6 @@ impl Posg {
             obs_a: vec![],
             obs_h_labels: vec![],
             obs_a_labels: vec![],
-            expect: raw.expect.clone().unwrap_or_default(),
         };
         // Label → index maps, so that reading n states is O(n) and not a linear search per state.
         let (mut seen_h, mut seen_a) = (HashMap::new(), HashMap::new());

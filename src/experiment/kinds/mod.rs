@@ -3,3 +3,4 @@
 
 pub mod incorrigibility;
 pub mod obedience;
+pub mod posg;

@@ -1,0 +1,235 @@
+//! Garber et al. 2025, partially observable off-switch games: each example's optimal value, the value of always
+//! waiting, the number of optimal policy pairs and P(wait) over them, solved exactly
+//! ([`crate::solvers::posg::solve`]) and checked against the values the example states.
+//!
+//! A config lists the examples inline, each the keys of a PO-OSG file (see experiments/reproduce/garber2025/)
+//! plus `file`, the name it is reported under, and an optional `[expect]` table; a PO-OSG file given to
+//! `cirl run` by itself is a study of that one example. Job `i` solves example `i`.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::experiment::kind::{Experiment, Verdict};
+use crate::experiment::table::{Cell, Table, fmt_num};
+use crate::offswitch::posg::Posg;
+
+/// `[posg]`: the examples, each a table of a PO-OSG file's keys with `file` and an optional `[expect]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PosgStudy {
+    pub example: Vec<toml::Table>,
+}
+
+/// What an example states about its solution, checked within [`TOL`].
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub value: Option<f64>,
+    pub always_wait_value: Option<f64>,
+    pub optimal_pairs: Option<f64>,
+    pub p_wait_min: Option<f64>,
+    pub p_wait_max: Option<f64>,
+}
+
+/// Absolute tolerance of the checks of an example's stated values.
+pub const TOL: f64 = 1e-9;
+
+const COLUMNS: [&str; 11] = [
+    "example",
+    "human",
+    "messages_h",
+    "messages_a",
+    "value",
+    "always_wait_value",
+    "full_information_value",
+    "optimal_pairs",
+    "optimal_assistant_policies",
+    "p_wait_min",
+    "p_wait_max",
+];
+
+/// One example: the name it is reported under, the game and what it states.
+pub struct Example {
+    pub file: String,
+    pub game: Posg,
+    pub expect: Expect,
+}
+
+impl PosgStudy {
+    /// A study of the one PO-OSG file `table` (its keys), reported as `file`.
+    pub fn of_file(mut table: toml::Table, file: &str) -> PosgStudy {
+        table.insert("file".into(), toml::Value::String(file.into()));
+        PosgStudy {
+            example: vec![table],
+        }
+    }
+
+    /// Every example, validated.
+    pub fn examples(&self) -> Result<Vec<Example>> {
+        if self.example.is_empty() {
+            return Err(Error::invalid(
+                "posg.example",
+                "add at least one [[posg.example]] (the keys of a PO-OSG file)",
+            ));
+        }
+        self.example
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut t = t.clone();
+                let field = |k: &str| format!("posg.example[{i}].{k}");
+                let file = match t.remove("file") {
+                    Some(toml::Value::String(f)) => f,
+                    None => format!("example-{i}"),
+                    Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
+                };
+                let expect = match t.remove("expect") {
+                    Some(v) => Expect::deserialize(v).map_err(|e| {
+                        Error::invalid(field("expect"), crate::error::one_line(e.message()))
+                    })?,
+                    None => Expect::default(),
+                };
+                t.entry("kind")
+                    .or_insert_with(|| toml::Value::String("po-osg".into()));
+                let game = Posg::from_table(t, &file)?;
+                Ok(Example { file, game, expect })
+            })
+            .collect()
+    }
+}
+
+/// A PO-OSG study laid out as jobs.
+pub struct Plan {
+    examples: Vec<Example>,
+}
+
+impl Plan {
+    /// Validates every example.
+    pub fn new(cfg: &PosgStudy) -> Result<Self> {
+        Ok(Plan {
+            examples: cfg.examples()?,
+        })
+    }
+}
+
+impl Experiment for Plan {
+    fn jobs(&self) -> usize {
+        self.examples.len()
+    }
+
+    fn run_job(&self, j: usize) -> Result<Table> {
+        let Example { file, game: g, .. } = &self.examples[j];
+        let s = crate::solvers::posg::solve(g)?;
+        let mut t = Table::new(&COLUMNS);
+        t.push(vec![
+            Cell::Text(file.clone()),
+            Cell::Text(format!("{:?}", g.human)),
+            Cell::Num(g.messages_h as f64),
+            Cell::Num(g.messages_a as f64),
+            Cell::Num(s.value),
+            s.always_wait_value.into(),
+            Cell::Num(s.full_information_value),
+            s.optimal_pairs.into(),
+            Cell::Num(s.optimal_assistant_policies.unwrap_or(0) as f64),
+            s.p_wait_min.into(),
+            s.p_wait_max.into(),
+        ]);
+        Ok(t)
+    }
+
+    fn rows(&self) -> usize {
+        self.examples.len()
+    }
+
+    fn key_table(&self) -> Table {
+        let mut t = Table::new(&COLUMNS);
+        for e in &self.examples {
+            let mut row = vec![Cell::Num(0.0); COLUMNS.len()];
+            row[0] = Cell::Text(e.file.clone());
+            row[1] = Cell::Text(format!("{:?}", e.game.human));
+            t.push(row);
+        }
+        t
+    }
+
+    fn text_columns(&self) -> &'static [&'static str] {
+        &COLUMNS[..2]
+    }
+
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
+        if t.columns != COLUMNS {
+            return Err(format!("columns {:?}, not {COLUMNS:?}", t.columns));
+        }
+        let file = &self.examples[j].file;
+        if t.rows.len() != 1 || t.text(0, "example") != *file {
+            return Err(format!("not the one row of example {file:?}"));
+        }
+        Ok(())
+    }
+
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        let mut t = Table::new(&COLUMNS);
+        for p in parts {
+            t.rows.extend(p.rows);
+        }
+        Ok(t)
+    }
+
+    fn claims(&self, t: &Table, _extra: &[Table]) -> Vec<Verdict> {
+        let mut checks = Vec::new();
+        for (i, e) in self.examples.iter().enumerate() {
+            let x = &e.expect;
+            for (what, want) in [
+                ("value", x.value),
+                ("always_wait_value", x.always_wait_value),
+                ("optimal_pairs", x.optimal_pairs),
+                ("p_wait_min", x.p_wait_min),
+                ("p_wait_max", x.p_wait_max),
+            ] {
+                if let Some(w) = want {
+                    let got = t.num(i, what);
+                    checks.push((
+                        format!("{}: {what} = {w}", e.file),
+                        got.is_some_and(|x| (x - w).abs() <= TOL),
+                        format!("computed {}", got.map_or(String::new(), |v| format!("{v}"))),
+                    ));
+                }
+            }
+        }
+        checks
+    }
+
+    fn summary_section(
+        &self,
+        results: Option<&Table>,
+        _frontier: Option<&Table>,
+        _extra: &[Table],
+    ) -> String {
+        let Some(t) = results else {
+            return String::new();
+        };
+        let mut md = String::from(
+            "## The examples\n\nSolved by exact enumeration.\n\n| example | human | messages | value | always waiting | optimal pairs | P(wait) over optimal pairs |\n|---|---|---|---|---|---|---|\n",
+        );
+        let num = |i: usize, c: &str| t.num(i, c).map_or("—".into(), fmt_num);
+        for i in 0..t.rows.len() {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} × {} | {} | {} | {} | {} – {} |",
+                t.text(i, "example"),
+                t.text(i, "human"),
+                t.text(i, "messages_h"),
+                t.text(i, "messages_a"),
+                num(i, "value"),
+                num(i, "always_wait_value"),
+                num(i, "optimal_pairs"),
+                num(i, "p_wait_min"),
+                num(i, "p_wait_max")
+            );
+        }
+        md.push('\n');
+        md
+    }
+}

@@ -1,0 +1,149 @@
+//! Every built-in config, under the name `cirl reproduce NAME` runs it by.
+
+use super::config::{self, Config};
+use crate::error::{Error, Result};
+
+/// A built-in config: its name, its text, and for a PO-OSG study the example files it is made of (the text
+/// then holds the header, the examples are added as `[[posg.example]]`s).
+pub struct Builtin {
+    pub name: &'static str,
+    pub text: &'static str,
+    pub examples: &'static [(&'static str, &'static str)],
+}
+
+const fn builtin(name: &'static str, text: &'static str) -> Builtin {
+    Builtin {
+        name,
+        text,
+        examples: &[],
+    }
+}
+
+/// The built-in reproductions, in the order `cirl reproduce all` runs them.
+pub const REPRODUCTIONS: [Builtin; 8] = [
+    builtin(
+        "hm2017-fig2",
+        include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
+    ),
+    builtin(
+        "hm2017-fig2-contour",
+        include_str!("../../experiments/reproduce/hm2017/fig2-contour.toml"),
+    ),
+    builtin(
+        "hm2017-fig3",
+        include_str!("../../experiments/reproduce/hm2017/fig3.toml"),
+    ),
+    builtin(
+        "hm2017-fig4",
+        include_str!("../../experiments/reproduce/hm2017/fig4.toml"),
+    ),
+    builtin(
+        "wangberg2017-p-star",
+        include_str!("../../experiments/reproduce/wangberg2017/p-star.toml"),
+    ),
+    builtin(
+        "milli2017",
+        include_str!("../../experiments/reproduce/milli2017/obedience.toml"),
+    ),
+    builtin(
+        "carey2018",
+        include_str!("../../experiments/reproduce/carey2018/incorrigibility.toml"),
+    ),
+    Builtin {
+        name: "garber2025",
+        text: GARBER2025_HEADER,
+        examples: &GARBER2025,
+    },
+];
+
+const GARBER2025_HEADER: &str = r#"
+name = "garber2025"
+title = "Partially observable off-switch games: File Deletion and the paper's claims (Garber et al. 2025)"
+paper = "Garber, Subramani, Luu, Bedaywi, Russell, Emmons. The Partially Observable Off-Switch Game. AAAI 2025"
+kind = "po-osg"
+description = "`cirl posg` on every example of experiments/reproduce/garber2025/, each checked against the values its [expect] table states."
+"#;
+
+/// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text).
+const GARBER2025: [(&str, &str); 9] = [
+    (
+        "file-deletion.toml",
+        include_str!("../../experiments/reproduce/garber2025/file-deletion.toml"),
+    ),
+    (
+        "file-deletion-a-unaware.toml",
+        include_str!("../../experiments/reproduce/garber2025/file-deletion-a-unaware.toml"),
+    ),
+    (
+        "human-sees-everything.toml",
+        include_str!("../../experiments/reproduce/garber2025/human-sees-everything.toml"),
+    ),
+    (
+        "less-informed-human.toml",
+        include_str!("../../experiments/reproduce/garber2025/less-informed-human.toml"),
+    ),
+    (
+        "more-informed-human.toml",
+        include_str!("../../experiments/reproduce/garber2025/more-informed-human.toml"),
+    ),
+    (
+        "no-talk.toml",
+        include_str!("../../experiments/reproduce/garber2025/no-talk.toml"),
+    ),
+    (
+        "cheap-talk.toml",
+        include_str!("../../experiments/reproduce/garber2025/cheap-talk.toml"),
+    ),
+    (
+        "a-unaware-loses.toml",
+        include_str!("../../experiments/reproduce/garber2025/a-unaware-loses.toml"),
+    ),
+    (
+        "a-unaware-optimal.toml",
+        include_str!("../../experiments/reproduce/garber2025/a-unaware-optimal.toml"),
+    ),
+];
+
+/// The config of a built-in reproduction.
+pub fn reproduction(name: &str) -> Result<Config> {
+    let Some(b) = REPRODUCTIONS.iter().find(|b| b.name == name) else {
+        return Err(Error::invalid(
+            "NAME",
+            format!(
+                "no reproduction named {name:?}; `cirl list` shows them: {}",
+                REPRODUCTIONS
+                    .iter()
+                    .map(|b| b.name)
+                    .chain(super::studies::STUDIES.iter().map(|s| s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let origin = format!("reproduction {name}");
+    if b.examples.is_empty() {
+        return config::parse(b.text, &origin);
+    }
+    let io = |e: String| Error::Config {
+        path: origin.clone(),
+        message: e,
+    };
+    let mut header: toml::Table = toml::from_str(b.text).map_err(|e| io(e.to_string()))?;
+    let examples = b
+        .examples
+        .iter()
+        .map(|(file, text)| {
+            let t: toml::Table = toml::from_str(text).map_err(|e| io(format!("{file}: {e}")))?;
+            Ok(toml::Value::Table(
+                super::kinds::posg::PosgStudy::of_file(t, file)
+                    .example
+                    .remove(0),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut posg = toml::Table::new();
+    posg.insert("example".into(), toml::Value::Array(examples));
+    header.insert("posg".into(), toml::Value::Table(posg));
+    let text = toml::to_string(&header).map_err(|e| io(e.to_string()))?;
+    config::parse(&text, &origin)
+}
