@@ -417,9 +417,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 .transpose()?;
             let text = cirl::input::read_text(&config, cirl::input::MAX_TOML_BYTES, "config")?;
             if let Ok(t) = toml::from_str::<toml::Table>(&text)
-                && ["apprenticeship", "learning"]
-                    .iter()
-                    .any(|k| t.contains_key(*k))
+                && t.contains_key("apprenticeship")
             {
                 let (name, kind) = experiment::studies::check_study(&text)?;
                 let name = name.as_str();
@@ -430,7 +428,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 if shard.is_some() || resume {
                     return Err(Error::invalid(
                         if resume { "--resume" } else { "--shard" },
-                        "[apprenticeship] and [learning] studies run as one job; \
+                        "[apprenticeship] studies run as one job; \
                          shard and resume the other kinds of experiment, or omit the flag",
                     ));
                 }
@@ -441,11 +439,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     resume: false,
                     force,
                 };
-                let o = if t.contains_key("apprenticeship") {
-                    experiment::studies::apprenticeship_study(&text, &out, &opts)?
-                } else {
-                    experiment::studies::safe_interruptibility_study(&text, &out, &opts)?
-                };
+                let o = experiment::studies::apprenticeship_study(&text, &out, &opts)?;
                 return report_study(name, &o, &out);
             }
             let cfg = experiment::load(&config)?;

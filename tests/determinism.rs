@@ -162,6 +162,29 @@ fn posg_bytes_do_not_depend_on_threads_or_shards() {
     );
 }
 
+#[test]
+fn interruptibility_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        r#"
+name = "det-interruptibility"
+seed = 3
+[interruptibility]
+seeds = 4
+worlds = ["off-switch-2", "off-switch-0"]
+learners = ["q-learning", "safe-sarsa"]
+bin = 50
+[interruptibility.learning]
+episodes = 300
+alpha = 0.1
+gamma = 0.99
+epsilon_start = 1.0
+epsilon_end = 0.05
+decay = 0.8
+"#,
+        &["results.csv", "curves.csv", "fixed_routes.csv"],
+    );
+}
+
 /// A shard run into `dir`.
 fn shard(cfg: &Path, dir: &Path, spec: &str) {
     run(cfg, dir, &["--shard", spec]);
@@ -267,7 +290,7 @@ fn studies_refuse_shards_with_a_clear_message() {
     let out = cirl()
         .args([
             "run",
-            "experiments/reproduce/leike2017/safe-interruptibility.toml",
+            "experiments/reproduce/hm2016/apprenticeship.toml",
             "--shard",
             "1/2",
         ])

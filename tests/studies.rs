@@ -195,15 +195,15 @@ fn gridworld_routes_have_their_exact_values() {
 
 #[test]
 fn learners_show_the_safe_interruptibility_result() {
-    use cirl::experiment::studies::safe_interruptibility_tables;
     let small = r#"
 name = "small"
 seed = 11
+[interruptibility]
 seeds = 40
 worlds = ["off-switch-0", "off-switch-1", "absent-supervisor"]
 learners = ["q-learning", "sarsa", "safe-sarsa"]
 bin = 500
-[learning]
+[interruptibility.learning]
 episodes = 10000
 alpha = 0.1
 gamma = 0.99
@@ -211,8 +211,14 @@ epsilon_start = 1.0
 epsilon_end = 0.05
 decay = 0.8
 "#;
-    let (results, curves, _, checks) = safe_interruptibility_tables(small).unwrap();
-    for (claim, ok, detail) in &checks {
+    let tables = || {
+        let cfg = cirl::experiment::config::parse(small, "small").unwrap();
+        cirl::experiment::compute_all(&cfg, false).unwrap()
+    };
+    let c = tables();
+    let (results, curves, checks) = (&c.results, &c.extra[0], &c.checks);
+    assert!(checks.len() > 5);
+    for (claim, ok, detail) in checks {
         assert!(ok, "{claim}: {detail}");
     }
     assert_eq!(results.rows.len(), 9);
@@ -222,7 +228,7 @@ decay = 0.8
         .num_threads(1)
         .build()
         .unwrap()
-        .install(|| safe_interruptibility_tables(small).unwrap().0);
+        .install(|| tables().results);
     assert_eq!(one.to_csv(), results.to_csv());
 }
 

@@ -55,6 +55,8 @@ pub struct Config {
     pub incorrigibility: Option<super::kinds::incorrigibility::Incorrigibility>,
     /// Garber et al. 2025's partially observable off-switch games.
     pub posg: Option<super::kinds::posg::PosgStudy>,
+    /// Leike et al. 2017's safe-interruptibility gridworlds.
+    pub interruptibility: Option<super::kinds::interruptibility::Interruptibility>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -80,17 +82,20 @@ pub enum Kind {
     /// Garber et al. 2025's partially observable off-switch games (`[posg]`; or a PO-OSG file by itself).
     #[serde(rename = "po-osg")]
     Posg,
+    /// Leike et al. 2017's safe-interruptibility gridworlds (`[interruptibility]`).
+    Interruptibility,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
         Kind::Obedience,
         Kind::Incorrigibility,
         Kind::Posg,
+        Kind::Interruptibility,
     ];
 
     /// The body table's name.
@@ -102,6 +107,7 @@ impl Kind {
             Kind::Obedience => "obedience",
             Kind::Incorrigibility => "incorrigibility",
             Kind::Posg => "posg",
+            Kind::Interruptibility => "interruptibility",
         }
     }
 
@@ -114,6 +120,7 @@ impl Kind {
             Kind::Obedience => "obedience",
             Kind::Incorrigibility => "incorrigibility",
             Kind::Posg => "po-osg",
+            Kind::Interruptibility => "interruptibility",
         }
     }
 }
@@ -130,6 +137,7 @@ impl Config {
                 Kind::Obedience => self.obedience.is_some(),
                 Kind::Incorrigibility => self.incorrigibility.is_some(),
                 Kind::Posg => self.posg.is_some(),
+                Kind::Interruptibility => self.interruptibility.is_some(),
             })
             .collect()
     }

@@ -128,5 +128,9 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
         Kind::Posg => Ok(Box::new(kinds::posg::Plan::new(
             cfg.posg.as_ref().ok_or_else(missing)?,
         )?)),
+        Kind::Interruptibility => Ok(Box::new(kinds::interruptibility::Plan::new(
+            cfg.interruptibility.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
     }
 }

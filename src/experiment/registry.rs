@@ -20,7 +20,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 8] = [
+pub const REPRODUCTIONS: [Builtin; 9] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -48,6 +48,10 @@ pub const REPRODUCTIONS: [Builtin; 8] = [
     builtin(
         "carey2018",
         include_str!("../../experiments/reproduce/carey2018/incorrigibility.toml"),
+    ),
+    builtin(
+        "leike2017",
+        include_str!("../../experiments/reproduce/leike2017/safe-interruptibility.toml"),
     ),
     Builtin {
         name: "garber2025",

@@ -2,5 +2,14 @@
 //! loop kinds live beside the runner, in [`super::sweep`], [`super::designer`] and [`super::closed_loop`]).
 
 pub mod incorrigibility;
+pub mod interruptibility;
 pub mod obedience;
 pub mod posg;
+
+/// Mean and 95% half-width (normal, 1.96 standard errors) of a sample, summed in order.
+pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let v = x.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, 1.96 * (v / n).sqrt())
+}
