@@ -52,7 +52,7 @@ enum Command {
         #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
     },
-    /// Run a sweep or designer experiment from a TOML config.
+    /// Run an experiment of any kind from a TOML config (a sweep, a study, a PO-OSG file, …).
     Run {
         /// The experiment config (see experiments/).
         config: PathBuf,
@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Compute only shard K of N (jobs j with j mod N = K − 1) into --out; combine the N outputs with
-        /// `cirl merge`. Sweeps and designer studies only.
+        /// `cirl merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
         /// Continue a killed run in the same --out: keep its finished jobs, run the rest.
@@ -415,33 +415,6 @@ fn dispatch(cmd: Command) -> Result<()> {
                 .as_deref()
                 .map(experiment::shard::Shard::parse)
                 .transpose()?;
-            let text = cirl::input::read_text(&config, cirl::input::MAX_TOML_BYTES, "config")?;
-            if let Ok(t) = toml::from_str::<toml::Table>(&text)
-                && t.contains_key("apprenticeship")
-            {
-                let (name, kind) = experiment::studies::check_study(&text)?;
-                let name = name.as_str();
-                if dry_run {
-                    println!("{name}: valid; one job ({kind}), nothing written");
-                    return Ok(());
-                }
-                if shard.is_some() || resume {
-                    return Err(Error::invalid(
-                        if resume { "--resume" } else { "--shard" },
-                        "[apprenticeship] studies run as one job; \
-                         shard and resume the other kinds of experiment, or omit the flag",
-                    ));
-                }
-                let out = out.unwrap_or_else(|| Path::new("runs").join(name));
-                let opts = RunOptions {
-                    progress: !exec.quiet,
-                    no_plots: exec.no_plots,
-                    resume: false,
-                    force,
-                };
-                let o = experiment::studies::apprenticeship_study(&text, &out, &opts)?;
-                return report_study(name, &o, &out);
-            }
             let cfg = experiment::load(&config)?;
             if dry_run {
                 let plan = experiment::shard::Plan::new(&cfg)?;
@@ -496,11 +469,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Reproduce { name, out, exec } => {
             threads(&exec)?;
             let names: Vec<&str> = if name == "all" {
-                experiment::REPRODUCTIONS
-                    .iter()
-                    .map(|r| r.name)
-                    .chain(experiment::studies::STUDIES.iter().map(|s| s.name))
-                    .collect()
+                experiment::REPRODUCTIONS.iter().map(|r| r.name).collect()
             } else {
                 vec![name.as_str()]
             };
@@ -510,10 +479,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     (Some(o), false) => o.clone(),
                     (None, _) => Path::new("runs").join(n),
                 };
-                match experiment::studies::study(n) {
-                    Some(st) => run_study(st, &dir, &exec)?,
-                    None => run_one(&experiment::reproduction(n)?, &dir, &exec, false, false)?,
-                }
+                run_one(&experiment::reproduction(n)?, &dir, &exec, false, false)?;
             }
             Ok(())
         }
@@ -572,9 +538,6 @@ fn dispatch(cmd: Command) -> Result<()> {
                 let cfg = experiment::reproduction(name)?;
                 println!("  {name:<22} {}", cfg.title);
             }
-            for st in &experiment::studies::STUDIES {
-                println!("  {:<22} {}", st.name, st.title);
-            }
             println!("models (cirl solve NAME):");
             for (name, about, _) in cirl::games::REGISTERED {
                 println!("  {name:<22} {about}");
@@ -630,28 +593,6 @@ fn threads(exec: &Exec) -> Result<()> {
             .map_err(|e| Error::invalid("--threads", e.to_string()))?;
     }
     Ok(())
-}
-
-fn run_study(st: &experiment::studies::Study, out: &Path, exec: &Exec) -> Result<()> {
-    let opts = RunOptions {
-        progress: !exec.quiet,
-        no_plots: exec.no_plots,
-        resume: false,
-        force: false,
-    };
-    let o = (st.run)(out, &opts)?;
-    report_study(st.name, &o, out)
-}
-
-fn report_study(name: &str, o: &experiment::studies::StudyOutcome, out: &Path) -> Result<()> {
-    println!(
-        "{}: {} rows in {:.2} s -> {}",
-        name,
-        o.rows,
-        o.seconds,
-        out.display()
-    );
-    report_checks(&o.checks, &o.files, out)
 }
 
 /// Prints the checks and files of a run; fails (exit 1) if a check failed.

@@ -350,7 +350,7 @@ fn binary_rejects(args: &[&str], text: Option<(&str, &str)>) {
 #[test]
 fn fuzz_experiment_configs() {
     use cirl::experiment::{config, shard, sweep};
-    // Sweep and designer configs (studies have their own tables).
+    // Sweep and designer configs: mutated grids whose jobs are cheap to lay out and run one of.
     let seeds = files("experiments/reproduce", "toml", |t| {
         t.contains("[sweep]") || t.contains("[designer]")
     });

@@ -345,7 +345,6 @@ fn maxent_irl_reaches_its_stationary_point_and_teaching_optimises_its_objective(
 
 #[test]
 fn apprenticeship_study_reproduces_on_a_small_setting() {
-    use cirl::experiment::studies::apprenticeship_tables;
     let small = r#"
 name = "small"
 seed = 5
@@ -358,8 +357,14 @@ eta = 0.3
 candidates = 150
 instances = 150
 "#;
-    let (summary, per, _, checks) = apprenticeship_tables(small).unwrap();
-    for (claim, ok, detail) in &checks {
+    let tables = || {
+        let cfg = cirl::experiment::config::parse(small, "small").unwrap();
+        cirl::experiment::compute_all(&cfg, false).unwrap()
+    };
+    let c = tables();
+    let (summary, per, checks) = (&c.results, &c.extra[0], &c.checks);
+    assert_eq!(checks.len(), 3);
+    for (claim, ok, detail) in checks {
         assert!(ok, "{claim}: {detail}");
     }
     assert_eq!(per.rows.len(), 150);
@@ -368,6 +373,6 @@ instances = 150
         .num_threads(1)
         .build()
         .unwrap()
-        .install(|| apprenticeship_tables(small).unwrap().1);
+        .install(|| tables().extra.remove(0));
     assert_eq!(one.to_csv(), per.to_csv());
 }

@@ -57,6 +57,8 @@ pub struct Config {
     pub posg: Option<super::kinds::posg::PosgStudy>,
     /// Leike et al. 2017's safe-interruptibility gridworlds.
     pub interruptibility: Option<super::kinds::interruptibility::Interruptibility>,
+    /// Hadfield-Menell et al. 2016's apprenticeship CIRL.
+    pub apprenticeship: Option<super::kinds::apprenticeship::ApprenticeshipStudy>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -84,11 +86,13 @@ pub enum Kind {
     Posg,
     /// Leike et al. 2017's safe-interruptibility gridworlds (`[interruptibility]`).
     Interruptibility,
+    /// Hadfield-Menell et al. 2016's apprenticeship CIRL (`[apprenticeship]`).
+    Apprenticeship,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
@@ -96,6 +100,7 @@ impl Kind {
         Kind::Incorrigibility,
         Kind::Posg,
         Kind::Interruptibility,
+        Kind::Apprenticeship,
     ];
 
     /// The body table's name.
@@ -108,6 +113,7 @@ impl Kind {
             Kind::Incorrigibility => "incorrigibility",
             Kind::Posg => "posg",
             Kind::Interruptibility => "interruptibility",
+            Kind::Apprenticeship => "apprenticeship",
         }
     }
 
@@ -121,6 +127,7 @@ impl Kind {
             Kind::Incorrigibility => "incorrigibility",
             Kind::Posg => "po-osg",
             Kind::Interruptibility => "interruptibility",
+            Kind::Apprenticeship => "apprenticeship",
         }
     }
 }
@@ -138,6 +145,7 @@ impl Config {
                 Kind::Incorrigibility => self.incorrigibility.is_some(),
                 Kind::Posg => self.posg.is_some(),
                 Kind::Interruptibility => self.interruptibility.is_some(),
+                Kind::Apprenticeship => self.apprenticeship.is_some(),
             })
             .collect()
     }

@@ -132,5 +132,9 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
             cfg.interruptibility.as_ref().ok_or_else(missing)?,
             cfg.seed,
         )?)),
+        Kind::Apprenticeship => Ok(Box::new(kinds::apprenticeship::Plan::new(
+            cfg.apprenticeship.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
     }
 }

@@ -18,7 +18,6 @@ pub mod kinds;
 pub mod outdir;
 pub mod registry;
 pub mod shard;
-pub mod studies;
 pub mod sweep;
 
 use std::fmt::Write as _;

@@ -20,7 +20,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 9] = [
+pub const REPRODUCTIONS: [Builtin; 10] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -58,6 +58,10 @@ pub const REPRODUCTIONS: [Builtin; 9] = [
         text: GARBER2025_HEADER,
         examples: &GARBER2025,
     },
+    builtin(
+        "hm2016",
+        include_str!("../../experiments/reproduce/hm2016/apprenticeship.toml"),
+    ),
 ];
 
 const GARBER2025_HEADER: &str = r#"
@@ -118,7 +122,6 @@ pub fn reproduction(name: &str) -> Result<Config> {
                 REPRODUCTIONS
                     .iter()
                     .map(|b| b.name)
-                    .chain(super::studies::STUDIES.iter().map(|s| s.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -13,3 +13,4 @@ pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
     let v = x.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     (m, 1.96 * (v / n).sqrt())
 }
+pub mod apprenticeship;
