@@ -22,7 +22,7 @@ use crate::solvers::{AlphaSet, exact, generalized, mdp, pbvi};
 
 /// The solvers `cirl solve` knows (a closed set: a new one is a variant, and every `match` on it says what it
 /// needs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Solver {
     /// The generalized backup for a coordinated CIRL game, exact value iteration otherwise.

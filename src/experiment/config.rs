@@ -59,6 +59,10 @@ pub struct Config {
     pub interruptibility: Option<super::kinds::interruptibility::Interruptibility>,
     /// Hadfield-Menell et al. 2016's apprenticeship CIRL.
     pub apprenticeship: Option<super::kinds::apprenticeship::ApprenticeshipStudy>,
+    /// A game solved by one or more solvers.
+    pub solve: Option<super::kinds::solve::SolveStudy>,
+    /// An escalation scenario calibrated into a card.
+    pub calibrate: Option<super::kinds::calibrate::CalibrateStudy>,
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -88,11 +92,15 @@ pub enum Kind {
     Interruptibility,
     /// Hadfield-Menell et al. 2016's apprenticeship CIRL (`[apprenticeship]`).
     Apprenticeship,
+    /// A game solved by one or more solvers (`[solve]`).
+    Solve,
+    /// An escalation scenario calibrated into a card (`[calibrate]`).
+    Calibrate,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
@@ -101,6 +109,8 @@ impl Kind {
         Kind::Posg,
         Kind::Interruptibility,
         Kind::Apprenticeship,
+        Kind::Solve,
+        Kind::Calibrate,
     ];
 
     /// The body table's name.
@@ -114,6 +124,8 @@ impl Kind {
             Kind::Posg => "posg",
             Kind::Interruptibility => "interruptibility",
             Kind::Apprenticeship => "apprenticeship",
+            Kind::Solve => "solve",
+            Kind::Calibrate => "calibrate",
         }
     }
 
@@ -128,6 +140,8 @@ impl Kind {
             Kind::Posg => "po-osg",
             Kind::Interruptibility => "interruptibility",
             Kind::Apprenticeship => "apprenticeship",
+            Kind::Solve => "solve",
+            Kind::Calibrate => "calibrate",
         }
     }
 }
@@ -146,6 +160,8 @@ impl Config {
                 Kind::Posg => self.posg.is_some(),
                 Kind::Interruptibility => self.interruptibility.is_some(),
                 Kind::Apprenticeship => self.apprenticeship.is_some(),
+                Kind::Solve => self.solve.is_some(),
+                Kind::Calibrate => self.calibrate.is_some(),
             })
             .collect()
     }
@@ -441,32 +457,7 @@ fn one() -> f64 {
 
 /// Parses a config, turning TOML errors into one line naming the key (and line) to fix.
 pub fn parse(text: &str, origin: &str) -> Result<Config> {
-    // A PO-OSG file by itself (`kind = "po-osg"` with its game's keys at the top) is a study of that example.
-    if let Ok(t) = toml::from_str::<toml::Table>(text)
-        && t.get("kind").and_then(toml::Value::as_str) == Some(Kind::Posg.name())
-        && !t.contains_key(Kind::Posg.table())
-    {
-        let path = std::path::Path::new(origin);
-        let file = path
-            .file_name()
-            .map_or(origin.to_string(), |f| f.to_string_lossy().into_owned());
-        let name = match t.get("name").and_then(toml::Value::as_str) {
-            Some(n) => n.to_string(),
-            None => path
-                .file_stem()
-                .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
-        };
-        let cfg = Config {
-            name,
-            description: t
-                .get("description")
-                .and_then(toml::Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            kind: Some(Kind::Posg),
-            posg: Some(super::kinds::posg::PosgStudy::of_file(t, &file)),
-            ..Config::default()
-        };
+    if let Some(cfg) = standalone(text, origin) {
         validate(&cfg, origin)?;
         return Ok(cfg);
     }
@@ -489,6 +480,53 @@ pub fn parse(text: &str, origin: &str) -> Result<Config> {
     })?;
     validate(&cfg, origin)?;
     Ok(cfg)
+}
+
+/// A file of another tool given to `cirl run` by itself, as the experiment of its one kind: a PO-OSG file
+/// (`kind = "po-osg"` with the game's keys at the top), a game file (`game = "…"`) or an escalation scenario
+/// (`[human]` and `[[class]]`). None for an experiment config (one with a body table).
+fn standalone(text: &str, origin: &str) -> Option<Config> {
+    use super::kinds::{calibrate::CalibrateStudy, posg::PosgStudy, solve::SolveStudy};
+    let t = toml::from_str::<toml::Table>(text).ok()?;
+    if Kind::ALL.iter().any(|k| t.contains_key(k.table())) {
+        return None;
+    }
+    let path = std::path::Path::new(origin);
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |f| f.to_string_lossy().into_owned());
+    let text_of = |k: &str| t.get(k).and_then(toml::Value::as_str).map(str::to_string);
+    let name = text_of("name").unwrap_or(stem.clone());
+    let description = text_of("description").unwrap_or_default();
+    let mut cfg = Config {
+        name,
+        description,
+        ..Config::default()
+    };
+    if text_of("kind").as_deref() == Some(Kind::Posg.name()) {
+        let file = path
+            .file_name()
+            .map_or(origin.to_string(), |f| f.to_string_lossy().into_owned());
+        cfg.kind = Some(Kind::Posg);
+        cfg.posg = Some(PosgStudy::of_file(t, &file));
+    } else if t.get("game").is_some_and(toml::Value::is_str) {
+        // A game file has no name of its own: the file's, or the registered game's.
+        cfg.name = if stem.is_empty() {
+            text_of("game").unwrap_or_default()
+        } else {
+            stem
+        };
+        cfg.kind = Some(Kind::Solve);
+        cfg.solve = Some(SolveStudy::of_file(t));
+    } else if t.get("human").is_some_and(toml::Value::is_table)
+        && t.get("class").is_some_and(toml::Value::is_array)
+    {
+        cfg.kind = Some(Kind::Calibrate);
+        cfg.calibrate = Some(CalibrateStudy::of_file(t));
+    } else {
+        return None;
+    }
+    Some(cfg)
 }
 
 fn validate(cfg: &Config, origin: &str) -> Result<()> {

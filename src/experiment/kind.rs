@@ -82,8 +82,15 @@ pub trait Experiment: Sync {
         Vec::new()
     }
 
-    /// Figures of the kind's own (beyond the config's `[[plot]]`s), written into `out`; none by default.
-    fn figures(&self, _out: &Path, _results: &Table, _extra: &[Table]) -> Result<Vec<PathBuf>> {
+    /// Files of the kind's own (figures beyond the config's `[[plot]]`s with `plots`, other outputs always),
+    /// written into `out`; none by default.
+    fn outputs(
+        &self,
+        _out: &Path,
+        _results: &Table,
+        _extra: &[Table],
+        _plots: bool,
+    ) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
 
@@ -135,6 +142,15 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
         Kind::Apprenticeship => Ok(Box::new(kinds::apprenticeship::Plan::new(
             cfg.apprenticeship.as_ref().ok_or_else(missing)?,
             cfg.seed,
+        )?)),
+        Kind::Solve => Ok(Box::new(kinds::solve::Plan::new(
+            cfg.solve.as_ref().ok_or_else(missing)?,
+            &cfg.name,
+        )?)),
+        Kind::Calibrate => Ok(Box::new(kinds::calibrate::Plan::new(
+            cfg.calibrate.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+            &cfg.name,
         )?)),
     }
 }

@@ -286,10 +286,8 @@ fn finish(
             files.extend(plot::draw(out, pl, t, frontier.as_ref(), &title)?);
         }
     }
-    if !opts.no_plots
-        && let Some(t) = &results.table
-    {
-        files.extend(plan.figures(out, t, &results.extra)?);
+    if let Some(t) = &results.table {
+        files.extend(plan.outputs(out, t, &results.extra, !opts.no_plots)?);
     }
     let p = out.join("config.resolved.toml");
     write_atomic(&p, shard::resolved(cfg)?.as_bytes())?;

@@ -295,10 +295,19 @@ impl Experiment for Plan {
         checks
     }
 
-    fn figures(&self, out: &Path, summary: &Table, _extra: &[Table]) -> Result<Vec<PathBuf>> {
+    fn outputs(
+        &self,
+        out: &Path,
+        summary: &Table,
+        _extra: &[Table],
+        plots: bool,
+    ) -> Result<Vec<PathBuf>> {
         use crate::experiment::figures::{BarGroup, BarPanel, GridPanel, bars, trajectories};
         let base = self.base();
         let mut files = Vec::new();
+        if !plots {
+            return Ok(files);
+        }
         // Figure 1: one instance with three features — the reward map, both demonstrations, the robot's paths.
         let inst = instance(base, 3, self.seed, 0);
         let hseed = derive_seed(self.seed, 1003, 0);

@@ -14,3 +14,5 @@ pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
     (m, 1.96 * (v / n).sqrt())
 }
 pub mod apprenticeship;
+pub mod calibrate;
+pub mod solve;
