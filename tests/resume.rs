@@ -184,3 +184,136 @@ fn killed_runs_resume_without_lost_or_duplicated_rows() {
         "too few kills landed mid-run ({mid_run} of {kills}); the test lost its power"
     );
 }
+
+/// Every other kind, killed at random moments and resumed: each job file on disk is whole, and the finished
+/// run's files are the bytes of an uninterrupted one.
+#[test]
+fn every_kind_resumes_after_kills() {
+    let kinds: [(&str, &str, &[&str]); 7] = [
+        (
+            "obedience",
+            r#"
+name = "kill-obedience"
+seed = 5
+[obedience]
+features = 5
+actions = 6
+dominated = 1
+rounds = 40
+seeds = 60
+particles = 300
+betas = [0.0, 1.0]
+[[obedience.robots]]
+kind = "bayes"
+[[obedience.robots]]
+kind = "map"
+"#,
+            &["results.csv"],
+        ),
+        (
+            "interruptibility",
+            r#"
+name = "kill-interruptibility"
+seed = 3
+[interruptibility]
+seeds = 24
+worlds = ["off-switch-2", "off-switch-0"]
+learners = ["q-learning", "safe-sarsa"]
+bin = 100
+[interruptibility.learning]
+episodes = 2000
+alpha = 0.1
+gamma = 0.99
+epsilon_start = 1.0
+epsilon_end = 0.05
+decay = 0.8
+"#,
+            &["results.csv", "curves.csv", "fixed_routes.csv"],
+        ),
+        (
+            "apprenticeship",
+            r#"
+name = "kill-apprenticeship"
+seed = 8
+[apprenticeship]
+size = 6
+features = [2, 3]
+width = 2.0
+horizon = 10
+eta = 0.3
+candidates = 40
+instances = 30
+"#,
+            &["results.csv", "instances.csv"],
+        ),
+        (
+            "incorrigibility",
+            include_str!("../experiments/reproduce/carey2018/incorrigibility.toml"),
+            &["results.csv"],
+        ),
+        (
+            "po-osg",
+            include_str!("../experiments/reproduce/garber2025/cheap-talk.toml"),
+            &["results.csv"],
+        ),
+        (
+            "solve",
+            include_str!("../experiments/games/red-blue.toml"),
+            &["results.csv"],
+        ),
+        (
+            "calibrate",
+            include_str!("../experiments/scenarios/devops-agent.toml"),
+            &["results.csv", "card.json", "rivals.csv"],
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = cirl::rng::job_rng(20261202, 0);
+    let mut kills = 0;
+    for (kind, text, files) in kinds {
+        let cfg = tmp.path().join(format!("{kind}.toml"));
+        std::fs::write(&cfg, text).unwrap();
+        let reference = tmp.path().join(format!("{kind}-reference"));
+        let full = run_to_end(&cfg, &reference, &["--no-plots"]);
+        let out = tmp.path().join(format!("{kind}-killed"));
+        let mut extra = vec!["--no-plots"];
+        for round in 0..4 {
+            if round > 0 && !extra.contains(&"--resume") {
+                extra.push("--resume");
+            }
+            let mut child = start(&cfg, &out, &extra);
+            std::thread::sleep(full.mul_f64(rng.random_range(0.05..0.9)));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+            // Every job file left is whole.
+            if let Ok(entries) = std::fs::read_dir(out.join(".cirl-run").join("jobs")) {
+                for e in entries {
+                    let p = e.unwrap().path();
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    if is_temporary(&name) {
+                        continue;
+                    }
+                    let j: usize = name.trim_end_matches(".csv").parse().unwrap();
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    cirl::experiment::shard::job_csv(&text, j)
+                        .unwrap_or_else(|e| panic!("{kind} {name}: {e}"));
+                }
+            }
+        }
+        if !extra.contains(&"--resume") {
+            extra.push("--resume");
+        }
+        run_to_end(&cfg, &out, &extra);
+        for f in files {
+            assert!(
+                std::fs::read(reference.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(),
+                "{kind}: {f} differs after the kills"
+            );
+        }
+    }
+    eprintln!("{kills} kills over the kinds; every resumed run identical to its reference");
+}
