@@ -22,9 +22,25 @@ use std::path::Path;
 use super::Tabular;
 use crate::error::{Error, Result};
 
-/// Parses `.pomdp` text; `origin` names it in errors.
+/// Parses `.pomdp` text; `origin` names it in errors. The format has no horizon: a model [`write`] wrote with
+/// one records it in a comment (`# finite horizon: N decisions`), which is read back, so that cirl's own
+/// exports of finite-horizon (e.g. undiscounted) models round-trip; other readers ignore it as a comment.
 pub fn parse(text: &str, origin: &str) -> Result<Tabular> {
-    Parser::new(text, origin).parse()
+    Parser::new(text, origin).parse(written_horizon(text))
+}
+
+/// The horizon [`write`] records in its header comment, if any.
+fn written_horizon(text: &str) -> Option<usize> {
+    text.lines()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .find_map(|l| {
+            l.trim_start()
+                .strip_prefix("# finite horizon: ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
 }
 
 /// Reads a `.pomdp` file.
@@ -259,7 +275,7 @@ impl Parser {
         Ok(())
     }
 
-    fn parse(mut self) -> Result<Tabular> {
+    fn parse(mut self, horizon: Option<usize>) -> Result<Tabular> {
         while self.pos < self.toks.len() {
             let kw = self.next()?;
             // `start include: …` and `start exclude: …` have no colon after `start`.
@@ -296,7 +312,7 @@ impl Parser {
                 other => Err(self.err(format!("unknown entry '{other}'"))),
             }?;
         }
-        self.finish()
+        self.finish(horizon)
     }
 
     fn start(&mut self) -> Result<()> {
@@ -579,7 +595,7 @@ impl Parser {
     }
 
     #[allow(clippy::needless_range_loop)] // s' indexes T, O, the rewards and the O sums together
-    fn finish(mut self) -> Result<Tabular> {
+    fn finish(mut self, horizon: Option<usize>) -> Result<Tabular> {
         self.ensure_tables()?;
         let (ns, na, no) = self.sizes()?;
         let discount = self
@@ -643,7 +659,7 @@ impl Parser {
             o: self.o,
             r,
             discount,
-            horizon: None,
+            horizon,
             notes,
         };
         m.check().map_err(|e| Error::Config {
