@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --release
+# The user examples (library use from Rust), each of which checks what it prints.
+for e in offswitch_values custom_cirl_game calibrate_scenario; do
+    cargo run --release --quiet --example "$e" >/dev/null
+done
 
 VENV=${CIRL_VENV:-.venv}
 if [ ! -x "$VENV/bin/python" ]; then
