@@ -10,8 +10,8 @@
 //!   [`numerics`] (quadrature, Brent, log-sum-exp), [`input`] and [`limits`] (bounded reads, size checks),
 //!   [`output`] (atomic writes, tables, plots) — every layer may use them.
 //! - **problems**: [`belief`] (priors over an action's utility U), [`human`] (response models πH(U) and the
-//!   [`human::ResponseModel`] trait), [`offswitch`] (the off-switch game's values, closed forms, Monte Carlo, the
-//!   PO-OSG problem), [`model`] (tabular POMDPs and CIRL games, their checker, Cassandra's `.pomdp` format),
+//!   [`human::ResponseModel`] trait), [`offswitch`] (the off-switch game's values, closed forms, Monte Carlo), [`model`]
+//!   (tabular POMDPs and CIRL games, their checker, Cassandra's `.pomdp` format, the PO-OSG problem),
 //!   [`games`] (the registry of games, the gridworlds, the obedience, apprenticeship and incorrigibility games).
 //! - **solvers and learners**: [`solvers`] (exact value iteration, the generalized CIRL backup, PBVI, MDP value
 //!   iteration, PO-OSG enumeration), [`learn`] (Q-learning, SARSA, safe SARSA, MaxEnt IRL, Boltzmann choice models),

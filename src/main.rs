@@ -1281,7 +1281,7 @@ fn gate_cmd(g: GateArgs) -> Result<()> {
 }
 
 fn posg_cmd(path: &Path, heuristic: bool, restarts: usize, seed: u64, json: bool) -> Result<()> {
-    use cirl::offswitch::posg::Posg;
+    use cirl::model::posg::Posg;
     use cirl::solvers::posg::{self, AMove, Response};
     let g = Posg::load(path)?;
     let start = std::time::Instant::now();

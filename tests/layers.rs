@@ -6,7 +6,7 @@
 //! - **problems** (`belief`, `human`, `offswitch`, `model`, `games`): shared and problems only — never solvers,
 //!   learners, simulators, the escalation application or the experiment layer;
 //! - **solvers and learners** (`solvers`, `learn`, `sim`): shared, problems' generic models and priors — never a
-//!   concrete game (`games`, `offswitch::posg`), nor anything above them;
+//!   concrete game (`games`), nor anything above them;
 //! - **the escalation application** (`escalation`): anything below, never the experiment layer;
 //! - **experiments** (`experiment`, `solve`): anything.
 //!
@@ -33,11 +33,6 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "learn",
         "games::gridworld",
         "L3: Q-learning and SARSA are written against the gridworld, not an environment trait",
-    ),
-    (
-        "solvers",
-        "offswitch::posg",
-        "L4: the PO-OSG solver takes the concrete PO-OSG problem",
     ),
     (
         "solvers",

@@ -10,6 +10,7 @@
 
 pub mod cirl;
 pub mod pomdp_format;
+pub mod posg;
 
 use crate::error::{Error, Result};
 

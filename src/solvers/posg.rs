@@ -1,4 +1,4 @@
-//! Solving partially observable off-switch games ([`crate::offswitch::posg::Posg`]).
+//! Solving partially observable off-switch games ([`crate::model::posg::Posg`]).
 //!
 //! - [`solve`]: **exact**. Deterministic policies suffice in a common-payoff game, so the solver enumerates
 //!   every deterministic assistant policy — a message per assistant observation and a move (act / wait / off) per
@@ -20,7 +20,7 @@ use rand::RngExt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::offswitch::posg::{HumanKind, Posg};
+use crate::model::posg::{HumanKind, Posg};
 use crate::rng::job_rng;
 
 /// The assistant's move.

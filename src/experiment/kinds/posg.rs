@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::experiment::kind::{Experiment, Verdict};
 use crate::experiment::table::{Cell, Table, fmt_num};
-use crate::offswitch::posg::Posg;
+use crate::model::posg::Posg;
 
 /// `[posg]`: the examples, each a table of a PO-OSG file's keys with `file` and an optional `[expect]`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
