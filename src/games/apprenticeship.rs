@@ -19,11 +19,10 @@
 //! divergence between the MaxEnt trajectory distributions of θ and θ̂ (exact), and ‖θ − θ̂‖.
 
 use rand::RngExt;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::learn::irl::{Mdp, maxent_irl};
+use crate::model::feature_mdp::Mdp;
 use crate::rng::{derive_seed, job_rng};
 
 /// The study's parameters.
@@ -173,10 +172,10 @@ pub struct Outcome {
     pub robot: Vec<usize>,
 }
 
-/// Runs the robot on a demonstration and scores it.
-pub fn score(inst: &Instance, demo: Vec<usize>) -> Outcome {
+/// Scores a robot that learnt `theta_hat` from the demonstration `demo` (by the learner of the experiment's
+/// choice; [`crate::learn::irl::maxent_irl`] in the paper's): it is deployed on the path optimal for θ̂.
+pub fn score(inst: &Instance, demo: Vec<usize>, theta_hat: Vec<f64>) -> Outcome {
     let m = &inst.mdp;
-    let (theta_hat, _) = maxent_irl(m, &m.features(&demo), 1.0, 1.0 / 3.0, 200);
     let robot = m.optimal_path(&theta_hat);
     let best = m.path_return(&m.optimal_path(&inst.theta), &inst.theta);
     Outcome {
@@ -194,36 +193,4 @@ pub fn score(inst: &Instance, demo: Vec<usize>) -> Outcome {
         demo,
         robot,
     }
-}
-
-/// One row of the study: an instance and both humans' outcomes.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    pub features: usize,
-    pub instance: usize,
-    pub expert: Outcome,
-    pub teaching: Outcome,
-}
-
-/// Runs every (N_φ, instance) pair (in parallel; each seeded by its own indices).
-pub fn run(cfg: &Apprenticeship, seed: u64) -> Result<Vec<Row>> {
-    cfg.check()?;
-    let jobs: Vec<(usize, usize)> = cfg
-        .features
-        .iter()
-        .flat_map(|&k| (0..cfg.instances).map(move |i| (k, i)))
-        .collect();
-    Ok(jobs
-        .par_iter()
-        .map(|&(k, i)| {
-            let inst = instance(cfg, k, seed, i as u64);
-            let hseed = derive_seed(seed, 1000 + k as u64, i as u64);
-            Row {
-                features: k,
-                instance: i,
-                expert: score(&inst, demonstration(cfg, &inst, Teacher::Expert, hseed)),
-                teaching: score(&inst, demonstration(cfg, &inst, Teacher::Teaching, hseed)),
-            }
-        })
-        .collect())
 }

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::experiment::kind::{Experiment, Verdict};
 use crate::experiment::table::{Cell, Table, fmt_num};
 use crate::games::apprenticeship::{
-    Apprenticeship, Outcome, Teacher, demonstration, instance, score,
+    Apprenticeship, Instance, Outcome, Teacher, demonstration, instance,
 };
 use crate::rng::derive_seed;
 
@@ -83,6 +83,14 @@ const COLUMNS: [&str; 10] = [
 
 const METRICS: [&str; 4] = ["regret", "kl", "theta_error", "demonstration_return"];
 
+/// The paper's robot: MaxEnt IRL (prior N(0, I/3), 200 iterations) on the demonstration, then deployed on the
+/// path optimal for its estimate.
+fn robot(inst: &Instance, demo: Vec<usize>) -> Outcome {
+    let m = &inst.mdp;
+    let (theta_hat, _) = crate::learn::irl::maxent_irl(m, &m.features(&demo), 1.0, 1.0 / 3.0, 200);
+    crate::games::apprenticeship::score(inst, demo, theta_hat)
+}
+
 /// An apprenticeship study laid out as jobs.
 pub struct Plan {
     seed: u64,
@@ -147,8 +155,8 @@ impl Experiment for Plan {
         let cfg = &self.settings[s];
         let inst = instance(cfg, k, self.seed, i as u64);
         let hseed = derive_seed(self.seed, 1000 + k as u64, i as u64);
-        let e = score(&inst, demonstration(cfg, &inst, Teacher::Expert, hseed));
-        let t = score(&inst, demonstration(cfg, &inst, Teacher::Teaching, hseed));
+        let e = robot(&inst, demonstration(cfg, &inst, Teacher::Expert, hseed));
+        let t = robot(&inst, demonstration(cfg, &inst, Teacher::Teaching, hseed));
         let mut out = Table::new(&JOB_COLUMNS);
         out.push(vec![
             Cell::Num(s as f64),
@@ -311,8 +319,8 @@ impl Experiment for Plan {
         // Figure 1: one instance with three features — the reward map, both demonstrations, the robot's paths.
         let inst = instance(base, 3, self.seed, 0);
         let hseed = derive_seed(self.seed, 1003, 0);
-        let e = score(&inst, demonstration(base, &inst, Teacher::Expert, hseed));
-        let t = score(&inst, demonstration(base, &inst, Teacher::Teaching, hseed));
+        let e = robot(&inst, demonstration(base, &inst, Teacher::Expert, hseed));
+        let t = robot(&inst, demonstration(base, &inst, Teacher::Teaching, hseed));
         let reward = inst.mdp.rewards(&inst.theta);
         let panel = |title: &str, o: &Outcome| GridPanel {
             title: title.into(),
