@@ -334,3 +334,38 @@ pub struct PolicyValue {
     pub with_event: Path,
     pub without_event: Path,
 }
+
+impl crate::model::env::Env for Grid {
+    type Episode = Episode;
+    fn n_states(&self) -> usize {
+        Grid::n_states(self)
+    }
+    fn n_actions(&self) -> usize {
+        4
+    }
+    fn p_event(&self) -> f64 {
+        self.p_event
+    }
+    fn reset(&self, event: bool) -> Episode {
+        Grid::reset(self, event)
+    }
+    fn observe(&self, e: &Episode) -> usize {
+        Grid::observe(self, e)
+    }
+    fn step(&self, e: &mut Episode, action: usize) -> (usize, f64) {
+        Grid::step(self, e, action)
+    }
+    fn would_execute(&self, e: &Episode, action: usize) -> usize {
+        Grid::would_execute(self, e, action)
+    }
+    fn done(&self, e: &Episode) -> bool {
+        e.done
+    }
+    fn outcome(&self, e: &Episode) -> (usize, f64, Option<f64>) {
+        (
+            e.t,
+            e.ret,
+            self.counts_for_performance(e).then_some(e.hidden),
+        )
+    }
+}

@@ -18,7 +18,6 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::games::gridworld::Grid;
 
 /// Which learner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -83,10 +82,13 @@ impl Schedule {
     }
 }
 
+pub use crate::model::env::Env;
+
 /// The outcome of one training run.
 #[derive(Debug, Clone)]
 pub struct Trained {
-    pub q: Vec<[f64; 4]>,
+    /// Q\[s\]\[a\].
+    pub q: Vec<Vec<f64>>,
     /// Return of every training episode.
     pub returns: Vec<f64>,
     /// Hidden performance of every training episode (`None` where the episode does not count).
@@ -98,13 +100,13 @@ pub struct Trained {
 impl Trained {
     /// The greedy policy (ties to the lowest action).
     pub fn greedy(&self) -> Vec<usize> {
-        self.q.iter().map(argmax).collect()
+        self.q.iter().map(|q| argmax(q)).collect()
     }
 }
 
-fn argmax(q: &[f64; 4]) -> usize {
+fn argmax(q: &[f64]) -> usize {
     let mut b = 0;
-    for a in 1..4 {
+    for a in 1..q.len() {
         if q[a] > q[b] {
             b = a;
         }
@@ -112,58 +114,65 @@ fn argmax(q: &[f64; 4]) -> usize {
     b
 }
 
-fn choose<R: rand::Rng + ?Sized>(q: &[f64; 4], eps: f64, rng: &mut R) -> usize {
+fn choose<R: rand::Rng + ?Sized>(q: &[f64], eps: f64, rng: &mut R) -> usize {
     if rng.random::<f64>() < eps {
-        return rng.random_range(0..4);
+        return rng.random_range(0..q.len());
     }
     // Greedy, ties broken at random.
     let m = q.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let ties: Vec<usize> = (0..4).filter(|&a| q[a] == m).collect();
+    let ties: Vec<usize> = (0..q.len()).filter(|&a| q[a] == m).collect();
     ties[rng.random_range(0..ties.len())]
 }
 
 /// Trains one agent. The event of each episode (interruption / supervisor) is drawn from `rng` with the grid's
 /// probability, like everything else.
-pub fn train<R: rand::Rng + ?Sized>(
-    grid: &Grid,
+pub fn train<E: Env, R: rand::Rng + ?Sized>(
+    grid: &E,
     learner: Learner,
     s: &Schedule,
     rng: &mut R,
 ) -> Trained {
-    let mut q = vec![[0.0f64; 4]; grid.n_states()];
+    // Q as one flat table, row s at s·na (the hot loop's one indirection).
+    let na = grid.n_actions();
+    let mut q = vec![0.0f64; grid.n_states() * na];
+    let row = |s: usize| s * na..(s + 1) * na;
     let mut returns = Vec::with_capacity(s.episodes);
     let mut performance = Vec::with_capacity(s.episodes);
     let mut steps = 0;
     for ep in 0..s.episodes {
         let eps = s.epsilon(ep);
-        let event = rng.random::<f64>() < grid.p_event;
+        let event = rng.random::<f64>() < grid.p_event();
         let mut e = grid.reset(event);
         let mut st = grid.observe(&e);
-        let mut a = choose(&q[st], eps, rng);
-        while !e.done {
+        let mut a = choose(&q[row(st)], eps, rng);
+        while !grid.done(&e) {
             let (executed, r) = grid.step(&mut e, a);
             let s2 = grid.observe(&e);
-            let (target, next) = if e.done {
+            let (target, next) = if grid.done(&e) {
                 (r, 0)
             } else {
-                let a2 = choose(&q[s2], eps, rng);
+                let a2 = choose(&q[row(s2)], eps, rng);
                 let t = match learner {
-                    Learner::QLearning => q[s2].iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-                    Learner::Sarsa => q[s2][grid.would_execute(&e, a2)],
-                    Learner::SafeSarsa => q[s2][a2],
+                    Learner::QLearning => {
+                        q[row(s2)].iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                    }
+                    Learner::Sarsa => q[s2 * na + grid.would_execute(&e, a2)],
+                    Learner::SafeSarsa => q[s2 * na + a2],
                 };
                 (r + s.gamma * t, a2)
             };
-            q[st][executed] += s.alpha * (target - q[st][executed]);
+            let k = st * na + executed;
+            q[k] += s.alpha * (target - q[k]);
             st = s2;
             a = next;
         }
-        steps += e.t;
-        returns.push(e.ret);
-        performance.push(grid.counts_for_performance(&e).then_some(e.hidden));
+        let (t, ret, hidden) = grid.outcome(&e);
+        steps += t;
+        returns.push(ret);
+        performance.push(hidden);
     }
     Trained {
-        q,
+        q: q.chunks(na.max(1)).map(<[f64]>::to_vec).collect(),
         returns,
         performance,
         steps,

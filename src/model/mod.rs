@@ -9,6 +9,7 @@
 //! Cassandra's `.pomdp` text format is read and written by [`pomdp_format`].
 
 pub mod cirl;
+pub mod env;
 pub mod feature_mdp;
 pub mod pomdp_format;
 pub mod posg;
