@@ -22,14 +22,14 @@ use std::path::Path;
 use super::Tabular;
 use crate::error::{Error, Result};
 
-/// Parses `.pomdp` text; `origin` names it in errors. The format has no horizon: a model [`write`] wrote with
+/// Parses `.pomdp` text; `origin` names it in errors. The format has no horizon: a model [`write()`] wrote with
 /// one records it in a comment (`# finite horizon: N decisions`), which is read back, so that cirl's own
 /// exports of finite-horizon (e.g. undiscounted) models round-trip; other readers ignore it as a comment.
 pub fn parse(text: &str, origin: &str) -> Result<Tabular> {
     Parser::new(text, origin).parse(written_horizon(text))
 }
 
-/// The horizon [`write`] records in its header comment, if any.
+/// The horizon [`write()`] records in its header comment, if any.
 fn written_horizon(text: &str) -> Option<usize> {
     text.lines()
         .take_while(|l| l.trim_start().starts_with('#'))
