@@ -279,11 +279,12 @@ fn solve(model: &Model, req: &Request) -> Result<Report> {
         let seconds = start.elapsed().as_secs_f64();
         let simulation = req
             .simulate
-            .map(|n| generalized::simulate(g, &sol, n, req.seed));
+            .map(|n| crate::sim::cirl::simulate(g, &sol, n, req.seed));
         let histories = (req.histories > 0).then(|| {
             (0..req.histories as u64)
                 .map(|i| {
-                    let e = generalized::episode(g, &sol, &mut crate::rng::job_rng(req.seed, i));
+                    let e =
+                        crate::sim::cirl::episode(g, &sol, &mut crate::rng::job_rng(req.seed, i));
                     json!({
                         "theta": g.thetas[e.theta],
                         "discounted_return": e.discounted_return,

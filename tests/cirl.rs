@@ -351,7 +351,7 @@ fn generalized_policy_simulates_to_its_value() {
             Human::Policy(cirl::model::cirl::myopic_boltzmann(&g, 0.5))
         });
         let sol = generalized::solve(&g, 1e-9).unwrap();
-        let sim = generalized::simulate(&g, &sol, 40_000, 7 + k as u64);
+        let sim = cirl::sim::cirl::simulate(&g, &sol, 40_000, 7 + k as u64);
         // 99.9% interval: a failure here is a 1-in-1000 event for a correct solver (fixed seed, so it is stable).
         let half = 3.29 * sim.std_err;
         assert!(
