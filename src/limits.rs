@@ -18,6 +18,8 @@
 //! | a sweep | 10⁷ games | 118 MB peak: rows stream to results.csv (see `experiment::sweep::MAX_POINTS`) |
 //! | a sweep's plots, `experiment::compute` | 10⁶ games | the results held as a table, ~1.2 KB a game |
 //! | a designer study | 10⁷ (game chunk × action count) jobs | games are summed, not held |
+//! | a study's work (obedience, apprenticeship) | 10¹³ elementary steps ([`MAX_STUDY_WORK`]) | ~10 min; the shipped milli2017 is 4·10¹¹ (20 s) |
+//! | a safe-interruptibility study | 10⁹ training episodes in all | ~10 min; the shipped leike2017 trains 2.4·10⁷ (10 s) |
 
 use crate::error::{Error, Result};
 
@@ -31,6 +33,27 @@ pub const MAX_HORIZON: usize = 100_000;
 pub const MAX_EXACT_BACKUPS: usize = 100_000;
 pub const MAX_DISCRETISATION_POINTS: usize = 2_000;
 pub const MAX_TABLE_ENTRIES: f64 = 5e7;
+/// A study's work in elementary steps (a particle's likelihood of one order, one state of a soft value
+/// iteration): about 10 minutes on two cores.
+pub const MAX_STUDY_WORK: f64 = 1e13;
+/// Training episodes of a safe-interruptibility study, over all its agents.
+pub const MAX_TRAINING_EPISODES: u64 = 1_000_000_000;
+
+/// Refuses a study whose estimated work `work` (elementary steps) is above [`MAX_STUDY_WORK`]; `field` names what
+/// to make smaller.
+pub fn check_work(field: &str, work: f64, what: &str) -> Result<()> {
+    if work.is_nan() || work > MAX_STUDY_WORK {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{what} is about {} elementary steps, more than the {} one run may take; make it smaller or split it",
+                crate::numerics::brief(work),
+                crate::numerics::brief(MAX_STUDY_WORK)
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// What to do instead, for a Monte Carlo count over its limit.
 pub const SPLIT_BY_SEEDS: &str = "split it into runs with different --seed, or ask for fewer";

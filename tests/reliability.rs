@@ -1503,3 +1503,34 @@ fn time_indexed_games_are_sized_before_they_are_built() {
         assert!(st.as_array().unwrap().len() <= 5, "{st}");
     }
 }
+
+#[test]
+fn c37_a_study_too_big_to_finish_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, from, to, field) in [
+        (
+            "experiments/reproduce/milli2017/obedience.toml",
+            "particles = 1000",
+            "particles = 100000000",
+            "obedience",
+        ),
+        (
+            "experiments/reproduce/leike2017/safe-interruptibility.toml",
+            "seeds = 200 ",
+            "seeds = 20000000 ",
+            "interruptibility.seeds",
+        ),
+        (
+            "experiments/reproduce/hm2016/apprenticeship.toml",
+            "instances = 400 ",
+            "instances = 4000000 ",
+            "apprenticeship",
+        ),
+    ] {
+        let text = std::fs::read_to_string(repo(file)).unwrap();
+        assert!(text.contains(from), "{file}: {from}");
+        let p = dir.path().join("big.toml");
+        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+        refused_in(dir.path(), &["run", "big.toml", "--dry-run"], field);
+    }
+}

@@ -115,6 +115,19 @@ impl Plan {
             c.check()?;
             settings.push(c);
         }
+        // Every job runs soft value iteration (horizon/2 steps over size² states and 4 actions) for 3 × candidates
+        // sampled paths and the IRL fit's iterations.
+        let instances: usize = settings
+            .iter()
+            .map(|c| c.features.len() * c.instances)
+            .sum();
+        let per_job = (base.horizon * base.size * base.size * 4) as f64
+            * (3.0 * base.candidates as f64 + 200.0);
+        crate::limits::check_work(
+            "apprenticeship",
+            instances as f64 * per_job,
+            "this apprenticeship study",
+        )?;
         let jobs = settings
             .iter()
             .enumerate()

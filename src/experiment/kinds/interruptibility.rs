@@ -135,6 +135,14 @@ impl<'a> Plan<'a> {
                 "give at least one world and one learner",
             ));
         }
+        let agents = (cfg.worlds.len() * cfg.learners.len()) as u64 * cfg.seeds as u64;
+        crate::limits::check_count(
+            "interruptibility.seeds",
+            agents.saturating_mul(cfg.learning.episodes as u64),
+            crate::limits::MAX_TRAINING_EPISODES,
+            "training episodes (worlds × learners × seeds × episodes)",
+            "use fewer seeds or episodes, or split the worlds into runs",
+        )?;
         let grids = cfg
             .worlds
             .iter()

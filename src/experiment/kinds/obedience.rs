@@ -47,6 +47,27 @@ impl<'a> Plan<'a> {
     /// Validates the study and draws its prior samples.
     pub fn new(cfg: &'a Obedience, seed: u64) -> Result<Self> {
         cfg.check()?;
+        // The Bayes robots weigh every particle by every order: betas × seeds × rounds × robots × particles ×
+        // actions × features; the prior samples are held (betas × particles × features numbers).
+        let c = cfg;
+        let work = [
+            c.betas.len(),
+            c.seeds,
+            c.rounds,
+            c.robots.len(),
+            c.particles,
+            c.actions + c.dominated,
+            c.features,
+        ]
+        .iter()
+        .map(|&x| x as f64)
+        .product::<f64>();
+        crate::limits::check_work("obedience", work, "this obedience study")?;
+        crate::limits::check_table(
+            "obedience.particles",
+            (c.betas.len() * c.particles * c.features) as f64,
+            "the prior samples of θ",
+        )?;
         let particles = (0..cfg.betas.len())
             .map(|bi| obedience::prior_sample(cfg, seed, bi))
             .collect();
