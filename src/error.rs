@@ -57,20 +57,24 @@ impl Error {
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// A TOML parse or type error as a one-line [`Error::Config`]: the message, the line number and the line itself
-/// (which names the key when serde's message does not).
+/// A TOML parse or type error as a one-line [`Error::Config`] — the one formatter of every TOML input (configs,
+/// scenarios, PO-OSG and game files): `line N, key `k`: message` where the line assigns a key, else
+/// `line N (`the line`): message`; the message alone where serde gives no position.
 pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
-    let at = e
-        .span()
-        .map(|s| {
-            let line_no = text[..s.start.min(text.len())].matches('\n').count() + 1;
-            let line = snippet(text.lines().nth(line_no - 1).unwrap_or(""));
-            format!(" (line {line_no}: `{line}`)")
-        })
-        .unwrap_or_default();
+    let mut message = one_line(e.message());
+    if let Some(span) = e.span() {
+        let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        let src = text.lines().nth(line_no - 1).unwrap_or("").trim();
+        let key = snippet(src.split('=').next().unwrap_or(""));
+        message = if !key.is_empty() && !key.starts_with('[') && src.contains('=') {
+            format!("line {line_no}, key `{key}`: {message}")
+        } else {
+            format!("line {line_no} (`{}`): {message}", snippet(src))
+        };
+    }
     Error::Config {
         path: origin.to_string(),
-        message: one_line(e.message()) + &at,
+        message,
     }
 }
 

@@ -461,23 +461,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Config> {
         validate(&cfg, origin)?;
         return Ok(cfg);
     }
-    let cfg: Config = toml::from_str(text).map_err(|e| {
-        let mut msg = crate::error::one_line(e.message());
-        if let Some(span) = e.span() {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            let src = text.lines().nth(line - 1).unwrap_or("").trim();
-            let key = crate::error::snippet(src.split('=').next().unwrap_or(""));
-            if !key.is_empty() && !key.starts_with('[') && src.contains('=') {
-                msg = format!("line {line}, key `{key}`: {msg}");
-            } else {
-                msg = format!("line {line}: {msg}");
-            }
-        }
-        Error::Config {
-            path: origin.to_string(),
-            message: msg,
-        }
-    })?;
+    let cfg: Config =
+        toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
     validate(&cfg, origin)?;
     Ok(cfg)
 }

@@ -157,10 +157,11 @@ pub const REGISTERED: [(&str, &str, &str); 7] = [
 /// The parameters a `.pomdp` file accepts in `--set`.
 pub const POMDP_KEYS: [&str; 2] = ["discount", "horizon"];
 
+/// A game spec's error without a position (from a table, after the overrides): its message on one line.
 fn config_error(name: &str, e: impl std::fmt::Display) -> Error {
     Error::Config {
         path: format!("game {name}"),
-        message: e.to_string().trim().replace('\n', " "),
+        message: crate::error::one_line(&e.to_string()),
     }
 }
 
@@ -177,7 +178,8 @@ fn toml_scalar(v: &str) -> toml::Value {
 
 /// Reads a game config (TOML with a `game` tag) with overrides applied.
 pub fn spec_from_toml(name: &str, text: &str, sets: &[(String, String)]) -> Result<GameSpec> {
-    let base: toml::Table = toml::from_str(text).map_err(|e| config_error(name, e))?;
+    let base: toml::Table = toml::from_str(text)
+        .map_err(|e| crate::error::toml_error(&format!("game {name}"), text, &e))?;
     let result = apply_sets(base.clone(), sets).and_then(|t| {
         GameSpec::deserialize(toml::Value::Table(t)).map_err(|e| config_error(name, e))
     });
