@@ -14,26 +14,14 @@ use cirl::experiment::config::{self, Kind};
 use cirl::output::table::Table;
 use cirl::solve::{Request, Solver};
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tomls(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            tomls(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
-
 fn configs() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    tomls(&root().join("experiments"), &mut v);
-    v.sort();
-    v
+    common::experiment_configs()
 }
 
 #[test]

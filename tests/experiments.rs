@@ -3,6 +3,8 @@
 
 use cirl::experiment::{self, config, designer};
 
+mod common;
+
 #[test]
 fn every_reproduction_passes_its_checks() {
     for name in experiment::REPRODUCTIONS.iter().map(|b| b.name) {
@@ -77,20 +79,8 @@ fn designer_value_peaks_at_the_calibrated_sigma() {
 /// accepted by `cirl run` (checked with --dry-run: laid out as jobs, nothing written).
 #[test]
 fn cirl_run_accepts_every_config_in_experiments() {
-    fn tomls(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                tomls(&p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                out.push(p);
-            }
-        }
-    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    tomls(&root.join("experiments"), &mut files);
-    files.sort();
+    let files = common::experiment_configs();
     assert!(files.len() >= 38, "{} configs", files.len());
     for f in &files {
         let dir = tempfile::tempdir().unwrap();

@@ -212,9 +212,7 @@ impl Experiment for Plan {
     }
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != JOB_COLUMNS {
-            return Err(format!("columns {:?}, not {JOB_COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &JOB_COLUMNS)?;
         let (s, k, i) = self.jobs[j];
         let want = [s as f64, k as f64, i as f64];
         if t.rows.len() != 1

@@ -132,14 +132,12 @@ impl Experiment for Plan {
     }
 
     fn check_part(&self, _j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != COLUMNS {
-            return Err(format!("columns {:?}, not {COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &COLUMNS)?;
         Ok(())
     }
 
-    fn assemble(&self, mut parts: Vec<Table>) -> Result<Table> {
-        Ok(parts.remove(0))
+    fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        Ok(super::concatenate(parts, &COLUMNS))
     }
 
     fn outputs(

@@ -111,9 +111,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != COLUMNS {
-            return Err(format!("columns {:?}, not {COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &COLUMNS)?;
         if t.rows.len() != self.rows[j] {
             return Err(format!("{} rows, not {}", t.rows.len(), self.rows[j]));
         }
@@ -125,11 +123,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&COLUMNS);
-        for p in parts {
-            t.rows.extend(p.rows);
-        }
-        Ok(t)
+        Ok(super::concatenate(parts, &COLUMNS))
     }
 
     fn claims(&self, t: &Table, _extra: &[Table]) -> Vec<Verdict> {

@@ -242,9 +242,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn check_part(&self, _j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != JOB_COLUMNS {
-            return Err(format!("columns {:?}, not {JOB_COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &JOB_COLUMNS)?;
         if t.rows.len() != self.bins() {
             return Err(format!("{} rows, not {}", t.rows.len(), self.bins()));
         }

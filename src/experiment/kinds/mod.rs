@@ -16,3 +16,26 @@ pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
 pub mod apprenticeship;
 pub mod calibrate;
 pub mod solve;
+
+/// Refuses a job file whose columns are not `want` (the first check of every kind's `check_part`).
+pub(crate) fn check_columns(
+    t: &crate::experiment::table::Table,
+    want: &[&str],
+) -> std::result::Result<(), String> {
+    if t.columns != want {
+        return Err(format!("columns {:?}, not {want:?}", t.columns));
+    }
+    Ok(())
+}
+
+/// The jobs' rows in job order under `columns` (the results of a kind whose job is a slice of them).
+pub(crate) fn concatenate(
+    parts: Vec<crate::experiment::table::Table>,
+    columns: &[&str],
+) -> crate::experiment::table::Table {
+    let mut t = crate::experiment::table::Table::new(columns);
+    for p in parts {
+        t.rows.extend(p.rows);
+    }
+    t
+}

@@ -143,9 +143,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn check_part(&self, _j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != JOB_COLUMNS {
-            return Err(format!("columns {:?}, not {JOB_COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &JOB_COLUMNS)?;
         let (nr, nn) = (self.cfg.robots.len(), self.cfg.rounds);
         if t.rows.len() != nr * nn {
             return Err(format!("{} rows, not {}", t.rows.len(), nr * nn));

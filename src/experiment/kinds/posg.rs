@@ -159,9 +159,7 @@ impl Experiment for Plan {
     }
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != COLUMNS {
-            return Err(format!("columns {:?}, not {COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &COLUMNS)?;
         let file = &self.examples[j].file;
         if t.rows.len() != 1 || t.text(0, "example") != *file {
             return Err(format!("not the one row of example {file:?}"));
@@ -170,11 +168,7 @@ impl Experiment for Plan {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&COLUMNS);
-        for p in parts {
-            t.rows.extend(p.rows);
-        }
-        Ok(t)
+        Ok(super::concatenate(parts, &COLUMNS))
     }
 
     fn claims(&self, t: &Table, _extra: &[Table]) -> Vec<Verdict> {

@@ -122,9 +122,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        if t.columns != COLUMNS {
-            return Err(format!("columns {:?}, not {COLUMNS:?}", t.columns));
-        }
+        super::check_columns(t, &COLUMNS)?;
         let s = self.cfg.solvers[j].name();
         if t.rows.len() != 1 || t.text(0, "solver") != s {
             return Err(format!("not the one row of solver {s}"));
@@ -133,11 +131,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&COLUMNS);
-        for p in parts {
-            t.rows.extend(p.rows);
-        }
-        Ok(t)
+        Ok(super::concatenate(parts, &COLUMNS))
     }
 
     fn summary_section(
