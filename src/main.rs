@@ -200,16 +200,16 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Discounted infinite-horizon models: stop when the error bound (pbvi: the bound gap) is below this.
-        #[arg(long, default_value_t = cirl::solve::Request::default().tolerance, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Settings::default().tolerance, allow_hyphen_values = true)]
         tolerance: f64,
         /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
         #[arg(long, allow_hyphen_values = true)]
         simulate: Option<u64>,
         /// Seed of the simulation and of PBVI's belief expansion.
-        #[arg(long, default_value_t = cirl::solve::Request::default().seed, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Settings::default().seed, allow_hyphen_values = true)]
         seed: u64,
         /// PBVI: number of belief points.
-        #[arg(long, default_value_t = cirl::solve::Request::default().max_beliefs, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = cirl::solve::Settings::default().max_beliefs, allow_hyphen_values = true)]
         max_beliefs: usize,
         /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
         #[arg(long)]
@@ -558,10 +558,12 @@ fn dispatch(cmd: Command) -> Result<()> {
         } => {
             let req = cirl::solve::Request {
                 solver: cirl::solve::Solver::parse(&solver)?,
-                tolerance,
+                settings: cirl::solve::Settings {
+                    tolerance,
+                    max_beliefs,
+                    seed,
+                },
                 simulate,
-                seed,
-                max_beliefs,
                 histories,
             };
             solve_cmd(&model, &req, &sets, policy.as_deref(), json)

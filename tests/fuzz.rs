@@ -730,10 +730,12 @@ fn fuzz_allocation_sizes() {
                 };
                 let req = cirl::solve::Request {
                     solver,
-                    tolerance: 1e-6,
+                    settings: cirl::solve::Settings {
+                        tolerance: 1e-6,
+                        max_beliefs: count(&beliefs) as usize,
+                        seed: 0,
+                    },
                     simulate: Some(count(&sim)),
-                    seed: 0,
-                    max_beliefs: count(&beliefs) as usize,
                     histories: count(&hist) as usize,
                 };
                 let label = format!("{req:?}");

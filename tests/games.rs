@@ -14,10 +14,12 @@ use serde_json::Value;
 fn request(solver: &str) -> Request {
     Request {
         solver: solve::Solver::parse(solver).unwrap(),
-        tolerance: 1e-6,
+        settings: solve::Settings {
+            tolerance: 1e-6,
+            max_beliefs: 200,
+            seed: 1,
+        },
         simulate: None,
-        seed: 1,
-        max_beliefs: 200,
         histories: 0,
     }
 }
