@@ -19,7 +19,11 @@
 //! - **the escalation application**: [`escalation`] (scenarios, cards, exports to agent runtimes, the runtime gate,
 //!   its decision log, `cirl fit`).
 //! - **experiments**: [`experiment`] (configs, the [`experiment::kind::Experiment`] seam, shards, resume, merge,
-//!   checks, summaries, the paper reproductions) and [`solve`] (`cirl solve`).
+//!   checks, summaries, the paper reproductions) and [`solve`] (the solver seam [`solve::Solver::solve`] and
+//!   `cirl solve`'s report).
+//! - **the CLI** (`src/bin/cirl/`, not part of the library): parses, calls the library, renders its report types
+//!   ([`solve::Report`], [`offswitch::report::Report`], [`solvers::posg::Report`], the escalation card, …) as
+//!   text, or as JSON by serde.
 //!
 //! ## Quick start
 //! ```

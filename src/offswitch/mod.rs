@@ -27,6 +27,7 @@
 //! Two moves are reported as tied when their values differ by at most [`TIE_RTOL`] × the prior's scale.
 
 pub mod prational;
+pub mod report;
 
 /// The partially observable off-switch game (Garber et al. 2025), a tabular problem of [`crate::model`].
 pub use crate::model::posg;

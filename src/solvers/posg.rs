@@ -84,6 +84,153 @@ pub struct Solution {
     pub tie_tol: f64,
 }
 
+/// One assistant observation's rule in a [`Report`]: the move alone where nobody talks, else the message it
+/// sends and its move for each human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AssistantRule {
+    /// The move (no messages in the game).
+    Move(AMove),
+    /// The message and the move per human message.
+    Talk {
+        /// The message the assistant sends.
+        message: usize,
+        /// Its move after each human message.
+        action_by_human_message: Vec<AMove>,
+    },
+}
+
+/// One human observation's rule in a [`Report`]: the response alone where nobody talks, else the message it
+/// sends and its response for each assistant message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum HumanRule {
+    /// The response (no messages in the game).
+    Response(Response),
+    /// The message and the response per assistant message.
+    Talk {
+        /// The message the human sends.
+        message: usize,
+        /// Its response after each assistant message.
+        response_by_assistant_message: Vec<Response>,
+    },
+}
+
+/// What `cirl posg` reports: the solution with its policies keyed by observation label (`--json` is this,
+/// serialized).
+///
+/// ```
+/// use cirl::model::posg::Posg;
+/// use cirl::solvers::posg::{self, Report};
+///
+/// let g = Posg::parse(include_str!("../../experiments/reproduce/garber2025/cheap-talk.toml"), "cheap-talk.toml").unwrap();
+/// let r = Report::new(&g, &posg::solve(&g).unwrap(), 0.0);
+/// assert_eq!(r.value, 2.3125);
+/// assert_eq!(r.assistant.len(), 2);
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The game's name.
+    pub game: String,
+    /// The human's kind.
+    pub human_kind: HumanKind,
+    /// Human messages (1: no talk).
+    pub messages_h: usize,
+    /// Assistant messages (1: no talk).
+    pub messages_a: usize,
+    /// States, human observations and assistant observations.
+    #[serde(skip)]
+    pub sizes: (usize, usize, usize),
+    /// The common payoff of the reported pair.
+    pub value: f64,
+    /// The reported assistant policy by observation label.
+    pub assistant: std::collections::BTreeMap<String, AssistantRule>,
+    /// The reported human policy by observation label.
+    pub human: std::collections::BTreeMap<String, HumanRule>,
+    /// See [`Solution::optimal_pairs`].
+    pub optimal_pairs: Option<f64>,
+    /// See [`Solution::optimal_assistant_policies`].
+    pub optimal_assistant_policies: Option<u64>,
+    /// P(the assistant waits) under the reported pair.
+    pub p_wait: f64,
+    /// Its least value over optimal pairs.
+    pub p_wait_min: Option<f64>,
+    /// Its largest value over optimal pairs.
+    pub p_wait_max: Option<f64>,
+    /// The best value when the assistant always waits.
+    pub always_wait_value: Option<f64>,
+    /// The full-information bound.
+    pub full_information_value: f64,
+    /// What ran.
+    pub method: &'static str,
+    /// Assistant policies evaluated.
+    pub evaluated: u64,
+    /// Tie tolerance on values.
+    pub tie_tol: f64,
+    /// Wall-clock seconds of the solve.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// The report of a solved game (`seconds`: how long the solve took).
+    pub fn new(g: &Posg, sol: &Solution, seconds: f64) -> Report {
+        let talk = g.messages_h > 1 || g.messages_a > 1;
+        let assistant = g
+            .obs_a_labels
+            .iter()
+            .enumerate()
+            .map(|(o, l)| {
+                let rule = if talk {
+                    AssistantRule::Talk {
+                        message: sol.assistant.message[o],
+                        action_by_human_message: sol.assistant.action[o].clone(),
+                    }
+                } else {
+                    AssistantRule::Move(sol.assistant.action[o][0])
+                };
+                (l.clone(), rule)
+            })
+            .collect();
+        let human = g
+            .obs_h_labels
+            .iter()
+            .enumerate()
+            .map(|(o, l)| {
+                let rule = if talk {
+                    HumanRule::Talk {
+                        message: sol.human.message[o],
+                        response_by_assistant_message: sol.human.response[o].clone(),
+                    }
+                } else {
+                    HumanRule::Response(sol.human.response[o][0])
+                };
+                (l.clone(), rule)
+            })
+            .collect();
+        Report {
+            game: g.name.clone(),
+            human_kind: g.human,
+            messages_h: g.messages_h,
+            messages_a: g.messages_a,
+            sizes: (g.n_states(), g.n_obs_h(), g.n_obs_a()),
+            value: sol.value,
+            assistant,
+            human,
+            optimal_pairs: sol.optimal_pairs,
+            optimal_assistant_policies: sol.optimal_assistant_policies,
+            p_wait: sol.p_wait,
+            p_wait_min: sol.p_wait_min,
+            p_wait_max: sol.p_wait_max,
+            always_wait_value: sol.always_wait_value,
+            full_information_value: sol.full_information_value,
+            method: sol.method,
+            evaluated: sol.evaluated,
+            tie_tol: sol.tie_tol,
+            seconds,
+        }
+    }
+}
+
 /// Largest number of assistant policies the exact solver enumerates.
 pub const MAX_ASSISTANT_POLICIES: f64 = 5e7;
 
