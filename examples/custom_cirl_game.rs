@@ -68,7 +68,7 @@ fn main() -> cirl::Result<()> {
     if let Some(s) = &report.simulation {
         println!(
             "simulated over {} episodes: {:.4} ± {:.4}",
-            s.episodes, s.mean, s.std_err
+            s.episodes, s.estimate.mean, s.estimate.std_err
         );
     }
     assert!(

@@ -15,6 +15,69 @@ pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 /// The standard normal's 95% quantile: a 90% equal-tailed interval of a normal is its mean ± Z90 sd.
 pub const Z90: f64 = 1.644_854;
 
+/// The standard normal's 97.5% quantile: a 95% normal interval is the mean ± Z95 standard errors (every 95%
+/// interval in the crate uses it).
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A Monte Carlo estimate: its mean, standard error and 95% normal interval (the crate's one estimate type).
+///
+/// ```
+/// use cirl::numerics::Estimate;
+/// let e = Estimate::of_sample(&[1.0, 2.0, 3.0]);
+/// assert_eq!(e.mean, 2.0);
+/// assert!(e.ci_low < 2.0 && 2.0 < e.ci_high && e.covers(2.5, 1.0, 0.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Estimate {
+    /// The sample mean.
+    pub mean: f64,
+    /// Its standard error.
+    pub std_err: f64,
+    /// mean − Z95·std_err.
+    pub ci_low: f64,
+    /// mean + Z95·std_err.
+    pub ci_high: f64,
+}
+
+impl Estimate {
+    /// From a mean and its standard error.
+    pub fn normal(mean: f64, std_err: f64) -> Estimate {
+        Estimate {
+            mean,
+            std_err,
+            ci_low: mean - Z95 * std_err,
+            ci_high: mean + Z95 * std_err,
+        }
+    }
+
+    /// Of a sample, summed in order (sample variance with n − 1; a single draw has standard error 0, an empty
+    /// sample mean 0).
+    pub fn of_sample(x: &[f64]) -> Estimate {
+        let n = x.len() as f64;
+        let mean = if x.is_empty() {
+            0.0
+        } else {
+            x.iter().sum::<f64>() / n
+        };
+        let var = if n > 1.0 {
+            x.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Estimate::normal(mean, (var / n.max(1.0)).sqrt())
+    }
+
+    /// The half-width of the 95% interval.
+    pub fn half_width(&self) -> f64 {
+        Z95 * self.std_err
+    }
+
+    /// Whether `x` lies within `k` standard errors (plus `slack`) of the estimate.
+    pub fn covers(&self, x: f64, k: f64, slack: f64) -> bool {
+        (x - self.mean).abs() <= k * self.std_err + slack
+    }
+}
+
 /// A number as a short text that parses back to the same value: the shortest decimal when it is at most 16
 /// characters, else scientific notation (1e300, not three hundred digits). For labels that must identify a value.
 pub fn short(x: f64) -> String {

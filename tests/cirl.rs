@@ -353,11 +353,11 @@ fn generalized_policy_simulates_to_its_value() {
         let sol = generalized::solve(&g, 1e-9).unwrap();
         let sim = cirl::sim::cirl::simulate(&g, &sol, 40_000, 7 + k as u64);
         // 99.9% interval: a failure here is a 1-in-1000 event for a correct solver (fixed seed, so it is stable).
-        let half = 3.29 * sim.std_err;
+        let half = 3.29 * sim.estimate.std_err;
         assert!(
-            (sim.mean - sol.value).abs() < half,
+            (sim.estimate.mean - sol.value).abs() < half,
             "{k}: simulated {} ± {half} vs {}",
-            sim.mean,
+            sim.estimate.mean,
             sol.value
         );
     }

@@ -81,10 +81,11 @@ fn every_game_with_every_solver() {
         // The exact policy, simulated, earns its value (within 5 standard errors and the solver's bound).
         let s = exact.simulation.as_ref().expect("simulated");
         assert!(
-            (s.mean - exact.value).abs() <= 5.0 * s.std_err + exact.error_bound + 1e-9,
+            (s.estimate.mean - exact.value).abs()
+                <= 5.0 * s.estimate.std_err + exact.error_bound + 1e-9,
             "{name}: simulated {} ± {} against the value {}",
-            s.mean,
-            s.std_err,
+            s.estimate.mean,
+            s.estimate.std_err,
             exact.value
         );
         // The .pomdp export (where the flat model is not too large to build) reads back to a model of the same

@@ -51,8 +51,9 @@ fn designer_value_peaks_at_the_calibrated_sigma() {
                 .unwrap()
         };
         let v = |i: usize| t.num(i, "value").unwrap();
-        let se =
-            |i: usize| (t.num(i, "value_ci_high").unwrap() - t.num(i, "value").unwrap()) / 1.96;
+        let se = |i: usize| {
+            (t.num(i, "value_ci_high").unwrap() - t.num(i, "value").unwrap()) / cirl::numerics::Z95
+        };
         let best = at(star);
         for &i in &rows {
             assert!(

@@ -130,7 +130,7 @@ fn ninety_percent_intervals_cover_the_truth_ninety_percent_of_the_time() {
         };
         let (data, truth) = simulate(&s, &set, 150, &mut rng);
         let f = fit::fit(&s, &data, &set).unwrap();
-        let mut tally = |kind: usize, e: &fit::Estimate, x: f64| {
+        let mut tally = |kind: usize, e: &fit::Posterior, x: f64| {
             total[kind] += 1;
             covered[kind] += usize::from(e.lo <= x && x <= e.hi);
         };

@@ -120,7 +120,7 @@ fn simulated_returns_match_the_computed_value() {
     let s = exact::solve(&m, &ExactOptions::default()).unwrap();
     let r = cirl::sim::simulate(&m, &s.stages, 40_000, 7, 1e-6);
     assert!(
-        (r.mean - s.value).abs() <= 4.0 * r.std_err,
+        (r.estimate.mean - s.value).abs() <= 4.0 * r.estimate.std_err,
         "simulated {r:?} vs value {}",
         s.value
     );

@@ -3,8 +3,9 @@
 //! human, the local-search heuristic, and bad input.
 
 use assert_cmd::Command;
+use cirl::offswitch::Move;
 use cirl::offswitch::posg::{HumanKind, Posg};
-use cirl::solvers::posg::{self, AMove, HumanPolicy, Response};
+use cirl::solvers::posg::{self, HumanPolicy, Response};
 use rand::RngExt;
 use serde_json::Value;
 
@@ -293,7 +294,7 @@ fn local_search_is_never_above_the_exact_value_and_usually_finds_it() {
     let fd = Posg::load(std::path::Path::new(&example("file-deletion"))).unwrap();
     let s = posg::local_search(&fd, 8, 1).unwrap();
     assert!((s.value - 1.75).abs() < 1e-12);
-    assert_eq!(s.assistant.action[0][0], AMove::Act);
+    assert_eq!(s.assistant.action[0][0], Move::Act);
 }
 
 #[test]

@@ -441,7 +441,7 @@ pub fn console(c: &Calibration) -> String {
             p.monte_carlo.as_ref().map_or("—".into(), |m| format!(
                 "{} ± {}",
                 fmt_num(m.expected_utility.mean),
-                fmt_num(1.96 * m.expected_utility.std_err)
+                fmt_num(m.expected_utility.half_width())
             ))
         );
     }

@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use super::fit::Estimate;
+use super::fit::Posterior;
 use super::records::Offered;
 use crate::error::{Error, Result};
 use crate::human::Human;
@@ -121,9 +121,9 @@ pub struct BoltzmannFit {
     /// Options offered, over all choices.
     pub options: u64,
     /// λ = 1/β, the rationality, per utility unit (`rhat` 1: not sampled).
-    pub rationality: Estimate,
+    pub rationality: Posterior,
     /// β, the temperature of `boltzmann:β`: 1/λ at the mode, the interval from λ's (`hi` null: unbounded).
-    pub beta: Estimate,
+    pub beta: Posterior,
     /// The prior, in words.
     pub prior: String,
     /// The share of choices where the human chose the option the fit ranks first.
@@ -154,7 +154,7 @@ pub fn auto_is_boltzmann(human: &Human) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Weight {
     pub feature: String,
-    pub weight: Estimate,
+    pub weight: Posterior,
 }
 
 /// What the human's choices between options with features weigh.
@@ -209,7 +209,7 @@ pub fn fit_values(l: &Logged, human: &Human) -> Option<BoltzmannFit> {
         }
     };
     let f = choice::fit(c, &[m], &[sd]);
-    let lam = Estimate::laplace(m, f.mode[0], f.sd(0));
+    let lam = Posterior::laplace(m, f.mode[0], f.sd(0));
     let beta = lam.map(|x| if x > 0.0 { 1.0 / x } else { f64::INFINITY });
     Some(BoltzmannFit {
         choices: c.len() as u64,
@@ -240,7 +240,7 @@ pub fn fit_features(l: &Logged) -> Option<PreferenceFit> {
             .enumerate()
             .map(|(j, n)| Weight {
                 feature: n.clone(),
-                weight: Estimate::laplace(0.0, f.mode[j], f.sd(j)),
+                weight: Posterior::laplace(0.0, f.mode[j], f.sd(j)),
             })
             .collect(),
         prior: "each weight ~ normal(0, (10/s)²), s the feature's within-choice sd".into(),

@@ -102,7 +102,7 @@ pub struct Posterior {
     /// `p_bad <class>`, `approve_good` or `catch_bad`.
     pub quantity: String,
     pub truth: f64,
-    pub estimate: Option<fit::Estimate>,
+    pub estimate: Option<fit::Posterior>,
     /// The drift check of the calls since the last refit against those before them ([`fit::compare`]): whether
     /// it moved this quantity (none when it was not compared: the first two rounds, or too few outcomes).
     pub drifted: Option<bool>,
@@ -279,7 +279,7 @@ pub fn run(spec: &Spec, seed: u64) -> Result<Vec<Round>> {
         let logged = world_at(spec.logged_at(round).max(1));
         let in_truth = world.model.carried(&card, &card_model);
         let m = world.model.evaluate(&in_truth).metrics;
-        let estimates: Vec<Option<fit::Estimate>> = match &fit_result {
+        let estimates: Vec<Option<fit::Posterior>> = match &fit_result {
             Some(f) => f
                 .classes
                 .iter()

@@ -573,7 +573,7 @@ impl Default for Settings {
 /// A posterior summary: the scenario's value, the posterior mean, median and 90% interval, and split-R̂ over the
 /// chains.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Estimate {
+pub struct Posterior {
     pub prior: f64,
     pub mean: f64,
     pub median: f64,
@@ -582,10 +582,10 @@ pub struct Estimate {
     pub rhat: f64,
 }
 
-impl Estimate {
+impl Posterior {
     /// A normal posterior's (the Laplace approximation's) summary: `mode` ± [`Z90`] `sd`; `rhat` 1 (not sampled).
-    pub fn laplace(prior: f64, mode: f64, sd: f64) -> Estimate {
-        Estimate {
+    pub fn laplace(prior: f64, mode: f64, sd: f64) -> Posterior {
+        Posterior {
             prior,
             mean: mode,
             median: mode,
@@ -596,9 +596,9 @@ impl Estimate {
     }
 
     /// The summary of f(x) for a monotone f: every value mapped, the interval's ends swapped when f decreases.
-    pub fn map(&self, f: impl Fn(f64) -> f64) -> Estimate {
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Posterior {
         let (lo, hi) = (f(self.lo), f(self.hi));
-        Estimate {
+        Posterior {
             prior: f(self.prior),
             mean: f(self.mean),
             median: f(self.median),
@@ -622,7 +622,7 @@ pub struct Bin {
     pub calls: u64,
     pub labelled: u64,
     /// P(good | reported confidence in the bin).
-    pub p_good: Estimate,
+    pub p_good: Posterior,
 }
 
 /// The loss tail of a class. Its posterior means are dominated by the draws of a large σ (exp(σ²/2) has no
@@ -632,11 +632,11 @@ pub struct Tail {
     /// Bad calls with a logged loss.
     pub losses: u64,
     /// The mean loss of a bad call, exp(μ + σ²/2).
-    pub mean_loss: Estimate,
+    pub mean_loss: Posterior,
     /// The median loss, exp(μ).
-    pub median_loss: Estimate,
+    pub median_loss: Posterior,
     /// σ of the log loss (how heavy the tail is).
-    pub sigma_log: Estimate,
+    pub sigma_log: Posterior,
     /// The normal-inverse-gamma posterior of (μ, σ²) of the log loss: (μ, κ, α, β).
     pub posterior: [f64; 4],
     /// The logged losses as they are: (loss at the centre of a bin 5% wide, calls), for the bins that hold some.
@@ -685,7 +685,7 @@ pub struct ClassFit {
     pub labelled: u64,
     /// Asked calls whose outcome is known (what teaches the reviewer's error rates).
     pub asked_labelled: u64,
-    pub p_bad: Estimate,
+    pub p_bad: Posterior,
     pub calibration: Vec<Bin>,
     /// The calibration map the re-issued scenario routes on ([`calibration_map`]): (reported, P(good)) knots;
     /// empty for a class without an outcome (the scenario's calibration stays).
@@ -766,9 +766,9 @@ pub struct LearntMap {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewerFit {
     /// P(approve | good call).
-    pub approve_good: Estimate,
+    pub approve_good: Posterior,
     /// P(reject | bad call).
-    pub catch_bad: Estimate,
+    pub catch_bad: Posterior,
     /// Fatigue: how the catch rate falls with the prompts before it in a session (none: the log has no asked
     /// bad call with an outcome in a session).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -788,7 +788,7 @@ pub struct ReviewerFit {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct FatigueFit {
     /// OR per further prompt in a session: `mean` and `median` are e^β̂, the interval e^(β̂ ± 1.645 sd).
-    pub odds_ratio_per_ask: Estimate,
+    pub odds_ratio_per_ask: Posterior,
     /// The prompts (asked calls in sessions) and the asked bad calls with an outcome among them.
     pub prompts: u64,
     pub labelled_bad: u64,
@@ -864,7 +864,7 @@ pub fn fatigue(data: &Data) -> Option<FatigueFit> {
             break;
         }
     }
-    let est = Estimate::laplace(0.0, b, var_b.max(0.0).sqrt()).map(f64::exp);
+    let est = Posterior::laplace(0.0, b, var_b.max(0.0).sqrt()).map(f64::exp);
     let calls: u64 = data.classes.values().map(Tally::calls).sum::<u64>() + data.unclassified;
     let asked: u64 = data.classes.values().map(Tally::asked_or_routed).sum();
     let ask_rate = asked as f64 / calls.max(1) as f64;
@@ -1111,12 +1111,12 @@ fn chain<R: rand::Rng>(tallies: &[Tally], pri: &Priors, set: &Settings, rng: &mu
 }
 
 /// Mean, 90% interval and split-R̂ of a quantity's draws over the chains.
-fn summarize(prior: f64, chains: &[&[f64]]) -> Estimate {
+fn summarize(prior: f64, chains: &[&[f64]]) -> Posterior {
     let mut all: Vec<f64> = chains.iter().flat_map(|c| c.iter().copied()).collect();
     all.sort_by(f64::total_cmp);
     let n = all.len();
     let at = |p: f64| all[((p * (n - 1) as f64).round() as usize).min(n - 1)];
-    Estimate {
+    Posterior {
         prior,
         mean: all.iter().sum::<f64>() / n as f64,
         median: at(0.5),
@@ -1400,8 +1400,8 @@ pub struct DriftFlag {
     pub quantity: String,
     /// "class NAME: P(bad)", "reviewer: P(reject | bad)", …
     pub what: String,
-    pub window: Estimate,
-    pub before: Estimate,
+    pub window: Posterior,
+    pub before: Posterior,
     /// The difference of the posterior means in standard deviations of the difference.
     pub z: f64,
 }
@@ -1482,15 +1482,15 @@ pub fn compare(
     window: &BTreeMap<String, Tally>,
     earlier: &BTreeMap<String, Tally>,
 ) -> Vec<DriftFlag> {
-    let z = |a: &Estimate, b: &Estimate| {
+    let z = |a: &Posterior, b: &Posterior| {
         (a.mean - b.mean)
             / (a.normal_sd().powi(2) + b.normal_sd().powi(2))
                 .sqrt()
                 .max(f64::MIN_POSITIVE)
     };
     let apart =
-        |a: &Estimate, b: &Estimate| (a.mean < b.lo || a.mean > b.hi) && z(a, b).abs() > DRIFT_Z;
-    let flag = |quantity: String, what: String, a: &Estimate, b: &Estimate| DriftFlag {
+        |a: &Posterior, b: &Posterior| (a.mean < b.lo || a.mean > b.hi) && z(a, b).abs() > DRIFT_Z;
+    let flag = |quantity: String, what: String, a: &Posterior, b: &Posterior| DriftFlag {
         quantity,
         what,
         window: *a,

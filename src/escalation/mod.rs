@@ -49,14 +49,7 @@ use crate::rng::job_rng;
 use model::{Model, Move, Partition, Plan, Policy, QDist, Values};
 use scenario::{ActionClass, Scenario};
 
-/// A Monte Carlo estimate: mean, standard error, 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Estimate {
-    pub mean: f64,
-    pub std_err: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-}
+pub use crate::numerics::Estimate;
 
 /// Monte Carlo estimates of a policy's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,13 +182,7 @@ pub fn monte_carlo(m: &Model, plans: &[Plan], actions: u64, seed: u64) -> Result
     let est = |(s1, s2): (f64, f64)| {
         let mean = s1 / n;
         let var = ((s2 / n - mean * mean) * n / (n - 1.0).max(1.0)).max(0.0);
-        let se = (var / n).sqrt();
-        Estimate {
-            mean,
-            std_err: se,
-            ci_low: mean - 1.96 * se,
-            ci_high: mean + 1.96 * se,
-        }
+        Estimate::normal(mean, (var / n).sqrt())
     };
     Ok(total
         .into_iter()

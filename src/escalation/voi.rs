@@ -80,7 +80,7 @@ struct Theta {
     catch: f64,
 }
 
-fn beta_of<R: rand::Rng>(e: &super::fit::Estimate, rng: &mut R) -> f64 {
+fn beta_of<R: rand::Rng>(e: &super::fit::Posterior, rng: &mut R) -> f64 {
     let m = e.mean.clamp(1e-6, 1.0 - 1e-6);
     let sd = e.normal_sd().max(1e-9);
     let c = (m * (1.0 - m) / (sd * sd) - 1.0).max(1e-3);

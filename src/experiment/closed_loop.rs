@@ -172,7 +172,7 @@ impl Plan {
             };
             for p in &r.posteriors {
                 let e =
-                    |f: fn(&crate::escalation::fit::Estimate) -> f64| p.estimate.as_ref().map(f);
+                    |f: fn(&crate::escalation::fit::Posterior) -> f64| p.estimate.as_ref().map(f);
                 let mut row = head(&p.quantity).to_vec();
                 row.extend([
                     ("truth", p.truth.into()),

@@ -23,12 +23,12 @@ use super::table::{Table, fmt_num};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
+use crate::numerics::Z95;
 use crate::offswitch::{Moments, moments};
 use crate::rng::job_rng;
 
 /// Games per parallel job (each job has its own random stream).
 pub const CHUNK: u64 = 2048;
-const Z95: f64 = 1.959_963_984_540_054;
 
 /// The columns of the designer's results.csv.
 pub const COLUMNS: [&str; 14] = [

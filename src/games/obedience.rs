@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::numerics::Z95;
 use crate::rng::{derive_seed, job_rng};
 
 /// Radius of the ball the MLE is kept in.
@@ -485,11 +486,11 @@ pub fn summarize(cfg: &Obedience, bi: usize, per_seed: &[Vec<Vec<Acc>>]) -> Vec<
                 robot: spec.name(d),
                 round: n + 1,
                 obedience: om,
-                obedience_ci_low: om - 1.96 * ose,
-                obedience_ci_high: om + 1.96 * ose,
+                obedience_ci_low: om - Z95 * ose,
+                obedience_ci_high: om + Z95 * ose,
                 advantage: am,
-                advantage_ci_low: am - 1.96 * ase,
-                advantage_ci_high: am + 1.96 * ase,
+                advantage_ci_low: am - Z95 * ase,
+                advantage_ci_high: am + Z95 * ase,
                 dominated: dm / ns,
             });
         }

@@ -63,6 +63,9 @@ pub enum Move {
 }
 
 impl Move {
+    /// The three moves (the order the PO-OSG solvers enumerate them in).
+    pub const ALL: [Move; 3] = [Move::Act, Move::Wait, Move::Off];
+
     /// "act", "wait" or "off".
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -677,33 +680,7 @@ pub fn values_from_moments(m: &Moments, cost: f64, scale: f64) -> Values {
     }
 }
 
-/// A Monte Carlo estimate with its standard error and 95% normal confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Estimate {
-    pub mean: f64,
-    pub std_err: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-}
-
-impl Estimate {
-    /// From a sample standard deviation `sd` over `n` draws.
-    fn with_sd(mean: f64, sd: f64, n: f64) -> Self {
-        let se = sd / n.sqrt();
-        Estimate {
-            mean,
-            std_err: se,
-            ci_low: mean - Z95 * se,
-            ci_high: mean + Z95 * se,
-        }
-    }
-    /// Whether `x` lies within `k` standard errors (plus `slack`) of the estimate.
-    pub fn covers(&self, x: f64, k: f64, slack: f64) -> bool {
-        (x - self.mean).abs() <= k * self.std_err + slack
-    }
-}
-
-const Z95: f64 = 1.959_963_984_540_054;
+pub use crate::numerics::Estimate;
 
 /// Monte Carlo estimates of the game's values from sampled games.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -917,16 +894,16 @@ impl McSums {
         // W − U = m·(a − 1) + k·(a·z − z).
         let sd_w_minus_u = sd_lin(var_a, var_az + var_z - 2.0 * cov_z_az, cov_a_az - cov_a_z);
         let delta = if mean_u > 0.0 {
-            Estimate::with_sd(mean_w - cost - mean_u, sd_w_minus_u, n)
+            Estimate::normal(mean_w - cost - mean_u, sd_w_minus_u / n.sqrt())
         } else {
-            Estimate::with_sd(mean_w - cost, sd_w, n)
+            Estimate::normal(mean_w - cost, sd_w / n.sqrt())
         };
         McValues {
             games: self.n,
-            v_act: Estimate::with_sd(mean_u, sd_u, n),
-            v_wait: Estimate::with_sd(mean_w - cost, sd_w, n),
+            v_act: Estimate::normal(mean_u, sd_u / n.sqrt()),
+            v_wait: Estimate::normal(mean_w - cost, sd_w / n.sqrt()),
             delta,
-            p_allow: Estimate::with_sd(a, var_a.sqrt(), n),
+            p_allow: Estimate::normal(a, var_a.sqrt() / n.sqrt()),
         }
     }
 }

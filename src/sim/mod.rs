@@ -5,17 +5,18 @@ pub mod cirl;
 use rayon::prelude::*;
 
 use crate::model::Tabular;
+use crate::numerics::Estimate;
 use crate::rng::job_rng;
 use crate::solvers::AlphaSet;
 
 /// Mean discounted return of simulated episodes with its 95% confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Returns {
+    /// Episodes simulated.
     pub episodes: u64,
-    pub mean: f64,
-    pub std_err: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
+    /// The mean discounted return with its standard error and 95% interval.
+    #[serde(flatten)]
+    pub estimate: Estimate,
     /// Decisions per episode.
     pub steps: usize,
 }
@@ -149,37 +150,18 @@ pub fn summarize_stream(n: u64, steps: usize, ret: impl Fn(u64) -> f64 + Sync) -
     } else {
         0.0
     };
-    let se = (var / nf.max(1.0)).sqrt();
     Returns {
         episodes: n,
-        mean,
-        std_err: se,
-        ci_low: mean - 1.96 * se,
-        ci_high: mean + 1.96 * se,
+        estimate: Estimate::normal(mean, (var / nf.max(1.0)).sqrt()),
         steps,
     }
 }
 
 /// Mean, standard error and 95% normal CI of a sample of returns.
 pub fn summarize(r: &[f64], steps: usize) -> Returns {
-    let n = r.len() as f64;
-    let mean = if r.is_empty() {
-        0.0
-    } else {
-        r.iter().sum::<f64>() / n
-    };
-    let var = if n > 1.0 {
-        r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    let se = (var / n.max(1.0)).sqrt();
     Returns {
         episodes: r.len() as u64,
-        mean,
-        std_err: se,
-        ci_low: mean - 1.96 * se,
-        ci_high: mean + 1.96 * se,
+        estimate: Estimate::of_sample(r),
         steps,
     }
 }

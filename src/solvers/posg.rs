@@ -21,26 +21,14 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::posg::{HumanKind, Posg};
+use crate::offswitch::Move;
 use crate::rng::job_rng;
-
-/// The assistant's move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AMove {
-    Act,
-    Wait,
-    Off,
-}
-
-impl AMove {
-    const ALL: [AMove; 3] = [AMove::Act, AMove::Wait, AMove::Off];
-}
 
 /// A deterministic assistant policy: message\[o_A\], action\[o_A\]\[m_H\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AssistantPolicy {
     pub message: Vec<usize>,
-    pub action: Vec<Vec<AMove>>,
+    pub action: Vec<Vec<Move>>,
 }
 
 /// The human's response at one decision point.
@@ -90,13 +78,13 @@ pub struct Solution {
 #[serde(untagged)]
 pub enum AssistantRule {
     /// The move (no messages in the game).
-    Move(AMove),
+    Move(Move),
     /// The message and the move per human message.
     Talk {
         /// The message the assistant sends.
         message: usize,
         /// Its move after each human message.
-        action_by_human_message: Vec<AMove>,
+        action_by_human_message: Vec<Move>,
     },
 }
 
@@ -291,9 +279,9 @@ impl<'a> Game<'a> {
                 for &i in states {
                     let oa = self.g.obs_a[i];
                     match a.action[oa][m] {
-                        AMove::Act => fixed += self.pa[i],
-                        AMove::Off => fixed += self.po[i],
-                        AMove::Wait => {
+                        Move::Act => fixed += self.pa[i],
+                        Move::Off => fixed += self.po[i],
+                        Move::Wait => {
                             on[a.message[oa]] += self.pa[i];
                             off[a.message[oa]] += self.po[i];
                             wait += self.g.p[i];
@@ -325,7 +313,7 @@ impl<'a> Game<'a> {
             off.iter_mut().for_each(|x| *x = 0.0);
             for &i in states {
                 let oa = self.g.obs_a[i];
-                if a.action[oa][chosen.0] == AMove::Wait {
+                if a.action[oa][chosen.0] == Move::Wait {
                     on[a.message[oa]] += self.pa[i];
                     off[a.message[oa]] += self.po[i];
                 }
@@ -379,9 +367,9 @@ impl<'a> Game<'a> {
             let (oh, oa) = (self.g.obs_h[i], self.g.obs_a[i]);
             let mv = a.action[oa][h.message[oh]];
             v += match mv {
-                AMove::Act => self.pa[i],
-                AMove::Off => self.po[i],
-                AMove::Wait => {
+                Move::Act => self.pa[i],
+                Move::Off => self.po[i],
+                Move::Wait => {
                     wait += self.g.p[i];
                     match h.response[oh][a.message[oa]] {
                         Response::Off => self.po[i],
@@ -398,33 +386,33 @@ impl<'a> Game<'a> {
         let (mh, ma, na) = (self.g.messages_h, self.g.messages_a, self.g.n_obs_a());
         let mut out = AssistantPolicy {
             message: vec![0; na],
-            action: vec![vec![AMove::Act; mh]; na],
+            action: vec![vec![Move::Act; mh]; na],
         };
         for oa in 0..na {
             let states: Vec<usize> = (0..self.g.n_states())
                 .filter(|&i| self.g.obs_a[i] == oa)
                 .collect();
-            let mut best = (f64::NEG_INFINITY, 0, vec![AMove::Act; mh]);
+            let mut best = (f64::NEG_INFINITY, 0, vec![Move::Act; mh]);
             for msg in 0..ma {
                 let mut total = 0.0;
                 let mut acts = Vec::with_capacity(mh);
                 for m in 0..mh {
-                    let payoff = |mv: AMove| -> f64 {
+                    let payoff = |mv: Move| -> f64 {
                         states
                             .iter()
                             .filter(|&&i| h.message[self.g.obs_h[i]] == m)
                             .map(|&i| match mv {
-                                AMove::Act => self.pa[i],
-                                AMove::Off => self.po[i],
-                                AMove::Wait => match h.response[self.g.obs_h[i]][msg] {
+                                Move::Act => self.pa[i],
+                                Move::Off => self.po[i],
+                                Move::Wait => match h.response[self.g.obs_h[i]][msg] {
                                     Response::Off => self.po[i],
                                     _ => self.pa[i],
                                 },
                             })
                             .sum()
                     };
-                    let (mv, v) = AMove::ALL.iter().map(|&mv| (mv, payoff(mv))).fold(
-                        (AMove::Act, f64::NEG_INFINITY),
+                    let (mv, v) = Move::ALL.iter().map(|&mv| (mv, payoff(mv))).fold(
+                        (Move::Act, f64::NEG_INFINITY),
                         |b, x| {
                             if x.1 > b.1 + self.tol { x } else { b }
                         },
@@ -459,7 +447,7 @@ fn decode(code: u64, na: usize, mh: usize, ma: usize) -> AssistantPolicy {
                 .map(|_| {
                     let k = (c % 3) as usize;
                     c /= 3;
-                    AMove::ALL[k]
+                    Move::ALL[k]
                 })
                 .collect()
         })
@@ -483,7 +471,7 @@ fn always_wait(game: &Game) -> Option<f64> {
     let mut hp = game.human_policy();
     for code in 0..count as u64 {
         let mut a = decode(code, g.n_obs_a(), g.messages_h, g.messages_a);
-        a.action = vec![vec![AMove::Wait; g.messages_h]; g.n_obs_a()];
+        a.action = vec![vec![Move::Wait; g.messages_h]; g.n_obs_a()];
         best = best.max(game.best_response(&a, &mut hp).0);
     }
     Some(best)
@@ -574,26 +562,26 @@ fn solve_a_unaware(game: &Game) -> Solution {
     };
     let mut value = 0.0;
     let mut count: u64 = 1;
-    let mut action = vec![vec![AMove::Act]; g.n_obs_a()];
+    let mut action = vec![vec![Move::Act]; g.n_obs_a()];
     let (mut wait, mut wmin, mut wmax) = (0.0, 0.0, 0.0);
     for oa in 0..g.n_obs_a() {
         let states: Vec<usize> = (0..g.n_states()).filter(|&i| g.obs_a[i] == oa).collect();
-        let pay = |mv: AMove| -> f64 {
+        let pay = |mv: Move| -> f64 {
             states
                 .iter()
                 .map(|&i| match mv {
-                    AMove::Act => game.pa[i],
-                    AMove::Off => game.po[i],
-                    AMove::Wait => match human.response[g.obs_h[i]][0] {
+                    Move::Act => game.pa[i],
+                    Move::Off => game.po[i],
+                    Move::Wait => match human.response[g.obs_h[i]][0] {
                         Response::On => game.pa[i],
                         _ => game.po[i],
                     },
                 })
                 .sum()
         };
-        let vals: Vec<(AMove, f64)> = AMove::ALL.iter().map(|&m| (m, pay(m))).collect();
+        let vals: Vec<(Move, f64)> = Move::ALL.iter().map(|&m| (m, pay(m))).collect();
         let b = vals.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
-        let tied: Vec<AMove> = vals
+        let tied: Vec<Move> = vals
             .iter()
             .filter(|x| b - x.1 <= game.tol)
             .map(|x| x.0)
@@ -602,17 +590,17 @@ fn solve_a_unaware(game: &Game) -> Solution {
         value += b;
         let mass: f64 = states.iter().map(|&i| g.p[i]).sum();
         // Report the most deferential optimal move.
-        let mv = if tied.contains(&AMove::Wait) {
-            AMove::Wait
+        let mv = if tied.contains(&Move::Wait) {
+            Move::Wait
         } else {
             tied[0]
         };
         action[oa] = vec![mv];
-        if mv == AMove::Wait {
+        if mv == Move::Wait {
             wait += mass;
             wmax += mass;
         }
-        if tied == [AMove::Wait] {
+        if tied == [Move::Wait] {
             wmin += mass;
         }
     }
@@ -657,7 +645,7 @@ pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {
             action: (0..na)
                 .map(|_| {
                     (0..mh)
-                        .map(|_| AMove::ALL[rng.random_range(0..3usize)])
+                        .map(|_| Move::ALL[rng.random_range(0..3usize)])
                         .collect()
                 })
                 .collect(),

@@ -131,7 +131,7 @@ pub(crate) fn fit_cmd(
         print!("{text}");
         return Ok(());
     }
-    let e = |x: &fit::Estimate| format!("{:.4} [{:.4}, {:.4}]", x.mean, x.lo, x.hi);
+    let e = |x: &fit::Posterior| format!("{:.4} [{:.4}, {:.4}]", x.mean, x.lo, x.hi);
     println!(
         "{}: {} records ({} repeated, {} unclassified) against scenario {}",
         log.display(),

@@ -68,9 +68,9 @@ pub(crate) fn solve(r: &cirl::solve::Report, policy: Option<&Path>) -> String {
             "simulated {} episodes × {} steps: {} [{}, {}]",
             s.episodes,
             s.steps,
-            fmt_num(s.mean),
-            fmt_num(s.ci_low),
-            fmt_num(s.ci_high)
+            fmt_num(s.estimate.mean),
+            fmt_num(s.estimate.ci_low),
+            fmt_num(s.estimate.ci_high)
         );
     }
     if let Some(p) = policy {

@@ -6,12 +6,10 @@ pub mod interruptibility;
 pub mod obedience;
 pub mod posg;
 
-/// Mean and 95% half-width (normal, 1.96 standard errors) of a sample, summed in order.
+/// Mean and 95% half-width ([`crate::numerics::Estimate::of_sample`]) of a sample, summed in order.
 pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    let v = x.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (m, 1.96 * (v / n).sqrt())
+    let e = crate::numerics::Estimate::of_sample(x);
+    (e.mean, e.half_width())
 }
 pub mod apprenticeship;
 pub mod calibrate;

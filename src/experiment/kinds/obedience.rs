@@ -207,7 +207,8 @@ impl Experiment for Plan<'_> {
                 .iter()
                 .map(|&i| {
                     num(i, "advantage")
-                        + 3.29 / 1.96 * (num(i, "advantage") - num(i, "advantage_ci_low"))
+                        + 3.29 / crate::numerics::Z95
+                            * (num(i, "advantage") - num(i, "advantage_ci_low"))
                 })
                 .fold(f64::INFINITY, f64::min);
             checks.push((
