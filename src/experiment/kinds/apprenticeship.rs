@@ -91,13 +91,17 @@ fn robot(inst: &Instance, demo: Vec<usize>) -> Outcome {
     crate::games::apprenticeship::score(inst, demo, theta_hat)
 }
 
+/// Instances per job: each instance is seeded by its own index, so the grouping changes no result; a job of a
+/// few IRL fits keeps the journal's per-file cost (a file per job) small against the compute.
+const INSTANCES_PER_JOB: usize = 8;
+
 /// An apprenticeship study laid out as jobs.
 pub struct Plan {
     seed: u64,
     /// The games of the settings: the configured η first, then each sensitivity η.
     settings: Vec<Apprenticeship>,
-    /// (setting, N_φ, instance) of every job.
-    jobs: Vec<(usize, usize, usize)>,
+    /// (setting, N_φ, first instance, end of instances) of every job.
+    jobs: Vec<(usize, usize, usize, usize)>,
 }
 
 impl Plan {
@@ -132,9 +136,11 @@ impl Plan {
             .iter()
             .enumerate()
             .flat_map(|(s, c)| {
-                c.features
-                    .iter()
-                    .flat_map(move |&k| (0..c.instances).map(move |i| (s, k, i)))
+                c.features.iter().flat_map(move |&k| {
+                    (0..c.instances)
+                        .step_by(INSTANCES_PER_JOB)
+                        .map(move |i| (s, k, i, (i + INSTANCES_PER_JOB).min(c.instances)))
+                })
             })
             .collect();
         Ok(Plan {
@@ -164,26 +170,28 @@ impl Experiment for Plan {
     }
 
     fn run_job(&self, j: usize) -> Result<Table> {
-        let (s, k, i) = self.jobs[j];
+        let (s, k, i0, i1) = self.jobs[j];
         let cfg = &self.settings[s];
-        let inst = instance(cfg, k, self.seed, i as u64);
-        let hseed = derive_seed(self.seed, 1000 + k as u64, i as u64);
-        let e = robot(&inst, demonstration(cfg, &inst, Teacher::Expert, hseed));
-        let t = robot(&inst, demonstration(cfg, &inst, Teacher::Teaching, hseed));
         let mut out = Table::new(&JOB_COLUMNS);
-        out.push(vec![
-            Cell::Num(s as f64),
-            Cell::Num(k as f64),
-            Cell::Num(i as f64),
-            Cell::Num(e.regret),
-            Cell::Num(t.regret),
-            Cell::Num(e.kl),
-            Cell::Num(t.kl),
-            Cell::Num(e.theta_error),
-            Cell::Num(t.theta_error),
-            Cell::Num(e.demonstration_return),
-            Cell::Num(t.demonstration_return),
-        ]);
+        for i in i0..i1 {
+            let inst = instance(cfg, k, self.seed, i as u64);
+            let hseed = derive_seed(self.seed, 1000 + k as u64, i as u64);
+            let e = robot(&inst, demonstration(cfg, &inst, Teacher::Expert, hseed));
+            let t = robot(&inst, demonstration(cfg, &inst, Teacher::Teaching, hseed));
+            out.push(vec![
+                Cell::Num(s as f64),
+                Cell::Num(k as f64),
+                Cell::Num(i as f64),
+                Cell::Num(e.regret),
+                Cell::Num(t.regret),
+                Cell::Num(e.kl),
+                Cell::Num(t.kl),
+                Cell::Num(e.theta_error),
+                Cell::Num(t.theta_error),
+                Cell::Num(e.demonstration_return),
+                Cell::Num(t.demonstration_return),
+            ]);
+        }
         Ok(out)
     }
 
@@ -213,16 +221,18 @@ impl Experiment for Plan {
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
         super::check_columns(t, &JOB_COLUMNS)?;
-        let (s, k, i) = self.jobs[j];
-        let want = [s as f64, k as f64, i as f64];
-        if t.rows.len() != 1
-            || ["setting", "features", "instance"]
-                .iter()
-                .zip(want)
-                .any(|(c, w)| t.num(0, c) != Some(w))
+        let (s, k, i0, i1) = self.jobs[j];
+        let keys = |r: usize| [s as f64, k as f64, (i0 + r) as f64];
+        if t.rows.len() != i1 - i0
+            || (0..t.rows.len()).any(|r| {
+                ["setting", "features", "instance"]
+                    .iter()
+                    .zip(keys(r))
+                    .any(|(c, w)| t.num(r, c) != Some(w))
+            })
         {
             return Err(format!(
-                "not the one row of setting {s}, N_φ {k}, instance {i}"
+                "not the rows of setting {s}, N_φ {k}, instances {i0}..{i1}"
             ));
         }
         Ok(())
@@ -236,13 +246,16 @@ impl Experiment for Plan {
                     .jobs
                     .iter()
                     .zip(&parts)
-                    .filter(|((js, jk, _), _)| *js == s && *jk == k)
+                    .filter(|((js, jk, _, _), _)| *js == s && *jk == k)
                     .map(|(_, p)| p)
                     .collect();
                 for m in METRICS {
                     let col = |who: &str| -> Vec<f64> {
+                        let name = format!("{who}_{m}");
                         rows.iter()
-                            .map(|p| p.num(0, &format!("{who}_{m}")).unwrap_or(f64::NAN))
+                            .flat_map(|p| {
+                                (0..p.rows.len()).map(|r| p.num(r, &name).unwrap_or(f64::NAN))
+                            })
                             .collect()
                     };
                     let (e, t) = (col("expert"), col("teaching"));
@@ -274,9 +287,11 @@ impl Experiment for Plan {
 
     fn assemble_extra(&self, parts: &[Table]) -> Result<Vec<Table>> {
         let mut per = Table::new(&JOB_COLUMNS[1..]);
-        for ((s, _, _), p) in self.jobs.iter().zip(parts) {
+        for ((s, _, _, _), p) in self.jobs.iter().zip(parts) {
             if *s == 0 {
-                per.push(p.rows[0][1..].to_vec());
+                for row in &p.rows {
+                    per.push(row[1..].to_vec());
+                }
             }
         }
         Ok(vec![per])
