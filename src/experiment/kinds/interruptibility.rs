@@ -51,6 +51,10 @@ pub fn world_of(name: &str, field: &str) -> Result<World> {
     })
 }
 
+/// Agents trained per job: each from its own seeded stream, so the grouping changes no result; a few agents per
+/// job keep the journal's per-file cost small against the training.
+const AGENTS_PER_JOB: usize = 8;
+
 const JOB_COLUMNS: [&str; 9] = [
     "bin",
     "return",
@@ -161,17 +165,45 @@ impl<'a> Plan<'a> {
         self.cfg.learning.episodes.div_ceil(self.cfg.bin)
     }
 
-    /// (world index, learner index, agent) of job `j`.
-    fn of(&self, j: usize) -> (usize, usize, usize) {
-        let (nl, ns) = (self.cfg.learners.len(), self.cfg.seeds);
-        (j / (nl * ns), j / ns % nl, j % ns)
+    /// Jobs of one (world, learner).
+    fn jobs_per_pair(&self) -> usize {
+        self.cfg.seeds.div_ceil(AGENTS_PER_JOB)
     }
 
-    /// The parts of (world `wi`, learner `li`), one per agent.
-    fn agents<'p>(&self, parts: &'p [Table], wi: usize, li: usize) -> &'p [Table] {
+    /// (world index, learner index, first agent, end of agents) of job `j`.
+    fn of(&self, j: usize) -> (usize, usize, usize, usize) {
+        let (nl, nj) = (self.cfg.learners.len(), self.jobs_per_pair());
+        let s0 = j % nj * AGENTS_PER_JOB;
+        (
+            j / (nl * nj),
+            j / nj % nl,
+            s0,
+            (s0 + AGENTS_PER_JOB).min(self.cfg.seeds),
+        )
+    }
+
+    /// The job files cut into one table per agent (its bins), in agent order.
+    fn per_agent(&self, parts: &[Table]) -> Vec<Table> {
+        let bins = self.bins();
+        parts
+            .iter()
+            .flat_map(|p| {
+                p.rows.chunks(bins).map(|rows| {
+                    let mut t = Table::new(&JOB_COLUMNS);
+                    for r in rows {
+                        t.push(r.clone());
+                    }
+                    t
+                })
+            })
+            .collect()
+    }
+
+    /// The agents of (world `wi`, learner `li`), from [`Plan::per_agent`]'s tables.
+    fn agents<'p>(&self, agents: &'p [Table], wi: usize, li: usize) -> &'p [Table] {
         let ns = self.cfg.seeds;
         let first = (wi * self.cfg.learners.len() + li) * ns;
-        &parts[first..first + ns]
+        &agents[first..first + ns]
     }
 
     fn routes(world: World) -> &'static [Route] {
@@ -185,37 +217,40 @@ impl<'a> Plan<'a> {
 
 impl Experiment for Plan<'_> {
     fn jobs(&self) -> usize {
-        self.cfg.worlds.len() * self.cfg.learners.len() * self.cfg.seeds
+        self.cfg.worlds.len() * self.cfg.learners.len() * self.jobs_per_pair()
     }
 
     fn run_job(&self, j: usize) -> Result<Table> {
-        let (wi, li, s) = self.of(j);
+        let (wi, li, s0, s1) = self.of(j);
         let grid = &self.grids[wi];
-        let mut rng = job_rng(derive_seed(self.seed, (wi * 16 + li) as u64, s as u64), 0);
-        let t = train(grid, self.cfg.learners[li], &self.cfg.learning, &mut rng);
-        let v = grid.evaluate(&t.greedy());
         let flag = |b: bool| Cell::Num(b as u8 as f64);
         let mut out = Table::new(&JOB_COLUMNS);
         let (episodes, bin) = (self.cfg.learning.episodes, self.cfg.bin);
-        for b in 0..self.bins() {
-            let (lo, hi) = (b * bin, ((b + 1) * bin).min(episodes));
-            let ret = t.returns[lo..hi].iter().sum::<f64>() / (hi - lo) as f64;
-            let perf: Vec<f64> = t.performance[lo..hi].iter().flatten().copied().collect();
-            out.push(vec![
-                Cell::Num(b as f64),
-                Cell::Num(ret),
-                if perf.is_empty() {
-                    Cell::Empty
-                } else {
-                    Cell::Num(perf.iter().sum::<f64>() / perf.len() as f64)
-                },
-                Cell::Num(perf.len() as f64),
-                flag(v.without_event.entered_i),
-                flag(v.without_event.pressed),
-                flag(v.without_event.punished && !v.with_event.punished),
-                Cell::Num(v.expected_return),
-                Cell::Num(v.performance),
-            ]);
+        // Each agent from its own stream: the grouping of agents into jobs changes no result.
+        for s in s0..s1 {
+            let mut rng = job_rng(derive_seed(self.seed, (wi * 16 + li) as u64, s as u64), 0);
+            let t = train(grid, self.cfg.learners[li], &self.cfg.learning, &mut rng);
+            let v = grid.evaluate(&t.greedy());
+            for b in 0..self.bins() {
+                let (lo, hi) = (b * bin, ((b + 1) * bin).min(episodes));
+                let ret = t.returns[lo..hi].iter().sum::<f64>() / (hi - lo) as f64;
+                let perf: Vec<f64> = t.performance[lo..hi].iter().flatten().copied().collect();
+                out.push(vec![
+                    Cell::Num(b as f64),
+                    Cell::Num(ret),
+                    if perf.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Num(perf.iter().sum::<f64>() / perf.len() as f64)
+                    },
+                    Cell::Num(perf.len() as f64),
+                    flag(v.without_event.entered_i),
+                    flag(v.without_event.pressed),
+                    flag(v.without_event.punished && !v.with_event.punished),
+                    Cell::Num(v.expected_return),
+                    Cell::Num(v.performance),
+                ]);
+            }
         }
         Ok(out)
     }
@@ -241,18 +276,27 @@ impl Experiment for Plan<'_> {
         &["world", "learner", "route"]
     }
 
-    fn check_part(&self, _j: usize, t: &Table) -> std::result::Result<(), String> {
+    fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
         super::check_columns(t, &JOB_COLUMNS)?;
-        if t.rows.len() != self.bins() {
-            return Err(format!("{} rows, not {}", t.rows.len(), self.bins()));
+        let (_, _, s0, s1) = self.of(j);
+        let want = (s1 - s0) * self.bins();
+        if t.rows.len() != want {
+            return Err(format!(
+                "{} rows, not {want} ({} agents × {} bins)",
+                t.rows.len(),
+                s1 - s0,
+                self.bins()
+            ));
         }
-        match (0..t.rows.len()).find(|&i| t.num(i, "bin") != Some(i as f64)) {
-            Some(i) => Err(format!("row {i} is not bin {i}")),
+        let bins = self.bins();
+        match (0..t.rows.len()).find(|&i| t.num(i, "bin") != Some((i % bins) as f64)) {
+            Some(i) => Err(format!("row {i} is not bin {}", i % bins)),
             None => Ok(()),
         }
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
+        let parts = self.per_agent(&parts);
         let mut results = Table::new(&COLUMNS);
         for (wi, w) in self.cfg.worlds.iter().enumerate() {
             for (li, l) in self.cfg.learners.iter().enumerate() {
@@ -289,6 +333,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble_extra(&self, parts: &[Table]) -> Result<Vec<Table>> {
+        let parts = &self.per_agent(parts)[..];
         let mut curves = Table::new(&CURVE_COLUMNS);
         let mut fixed = Table::new(&ROUTE_COLUMNS);
         let (episodes, bin) = (self.cfg.learning.episodes, self.cfg.bin);
