@@ -7,25 +7,52 @@ use std::path::PathBuf;
 pub enum Error {
     /// A value that breaks a documented rule: `field` names what to change.
     #[error("{}: {}", one_line(.field), one_line(.message))]
-    Invalid { field: String, message: String },
+    Invalid {
+        /// The field, flag or key at fault.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// A file that could not be read or written.
     #[error("{}: {}", one_line(&.path.display().to_string()), one_line(&.source.to_string()))]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
     /// A configuration file that is not valid TOML or has unknown or mistyped keys.
     #[error("{}: {}", one_line(.path), one_line(.message))]
-    Config { path: String, message: String },
+    Config {
+        /// The file (and where in it).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A run whose results fail the checks its config states (e.g. a paper's values).
     #[error("{}: {}", one_line(.path), one_line(.message))]
-    Check { path: String, message: String },
+    Check {
+        /// The run's output folder.
+        path: String,
+        /// Which checks failed.
+        message: String,
+    },
     /// A durable store (the decision log) that could not be opened, read or written.
     #[error("decision log {}: {}", one_line(.path), one_line(.message))]
-    Store { path: String, message: String },
+    Store {
+        /// The store's file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
     /// A plot that could not be drawn.
     #[error("plot {}: {}", one_line(.path), one_line(.message))]
-    Plot { path: String, message: String },
+    Plot {
+        /// The plot's file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
 }
 
 impl Error {

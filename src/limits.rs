@@ -25,13 +25,21 @@ use crate::error::{Error, Result};
 
 /// What a single run may use.
 pub const MEMORY_BUDGET: u64 = 2 << 30;
+/// Sampled games of `cirl offswitch --mc`.
 pub const MAX_OFFSWITCH_MC: u64 = 10_000_000_000;
+/// Simulated actions of `cirl calibrate --mc`.
 pub const MAX_CALIBRATE_MC: u64 = 100_000_000;
+/// Episodes of `cirl solve --simulate`.
 pub const MAX_SIMULATE: u64 = 1_000_000_000;
+/// Recorded episodes of `cirl solve --histories`.
 pub const MAX_HISTORIES: usize = 10_000;
+/// A model's horizon.
 pub const MAX_HORIZON: usize = 100_000;
+/// Backups of exact value iteration.
 pub const MAX_EXACT_BACKUPS: usize = 100_000;
+/// Points of a discretised prior.
 pub const MAX_DISCRETISATION_POINTS: usize = 2_000;
+/// Entries of a tabular model's transition, observation or reward tables.
 pub const MAX_TABLE_ENTRIES: f64 = 5e7;
 /// A study's work in elementary steps (a particle's likelihood of one order, one state of a soft value
 /// iteration): about 10 minutes on two cores.

@@ -233,7 +233,9 @@ pub fn softplus(x: f64) -> f64 {
 /// A Gauss quadrature rule: nodes and weights.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// The nodes.
     pub nodes: Vec<f64>,
+    /// Their weights.
     pub weights: Vec<f64>,
 }
 

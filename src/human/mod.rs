@@ -39,16 +39,30 @@ pub enum Human {
     /// Allows iff U ≥ 0.
     Rational,
     /// πH(U) = 1/(1 + exp(−U/β)), β ≥ 0; β = 0 is rational, β → ∞ a coin flip.
-    Boltzmann { beta: f64 },
+    Boltzmann {
+        /// The noise β (0: rational).
+        beta: f64,
+    },
     /// Takes the better of allow / switch-off with probability p (allows with p if U ≥ 0, with 1 − p if U < 0).
-    PRational { p: f64 },
+    PRational {
+        /// The probability of the better choice.
+        p: f64,
+    },
     /// Allows with fixed probability p whatever U is.
-    Chance { p: f64 },
+    Chance {
+        /// The probability of allowing.
+        p: f64,
+    },
     /// A reviewer given by its two error rates: approves a good action (U ≥ 0) with probability
     /// `approve_good` and rejects a bad one (U < 0) with probability `catch_bad` (p-rational:p is
     /// `approve_good = catch_bad = p`). Reviewers of real permission prompts approve most of what they see:
     /// Anthropic reports 93% of Claude Code's prompts approved.
-    ErrorRates { approve_good: f64, catch_bad: f64 },
+    ErrorRates {
+        /// P(approve | U ≥ 0).
+        approve_good: f64,
+        /// P(reject | U < 0).
+        catch_bad: f64,
+    },
 }
 
 impl Human {

@@ -12,18 +12,26 @@ use crate::solvers::generalized::Solution;
 /// One step of an episode, for histories: what happened and the robot's belief over θ afterwards.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
+    /// The world state.
     pub state: usize,
+    /// The robot's action.
     pub robot: usize,
+    /// The human's action.
     pub human: usize,
+    /// The reward of the step.
     pub reward: f64,
+    /// The robot's belief over θ after it.
     pub belief: Vec<f64>,
 }
 
 /// A simulated episode: the true θ, the discounted return and what happened at each decision.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Episode {
+    /// The index of the true θ.
     pub theta: usize,
+    /// The episode's discounted return.
     pub discounted_return: f64,
+    /// Its decisions.
     pub steps: Vec<Step>,
 }
 

@@ -25,10 +25,15 @@ pub struct Returns {
 /// robot's belief after the update.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
+    /// The hidden state the decision was taken in.
     pub state: usize,
+    /// The action.
     pub action: usize,
+    /// The observation that followed.
     pub observation: usize,
+    /// The reward of (state, action).
     pub reward: f64,
+    /// The belief after the update.
     pub belief: Vec<f64>,
 }
 
