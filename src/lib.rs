@@ -39,7 +39,6 @@
 
 // Every public item carries docs (`cargo clippy -- -D warnings` turns a missing one into an error). The modules
 // marked `allow` below are the ones not yet documented item by item; each loses its mark when it is done.
-#[allow(missing_docs)]
 pub mod belief;
 pub mod error;
 #[allow(missing_docs)]
@@ -50,20 +49,15 @@ pub mod experiment;
 pub mod games;
 pub mod human;
 pub mod input;
-#[allow(missing_docs)]
 pub mod learn;
 pub mod limits;
-#[allow(missing_docs)]
 pub mod model;
 pub mod numerics;
-#[allow(missing_docs)]
 pub mod offswitch;
-#[allow(missing_docs)]
 pub mod output;
 pub mod rng;
 pub mod sim;
 pub mod solve;
-#[allow(missing_docs)]
 pub mod solvers;
 
 pub use error::{Error, Result};

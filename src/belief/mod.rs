@@ -23,18 +23,40 @@ pub const NORMAL_SPAN: f64 = 40.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prior {
     /// N(μ, σ²); σ = 0 is a point belief.
-    Normal { mu: f64, sigma: f64 },
+    Normal {
+        /// The mean μ.
+        mu: f64,
+        /// The standard deviation σ ≥ 0.
+        sigma: f64,
+    },
     /// Finitely many values with probabilities (sorted by value, probabilities > 0, summing to 1).
-    Discrete { values: Vec<f64>, probs: Vec<f64> },
+    Discrete {
+        /// The values, ascending.
+        values: Vec<f64>,
+        /// Their probabilities.
+        probs: Vec<f64>,
+    },
     /// Uniform on [lo, hi] (lo < hi).
-    Uniform { lo: f64, hi: f64 },
+    Uniform {
+        /// The lower end.
+        lo: f64,
+        /// The upper end.
+        hi: f64,
+    },
     /// A finite mixture: weights > 0 summing to 1.
     Mixture {
+        /// The components' weights.
         weights: Vec<f64>,
+        /// The components.
         components: Vec<Prior>,
     },
     /// The empirical distribution of samples read from a CSV column (each sample weighs 1/n).
-    Samples { values: Vec<f64>, source: String },
+    Samples {
+        /// The samples.
+        values: Vec<f64>,
+        /// Where they were read from (`csv:PATH#COLUMN`).
+        source: String,
+    },
 }
 
 fn finite(field: &str, x: f64) -> Result<f64> {

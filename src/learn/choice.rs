@@ -18,9 +18,13 @@ use nalgebra::{DMatrix, DVector};
 /// `x`, and the human chose option `chosen[k]` among them (counted from the choice's first).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Choices {
+    /// Features per option.
     pub dim: usize,
+    /// The options' features, row by row.
     pub x: Vec<f64>,
+    /// Choice k's options are rows `starts[k]..starts[k + 1]`.
     pub starts: Vec<usize>,
+    /// The option chosen in each choice, counted from the choice's first.
     pub chosen: Vec<u16>,
 }
 
@@ -45,10 +49,12 @@ impl Choices {
         self.chosen.push(chosen as u16);
     }
 
+    /// The number of choices.
     pub fn len(&self) -> usize {
         self.chosen.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.chosen.is_empty()
     }
@@ -155,11 +161,13 @@ pub struct Laplace {
     pub mode: Vec<f64>,
     /// The covariance, (−∇² log posterior)⁻¹ at the mode.
     pub cov: DMatrix<f64>,
-    /// The log-likelihood at the mode, and of the chooser at random (w = 0).
+    /// The log-likelihood at the mode.
     pub log_lik: f64,
+    /// The log-likelihood of a chooser at random (w = 0).
     pub log_lik_random: f64,
-    /// Newton steps taken, and whether the gradient vanished (to 1e-9 per choice).
+    /// Newton steps taken.
     pub iterations: usize,
+    /// Whether the gradient vanished (to 1e-9 per choice).
     pub converged: bool,
 }
 

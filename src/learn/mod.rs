@@ -23,12 +23,17 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Learner {
+    /// Off-policy Q-learning (Watkins): safely interruptible (Orseau & Armstrong 2016).
     QLearning,
+    /// On-policy SARSA: learns to avoid interruptions.
     Sarsa,
+    /// SARSA that updates with the action it would have taken when an interruption overrides it: safely
+    /// interruptible.
     SafeSarsa,
 }
 
 impl Learner {
+    /// The name configs use.
     pub fn name(&self) -> &'static str {
         match self {
             Learner::QLearning => "q-learning",
@@ -43,15 +48,22 @@ impl Learner {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
+    /// Training episodes.
     pub episodes: usize,
+    /// The learning rate α ∈ (0, 1].
     pub alpha: f64,
+    /// The discount γ.
     pub gamma: f64,
+    /// Exploration ε at the start.
     pub epsilon_start: f64,
+    /// Exploration ε once decayed.
     pub epsilon_end: f64,
+    /// The fraction of the episodes over which ε decays.
     pub decay: f64,
 }
 
 impl Schedule {
+    /// Refuses a schedule that cannot train (naming the `learning.` field).
     pub fn check(&self) -> Result<()> {
         let bad = |f: &str, m: &str| Err(Error::invalid(format!("learning.{f}"), m.to_string()));
         if self.episodes == 0 {

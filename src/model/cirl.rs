@@ -27,7 +27,9 @@ use crate::numerics::logistic;
 /// When the human moves relative to the robot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timing {
+    /// Both move at once: the human's action cannot depend on the robot's.
     Simultaneous,
+    /// The robot moves first and the human responds to its action.
     HumanResponds,
 }
 
@@ -57,26 +59,42 @@ struct ReducedAction {
 /// A tabular CIRL game. Tables: T\[s\]\[h\]\[r\]\[s'\], R\[θ\]\[s\]\[h\]\[r\] (expected immediate reward).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CirlGame {
+    /// The game's name.
     pub name: String,
+    /// World state names (observed by both).
     pub states: Vec<String>,
+    /// The human's action names.
     pub human_actions: Vec<String>,
+    /// The robot's action names.
     pub robot_actions: Vec<String>,
+    /// Names of the reward parameters θ (known to the human only).
     pub thetas: Vec<String>,
+    /// T\[s\]\[h\]\[r\]\[s'\] = P(s' | s, a^H = h, a^R = r).
     pub t: Table4,
+    /// R\[θ\]\[s\]\[h\]\[r\]: the expected immediate reward.
     pub r: Table4,
+    /// The prior over θ.
     pub prior: Vec<f64>,
+    /// The initial distribution over world states.
     pub initial_state: Vec<f64>,
+    /// The discount γ ∈ (0, 1].
     pub discount: f64,
+    /// Number of decisions (`None`: infinite horizon, needs γ < 1).
     pub horizon: Option<usize>,
+    /// When the human moves relative to the robot.
     pub timing: Timing,
+    /// Who the human is.
     pub human: Human,
 }
 
 /// Sizes of a game's POMDP reduction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ReductionSize {
+    /// States (world state × θ).
     pub states: usize,
+    /// Actions (robot action × the human's decision rule).
     pub actions: usize,
+    /// Observations.
     pub observations: usize,
 }
 

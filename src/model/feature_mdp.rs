@@ -13,13 +13,16 @@ pub struct Mdp {
     pub next: Vec<Vec<usize>>,
     /// phi\[s\]: the features of state s.
     pub phi: Vec<Vec<f64>>,
+    /// The start state.
     pub start: usize,
+    /// Steps per trajectory.
     pub horizon: usize,
 }
 
 /// The exact quantities of the MaxEnt trajectory distribution for a reward vector.
 #[derive(Debug, Clone)]
 pub struct SoftSolution {
+    /// The log partition function over trajectories.
     pub log_z: f64,
     /// Expected feature counts.
     pub mu: Vec<f64>,
@@ -38,9 +41,11 @@ fn logsumexp(x: &[f64]) -> f64 {
 }
 
 impl Mdp {
+    /// The number of states.
     pub fn n_states(&self) -> usize {
         self.next.len()
     }
+    /// The number of features.
     pub fn n_features(&self) -> usize {
         self.phi.first().map_or(0, Vec::len)
     }

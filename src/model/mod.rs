@@ -22,9 +22,13 @@ pub const PROB_TOL: f64 = 1e-9;
 /// An explicit POMDP. Tables are dense and indexed `[a][s][s']`, `[a][s'][o]`, `[a][s]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tabular {
+    /// The model's name.
     pub name: String,
+    /// State names.
     pub states: Vec<String>,
+    /// Action names.
     pub actions: Vec<String>,
+    /// Observation names.
     pub observations: Vec<String>,
     /// T\[a\]\[s\][s'] = P(s' | s, a).
     pub t: Vec<Vec<Vec<f64>>>,
@@ -32,6 +36,7 @@ pub struct Tabular {
     pub o: Vec<Vec<Vec<f64>>>,
     /// R\[a\]\[s\]: expected immediate reward of taking a in s.
     pub r: Vec<Vec<f64>>,
+    /// The discount γ ∈ (0, 1].
     pub discount: f64,
     /// Number of decisions for a finite-horizon problem (`None`: infinite horizon, needs γ < 1).
     pub horizon: Option<usize>,
@@ -43,12 +48,15 @@ pub struct Tabular {
 }
 
 impl Tabular {
+    /// |S|.
     pub fn n_states(&self) -> usize {
         self.states.len()
     }
+    /// |A|.
     pub fn n_actions(&self) -> usize {
         self.actions.len()
     }
+    /// |O|.
     pub fn n_observations(&self) -> usize {
         self.observations.len()
     }

@@ -44,17 +44,27 @@ pub enum HumanKind {
 /// A PO-OSG with observation labels mapped to indices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Posg {
+    /// The game's name.
     pub name: String,
+    /// Who the human is.
     pub human: HumanKind,
+    /// Size of the human's message set (1: no talk).
     pub messages_h: usize,
+    /// Size of the assistant's message set (1: no talk).
     pub messages_a: usize,
+    /// The prior over states.
     pub p: Vec<f64>,
+    /// The common payoff if the action goes through, per state.
     pub u_act: Vec<f64>,
+    /// The common payoff otherwise, per state.
     pub u_off: Vec<f64>,
     /// The human's observation (an index into `obs_h_labels`) in every state.
     pub obs_h: Vec<usize>,
+    /// The assistant's observation (an index into `obs_a_labels`) in every state.
     pub obs_a: Vec<usize>,
+    /// The human's observation labels.
     pub obs_h_labels: Vec<String>,
+    /// The assistant's observation labels.
     pub obs_a_labels: Vec<String>,
 }
 
@@ -222,12 +232,15 @@ impl Posg {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// The number of states.
     pub fn n_states(&self) -> usize {
         self.p.len()
     }
+    /// The number of human observations.
     pub fn n_obs_h(&self) -> usize {
         self.obs_h_labels.len()
     }
+    /// The number of assistant observations.
     pub fn n_obs_a(&self) -> usize {
         self.obs_a_labels.len()
     }

@@ -96,7 +96,9 @@ pub struct Moments {
 /// Theorem 2's terms for a normal belief.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Theorem2 {
+    /// E\[πH\].
     pub e_pi: f64,
+    /// E\[π̇H\] (`None` where the belief is a point mass at a jump of πH).
     pub e_pi_dot: Option<f64>,
     /// Pr(C): the probability that the human overrides the robot's prior choice.
     pub pr_correction: f64,
@@ -107,8 +109,11 @@ pub struct Theorem2 {
 /// The values of one off-switch game and the robot's decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Values {
+    /// Value of acting: E\[U\].
     pub v_act: f64,
+    /// Value of waiting: E\[U·πH(U)\] − c.
     pub v_wait: f64,
+    /// Value of switching off: 0.
     pub v_off: f64,
     /// Δ = v_wait − max(v_act, v_off): the incentive to defer.
     pub delta: f64,
@@ -120,10 +125,13 @@ pub struct Values {
     pub tied: Vec<Move>,
     /// The tie tolerance used: TIE_RTOL × the prior's scale.
     pub tie_tol: f64,
+    /// The cost c of asking.
     pub cost: f64,
     /// E\[πH\]: the probability the human allows the action when asked.
     pub p_allow: f64,
+    /// Theorem 2's terms (a normal belief).
     pub theorem2: Option<Theorem2>,
+    /// How the expectations were computed (closed form, quadrature, …).
     pub method: &'static str,
 }
 
@@ -353,10 +361,15 @@ fn sharp_rule() -> &'static SharpRule {
 /// The expectations of a Boltzmann human under a normal belief.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NormalBoltzmann {
+    /// E\[πH\].
     pub e_pi: f64,
+    /// E\[U·πH\].
     pub e_u_pi: f64,
+    /// E\[U·(1 − πH)\].
     pub e_u_not_pi: f64,
+    /// E\[π̇H\].
     pub e_pi_dot: f64,
+    /// The quadrature or closed form used.
     pub method: &'static str,
 }
 
@@ -685,17 +698,22 @@ pub use crate::numerics::Estimate;
 /// Monte Carlo estimates of the game's values from sampled games.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct McValues {
+    /// Games sampled.
     pub games: u64,
+    /// The value of acting.
     pub v_act: Estimate,
+    /// The value of waiting.
     pub v_wait: Estimate,
     /// Δ estimated as mean(W) − max(mean(U), 0), with the standard error of W − U or of W accordingly.
     pub delta: Estimate,
+    /// The probability the human allows.
     pub p_allow: Estimate,
 }
 
 /// Running sums of a batch of sampled games (mergeable, so batches can run in parallel).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct McSums {
+    /// Games summed.
     pub n: u64,
     /// The games are summed in standard units z = (U − m)/k, with m and k the prior's mean and spread (σ for a
     /// normal belief), so no sum overflows or cancels whatever the belief's magnitude.

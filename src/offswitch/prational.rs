@@ -15,13 +15,17 @@ use crate::numerics::{norm_cdf, norm_pdf};
 /// Theorem 9's statistics and the threshold p*.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PRational {
+    /// P(U ≥ 0).
     pub p_plus: f64,
+    /// P(U < 0).
     pub p_minus: f64,
-    /// E[U | U ≥ 0] and E[U | U < 0] (0 where the sign has no mass).
+    /// E\[U | U ≥ 0\] (0 where the sign has no mass).
     pub e_plus: f64,
+    /// E\[U | U < 0\] (0 where the sign has no mass).
     pub e_minus: f64,
-    /// The threshold of p above which waiting beats acting, and beats switching off.
+    /// The threshold of p above which waiting beats acting.
     pub p_star_vs_act: Option<f64>,
+    /// The threshold of p above which waiting beats switching off.
     pub p_star_vs_off: Option<f64>,
     /// Waiting is optimal iff p ≥ p_star (`None`: U = 0 surely, every move ties; above 1: never optimal).
     pub p_star: Option<f64>,

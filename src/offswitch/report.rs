@@ -79,7 +79,7 @@ pub struct Theorem2Terms {
 /// Theorem 9 (Wängberg et al. 2017) for a p-rational human.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PRationalTerms {
-    /// Waiting is optimal iff p ≥ p* (none: never).
+    /// Waiting is optimal iff p ≥ p* (none: U = 0 surely and every move ties; above 1: never optimal).
     pub p_star: Option<f64>,
     /// The threshold against acting.
     pub p_star_vs_act: Option<f64>,
@@ -89,16 +89,17 @@ pub struct PRationalTerms {
     pub theorem9: Theorem9,
 }
 
-/// Theorem 9's terms: P(U > 0), P(U < 0), E\[U⁺\], E\[U⁻\] and the expected utilities of acting and waiting.
+/// Theorem 9's terms: P(U ≥ 0), P(U < 0), the conditional means of each sign and the expected utilities of acting
+/// and waiting.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Theorem9 {
-    /// P(U > 0).
+    /// P(U ≥ 0).
     pub p_plus: f64,
     /// P(U < 0).
     pub p_minus: f64,
-    /// E\[U⁺\].
+    /// E\[U | U ≥ 0\].
     pub e_plus: f64,
-    /// E\[U⁻\].
+    /// E\[U | U < 0\].
     pub e_minus: f64,
     /// E\[U\] of acting.
     pub e_u_act: f64,

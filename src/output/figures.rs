@@ -15,13 +15,17 @@ fn pe<E: std::fmt::Debug>(e: E) -> String {
 
 /// One panel of a trajectory figure: a reward map and paths over it.
 pub struct GridPanel {
+    /// The panel's title.
     pub title: String,
+    /// The grid's side.
     pub size: usize,
     /// reward[y·size + x].
     pub reward: Vec<f64>,
     /// (label, colour index, cells visited in order, starting from `start`).
     pub paths: Vec<(String, usize, Vec<usize>)>,
+    /// The start cell.
     pub start: usize,
+    /// Points marked with a cross (x, y in cells), e.g. the reward features' centres.
     pub centres: Vec<(f64, f64)>,
 }
 
@@ -147,13 +151,17 @@ pub fn trajectories(
 
 /// One group of bars: a label and (series label, mean, 95% half-width) per bar.
 pub struct BarGroup {
+    /// The group's label.
     pub label: String,
+    /// (series label, mean, 95% half-width) per bar.
     pub bars: Vec<(String, f64, f64)>,
 }
 
 /// One panel of a bar chart.
 pub struct BarPanel {
+    /// The panel's title.
     pub title: String,
+    /// Its groups of bars.
     pub groups: Vec<BarGroup>,
 }
 

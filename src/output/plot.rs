@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 pub struct Plot {
     /// "heatmap" (Δ over x × y with the Δ = 0 frontier) or "lines" (a column against x).
     pub kind: String,
+    /// The column along the x axis.
     pub x: String,
     /// heatmap: the second axis; lines: the plotted column (default "delta").
     pub y: Option<String>,
@@ -33,6 +34,7 @@ pub struct Plot {
     pub levels: Vec<f64>,
     /// Output file stem (default: kind_x_y).
     pub file: Option<String>,
+    /// The plot's title (default: from the run's title).
     pub title: Option<String>,
     /// Draw from the experiment's further table of this name (e.g. "curves") rather than its results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +46,7 @@ const PANEL_H: u32 = 440;
 const BAR_W: u32 = 140;
 const FONT: &str = "sans-serif";
 
+/// Registers the embedded font with plotters (once per process; every plot calls it).
 pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -120,6 +123,7 @@ pub fn draw(
 
 /// A figure that can draw itself on any plotters backend.
 pub trait Figure {
+    /// Draws the figure on `root`.
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,

@@ -9,9 +9,13 @@ use crate::error::Result;
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A number.
     Num(f64),
+    /// A text.
     Text(String),
+    /// A flag (CSV: true / false).
     Bool(bool),
+    /// Nothing (CSV: an empty field).
     Empty,
 }
 
@@ -66,11 +70,14 @@ impl From<bool> for Cell {
 /// Rows of cells under named columns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
+    /// The column names.
     pub columns: Vec<String>,
+    /// The rows, a cell per column.
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
+    /// An empty table with these columns.
     pub fn new(columns: &[&str]) -> Self {
         Table {
             columns: columns.iter().map(|c| c.to_string()).collect(),

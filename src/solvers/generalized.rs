@@ -62,6 +62,7 @@ pub struct Plan {
 /// One stage's value function: per state, vectors over θ with their plans.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
+    /// sets\[s\]: the vectors over θ of world state s, each with its plan.
     pub sets: Vec<Vec<(Vec<f64>, Plan)>>,
 }
 
@@ -90,6 +91,7 @@ impl Stage {
 /// The solution: stages\[0\] is the first decision; stages\[t\] has horizon − t decisions left.
 #[derive(Debug, Clone)]
 pub struct Solution {
+    /// The stages, first decision first.
     pub stages: Vec<Stage>,
     /// Value from the initial state distribution and the prior.
     pub value: f64,

@@ -20,6 +20,7 @@ pub struct MdpSolution {
     pub policy: Vec<usize>,
     /// Σ_s b0(s)·V(s).
     pub value: f64,
+    /// Value-iteration sweeps.
     pub iterations: usize,
     /// Bound on |value − the infinite-horizon value| (0 for a finite horizon).
     pub error_bound: f64,

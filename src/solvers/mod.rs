@@ -45,7 +45,9 @@ pub fn backups_to_tolerance(rmax: f64, discount: f64, tolerance: f64) -> Result<
 /// A value function as a set of alpha vectors, each with the action that starts its conditional plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlphaSet {
+    /// The vectors, one value per state.
     pub vectors: Vec<Vec<f64>>,
+    /// The action that starts each vector's plan.
     pub actions: Vec<usize>,
 }
 
@@ -72,10 +74,12 @@ impl AlphaSet {
         self.actions[self.best(b).1]
     }
 
+    /// The number of vectors.
     pub fn len(&self) -> usize {
         self.vectors.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.vectors.is_empty()
     }

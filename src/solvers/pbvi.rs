@@ -27,10 +27,15 @@ use crate::rng::job_rng;
 /// Options of PBVI.
 #[derive(Debug, Clone)]
 pub struct PbviOptions {
+    /// Belief points to expand to.
     pub max_beliefs: usize,
+    /// Stop when the gap between the bounds at the initial belief is below it (discounted models).
     pub tolerance: f64,
+    /// Most backup rounds.
     pub max_iterations: usize,
+    /// Most wall-clock seconds.
     pub max_seconds: f64,
+    /// The seed of the belief expansion.
     pub seed: u64,
 }
 
@@ -54,9 +59,13 @@ pub struct PbviSolution {
     pub alphas: AlphaSet,
     /// Per-decision lower-bound sets, first decision first (one stationary set without a horizon).
     pub stages: Vec<AlphaSet>,
+    /// The lower bound on the value at the initial belief (the policy's value).
     pub lower: f64,
+    /// The upper bound (FIB + sawtooth).
     pub upper: f64,
+    /// Belief points used.
     pub beliefs: usize,
+    /// Backup rounds.
     pub iterations: usize,
 }
 

@@ -27,7 +27,9 @@ use crate::rng::job_rng;
 /// A deterministic assistant policy: message\[o_A\], action\[o_A\]\[m_H\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AssistantPolicy {
+    /// The message sent per assistant observation.
     pub message: Vec<usize>,
+    /// The move per (assistant observation, human message).
     pub action: Vec<Vec<Move>>,
 }
 
@@ -35,7 +37,9 @@ pub struct AssistantPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Response {
+    /// Leave the assistant on.
     On,
+    /// Switch it off.
     Off,
     /// ON and OFF pay the same here (including: the assistant never waits here).
     Either,
@@ -44,29 +48,38 @@ pub enum Response {
 /// A human policy: message\[o_H\], response\[o_H\]\[m_A\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HumanPolicy {
+    /// The message sent per human observation.
     pub message: Vec<usize>,
+    /// The response per (human observation, assistant message).
     pub response: Vec<Vec<Response>>,
 }
 
 /// What the solvers return.
 #[derive(Debug, Clone, Serialize)]
 pub struct Solution {
+    /// The common payoff of the reported pair.
     pub value: f64,
+    /// The reported assistant policy (the most deferential optimal one).
     pub assistant: AssistantPolicy,
+    /// The human's best response to it.
     pub human: HumanPolicy,
     /// Optimal (assistant, human) pairs in the full deterministic policy space (`None` for the heuristic).
     pub optimal_pairs: Option<f64>,
     /// Optimal assistant policies (`None` for the heuristic).
     pub optimal_assistant_policies: Option<u64>,
-    /// P(the assistant waits) under the reported pair, and its range over all optimal pairs.
+    /// P(the assistant waits) under the reported pair.
     pub p_wait: f64,
+    /// Its least value over all optimal pairs (`None` for the heuristic).
     pub p_wait_min: Option<f64>,
+    /// Its largest value over all optimal pairs (`None` for the heuristic).
     pub p_wait_max: Option<f64>,
-    /// The best value when the assistant always waits (and chooses its messages), and the full-information bound.
+    /// The best value when the assistant always waits (and chooses its messages).
     pub always_wait_value: Option<f64>,
+    /// The full-information bound (the human knows the state).
     pub full_information_value: f64,
     /// Assistant policies evaluated.
     pub evaluated: u64,
+    /// What ran (exact enumeration or the heuristic).
     pub method: &'static str,
     /// Tie tolerance on values.
     pub tie_tol: f64,
