@@ -485,12 +485,12 @@ pub struct Report {
     #[serde(skip)]
     solution: Solution,
     #[serde(skip)]
-    policy_names: PolicyNames,
+    game_names: Option<GameNames>,
 }
 
-/// Names the policy export needs (the game's or the tabular model's).
+/// The CIRL game's names, which the export of its plans needs (alpha vectors take theirs from their model).
 #[derive(Debug, Clone)]
-struct PolicyNames {
+struct GameNames {
     model: String,
     thetas: Vec<String>,
     states: Vec<String>,
@@ -641,22 +641,15 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             sol.iterations
         ));
     }
-    let policy_names = match (tabular, game) {
-        (Some(m), _) => PolicyNames {
-            model: m.name.clone(),
-            thetas: vec![],
-            states: m.states.clone(),
-            human_actions: vec![],
-            robot_actions: m.actions.clone(),
-        },
-        (None, Some(g)) => PolicyNames {
+    let game_names = match (&sol.policy, game) {
+        (Policy::Plans(_), Some(g)) => Some(GameNames {
             model: g.name.clone(),
             thetas: g.thetas.clone(),
             states: g.states.clone(),
             human_actions: g.human_actions.clone(),
             robot_actions: g.robot_actions.clone(),
-        },
-        (None, None) => unreachable!("a tabular model's solution has a tabular policy"),
+        }),
+        _ => None,
     };
     Ok(Report {
         model: model.name().to_string(),
@@ -681,7 +674,7 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         tolerance_met,
         notes,
         solution: sol,
-        policy_names,
+        game_names,
     })
 }
 
@@ -808,10 +801,10 @@ struct NextEntry<'a> {
     vector: usize,
 }
 
-fn alpha_export<'a>(n: &'a PolicyNames, stages: &'a [AlphaSet]) -> Export<'a> {
+fn alpha_export<'a>(m: &'a Tabular, stages: &'a [AlphaSet]) -> Export<'a> {
     Export::Alpha {
         kind: "alpha-vectors",
-        model: &n.model,
+        model: &m.name,
         note: ALPHA_NOTE,
         stages: stages
             .iter()
@@ -820,65 +813,70 @@ fn alpha_export<'a>(n: &'a PolicyNames, stages: &'a [AlphaSet]) -> Export<'a> {
                     .iter()
                     .zip(&st.actions)
                     .map(|(v, a)| AlphaEntry {
-                        action: &n.robot_actions[*a],
+                        action: &m.actions[*a],
                         alpha: v,
                     })
                     .collect()
             })
             .collect(),
-        states: &n.states,
+        states: &m.states,
     }
 }
 
 impl Serialize for PolicyExport<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let r = self.0;
-        let n = &r.policy_names;
         let export = match &r.solution.policy {
-            Policy::Alpha { stages, .. } | Policy::Observed { stages, .. } => {
-                alpha_export(n, stages)
+            Policy::Alpha { model, stages } | Policy::Observed { model, stages } => {
+                alpha_export(model, stages)
             }
-            Policy::Plans(sol) => Export::Plans {
-                kind: "cirl-plans",
-                model: &n.model,
-                note: PLANS_NOTE,
-                stages: sol
-                    .stages
-                    .iter()
-                    .map(|st| {
-                        st.sets
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, set)| !set.is_empty())
-                            .map(|(s, set)| StatePlans {
-                                state: &n.states[s],
-                                vectors: set
-                                    .iter()
-                                    .map(|(v, p)| PlanEntry {
-                                        alpha: v,
-                                        human: &p.human,
-                                        // Sparse: a dense table would hold |A^H|·|S| entries per vector,
-                                        // nearly all unused.
-                                        next: p
-                                            .next
-                                            .iter()
-                                            .enumerate()
-                                            .filter(|(_, i)| **i != generalized::NONE)
-                                            .map(|(k, &i)| NextEntry {
-                                                human: &n.human_actions[k / n.states.len()],
-                                                state: &n.states[k % n.states.len()],
-                                                vector: i,
-                                            })
-                                            .collect(),
-                                        robot: &n.robot_actions[p.robot],
-                                    })
-                                    .collect(),
-                            })
-                            .collect()
-                    })
-                    .collect(),
-                thetas: &n.thetas,
-            },
+            Policy::Plans(sol) => {
+                let n = r
+                    .game_names
+                    .as_ref()
+                    .expect("plans come from a CIRL game, whose names run() keeps");
+                Export::Plans {
+                    kind: "cirl-plans",
+                    model: &n.model,
+                    note: PLANS_NOTE,
+                    stages: sol
+                        .stages
+                        .iter()
+                        .map(|st| {
+                            st.sets
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, set)| !set.is_empty())
+                                .map(|(s, set)| StatePlans {
+                                    state: &n.states[s],
+                                    vectors: set
+                                        .iter()
+                                        .map(|(v, p)| PlanEntry {
+                                            alpha: v,
+                                            human: &p.human,
+                                            // Sparse: a dense table would hold |A^H|·|S| entries per vector,
+                                            // nearly all unused.
+                                            next: p
+                                                .next
+                                                .iter()
+                                                .enumerate()
+                                                .filter(|(_, i)| **i != generalized::NONE)
+                                                .map(|(k, &i)| NextEntry {
+                                                    human: &n.human_actions[k / n.states.len()],
+                                                    state: &n.states[k % n.states.len()],
+                                                    vector: i,
+                                                })
+                                                .collect(),
+                                            robot: &n.robot_actions[p.robot],
+                                        })
+                                        .collect(),
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                    thetas: &n.thetas,
+                }
+            }
             Policy::None => Export::None {
                 kind: "none",
                 note: "the full-information solver has no robot policy to export",

@@ -9,7 +9,8 @@
 //!
 //! let prior = Prior::parse("normal:0,1").unwrap();
 //! let human = Human::parse("rational").unwrap();
-//! let r = Report::new(&prior, &human, 0.0, Some(20_000), 1).unwrap();
+//! let values = cirl::offswitch::values(&prior, &human, 0.0).unwrap();
+//! let r = Report::new(&prior, &human, values, Some(20_000), 1).unwrap();
 //! assert_eq!(r.decision, Move::Wait);
 //! let mc = r.monte_carlo.unwrap();
 //! assert!(mc.v_wait.ci_low <= r.v_wait && r.v_wait <= mc.v_wait.ci_high);
@@ -17,7 +18,7 @@
 
 use serde::Serialize;
 
-use super::{McValues, Move, prational};
+use super::{McValues, Move, Values, prational};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
@@ -108,15 +109,16 @@ pub struct Theorem9 {
 }
 
 impl Report {
-    /// The report of one game; `mc` sampled games (seeded by `seed`, any thread count) check the values.
+    /// The report of one game from its [`super::values`]; `mc` sampled games (seeded by `seed`, any thread
+    /// count) check them.
     pub fn new(
         prior: &Prior,
         human: &Human,
-        cost: f64,
+        v: Values,
         mc: Option<u64>,
         seed: u64,
     ) -> Result<Report> {
-        let v = super::values(prior, human, cost)?;
+        let cost = v.cost;
         let monte_carlo = match mc {
             Some(0) => {
                 return Err(Error::invalid(

@@ -317,9 +317,8 @@ fn offswitch_cmd(
 ) -> Result<()> {
     let prior = Prior::parse(prior).map_err(|e| rename(e, "--prior"))?;
     let human = Human::parse(human).map_err(|e| rename(e, "--human"))?;
-    // Checked here so that a bad cost names its flag; the report computes the same values again.
-    cirl::offswitch::values(&prior, &human, cost).map_err(|e| rename(e, "--cost"))?;
-    let r = cirl::offswitch::report::Report::new(&prior, &human, cost, mc, seed)?;
+    let v = cirl::offswitch::values(&prior, &human, cost).map_err(|e| rename(e, "--cost"))?;
+    let r = cirl::offswitch::report::Report::new(&prior, &human, v, mc, seed)?;
     if json {
         return render::json_sorted(&r);
     }
