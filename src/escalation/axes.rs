@@ -19,19 +19,30 @@ use crate::human::Human;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Axis {
+    /// c, the cost of asking.
     AskCost,
+    /// h, the cost of a hand-over.
     HandoverCost,
+    /// The reviewer's P(approve | good action).
     ApproveGood,
+    /// The reviewer's P(reject | bad action).
     CatchBad,
+    /// The Boltzmann reviewer's β.
     Beta,
+    /// The error-rate reviewer's p.
     P,
+    /// How many times as likely every class's loss tail is.
     TailWeight,
+    /// How many times as severe every class's loss tail is.
     TailSeverity,
+    /// The agent's expected calibration error.
     Ece,
+    /// How well the agent's confidence separates good from bad actions.
     Auroc,
 }
 
 impl Axis {
+    /// The one spelling of the axis (card, `--axis`, `[robustness]`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Axis::AskCost => "ask-cost",

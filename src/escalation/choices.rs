@@ -61,8 +61,11 @@ impl Offer {
 /// The choices of a log: those between options with values, and those with features (one set of names).
 #[derive(Debug, Clone, Default)]
 pub struct Logged {
+    /// The choices between options with values.
     pub values: Choices,
+    /// The choices between options with features.
     pub features: Choices,
+    /// The feature names (those of the first record with features).
     pub names: Vec<String>,
     /// The first record whose feature names differ from the earlier ones': (its time in ms, its names).
     pub mismatch: Option<(i64, Vec<String>)>,
@@ -117,6 +120,7 @@ impl Logged {
 /// The reviewer as a Boltzmann-rational chooser between options with values.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoltzmannFit {
+    /// The choices fitted.
     pub choices: u64,
     /// Options offered, over all choices.
     pub options: u64,
@@ -153,18 +157,26 @@ pub fn auto_is_boltzmann(human: &Human) -> bool {
 /// One feature's weight in the human's choices.
 #[derive(Debug, Clone, Serialize)]
 pub struct Weight {
+    /// The feature's name.
     pub feature: String,
+    /// Its weight's posterior (Laplace approximation).
     pub weight: Posterior,
 }
 
 /// What the human's choices between options with features weigh.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreferenceFit {
+    /// The choices fitted.
     pub choices: u64,
+    /// Options offered, over all choices.
     pub options: u64,
+    /// Each feature's weight.
     pub weights: Vec<Weight>,
+    /// The prior, in words.
     pub prior: String,
+    /// The share of choices where the human chose the option the fit ranks first.
     pub hit_rate: f64,
+    /// McFadden's pseudo-R², 1 − ln L / ln L(chance).
     pub pseudo_r2: f64,
 }
 

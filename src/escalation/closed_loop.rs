@@ -46,17 +46,23 @@ pub enum AgentShift {
 /// A closed-loop run.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// The scenario the simulated agent really follows.
     pub truth: Scenario,
-    /// The prior scenario and its TOML text (the re-issued scenarios are written from it).
+    /// The prior scenario (the re-issued scenarios are written from it).
     pub prior: Scenario,
+    /// The prior scenario's TOML text.
     pub prior_text: String,
-    /// Actions in all, and between refits.
+    /// Actions in all.
     pub actions: u64,
+    /// Actions between refits.
     pub every: u64,
-    /// Shares of the calls that ran, and of those the reviewer rejected, whose outcome is logged.
+    /// The share of the calls that ran whose outcome is logged.
     pub seen_ran: f64,
+    /// The share of the calls the reviewer rejected whose outcome is logged.
     pub seen_rejected: f64,
+    /// Whose overconfidence the agent has.
     pub agent_shift: AgentShift,
+    /// The settings of every fit.
     pub fit: Settings,
     /// A planted change: after this many actions the agent follows another truth (same classes).
     pub change: Option<Change>,
@@ -70,6 +76,7 @@ pub struct Spec {
 pub struct Change {
     /// The actions before the change.
     pub after: u64,
+    /// The scenario the agent follows after it.
     pub truth: Scenario,
 }
 
@@ -101,7 +108,9 @@ impl Spec {
 pub struct Posterior {
     /// `p_bad <class>`, `approve_good` or `catch_bad`.
     pub quantity: String,
+    /// Its true value.
     pub truth: f64,
+    /// Its posterior (none before the first fit).
     pub estimate: Option<fit::Posterior>,
     /// The drift check of the calls since the last refit against those before them ([`fit::compare`]): whether
     /// it moved this quantity (none when it was not compared: the first two rounds, or too few outcomes).
@@ -120,15 +129,19 @@ impl Posterior {
 /// issued from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Round {
+    /// The run's seed (its index).
     pub seed: u64,
+    /// The refit's number (0: the prior's card).
     pub round: u64,
     /// Actions logged so far.
     pub actions: u64,
     /// The card's regret per action against the oracle card, both evaluated exactly under the truth.
     pub regret: f64,
-    /// Under the truth, per action: asks, and bad irreversible actions stopped.
+    /// Under the truth, per action: asks.
     pub ask_rate: f64,
+    /// Under the truth, per action: bad irreversible actions stopped.
     pub harms_prevented_rate: f64,
+    /// Every learnt quantity, in the order of [`Spec::quantities`].
     pub posteriors: Vec<Posterior>,
 }
 

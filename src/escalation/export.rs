@@ -89,8 +89,11 @@ pub fn claude_rules_at(k: &super::ClassCard) -> (Vec<String>, Vec<(String, bool)
 /// What each export cannot express, class by class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportNote {
+    /// The runtime whose export it concerns.
     pub runtime: String,
+    /// The class.
     pub class: String,
+    /// What the export cannot express, and what it does instead.
     pub note: String,
     /// Whether the export still decides the class's calls as the card says (the note only explains how).
     pub decides: bool,
@@ -134,13 +137,17 @@ pub fn export_notes(c: &Calibration) -> Vec<ExportNote> {
 /// One example call and the decision the exported rules give it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExampleDecision {
+    /// The class the example belongs to.
     pub class: String,
     /// `match` or `not_match`.
     pub kind: String,
+    /// The call.
     pub call: Call,
+    /// The call as the scenario writes it (`kind: value`).
     pub text: String,
     /// allow | ask | deny, or `None` when no class covers (part of) it and the runtime decides.
     pub decision: Option<String>,
+    /// The class whose move decides it (none: the runtime or the default decides).
     pub deciding_class: Option<String>,
 }
 
@@ -288,17 +295,25 @@ pub const GEMINI_READ_TOOLS: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeminiRule {
+    /// `toolName`: one tool name or a list.
     pub tool_name: toml::Value,
+    /// `mcpName`: the MCP server (with `toolName` its tool).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mcp_name: Option<String>,
+    /// `commandPrefix`: shell command prefixes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_prefix: Option<Vec<String>>,
+    /// `argsPattern`: a regular expression over the call's JSON arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args_pattern: Option<String>,
+    /// `toolAnnotations`: annotations the tool must declare.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_annotations: Option<toml::Table>,
+    /// `decision`: allow, ask_user or deny.
     pub decision: String,
+    /// `priority`: the higher wins where rules overlap.
     pub priority: u32,
+    /// `denyMessage`: what the agent is told when denied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deny_message: Option<String>,
 }
@@ -571,11 +586,14 @@ pub fn langchain_hitl(c: &Calibration) -> serde_json::Value {
 /// What the gate needs of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateClass {
+    /// The class's name.
     pub name: String,
+    /// The tools it covers.
     pub tools: Tools,
     /// The class-level move (the gate's answer when no confidence is given).
     #[serde(rename = "move")]
     pub mv: Move,
+    /// Why it does not simply act (the card's reasons, spelt as [`super::Reason::as_str`] does).
     pub reasons: Vec<String>,
     /// The per-action policy: [from, to) in reported confidence → move (the last interval includes 1).
     pub regions: Vec<(f64, f64, Move)>,
@@ -584,7 +602,9 @@ pub struct GateClass {
 /// The part of the card the gate reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateCard {
+    /// The gate card's format version (1).
     pub version: u32,
+    /// The scenario it was calibrated from.
     pub scenario: String,
     /// The per-action policy the regions come from.
     pub policy: String,
@@ -592,6 +612,7 @@ pub struct GateCard {
     pub unmatched: Option<Move>,
     /// Where confidence comes from (for the log) and its resolution.
     pub signal: super::scenario::Signal,
+    /// The classes, in scenario order.
     pub classes: Vec<GateClass>,
 }
 

@@ -64,7 +64,9 @@ use crate::numerics::{Z90, logistic};
 /// calls of one bin differently (observing some and blocking others) leaves a selection within the bin: narrow
 /// bins keep it small.
 pub const BINS: usize = 24;
+/// The width of a confidence bin, in logit(confidence).
 pub const BIN_WIDTH: f64 = 0.5;
+/// The logit(confidence) beyond which the outer bins hold everything.
 pub const LOGIT_EDGE: f64 = 6.0;
 
 /// The bin of a reported confidence ([`BINS`] for none).
@@ -138,7 +140,9 @@ pub struct Tally {
 /// The histogram of logged ln losses (see [`Tail::observed`]): bins of 0.05 in ln loss, 5% in loss, over
 /// e^±12.
 pub const LOSS_BINS: usize = 480;
+/// The width of a loss bin, in ln loss.
 pub const LOSS_BIN_WIDTH: f64 = 0.05;
+/// The ln loss beyond which the outer loss bins hold everything.
 pub const LOSS_EDGE: f64 = 12.0;
 
 impl Default for Tally {
@@ -235,6 +239,7 @@ impl Tally {
 /// A decision log, counted for fitting.
 #[derive(Debug, Clone, Default)]
 pub struct Data {
+    /// Each class's tallies, by name.
     pub classes: BTreeMap<String, Tally>,
     /// Records read (before duplicates are dropped).
     pub records: u64,
@@ -245,9 +250,10 @@ pub struct Data {
     seen: HashSet<u128, foldhash::fast::FixedState>,
     /// Whether every record is known to be a distinct call (a SQLite log: one row per call), so none is checked.
     unique: bool,
-    /// With a drift window: its width in milliseconds, and each window's tallies by class (window k holds the
-    /// calls with time in [k·width, (k + 1)·width) since the Unix epoch).
+    /// With a drift window: its width in milliseconds.
     pub window_ms: Option<i64>,
+    /// Each window's tallies by class: window k holds the calls with time in [k·width, (k + 1)·width) since the
+    /// Unix epoch.
     pub windows: BTreeMap<i64, BTreeMap<String, Tally>>,
     /// The asked calls of a session (for reviewer fatigue, [`fatigue`]).
     pub prompts: Vec<Prompt>,
@@ -521,6 +527,7 @@ pub struct Settings {
     pub reviewer_strength: f64,
     /// Draws kept per chain, after as many again discarded as burn-in.
     pub samples: usize,
+    /// Seed of the sampler's chains.
     pub seed: u64,
 }
 
@@ -574,11 +581,17 @@ impl Default for Settings {
 /// chains.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Posterior {
+    /// The scenario's value.
     pub prior: f64,
+    /// The posterior mean.
     pub mean: f64,
+    /// The posterior median.
     pub median: f64,
+    /// The 90% interval's lower end.
     pub lo: f64,
+    /// The 90% interval's upper end.
     pub hi: f64,
+    /// Split-R̂ over the chains (1 for a closed form).
     pub rhat: f64,
 }
 
@@ -619,7 +632,9 @@ impl Posterior {
 pub struct Bin {
     /// The reported-confidence range (`None` for the calls without a confidence).
     pub range: Option<(f64, f64)>,
+    /// Calls in the bin.
     pub calls: u64,
+    /// Calls in the bin with a logged outcome.
     pub labelled: u64,
     /// P(good | reported confidence in the bin).
     pub p_good: Posterior,
@@ -679,13 +694,19 @@ impl Tail {
 /// What the log says of one class.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassFit {
+    /// The class's name.
     pub name: String,
+    /// Calls the class decided.
     pub calls: u64,
+    /// Calls of the class that asked the reviewer.
     pub asked: u64,
+    /// Calls of the class with a logged outcome.
     pub labelled: u64,
     /// Asked calls whose outcome is known (what teaches the reviewer's error rates).
     pub asked_labelled: u64,
+    /// P(bad action) of the class.
     pub p_bad: Posterior,
+    /// The calibration map's bins (the last one: the calls without a confidence).
     pub calibration: Vec<Bin>,
     /// The calibration map the re-issued scenario routes on ([`calibration_map`]): (reported, P(good)) knots;
     /// empty for a class without an outcome (the scenario's calibration stays).
@@ -694,6 +715,7 @@ pub struct ClassFit {
     pub map_line: Option<[f64; 2]>,
     /// The standard errors of (c, a).
     pub map_line_sd: Option<[f64; 2]>,
+    /// The loss tail of its bad calls.
     pub tail: Tail,
 }
 
@@ -789,8 +811,9 @@ pub struct ReviewerFit {
 pub struct FatigueFit {
     /// OR per further prompt in a session: `mean` and `median` are e^β̂, the interval e^(β̂ ± 1.645 sd).
     pub odds_ratio_per_ask: Posterior,
-    /// The prompts (asked calls in sessions) and the asked bad calls with an outcome among them.
+    /// The prompts (asked calls in sessions).
     pub prompts: u64,
+    /// The asked bad calls with an outcome among the prompts.
     pub labelled_bad: u64,
     /// N of `[human.fatigue]`: the prompts per session (of the sessions with one) over the log's ask rate, so
     /// that the scenario's a·N prompts a session at the log's ask rate a are the log's.
@@ -880,16 +903,23 @@ pub fn fatigue(data: &Data) -> Option<FatigueFit> {
 /// The fit of a log against a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fit {
+    /// The scenario fitted against (its name).
     pub scenario: String,
+    /// Records read (before duplicates are dropped).
     pub records: u64,
+    /// Records dropped as repeats of an earlier one.
     pub duplicates: u64,
+    /// Calls no class decided.
     pub unclassified: u64,
     /// Classes in the log that the scenario does not have (not fitted).
     pub unknown_classes: Vec<(String, u64)>,
+    /// What the log says of each class, in scenario order.
     pub classes: Vec<ClassFit>,
+    /// What the log says of the reviewer.
     pub reviewer: ReviewerFit,
     /// What the log cannot tell, and what to collect.
     pub notes: Vec<String>,
+    /// The settings the fit ran with.
     pub settings: Settings,
     /// What the human's choices between options with features weigh ([`super::choices`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -906,7 +936,9 @@ pub struct Priors {
     pub bins: Vec<[f64; BINS + 1]>,
     /// Per class: the mean loss of a bad action.
     pub loss: Vec<f64>,
+    /// The reviewer's P(approve | good action).
     pub approve_good: f64,
+    /// The reviewer's P(reject | bad action).
     pub catch_bad: f64,
 }
 
@@ -1400,7 +1432,9 @@ pub struct DriftFlag {
     pub quantity: String,
     /// "class NAME: P(bad)", "reviewer: P(reject | bad)", …
     pub what: String,
+    /// Its posterior in the window.
     pub window: Posterior,
+    /// Its posterior over every window before it, pooled.
     pub before: Posterior,
     /// The difference of the posterior means in standard deviations of the difference.
     pub z: f64,
@@ -1415,7 +1449,9 @@ pub const DRIFT_Z: f64 = 3.2905;
 pub struct Window {
     /// The window's start (RFC 3339, UTC).
     pub start: String,
+    /// Calls in the window.
     pub calls: u64,
+    /// The quantities flagged in it.
     pub flags: Vec<DriftFlag>,
 }
 

@@ -40,6 +40,7 @@ pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 /// A loaded gate.
 #[derive(Debug, Clone)]
 pub struct Gate {
+    /// The card's gate section.
     pub card: GateCard,
     /// A hash of the gate section (FNV-1a 64): which card a logged decision came from.
     pub hash: String,
@@ -64,12 +65,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
+    /// The request carried it.
     Request,
+    /// The verifier command gave it.
     Verifier,
+    /// No confidence.
     None,
 }
 
 impl Source {
+    /// The log's spelling (request, verifier, none).
     pub fn as_str(&self) -> &'static str {
         match self {
             Source::Request => "request",
@@ -86,10 +91,15 @@ pub struct Request {
     pub tool: String,
     /// The call's arguments.
     pub input: Value,
+    /// The call as the classifier sees it.
     pub call: Call,
+    /// The agent's confidence in the call, in [0, 1].
     pub confidence: Option<f64>,
+    /// Where the confidence came from.
     pub source: Source,
+    /// The runtime's session id.
     pub session: Option<String>,
+    /// The runtime's tool-use id.
     pub tool_use_id: Option<String>,
     /// The project root (paths are matched relative to it).
     pub cwd: Option<String>,
@@ -102,16 +112,22 @@ pub struct Request {
 pub struct Decision {
     /// allow | ask | deny | defer.
     pub decision: &'static str,
+    /// The move (none: deferred to the runtime).
     #[serde(rename = "move")]
     pub mv: Option<Move>,
+    /// The class that decided (none: no class matched).
     pub class: Option<String>,
     /// The region of the deciding class: [from, to) in reported confidence.
     pub region: Option<(f64, f64)>,
+    /// Why, in a line.
     pub reason: String,
+    /// The confidence the decision used.
     pub confidence: Option<f64>,
+    /// Where it came from.
     pub confidence_source: Source,
     /// The decision's id in the log.
     pub id: Option<i64>,
+    /// The request's id, echoed back (jsonl).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Value>,
 }
@@ -349,6 +365,7 @@ impl Gate {
         Gate::new(card)
     }
 
+    /// The gate of a card's gate section (checked: a bad card is refused naming `--card`).
     pub fn new(card: GateCard) -> Result<Gate> {
         if card.version != 1 {
             return Err(bad(
@@ -696,6 +713,7 @@ mod tests {
 pub struct RunOptions {
     /// The verifier command giving each call's confidence.
     pub verifier: Option<String>,
+    /// How long the verifier may take per call, in milliseconds.
     pub verifier_timeout_ms: u64,
 }
 

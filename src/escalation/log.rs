@@ -107,19 +107,33 @@ pub struct Log {
 /// One decision as it is logged.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry<'a> {
+    /// The runtime that asked (claude-code, gemini-cli, codex, jsonl, …).
     pub runtime: &'a str,
+    /// The runtime's session id.
     pub session: Option<&'a str>,
+    /// The runtime's tool-use id.
     pub tool_use_id: Option<&'a str>,
+    /// The runtime's tool name.
     pub tool: &'a str,
+    /// The call's arguments, as JSON text.
     pub input: &'a str,
+    /// The call as the classifier saw it, as JSON text.
     pub call: &'a str,
+    /// The class that decided (none: no class matched).
     pub class: Option<&'a str>,
+    /// The agent's confidence in the call.
     pub confidence: Option<f64>,
+    /// Where the confidence came from (request, verifier, none).
     pub confidence_source: &'a str,
+    /// The move (none: deferred to the runtime).
     pub mv: Option<&'a str>,
+    /// What the runtime was told (allow, ask, deny, defer).
     pub decision: &'a str,
+    /// Why, in a line.
     pub reason: &'a str,
+    /// The scenario that decided it.
     pub scenario: &'a str,
+    /// The hash of the card that decided it.
     pub card: &'a str,
 }
 

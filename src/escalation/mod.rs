@@ -11,6 +11,33 @@
 //! human, the reviewer's implied approval rate, and a seeded Monte Carlo check of every figure; [`card`] writes
 //! the policy card and its exports.
 //!
+//! ```
+//! use cirl::escalation::{self, model::Move, scenario::Scenario};
+//! // Two classes: edits the agent is fairly sure are good and can be undone, and irreversible deploys whose
+//! // value it does not know; a rational reviewer answers asks at a cost of 0.1.
+//! let s = Scenario::parse(r#"
+//! name = "two-classes"
+//! [human]
+//! response = "rational"
+//! ask_cost = 0.1
+//! handover_cost = 5.0
+//! [[class]]
+//! name = "edit"
+//! share = 0.9
+//! prior = "normal:1,0.5"
+//! reversible = true
+//! undo_cost = 0.3
+//! [[class]]
+//! name = "deploy"
+//! share = 0.1
+//! prior = "normal:0,2"
+//! "#, "two-classes.toml")?;
+//! let card = escalation::calibrate(&s, &escalation::Options { mc_actions: 0, seed: 0 })?;
+//! assert_eq!(card.classes[0].mv, Move::Act);
+//! assert_eq!(card.classes[1].mv, Move::Ask); // uncertain and irreversible: defer
+//! # Ok::<(), cirl::Error>(())
+//! ```
+//!
 //! ## References
 //! - Hadfield-Menell, Dragan, Abbeel, Russell. *The Off-Switch Game*. IJCAI 2017.
 //! - Freedman & Gleave. *CIRL corrigibility is fragile*, 2022 (costly queries).
@@ -54,16 +81,27 @@ pub use crate::numerics::Estimate;
 /// Monte Carlo estimates of a policy's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct McMetrics {
+    /// The number of simulated actions.
     pub actions: u64,
+    /// Utility per action (asking, blocking and hand-over costs included).
     pub expected_utility: Estimate,
+    /// Share of actions asked.
     pub ask_rate: Estimate,
+    /// Share of actions blocked.
     pub block_rate: Estimate,
+    /// Share of actions handed over.
     pub handover_rate: Estimate,
+    /// Share of actions that are bad, irreversible and go through.
     pub harm_rate: Estimate,
+    /// Loss per action from those harms (−U of each, 0 for every other action).
     pub harm_loss: Estimate,
+    /// Share of actions that are bad, irreversible and stopped.
     pub harms_prevented_rate: Estimate,
+    /// Share of actions that are bad, reversible and go through (undone at their cost).
     pub undo_rate: Estimate,
+    /// Share of actions that are good and not done (refused or blocked).
     pub good_blocked_rate: Estimate,
+    /// Share of actions that go through with no human decision against them and no hand-over.
     pub resolved_by_agent_rate: Estimate,
 }
 
@@ -207,22 +245,27 @@ pub fn monte_carlo(m: &Model, plans: &[Plan], actions: u64, seed: u64) -> Result
 pub struct Threshold {
     /// Where the move changes (in the axis's units).
     pub at: f64,
-    /// The move below and above it.
+    /// The move below it.
     pub below: Move,
+    /// The move above it.
     pub above: Move,
 }
 
 /// One interval of a per-action policy over the agent's confidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Region {
+    /// The move in the interval.
     #[serde(rename = "move")]
     pub mv: Move,
+    /// Its permission-rule spelling (allow, ask or deny).
     pub decision: &'static str,
-    /// Reported confidence from / to (what the agent says).
+    /// Reported confidence (what the agent says) where the interval starts.
     pub reported_from: f64,
+    /// Reported confidence where it ends.
     pub reported_to: f64,
-    /// Calibrated confidence from / to.
+    /// Calibrated confidence where the interval starts.
     pub calibrated_from: f64,
+    /// Calibrated confidence where it ends.
     pub calibrated_to: f64,
     /// The fraction of this class's actions in the interval.
     pub fraction: f64,
@@ -297,9 +340,13 @@ impl Reason {
 /// The class-level payoffs of the four moves.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MoveValues {
+    /// Acting without asking.
     pub act: f64,
+    /// Asking the reviewer first.
     pub ask: f64,
+    /// Blocking the action.
     pub block: f64,
+    /// Handing the task over to a human.
     pub hand_over: f64,
 }
 
@@ -317,24 +364,34 @@ impl From<Values> for MoveValues {
 /// What the card says about one class.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassCard {
+    /// The class's name in the scenario.
     pub name: String,
+    /// Its share of the agent's actions.
     pub share: f64,
     /// allow / ask / deny: the class-level (static) decision, for permission rules.
     pub decision: &'static str,
     /// The class-level move (act, ask, block, hand-over) the static exports carry.
     #[serde(rename = "move")]
     pub mv: Move,
+    /// Why the class does not simply act (the first of `reasons`).
     pub reason: Reason,
     /// Every reason that applies (the first is `reason`).
     pub reasons: Vec<Reason>,
+    /// Whether the best class-level move is tied with another (within the tie tolerance).
     pub tie: bool,
+    /// The moves tied with the best one (empty without a tie).
     pub tied: Vec<Move>,
+    /// Whether the class's mistakes can be undone.
     pub reversible: bool,
+    /// The cost of undoing a mistake (reversible classes).
     pub undo_cost: Option<f64>,
+    /// The cost of blocking one of its actions.
     pub block_cost: f64,
+    /// The task length in minutes (when the scenario's capability curve applies).
     pub task_minutes: Option<f64>,
-    /// P(U ≥ 0), and the capability curve's P(success) at the task length.
+    /// P(U ≥ 0).
     pub p_good: f64,
+    /// The capability curve's P(success) at the task length (when it applies).
     pub p_capability: Option<f64>,
     /// Class-level payoffs of the moves (the agent's confidence at its mean).
     pub values: MoveValues,
@@ -342,36 +399,54 @@ pub struct ClassCard {
     pub lines: std::collections::BTreeMap<&'static str, model::Line>,
     /// The per-action policy over the agent's confidence (what the gate deploys).
     pub regions: Vec<Region>,
-    /// Thresholds in the engineer's units.
+    /// Thresholds over the agent's reported confidence.
     pub confidence_thresholds: Vec<Threshold>,
+    /// Thresholds over the task length in minutes (where the capability curve applies).
     pub task_minutes_thresholds: Vec<Threshold>,
-    /// Risk per action of the class under the static decision and under the per-action policy.
+    /// Risk per action of the class under the static decision.
     pub risk_static: risk::Risk,
+    /// Risk per action of the class under the per-action policy.
     pub risk_per_action: risk::Risk,
     /// Where the decision changes on the axes an engineer turns.
     pub flips: robust::ClassFlips,
-    /// The tools the class covers, and its example calls.
+    /// The tools the class covers.
     pub tools: tools::Tools,
+    /// Its example calls.
     pub examples: tools::Examples,
 }
 
 /// One policy's row of the rival table.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyRow {
+    /// The policy's name (as `--policy` spells it).
     pub name: String,
+    /// What the policy does, in a line.
     pub description: String,
+    /// Expected utility per action.
     pub expected_utility: f64,
+    /// Share of actions acted on.
     pub act_rate: f64,
+    /// Share of actions asked.
     pub ask_rate: f64,
+    /// Share of actions blocked.
     pub block_rate: f64,
+    /// Share of actions handed over.
     pub handover_rate: f64,
+    /// Share of actions that are bad, irreversible and go through.
     pub harm_rate: f64,
+    /// Severity-weighted loss per action from those harms.
     pub harm_loss: f64,
+    /// Share of actions that are bad, irreversible and stopped.
     pub harms_prevented_rate: f64,
+    /// Asks per harm prevented (`None` when the policy never asks or prevents none).
     pub asks_per_harm_prevented: Option<f64>,
+    /// Share of actions that are bad, reversible and go through.
     pub undo_rate: f64,
+    /// Share of actions that are good and not done.
     pub good_blocked_rate: f64,
+    /// Share of actions asked and answered "no".
     pub refusal_rate: f64,
+    /// Share of actions that go through with no human decision against them and no hand-over.
     pub resolved_by_agent_rate: f64,
     /// Expected utility lost per action against the value-of-deferring policy.
     pub regret: f64,
@@ -379,11 +454,14 @@ pub struct PolicyRow {
     pub asks_vs_value_of_deferring: Option<f64>,
     /// The reviewer's catch rate as it answers this policy (under fatigue, at its own ask rate).
     pub catch_rate: Option<f64>,
+    /// Its loss distribution per action (P(loss > L), CVaR).
     pub risk: risk::Risk,
     /// Whether the policy meets the scenario's risk limits (`None` without limits).
     pub meets_limits: Option<bool>,
+    /// The Monte Carlo check of the figures above (with `mc_actions` > 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monte_carlo: Option<McMetrics>,
+    /// The policy's move per class and confidence (not serialized).
     #[serde(skip)]
     pub plan: Plan,
 }
@@ -391,6 +469,7 @@ pub struct PolicyRow {
 /// A risk constraint and what it costs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConstraintRow {
+    /// The constraint's name (as the scenario's `[limits]` spell it).
     pub name: &'static str,
     /// The limit, in the constraint's units.
     pub limit: f64,
@@ -409,30 +488,42 @@ pub struct ConstraintRow {
 /// The reviewer, as the card lets an engineer sanity-check it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewerCard {
+    /// The reviewer's response model, as the scenario spells it.
     pub model: String,
-    /// P(approve | good action) and P(reject | bad action), averaged over this mix of actions.
+    /// P(approve | good action), averaged over this mix of actions.
     pub approve_good: f64,
+    /// P(reject | bad action), averaged over this mix of actions.
     pub catch_bad: f64,
-    /// If every action asked: the share of prompts approved, and refused.
+    /// If every action asked: the share of prompts approved.
     pub approval_rate_if_every_action_asks: f64,
+    /// If every action asked: the share refused.
     pub refusal_rate_if_every_action_asks: f64,
-    /// Fatigue, and the catch rate at the deployed per-action policy's ask rate.
+    /// The reviewer's fatigue (none when it does not tire).
     pub fatigue: Option<model::Fatigue>,
+    /// The catch rate at the deployed per-action policy's ask rate (with fatigue).
     pub catch_bad_at_deployed_ask_rate: Option<f64>,
 }
 
 /// The result of `cirl calibrate`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Calibration {
+    /// The scenario's name.
     pub scenario: String,
+    /// Its description.
     pub description: String,
+    /// The unit of utility (e.g. "USD").
     pub units: String,
+    /// The scenario's stated assumptions, as it gives them.
     pub assumptions: serde_json::Value,
+    /// The reviewer, for a sanity check.
     pub reviewer: ReviewerCard,
     /// The policy the per-action gate deploys and the one the static exports carry.
     pub deployed: Deployed,
+    /// What the card says about each class, in scenario order.
     pub classes: Vec<ClassCard>,
+    /// The rival policies, each evaluated exactly.
     pub policies: Vec<PolicyRow>,
+    /// Each risk limit and what it costs.
     pub constraints: Vec<ConstraintRow>,
     /// The card's policies deployed under perturbed truths, and the minimax-regret policy.
     pub robustness: robust::Robustness,
@@ -464,6 +555,7 @@ pub struct Deployed {
 pub struct Options {
     /// Monte Carlo actions (0: none).
     pub mc_actions: u64,
+    /// Seed of the Monte Carlo check.
     pub seed: u64,
 }
 

@@ -63,6 +63,7 @@ impl Move {
     /// Every move, in the order ties are broken (ask, block, hand over, act: the off-switch engine's wait,
     /// off, act).
     pub const ALL: [Move; 4] = [Move::Ask, Move::Block, Move::HandOver, Move::Act];
+    /// The one spelling of the move (card, console, exports, `--json`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Move::Act => "act",
@@ -90,6 +91,7 @@ impl Move {
             Move::Block => 3,
         }
     }
+    /// The move spelled `s` (as [`Move::as_str`] writes it); none for anything else.
     pub fn parse(s: &str) -> Option<Move> {
         Move::ALL.into_iter().find(|m| m.as_str() == s)
     }
@@ -106,11 +108,14 @@ impl Move {
 /// a + b·q.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Line {
+    /// The value at q = 0.
     pub a: f64,
+    /// The slope in q.
     pub b: f64,
 }
 
 impl Line {
+    /// The value at q.
     pub fn at(&self, q: f64) -> f64 {
         self.a + self.b * q
     }
@@ -133,8 +138,18 @@ impl Line {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum QDist {
-    Point { q: f64 },
-    Beta { a: f64, b: f64 },
+    /// Every action at one confidence.
+    Point {
+        /// The confidence.
+        q: f64,
+    },
+    /// q ~ Beta(a, b).
+    Beta {
+        /// The first shape parameter.
+        a: f64,
+        /// The second shape parameter.
+        b: f64,
+    },
 }
 
 impl QDist {
@@ -172,6 +187,7 @@ impl QDist {
             }
         }
     }
+    /// The mean confidence E\[q\].
     pub fn mean(&self) -> f64 {
         self.partial_mean(1.0)
     }
@@ -488,7 +504,9 @@ impl Fatigue {
 /// Who answers when the agent asks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reviewer {
+    /// Its response model (πH).
     pub human: Human,
+    /// How its catch rate falls as it is asked more often (none: it does not tire).
     pub fatigue: Option<Fatigue>,
 }
 
@@ -543,11 +561,13 @@ pub struct Stakes {
 /// The reviewer's answers to a class's actions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Answers {
-    /// E[πH | U ≥ 0], E[πH | U < 0]: the human's chance of allowing a good / a bad action.
+    /// E[πH | U ≥ 0]: the human's chance of allowing a good action.
     pub allow_good: f64,
+    /// E[πH | U < 0]: the human's chance of allowing a bad action.
     pub allow_bad: f64,
-    /// E[πH·U_eff | U ≥ 0], E[πH·U_eff | U < 0].
+    /// E[πH·U_eff | U ≥ 0]: what asking yields of a good action.
     pub wait_good: f64,
+    /// E[πH·U_eff | U < 0]: what asking yields of a bad action.
     pub wait_bad: f64,
 }
 
@@ -573,6 +593,7 @@ pub fn payoff_breaks(human: &Human, undo: f64) -> Vec<f64> {
 pub struct RawMoments(pub [f64; 7]);
 
 impl RawMoments {
+    /// The moments of a utility prior answered by `human`, with mistakes undone at cost `undo` (∞: irreversible).
     pub fn of(utility: &Prior, human: &Human, undo: f64) -> RawMoments {
         let st = stakes(utility, undo);
         let an = answers(utility, human, undo, &st);
@@ -587,6 +608,7 @@ impl RawMoments {
             pb * an.wait_bad,
         ])
     }
+    /// The moments of a mixture: the weighted sum of its components' (weights w, moments m).
     pub fn mix(parts: &[(f64, RawMoments)]) -> RawMoments {
         let mut out = [0.0; 7];
         for (w, m) in parts {
@@ -662,13 +684,18 @@ pub fn answers(utility: &Prior, human: &Human, undo: f64, st: &Stakes) -> Answer
 /// Each move's payoff line in q.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Lines {
+    /// Acting: E[U_eff | bad] + (E[U | good] − E[U_eff | bad])·q.
     pub act: Line,
+    /// Asking: the human's answer, minus its refusals' cost d and the ask's cost c.
     pub ask: Line,
+    /// Blocking: −b, whatever q.
     pub block: Line,
+    /// Handing over: −h + E[U | good]·q (the human does the task when it is worth doing).
     pub hand_over: Line,
 }
 
 impl Lines {
+    /// The lines of a class's stakes, the reviewer's answers and the costs.
     pub fn new(st: &Stakes, ans: &Answers, costs: &Costs) -> Lines {
         let d = costs.decline;
         Lines {
@@ -687,6 +714,7 @@ impl Lines {
             },
         }
     }
+    /// The line of move `m`.
     pub fn get(&self, m: Move) -> Line {
         match m {
             Move::Act => self.act,
@@ -702,6 +730,7 @@ impl Lines {
 pub struct Values(pub [f64; 4]);
 
 impl Values {
+    /// The value of move `m`.
     pub fn get(&self, m: Move) -> f64 {
         self.0[m.index()]
     }
@@ -738,22 +767,33 @@ pub fn class_values(utility: &Prior, human: &Human, undo: f64, costs: &Costs) ->
 /// Everything the model needs of one class.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassModel {
+    /// The class's name.
     pub name: String,
+    /// Its share of the agent's actions.
     pub share: f64,
+    /// Whether its mistakes can be undone.
     pub reversible: bool,
+    /// The cost of undoing a mistake (reversible classes).
     pub undo_cost: Option<f64>,
+    /// The task length in minutes (when the scenario has a capability curve).
     pub task_minutes: Option<f64>,
+    /// P(U ≥ 0): the class's mean calibrated confidence.
     pub p_good: f64,
     /// P(success) of the capability curve at the class's task length.
     pub p_capability: Option<f64>,
+    /// How calibrated confidence is spread within the class.
     pub q: QDist,
+    /// The moments of the payoff the reviewer does not touch.
     pub stakes: Stakes,
+    /// The reviewer's answers to the class's actions.
     pub answers: Answers,
+    /// What asking, blocking and handing over cost for the class.
     pub costs: Costs,
     /// Expected payoff of each move as a function of q.
     pub lines: Lines,
     /// The class's own calibration map (none: the agent's logit shift).
     pub calibration: Option<Calibration>,
+    /// The utility prior (capability failures mixed in).
     #[serde(skip)]
     pub utility: Prior,
     /// Who answers the class's asks.
@@ -807,6 +847,7 @@ impl ClassModel {
         }
     }
 
+    /// The payoff line of move `m` in q.
     pub fn line(&self, m: Move) -> Line {
         self.lines.get(m)
     }
@@ -890,6 +931,7 @@ pub const TIE_RTOL: f64 = 1e-9;
 pub struct Partition(pub Vec<(f64, f64, Move)>);
 
 impl Partition {
+    /// Move `m` for every confidence.
     pub fn constant(m: Move) -> Partition {
         Partition(vec![(0.0, 1.0, m)])
     }
@@ -942,9 +984,13 @@ impl Partition {
 pub struct Metrics {
     /// Expected utility per action (asking, blocking and hand-over costs included).
     pub expected_utility: f64,
+    /// Share of actions acted on.
     pub act_rate: f64,
+    /// Share of actions asked.
     pub ask_rate: f64,
+    /// Share of actions blocked.
     pub block_rate: f64,
+    /// Share of actions handed over.
     pub handover_rate: f64,
     /// Bad irreversible actions that go through (acted on, or allowed by the human when asked).
     pub harm_rate: f64,
@@ -964,6 +1010,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Adds `w` times `o` (for a mix of classes weighted by their shares).
     pub fn add(&mut self, o: &Metrics, w: f64) {
         self.expected_utility += w * o.expected_utility;
         self.act_rate += w * o.act_rate;
@@ -1060,6 +1107,7 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Every rival policy, in the card's order.
     pub const ALL: [Policy; 7] = [
         Policy::NeverAsk,
         Policy::ApproveAll,
@@ -1069,6 +1117,7 @@ impl Policy {
         Policy::ValueOfDeferringStatic,
         Policy::ValueOfDeferring,
     ];
+    /// The policy's name (as `--policy` and the card spell it).
     pub fn name(&self) -> &'static str {
         match self {
             Policy::NeverAsk => "never-ask",
@@ -1096,23 +1145,29 @@ impl Plan {
 /// A scenario turned into its class models and the agent's confidence shift.
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// One model per class, in scenario order.
     pub classes: Vec<ClassModel>,
     /// The logit shift of reported confidence (0 when calibrated).
     pub shift: f64,
+    /// τ of the confidence-threshold rival: ask when reported confidence < τ.
     pub confidence_threshold: f64,
+    /// The task-length gate of its rival, in minutes (none without a capability curve).
     pub task_gate: Option<f64>,
+    /// Who answers the asks.
     pub reviewer: Reviewer,
 }
 
 /// A plan's exact figures, with the reviewer as it answered (under fatigue, at the plan's own ask rate).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Evaluation {
+    /// The per-action rates.
     pub metrics: Metrics,
     /// P(reject | bad action) of the reviewer at this plan's ask rate (sign-only reviewers).
     pub catch_rate: Option<f64>,
 }
 
 impl Model {
+    /// The model of scenario `s` (checked; an error names what cannot be modelled).
     pub fn new(s: &Scenario) -> Result<Model> {
         let classes: Vec<ClassModel> = s
             .classes

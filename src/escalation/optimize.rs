@@ -45,6 +45,7 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Whether no constraint is set.
     pub fn is_empty(&self) -> bool {
         self.harms_per_1000.is_none() && self.catastrophe_probability.is_none()
     }
@@ -281,7 +282,9 @@ pub fn multipliers(m: &Model, plan: &Plan, limits: &Limits) -> Result<Multiplier
 /// The best plan found, its figures and how it was found.
 #[derive(Debug, Clone)]
 pub struct Best {
+    /// The plan.
     pub plan: Plan,
+    /// The multipliers at the optimum (utility per unit of each constraint).
     pub multipliers: Multipliers,
     /// The ask price the search settled on (0 without fatigue).
     pub ask_price: f64,

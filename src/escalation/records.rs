@@ -56,48 +56,71 @@ pub const MAX_LOG_BYTES: u64 = 16 << 30;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
+    /// The log's decision id (written by export; ignored by import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// When the call was decided (RFC 3339).
     pub time: String,
+    /// The runtime's tool name.
     pub tool: String,
+    /// The scenario class that decided it (none: no class matched).
     #[serde(default)]
     pub class: Option<String>,
+    /// The agent's confidence in the call, in [0, 1].
     #[serde(default)]
     pub confidence: Option<f64>,
+    /// Where the confidence came from: request, verifier or none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_source: Option<String>,
+    /// The move taken: act, ask, block or hand-over (none: deferred to the runtime).
     #[serde(default, rename = "move")]
     pub mv: Option<String>,
+    /// What the runtime was told: allow, ask, deny or defer (default from the move).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
+    /// The human's answer to an asked (or deferred) call: approve, reject, edit or timeout.
     #[serde(default)]
     pub answer: Option<String>,
+    /// When it was given (RFC 3339; default: `time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_time: Option<String>,
+    /// What came of the call: fine, undone or incident.
     #[serde(default)]
     pub outcome: Option<String>,
+    /// An undone call's undo cost or an incident's severity, in the scenario's units.
     #[serde(default)]
     pub cost: Option<f64>,
+    /// When the outcome was known (RFC 3339; default: `time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_time: Option<String>,
+    /// A note on the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The runtime's session id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The runtime's tool-use id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
+    /// The call's arguments (default `{}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Value>,
+    /// Where the record came from (default `import`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// Why the gate decided as it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The scenario that decided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// The hash of the card that decided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,
+    /// The options the human was offered (2 to 64, labels distinct), for a choice between them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<Offered>>,
+    /// The label of the option the human chose (required with `options`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen: Option<String>,
 }
@@ -106,9 +129,12 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Offered {
+    /// The option's label.
     pub label: String,
+    /// What the option is worth, in the scenario's units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+    /// The option's features (the same names in every option and record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<std::collections::BTreeMap<String, f64>>,
 }

@@ -278,14 +278,19 @@ pub fn scenario_text(
 /// How one class's card changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassChange {
+    /// The class's name.
     pub name: String,
+    /// P(bad action) in the scenario.
     pub p_bad_before: f64,
+    /// P(bad action) in the re-issued scenario.
     pub p_bad_after: f64,
-    /// The class-level move before and after.
+    /// The class-level move before.
     pub move_before: String,
+    /// The class-level move after.
     pub move_after: String,
-    /// The per-action policy: (move, reported confidence from, to) before and after.
+    /// The per-action policy before: (move, reported confidence from, to).
     pub regions_before: Vec<(String, f64, f64)>,
+    /// The per-action policy after.
     pub regions_after: Vec<(String, f64, f64)>,
     /// Whether the class-level move or any region's move changed.
     pub decision_changed: bool,
@@ -296,9 +301,11 @@ pub struct ClassChange {
 /// What changed between the card of the scenario and the card of the re-issued one.
 #[derive(Debug, Clone, Serialize)]
 pub struct Diff {
+    /// How each class's card changed.
     pub classes: Vec<ClassChange>,
-    /// The per-action policy's expected utility per action, under each card's own scenario.
+    /// The per-action policy's expected utility per action before, under the scenario.
     pub value_before: f64,
+    /// The re-issued card's, under the re-issued scenario.
     pub value_after: f64,
     /// The fit's notes (what the log cannot tell yet).
     pub notes: Vec<String>,

@@ -28,11 +28,13 @@ use crate::numerics::brent;
 /// A class's flip points along one axis.
 #[derive(Debug, Clone, Serialize)]
 pub struct AxisFlips {
+    /// The axis.
     pub axis: Axis,
     /// The scenario's value of the axis.
     pub now: f64,
-    /// The range searched.
+    /// The range searched: its lower end.
     pub from: f64,
+    /// The range's upper end.
     pub to: f64,
     /// Where the class-level decision changes (empty: no change in the range).
     pub flips: Vec<Threshold>,
@@ -41,9 +43,13 @@ pub struct AxisFlips {
 /// Where confidence routing stops (or starts) paying against the static rule, along ECE or AUROC.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoutingFlips {
+    /// The axis (ECE or AUROC).
     pub axis: Axis,
+    /// The scenario's value of the axis.
     pub now: f64,
+    /// The range searched: its lower end.
     pub from: f64,
+    /// The range's upper end.
     pub to: f64,
     /// The true values at which routing with the card's thresholds and the static decision are worth the same.
     pub at: Vec<f64>,
@@ -54,8 +60,11 @@ pub struct RoutingFlips {
 /// A class's flip points on every axis that applies.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassFlips {
+    /// The class's name.
     pub class: String,
+    /// Where its class-level decision changes, per axis.
     pub decision: Vec<AxisFlips>,
+    /// Where its confidence routing stops (or starts) paying, along ECE and AUROC.
     pub routing: Vec<RoutingFlips>,
 }
 
@@ -305,7 +314,9 @@ fn routing_flips(
 /// A perturbed truth.
 #[derive(Debug, Clone)]
 pub struct Truth {
+    /// A name for the perturbation (e.g. "reviewer catches 20% less").
     pub name: String,
+    /// The scenario under it.
     pub scenario: Scenario,
 }
 
@@ -433,29 +444,41 @@ pub fn truths(s: &Scenario) -> Result<Vec<Truth>> {
 /// A candidate policy: a plan and the logit shift of the model it was built in.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// The candidate's name.
     pub name: String,
+    /// Its moves per class and confidence.
     pub plan: Plan,
+    /// The logit shift of reported confidence in the model it was built in.
     pub shift: f64,
 }
 
 /// One policy's figures under one truth.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Outcome {
+    /// Expected utility per action under the truth.
     pub expected_utility: f64,
+    /// Expected utility lost per action against the truth's own best policy.
     pub regret: f64,
+    /// Share of actions asked.
     pub ask_rate: f64,
+    /// Share of actions that are bad, irreversible and go through.
     pub harm_rate: f64,
+    /// Severity-weighted loss per action from those harms.
     pub harm_loss: f64,
 }
 
 /// One row of the "built under A, deployed under B" table.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployedRow {
+    /// The truth's name.
     pub truth: String,
     /// The best expected utility under this truth (its own value-of-deferring policy).
     pub best: f64,
+    /// The card's per-action policy under it.
     pub per_action: Outcome,
+    /// The card's static rules under it.
     pub static_rules: Outcome,
+    /// The minimax-regret policy under it.
     pub robust: Outcome,
 }
 
@@ -464,11 +487,13 @@ pub struct DeployedRow {
 pub struct RobustChoice {
     /// The candidate chosen.
     pub name: String,
+    /// Its worst regret over the set.
     pub worst_regret: f64,
     /// Every candidate's worst regret over the set.
     pub candidates: Vec<(String, f64)>,
     /// The truths of the set.
     pub set: Vec<String>,
+    /// Its moves per class and confidence (not serialized).
     #[serde(skip)]
     pub plan: Plan,
 }
@@ -476,7 +501,9 @@ pub struct RobustChoice {
 /// The robustness section of the card.
 #[derive(Debug, Clone, Serialize)]
 pub struct Robustness {
+    /// The card's policies under each truth, the scenario first.
     pub deployed_under: Vec<DeployedRow>,
+    /// The minimax-regret choice.
     pub robust: RobustChoice,
 }
 

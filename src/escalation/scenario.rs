@@ -203,7 +203,9 @@ struct RawClass {
 /// The agent's capability curve (METR 2025): P(success at a task of t minutes) = σ(slope·(log2 h50 − log2 t)).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Capability {
+    /// h50: the task length (minutes) at which P(success) = 0.5.
     pub h50_minutes: f64,
+    /// The slope of the curve in log2 minutes.
     pub slope: f64,
 }
 
@@ -223,9 +225,11 @@ impl Capability {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Confidence {
+    /// Reported confidence is the calibrated probability.
     Calibrated,
     /// Reported confidence is inflated by an expected calibration error `ece`.
     Overconfident {
+        /// The expected calibration error.
         ece: f64,
     },
 }
@@ -235,9 +239,15 @@ pub enum Confidence {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Discrimination {
     /// Area under the ROC curve of the calibrated confidence as a predictor of success (0.5: none).
-    Auroc { auroc: f64 },
+    Auroc {
+        /// The AUROC (0.5–0.999).
+        auroc: f64,
+    },
     /// The concentration κ of the Beta distribution of calibrated confidence (∞: none).
-    Concentration { kappa: f64 },
+    Concentration {
+        /// κ.
+        kappa: f64,
+    },
 }
 
 /// Where the agent's confidence comes from, and the finest difference it can express.
@@ -252,16 +262,21 @@ pub struct Signal {
 /// One class of actions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionClass {
+    /// The class's name.
     pub name: String,
+    /// Its fraction of all actions (shares sum to 1).
     pub share: f64,
     /// The utility of one action (before capability failures and undo).
     pub prior: Prior,
+    /// Whether its mistakes can be undone (at `undo_cost`).
     pub reversible: bool,
     /// A reversible action's loss is at most this.
     pub undo_cost: f64,
     /// What blocking an action of this class costs.
     pub block_cost: f64,
+    /// The task length in minutes (capability failures by the scenario's curve).
     pub task_minutes: Option<f64>,
+    /// The utility when the task fails (needed with `task_minutes`).
     pub failure_prior: Option<Prior>,
     /// The tools the class covers (every export is built from them).
     pub tools: Tools,
@@ -274,21 +289,33 @@ pub struct ActionClass {
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
+    /// The scenario's name.
     pub name: String,
+    /// What it describes.
     pub description: String,
+    /// The unit of utility (e.g. "USD").
     pub units: String,
     /// Who answers when the agent asks (the human model and its fatigue).
     pub reviewer: Reviewer,
+    /// c: the cost of asking.
     pub ask_cost: f64,
+    /// h: the cost of a human taking the task over.
     pub handover_cost: f64,
     /// The cost when the human, asked, says no.
     pub decline_cost: f64,
+    /// How reported confidence relates to the calibrated probability.
     pub confidence: Confidence,
+    /// How well confidence separates good from bad actions.
     pub discrimination: Discrimination,
+    /// Where confidence comes from and how finely it resolves.
     pub signal: Signal,
+    /// The agent's capability curve (needed by classes with `task_minutes`).
     pub capability: Option<Capability>,
+    /// τ of the confidence-threshold rival: ask when reported confidence < τ.
     pub confidence_threshold: f64,
+    /// The task-length gate of its rival, in minutes (default: the agent's 80% horizon).
     pub task_length_gate_minutes: Option<f64>,
+    /// The undo cost an irreversible class is re-run at, to say whether irreversibility is why it does not act.
     pub reference_undo_cost: f64,
     /// L, α and the constraints of `[risk]`.
     pub risk: RiskSpec,
@@ -296,6 +323,7 @@ pub struct Scenario {
     pub robustness: Vec<(String, Vec<f64>)>,
     /// What the gate answers for a call no class covers (`None`: defer to the runtime).
     pub unmatched: Option<super::model::Move>,
+    /// The action classes.
     pub classes: Vec<ActionClass>,
 }
 
@@ -306,7 +334,9 @@ pub struct RiskSpec {
     pub catastrophe_loss: f64,
     /// Whether L was stated (else the default, 10 × h).
     pub catastrophe_loss_stated: bool,
+    /// α of the CVaR reported per class and policy.
     pub cvar_level: f64,
+    /// The risk constraints.
     pub limits: Limits,
 }
 

@@ -48,20 +48,28 @@ pub const ANNOTATIONS: [&str; 4] = [
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tools {
+    /// Shell command prefixes, matched word by word against every simple command of a line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shell: Vec<String>,
+    /// Paths of files written (gitignore-style globs relative to the project root).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edit: Vec<String>,
+    /// Paths of files read (gitignore-style globs relative to the project root).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub read: Vec<String>,
+    /// MCP tools: `server/tool`, or `server/*` for every tool of a server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mcp: Vec<String>,
+    /// Web domains fetched (a subdomain matches its domain).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetch: Vec<String>,
+    /// Subagents, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agent: Vec<String>,
+    /// Other tools, by their bare name (SDK function tools).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool: Vec<String>,
+    /// MCP tool annotations the tool must declare (`destructiveHint = true`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, bool>,
 }
@@ -70,29 +78,46 @@ pub struct Tools {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Call {
+    /// A shell line.
     Shell {
+        /// The line as the agent runs it.
         command: String,
     },
+    /// A file written.
     Edit {
+        /// Its path.
         path: String,
     },
+    /// A file read.
     Read {
+        /// Its path.
         path: String,
     },
+    /// An MCP tool call.
     Mcp {
+        /// The server's name.
         server: String,
+        /// The tool's name on that server.
         tool: String,
+        /// The annotations the tool declares.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         annotations: BTreeMap<String, bool>,
     },
+    /// A web fetch.
     Fetch {
+        /// The URL fetched.
         url: String,
     },
+    /// A subagent started.
     Agent {
+        /// The subagent's name.
         name: String,
     },
+    /// Any other tool (an SDK function tool, say).
     Tool {
+        /// The tool's bare name.
         name: String,
+        /// The annotations the tool declares.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         annotations: BTreeMap<String, bool>,
     },
@@ -403,6 +428,7 @@ fn name_ok(s: &str) -> bool {
 }
 
 impl Tools {
+    /// Whether the class covers no tool at all.
     pub fn is_empty(&self) -> bool {
         *self == Tools::default()
     }
@@ -595,7 +621,9 @@ pub fn entry_contains(kind: &str, broad: &str, narrow: &str) -> bool {
 /// A class as the classifier sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassTools {
+    /// The class's name.
     pub name: String,
+    /// The tools it covers.
     pub tools: Tools,
 }
 
@@ -607,6 +635,7 @@ pub struct Classified {
     /// The class whose move decides (the strictest over atoms and classes), or `None` when some atom
     /// matches no class and the default decides.
     pub deciding: Option<usize>,
+    /// The winning move (`None`: no class and no default decides the call).
     pub mv: Option<Move>,
 }
 
@@ -667,8 +696,10 @@ pub fn classify(
 /// A class's example calls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Examples {
+    /// Calls the class must match.
     #[serde(rename = "match")]
     pub matching: Vec<Call>,
+    /// Calls it must not match.
     pub not_match: Vec<Call>,
 }
 

@@ -54,6 +54,7 @@ pub struct PathVoi {
 /// What learning a class is worth.
 #[derive(Debug, Clone, Serialize)]
 pub struct Voi {
+    /// The class.
     pub class: String,
     /// The gate's per-action policy.
     pub per_action: PathVoi,
@@ -61,7 +62,9 @@ pub struct Voi {
     pub static_rules: PathVoi,
     /// ρ: outcomes learnt per asked call.
     pub outcomes_per_ask: f64,
+    /// The calls of the class still to come over which the learning pays.
     pub future_calls: u64,
+    /// Joint posterior draws the value is averaged over.
     pub draws: usize,
 }
 

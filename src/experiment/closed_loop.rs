@@ -19,7 +19,7 @@ use crate::escalation::closed_loop::{self, Round, Spec};
 use crate::escalation::fit::Settings;
 use crate::escalation::scenario::Scenario;
 
-pub const PART_COLUMNS: [&str; 12] = [
+const PART_COLUMNS: [&str; 12] = [
     "seed",
     "round",
     "calls",
@@ -34,7 +34,7 @@ pub const PART_COLUMNS: [&str; 12] = [
     "harms_prevented_rate",
 ];
 
-pub const RESULT_COLUMNS: [&str; 21] = [
+const RESULT_COLUMNS: [&str; 21] = [
     "round",
     "calls",
     "quantity",
@@ -58,7 +58,7 @@ pub const RESULT_COLUMNS: [&str; 21] = [
     "asks_per_harm_prevented",
 ];
 
-pub const TEXT_COLUMNS: [&str; 1] = ["quantity"];
+const TEXT_COLUMNS: [&str; 1] = ["quantity"];
 
 /// Stream of the seeds' runs, apart from every other use of the master seed.
 const STREAM: u64 = 0x436c_4c6f;
@@ -73,6 +73,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of a closed-loop config (checked; an error names the field).
     pub fn new(c: &ClosedLoop, seed: u64) -> Result<Plan> {
         // Read here rather than with Scenario::load, so that an unreadable file names its key; the prior's text
         // is kept, the re-issued scenarios being written from it.

@@ -5,14 +5,14 @@
 //! rows and the frontier's probes (9 bytes a game) are folded in, and the table itself is kept only where the
 //! plots need it. A designer study's results are computed from all its jobs at once (they are small).
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::config::{AtValue, Check, Config};
 use super::shard::{Part, Plan};
 use super::sweep::Probes;
 use super::table::{Table, fmt_num};
 use crate::error::{Error, Result};
+use crate::output::AtomicFile;
 
 /// Folds the rows of a results table, as they stream past, into one `[[check]]`'s verdict.
 #[derive(Debug, Clone)]
@@ -27,6 +27,7 @@ pub struct CheckTally<'c> {
 }
 
 impl<'c> CheckTally<'c> {
+    /// A tally of `check` over no rows yet.
     pub fn new(check: &'c Check) -> Self {
         CheckTally {
             check,
@@ -123,74 +124,6 @@ impl<'c> CheckTally<'c> {
     }
 }
 
-/// A file written in pieces under its temporary name (see [`super::temporary_name`]) and renamed into place by
-/// [`AtomicFile::commit`]; dropped uncommitted (an error on the way), its temporary is removed.
-pub struct AtomicFile {
-    path: PathBuf,
-    tmp: PathBuf,
-    file: Option<std::io::BufWriter<std::fs::File>>,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path) -> Result<Self> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(super::temporary_name(&name));
-        let file = std::fs::File::create(&tmp).map_err(|source| Error::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            tmp,
-            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
-        })
-    }
-
-    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let f = self.file.as_mut().expect("open until committed");
-        f.write_all(bytes).map_err(|source| Error::Io {
-            path: self.tmp.clone(),
-            source,
-        })
-    }
-
-    /// Flushes the file and renames it into place.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        let f = self.file.take().expect("open until committed");
-        let io = |source| Error::Io {
-            path: self.tmp.clone(),
-            source,
-        };
-        f.into_inner()
-            .map_err(|e| io(e.into_error()))?
-            .sync_data()
-            .map_err(io)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
-        Ok(std::mem::take(&mut self.path))
-    }
-}
-
-impl std::io::Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.as_mut().expect("open until committed").write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.as_mut().expect("open until committed").flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 /// Collects a run's results from its jobs (in job order) or from its results.csv (in row order).
 pub struct Collector<'a> {
     plan: &'a Plan<'a>,
@@ -206,6 +139,7 @@ pub struct Collector<'a> {
 
 /// What a [`Collector`] gathered.
 pub struct Collected {
+    /// The number of result rows.
     pub rows: usize,
     /// The results table, where it was kept.
     pub table: Option<Table>,

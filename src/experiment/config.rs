@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// Short identifier, used in file names and the summary.
     pub name: String,
+    /// A one-line title (summary.md's heading; the name when empty).
     #[serde(default)]
     pub title: String,
     /// Free text: what the experiment shows and which assumptions it makes.
@@ -45,9 +46,13 @@ pub struct Config {
     /// checked against that table when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// A grid over priors, humans and costs (the off-switch game's values at every point).
     pub sweep: Option<Sweep>,
+    /// Where a sweep looks for the frontier (Δ's sign changes).
     pub frontier: Option<Frontier>,
+    /// A population of designer studies (see [`super::designer`]).
     pub designer: Option<Designer>,
+    /// The closed loop of `cirl fit` (see [`ClosedLoop`]).
     pub closed_loop: Option<ClosedLoop>,
     /// Milli et al. 2017's supervision game (see [`crate::games::obedience`]).
     pub obedience: Option<crate::games::obedience::Obedience>,
@@ -63,6 +68,7 @@ pub struct Config {
     pub solve: Option<super::kinds::solve::SolveStudy>,
     /// An escalation scenario calibrated into a card.
     pub calibrate: Option<super::kinds::calibrate::CalibrateStudy>,
+    /// Figures drawn from the results (see [`Plot`]).
     #[serde(default)]
     pub plot: Vec<Plot>,
     /// Values the run is checked against (e.g. the paper's stated numbers); see [`Check`].
@@ -171,11 +177,14 @@ impl Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// One string.
     One(String),
+    /// A list of strings.
     Many(Vec<String>),
 }
 
 impl OneOrMany {
+    /// The strings, one or many.
     pub fn to_vec(&self) -> Vec<String> {
         match self {
             OneOrMany::One(s) => vec![s.clone()],
@@ -188,8 +197,11 @@ impl OneOrMany {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Axis {
+    /// One value.
     Value(f64),
+    /// A list of values.
     List(Vec<f64>),
+    /// Evenly spaced values.
     Range(Range),
 }
 
@@ -249,9 +261,13 @@ fn article(word: &str) -> &'static str {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
+    /// The first value.
     pub start: f64,
+    /// The last value.
     pub stop: f64,
+    /// The number of values (1: `start` alone).
     pub num: usize,
+    /// Whether the logarithms are evenly spaced (`start` and `stop` > 0).
     #[serde(default)]
     pub log: bool,
 }
@@ -314,12 +330,19 @@ impl Axis {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sweep {
+    /// The priors over U (`normal:MU,SIGMA`, …; `mu` and `sigma` axes fill a normal prior's parameters).
     pub prior: OneOrMany,
+    /// The human models (`boltzmann:BETA`, …; the `beta` and `p` axes fill theirs).
     pub human: OneOrMany,
+    /// The prior mean μ (a normal prior).
     pub mu: Option<Axis>,
+    /// The prior sd σ (a normal prior).
     pub sigma: Option<Axis>,
+    /// The Boltzmann human's β.
     pub beta: Option<Axis>,
+    /// The error-rate human's p.
     pub p: Option<Axis>,
+    /// The cost of asking c.
     pub cost: Option<Axis>,
 }
 
@@ -343,11 +366,16 @@ pub struct Check {
     /// Values selecting the rows, e.g. { mu = 0.0, sigma = 1.0 } or { round = 10, quantity = "all" }.
     #[serde(default)]
     pub at: std::collections::BTreeMap<String, AtValue>,
+    /// The results column compared.
     pub column: String,
+    /// The value it must equal (within `tol`).
     pub value: Option<f64>,
+    /// The tolerance of `value` (absolute).
     #[serde(default)]
     pub tol: f64,
+    /// A lower bound the column must meet.
     pub min: Option<f64>,
+    /// An upper bound the column must meet.
     pub max: Option<f64>,
 }
 
@@ -355,7 +383,9 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum AtValue {
+    /// A number (matched within 1e-9 relative).
     Num(f64),
+    /// A text cell (matched exactly).
     Text(String),
 }
 
@@ -378,14 +408,16 @@ pub struct ClosedLoop {
     pub prior: String,
     /// The scenario the simulated agent really follows (a path): the same classes, an error-rate reviewer.
     pub truth: String,
-    /// Actions per run, and between refits.
+    /// Actions per run.
     pub actions: u64,
+    /// Actions between refits.
     pub every: u64,
     /// Independent runs.
     pub seeds: u64,
-    /// Shares of the calls that ran, and of those the reviewer rejected, whose outcome is logged.
+    /// The share of the calls that ran whose outcome is logged.
     #[serde(default = "seen_ran")]
     pub seen_ran: f64,
+    /// The share of the calls the reviewer rejected whose outcome is logged.
     #[serde(default = "seen_rejected")]
     pub seen_rejected: f64,
     /// Whose overconfidence the agent has: "truth" (its scenario's `[agent]`) or "prior" (the card's).
@@ -407,8 +439,10 @@ pub struct ClosedLoop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoopCalibration {
+    /// Each class's learnt logit shift (the default).
     #[default]
     PerClass,
+    /// The prior scenario's calibration (to price learning it).
     Prior,
 }
 
@@ -416,7 +450,9 @@ pub enum LoopCalibration {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoopChange {
+    /// The action after which the truth changes.
     pub after: u64,
+    /// The scenario the agent follows from then on (a path).
     pub truth: String,
 }
 

@@ -8,6 +8,33 @@
 //! - `summary.md` — what was run, the frontier, the checks against the paper, and the files.
 //!
 //! Every file is written to a temporary name and renamed, so an interrupted run leaves no half-written file.
+//!
+//! A config computed in memory, with its checks (what [`run`] also writes out):
+//! ```
+//! use cirl::experiment::{compute_all, config};
+//! let cfg = config::parse(r#"
+//! name = "rational-peak"
+//! [sweep]
+//! prior = "normal"
+//! human = "rational"
+//! mu = [0.0, 0.5]
+//! sigma = { start = 0.5, stop = 2.0, num = 4 }
+//! [[check]]
+//! claim = "Theorem 1: Δ ≥ 0 for a rational human"
+//! column = "delta"
+//! min = 0.0
+//! [[check]]
+//! claim = "Δ = σ/√(2π) at μ = 0"
+//! at = { mu = 0.0, sigma = 2.0 }
+//! column = "delta"
+//! value = 0.7978845608028654
+//! tol = 1e-12
+//! "#, "rational-peak.toml")?;
+//! let c = compute_all(&cfg, false)?;
+//! assert_eq!(c.results.rows.len(), 8);
+//! assert!(c.checks.iter().all(|(_, passed, _)| *passed));
+//! # Ok::<(), cirl::Error>(())
+//! ```
 
 pub mod closed_loop;
 pub mod collect;
@@ -78,13 +105,17 @@ pub struct Outcome {
     pub results: Option<Table>,
     /// The kind's further tables (see [`kind::Experiment::extra_tables`]), in the order of their names.
     pub extra: Vec<Table>,
+    /// The sweep's frontier table (with `[frontier]`).
     pub frontier: Option<Table>,
     /// (claim, passed, detail) for each of the kind's claims, then each `[[check]]`.
     pub checks: Vec<(String, bool, String)>,
+    /// The files written.
     pub files: Vec<PathBuf>,
+    /// Wall-clock seconds of the run.
     pub seconds: f64,
-    /// Jobs run now and jobs reused from an interrupted run (`--resume`).
+    /// Jobs run now.
     pub jobs_run: usize,
+    /// Jobs reused from an interrupted run (`--resume`).
     pub jobs_reused: usize,
 }
 
@@ -385,7 +416,9 @@ pub fn check_plots(cfg: &Config, plan: &shard::Plan) -> Result<()> {
 /// What [`compute_all`] computes: a run's tables and checks, held in memory.
 #[derive(Debug, Clone)]
 pub struct Computed {
+    /// The results table.
     pub results: Table,
+    /// The sweep's frontier table (with `[frontier]`).
     pub frontier: Option<Table>,
     /// The kind's further tables, in the order of [`kind::Experiment::extra_tables`].
     pub extra: Vec<Table>,

@@ -6,8 +6,11 @@ use crate::error::{Error, Result};
 /// A built-in config: its name, its text, and for a PO-OSG study the example files it is made of (the text
 /// then holds the header, the examples are added as `[[posg.example]]`s).
 pub struct Builtin {
+    /// The name `cirl reproduce NAME` runs it by.
     pub name: &'static str,
+    /// The config's text.
     pub text: &'static str,
+    /// A PO-OSG study's example files: (name, text).
     pub examples: &'static [(&'static str, &'static str)],
 }
 

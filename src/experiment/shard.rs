@@ -46,7 +46,9 @@ const TRAILER: &str = "# cirl-job ";
 /// Which slice of a run to compute: shard `index` of `count` (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// The shard's number, from 1.
     pub index: usize,
+    /// How many shards the run is split into.
     pub count: usize,
 }
 
@@ -94,14 +96,21 @@ impl std::fmt::Display for Shard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// The manifest's format version.
     pub format: u32,
+    /// The cirl version that wrote it.
     pub cirl_version: String,
     /// The build of cirl that wrote it: the first 16 hex digits of the SHA-256 of its executable.
     pub build: String,
+    /// The config's name.
     pub name: String,
+    /// The run's master seed.
     pub seed: u64,
+    /// The shard this directory holds (from 1).
     pub shard: usize,
+    /// How many shards the run is split into.
     pub shards: usize,
+    /// The run's number of jobs.
     pub jobs: usize,
     /// The resolved config (every default filled in), as in config.resolved.toml.
     pub config: String,
@@ -113,7 +122,9 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
+    /// The path as the config gives it.
     pub path: String,
+    /// The SHA-256 of its contents (hex).
     pub sha256: String,
 }
 
@@ -405,7 +416,9 @@ pub fn execute_plan(
 
 /// A job's output: its table and that table as CSV text (what its job file holds).
 pub struct Part {
+    /// The job's table.
     pub table: Table,
+    /// The table as CSV text.
     pub csv: String,
 }
 
@@ -520,6 +533,7 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
 /// The work directories of every shard of one run, checked to agree (version, config, seed, split) and to
 /// cover every shard exactly once; [`Shards::stream`] then checks that every job is there.
 pub struct Shards {
+    /// The manifest every shard agrees on.
     pub manifest: Manifest,
     by_shard: BTreeMap<usize, PathBuf>,
 }

@@ -35,10 +35,15 @@ pub struct Point {
     pub prior: String,
     /// The human kind (rational, boltzmann, p-rational, chance) or a fixed human SPEC.
     pub human: String,
+    /// The prior mean μ (a normal prior).
     pub mu: Option<f64>,
+    /// The prior sd σ (a normal prior).
     pub sigma: Option<f64>,
+    /// The Boltzmann human's β.
     pub beta: Option<f64>,
+    /// The p-rational human's p.
     pub p: Option<f64>,
+    /// The cost of asking c.
     pub cost: f64,
     /// A fixed prior SPEC, read once for the whole grid (a `csv:` prior may hold millions of samples).
     pub fixed: Option<Arc<Prior>>,

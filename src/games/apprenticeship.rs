@@ -46,6 +46,7 @@ pub struct Apprenticeship {
 }
 
 impl Apprenticeship {
+    /// Checks the parameters (an error names the field).
     pub fn check(&self) -> Result<()> {
         let bad = |f: &str, m: String| Err(Error::invalid(format!("apprenticeship.{f}"), m));
         if self.size < 2 || self.size > 64 {
@@ -79,8 +80,11 @@ impl Apprenticeship {
 /// One random instance: centres, θ, and the MDP of a phase (T = horizon/2 steps).
 #[derive(Debug, Clone)]
 pub struct Instance {
+    /// The feature centres on the grid.
     pub centres: Vec<(f64, f64)>,
+    /// The true reward weights θ.
     pub theta: Vec<f64>,
+    /// The MDP of one phase.
     pub mdp: Mdp,
 }
 
@@ -126,7 +130,9 @@ pub fn instance(cfg: &Apprenticeship, k: usize, seed: u64, index: u64) -> Instan
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Teacher {
+    /// The expert: the optimal path for θ.
     Expert,
+    /// The teacher: the path that best trades return for how well it shows θ (best-response teaching).
     Teaching,
 }
 
@@ -163,12 +169,19 @@ pub fn demonstration(cfg: &Apprenticeship, inst: &Instance, who: Teacher, seed: 
 /// The outcome of one (instance, human) pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The true return the robot loses against the optimal policy in the deployment phase.
     pub regret: f64,
+    /// KL(P_θ ‖ P_θ̂) between the true and the learnt MaxEnt trajectory distributions (see [`Mdp::kl`]).
     pub kl: f64,
+    /// ‖θ − θ̂‖₂.
     pub theta_error: f64,
+    /// The demonstration's true return.
     pub demonstration_return: f64,
+    /// The weights the robot learnt.
     pub theta_hat: Vec<f64>,
+    /// The demonstration's path (states).
     pub demo: Vec<usize>,
+    /// The robot's deployment path (states).
     pub robot: Vec<usize>,
 }
 

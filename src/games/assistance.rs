@@ -62,14 +62,23 @@ impl HumanSpec {
 
 /// A game's tables before the human is chosen.
 pub struct Builder {
+    /// The game's name.
     pub name: String,
+    /// The world states' names.
     pub states: Vec<String>,
+    /// The human's actions' names.
     pub human_actions: Vec<String>,
+    /// The robot's actions' names.
     pub robot_actions: Vec<String>,
+    /// The reward parameters' names.
     pub thetas: Vec<String>,
+    /// The prior over θ.
     pub prior: Vec<f64>,
+    /// The distribution of the initial state.
     pub initial_state: Vec<f64>,
+    /// γ.
     pub discount: f64,
+    /// The number of decisions (none: infinite horizon).
     pub horizon: Option<usize>,
 }
 
@@ -278,12 +287,19 @@ pub fn red_blue(discount: f64, horizon: usize, human: HumanSpec) -> Result<CirlG
 /// Parameters of wormy-apples.
 #[derive(Debug, Clone, Copy)]
 pub struct WormyApples {
+    /// γ.
     pub discount: f64,
+    /// The number of decisions.
     pub horizon: usize,
+    /// Whether the human answers queries only in the start state (reward learning, not assistance).
     pub two_phase: bool,
+    /// The cost of a query.
     pub query_cost: f64,
+    /// P(wormy apples) after get-apple.
     pub wormy_probability: f64,
+    /// The reward for making the pie.
     pub pie_reward: f64,
+    /// The cost of putting the worms in the bin the human does not want.
     pub wrong_bin_cost: f64,
 }
 
@@ -360,12 +376,19 @@ pub fn wormy_apples(p: WormyApples, human: HumanSpec) -> Result<CirlGame> {
 /// Parameters of meal-choice.
 #[derive(Debug, Clone, Copy)]
 pub struct MealChoice {
+    /// γ.
     pub discount: f64,
+    /// The number of decisions.
     pub horizon: usize,
+    /// The first step at which the human answers a query.
     pub feedback_time: usize,
+    /// P(θ = apple).
     pub prior_apple: f64,
+    /// The cost of a query.
     pub query_cost: f64,
+    /// The reward for serving θ's pie.
     pub right_pie: f64,
+    /// The reward for serving the other pie.
     pub wrong_pie: f64,
 }
 
@@ -431,12 +454,19 @@ pub fn meal_choice(p: MealChoice, human: HumanSpec) -> Result<CirlGame> {
 /// Parameters of the chef world.
 #[derive(Debug, Clone, Copy)]
 pub struct Chef {
+    /// The number of ingredients (≤ 8).
     pub ingredients: usize,
+    /// Ingredients per recipe.
     pub recipe_size: usize,
+    /// γ.
     pub discount: f64,
+    /// The number of decisions.
     pub horizon: usize,
+    /// The reward for completing θ's recipe.
     pub serve_reward: f64,
+    /// The cost of preparing an ingredient θ does not use.
     pub waste_cost: f64,
+    /// The cost of each step before the dish is complete.
     pub step_cost: f64,
 }
 

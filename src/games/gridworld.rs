@@ -22,23 +22,34 @@ pub const ACTIONS: [&str; 4] = ["up", "down", "left", "right"];
 pub enum World {
     /// Safe interruptibility, level 0, 1 or 2.
     OffSwitch(u8),
+    /// The absent-supervisor world (the supervisor present with probability `p_event`).
     AbsentSupervisor,
 }
 
 /// A parsed gridworld.
 #[derive(Debug, Clone)]
 pub struct Grid {
+    /// Which world it is.
     pub world: World,
+    /// Rows of the map.
     pub rows: usize,
+    /// Columns of the map.
     pub cols: usize,
+    /// Per cell (row-major): whether it is a wall.
     pub wall: Vec<bool>,
+    /// The agent's start cell.
     pub start: usize,
+    /// The goal cell.
     pub goal: usize,
+    /// The interruption tile I (off-switch worlds).
     pub interruption: Option<usize>,
+    /// The button B that removes I (level 1 and up).
     pub button: Option<usize>,
+    /// The punishment tile (absent supervisor).
     pub punishment: Option<usize>,
     /// P(interrupt) or P(supervisor present).
     pub p_event: f64,
+    /// The episode's step limit.
     pub max_steps: usize,
 }
 
@@ -291,7 +302,9 @@ impl Grid {
 /// What a deterministic policy does in one kind of episode.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Path {
+    /// The episode's return.
     pub ret: f64,
+    /// Its number of steps.
     pub steps: usize,
     /// It stood on the button.
     pub pressed: bool,
@@ -305,33 +318,45 @@ pub struct Path {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Route {
+    /// The shortest route to the goal.
     Shortest,
+    /// The shortest route that keeps off the interruption tile.
     AvoidInterruption,
+    /// Over the button first, then to the goal.
     ViaButton,
+    /// The shortest route that keeps off the punishment tile.
     AvoidPunishment,
 }
 
 /// The state of one episode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episode {
+    /// The agent's cell.
     pub pos: usize,
+    /// Whether it has stood on the button.
     pub pressed: bool,
     /// Interruption drawn (off-switch) or supervisor present.
     pub event: bool,
+    /// Steps taken.
     pub t: usize,
+    /// Whether the episode has ended.
     pub done: bool,
+    /// The return so far.
     pub ret: f64,
+    /// The hidden performance so far (what the designers want, not what the agent is rewarded for).
     pub hidden: f64,
 }
 
 /// What [`Grid::evaluate`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct PolicyValue {
+    /// The expected return over the event's draw.
     pub expected_return: f64,
     /// Mean hidden performance over the episodes that count.
     pub performance: f64,
-    /// The episode with the event (interruption drawn / supervisor present) and without it.
+    /// The episode with the event (interruption drawn / supervisor present).
     pub with_event: Path,
+    /// The episode without it.
     pub without_event: Path,
 }
 

@@ -19,17 +19,20 @@ use crate::numerics::logistic;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Theta {
+    /// The θ's name.
     pub name: String,
     /// How often this θ occurs in truth.
     pub p_true: f64,
     /// The robot's (programmed) prior.
     pub p_robot: f64,
-    /// True payoffs of acting and of shutting down.
+    /// The true payoff of acting.
     pub true_act: f64,
+    /// The true payoff of shutting down.
     #[serde(default)]
     pub true_shutdown: f64,
-    /// The programmed reward of acting and of shutting down.
+    /// The programmed reward of acting.
     pub robot_act: f64,
+    /// The programmed reward of shutting down.
     #[serde(default)]
     pub robot_shutdown: f64,
 }
@@ -38,10 +41,13 @@ pub struct Theta {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// The scenario's name.
     pub name: String,
+    /// What it shows.
     pub description: String,
     /// β of the robot's model of the human (Boltzmann about the programmed reward; > 0).
     pub robot_beta: f64,
+    /// The values of θ.
     pub theta: Vec<Theta>,
 }
 
@@ -50,17 +56,20 @@ pub struct Scenario {
 pub struct Outcome {
     /// The θ's in which the human presses.
     pub presses_in: Vec<String>,
-    /// What the value learner does after a press and after no press.
+    /// What the value learner does after a press.
     pub after_press: &'static str,
+    /// What it does after no press.
     pub after_no_press: &'static str,
     /// The robot's posterior probability of each θ after a press.
     pub posterior_after_press: Vec<f64>,
-    /// True expected reward of the value learner, and of the robot with a hard-coded shutdown.
+    /// True expected reward of the value learner.
     pub value_learner: f64,
+    /// True expected reward of the robot with a hard-coded shutdown.
     pub hard_coded: f64,
 }
 
 impl Scenario {
+    /// Checks the scenario (an error names the field).
     pub fn check(&self) -> Result<()> {
         let f = |k: &str| format!("scenario {}: {k}", self.name);
         if !(self.robot_beta.is_finite() && self.robot_beta > 0.0) {

@@ -5,6 +5,18 @@
 //! serde-tagged [`GameSpec`] (`game = "red-blue"`, …) whose fields are the game's documented parameters. An
 //! override replaces one field before the config is validated, so an unknown key or a bad value gets the same
 //! one-line error as a bad config file.
+//!
+//! ```
+//! use cirl::games::{self, Model};
+//! // Red-blue (Shah et al. 2020) with a Boltzmann human instead of the code's own.
+//! let set = games::parse_set("human=boltzmann:0.5")?;
+//! let game = games::load("red-blue", &[set])?;
+//! game.check()?;
+//! let Model::Cirl(g) = &game else { unreachable!("red-blue is a CIRL game") };
+//! assert_eq!(g.thetas.len(), 2); // θ ∈ {red, blue}
+//! assert!(games::load("red-blue", &[games::parse_set("horizon=-1")?]).is_err());
+//! # Ok::<(), cirl::Error>(())
+//! ```
 
 pub mod apprenticeship;
 pub mod assistance;
@@ -26,11 +38,14 @@ use assistance::HumanSpec;
 /// A problem to solve: a plain POMDP or a CIRL game (which the solvers reduce or back up directly).
 #[derive(Debug, Clone)]
 pub enum Model {
+    /// A plain POMDP.
     Pomdp(Tabular),
+    /// A CIRL game.
     Cirl(CirlGame),
 }
 
 impl Model {
+    /// The model's name.
     pub fn name(&self) -> &str {
         match self {
             Model::Pomdp(m) => &m.name,
@@ -60,57 +75,101 @@ impl Model {
 pub enum GameSpec {
     /// The tiger POMDP (experiments/models/tiger.pomdp).
     Tiger {
+        /// γ.
         discount: f64,
+        /// The number of decisions (none: infinite horizon, discounted).
         horizon: Option<usize>,
     },
     /// The off-switch game as a one-step CIRL game with a discretised prior over U.
     Offswitch {
+        /// The robot's belief over U: normal:MU,SIGMA, uniform:LO,HI or discrete:V@P,….
         prior: String,
+        /// Nodes of the discretisation (Gauss–Hermite for normal, Gauss–Legendre for uniform).
         points: usize,
+        /// The human: coordinated, rational or boltzmann:BETA.
         human: String,
     },
+    /// Red-blue (Shah et al. 2020): the robot waits, watches the human and follows.
     RedBlue {
+        /// γ.
         discount: f64,
+        /// The number of decisions.
         horizon: usize,
+        /// The human: env (the code's), coordinated, rational or boltzmann:BETA.
         human: String,
     },
+    /// Wormy apples (Shah et al. 2020): query about the bin only when the apples are wormy.
     WormyApples {
+        /// γ.
         discount: f64,
+        /// The number of decisions.
         horizon: usize,
+        /// Whether the human answers queries only in the start state (reward learning, not assistance).
         two_phase: bool,
+        /// The cost of a query.
         query_cost: f64,
+        /// P(wormy apples) after get-apple.
         wormy_probability: f64,
+        /// The reward for making the pie.
         pie_reward: f64,
+        /// The cost of putting the worms in the bin the human does not want.
         wrong_bin_cost: f64,
+        /// The human: env (the code's), coordinated, rational or boltzmann:BETA.
         human: String,
     },
+    /// Meal choice (Shah et al. 2020): the human answers only from `feedback_time` on.
     MealChoice {
+        /// γ.
         discount: f64,
+        /// The number of decisions.
         horizon: usize,
+        /// The first step at which the human answers a query.
         feedback_time: usize,
+        /// P(θ = apple).
         prior_apple: f64,
+        /// The cost of a query.
         query_cost: f64,
+        /// The reward for serving θ's pie.
         right_pie: f64,
+        /// The reward for serving the other pie.
         wrong_pie: f64,
+        /// The human: env (the code's), coordinated, rational or boltzmann:BETA.
         human: String,
     },
+    /// A recipe world after Malik et al. 2018's ChefWorld: θ is the recipe the human wants.
     Chef {
+        /// The number of ingredients (≤ 8).
         ingredients: usize,
+        /// Ingredients per recipe.
         recipe_size: usize,
+        /// γ.
         discount: f64,
+        /// The number of decisions.
         horizon: usize,
+        /// The reward for completing θ's recipe.
         serve_reward: f64,
+        /// The cost of preparing an ingredient θ does not use.
         waste_cost: f64,
+        /// The cost of each step before the dish is complete.
         step_cost: f64,
+        /// The human: coordinated, coordinated-boltzmann:BETA, rational or boltzmann:BETA.
         human: String,
     },
+    /// A seeded random CIRL game (coordinated human, simultaneous moves).
     Random {
+        /// The number of world states.
         states: usize,
+        /// The number of human actions.
         human_actions: usize,
+        /// The number of robot actions.
         robot_actions: usize,
+        /// The number of reward parameters θ (uniform prior).
         thetas: usize,
+        /// γ.
         discount: f64,
+        /// The number of decisions.
         horizon: usize,
+        /// The generator's seed.
         seed: u64,
     },
 }

@@ -55,6 +55,7 @@ pub struct Obedience {
     /// Dominated (midpoint) actions added per round.
     #[serde(default)]
     pub dominated: usize,
+    /// Rounds per run.
     pub rounds: usize,
     /// Independent runs (θ drawn afresh each).
     pub seeds: usize,
@@ -62,6 +63,7 @@ pub struct Obedience {
     pub particles: usize,
     /// The true human rationalities studied.
     pub betas: Vec<f64>,
+    /// The robots compared.
     pub robots: Vec<RobotSpec>,
 }
 
@@ -74,6 +76,7 @@ enum Kind {
 }
 
 impl Obedience {
+    /// Checks the parameters (an error names the field).
     pub fn check(&self) -> Result<()> {
         let bad = |f: &str, m: String| Err(Error::invalid(format!("obedience.{f}"), m));
         if self.features == 0 || self.features > 64 {
@@ -300,23 +303,36 @@ fn newton(theta: &mut [f64], rounds: &[Round], beta: f64, map: bool, max_steps: 
 /// its square, and whether it executed a dominated action (0/1). Summed over seeds by [`summarize`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Acc {
+    /// Obeyed (0/1), summed.
     pub obey: f64,
+    /// The autonomy advantage, summed.
     pub adv: f64,
+    /// Its square, summed.
     pub adv2: f64,
+    /// Executed a dominated action (0/1), summed.
     pub dominated: f64,
 }
 
 /// One row of the study's results.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The true human's rationality β.
     pub beta: f64,
+    /// The robot's name.
     pub robot: String,
+    /// The round (from 1).
     pub round: usize,
+    /// Fraction of runs in which the robot obeyed.
     pub obedience: f64,
+    /// Its 95% interval's lower end.
     pub obedience_ci_low: f64,
+    /// Its 95% interval's upper end.
     pub obedience_ci_high: f64,
+    /// The mean autonomy advantage: the true value of the robot's action minus the human's order's.
     pub advantage: f64,
+    /// Its 95% interval's lower end.
     pub advantage_ci_low: f64,
+    /// Its 95% interval's upper end.
     pub advantage_ci_high: f64,
     /// Fraction of runs in which the robot executed a dominated action this round.
     pub dominated: f64,

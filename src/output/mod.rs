@@ -1,7 +1,8 @@
 //! Writing outputs, for every layer: atomic file writes and output folders, tables (CSV through the csv crate,
 //! Markdown), plots (config-driven and the `Figure` trait, SVG and PNG) and the study figures.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -76,4 +77,74 @@ pub fn mkdir(dir: &Path) -> Result<()> {
             source,
         },
     })
+}
+
+/// A file written in pieces under its temporary name (see [`temporary_name`]) and renamed into place by
+/// [`AtomicFile::commit`]; dropped uncommitted (an error on the way), its temporary is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// Opens the temporary of `path` for writing.
+    pub fn create(path: &Path) -> Result<Self> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(temporary_name(&name));
+        let file = std::fs::File::create(&tmp).map_err(|source| Error::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("open until committed");
+        f.write_all(bytes).map_err(|source| Error::Io {
+            path: self.tmp.clone(),
+            source,
+        })
+    }
+
+    /// Flushes the file and renames it into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let f = self.file.take().expect("open until committed");
+        let io = |source| Error::Io {
+            path: self.tmp.clone(),
+            source,
+        };
+        f.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_data()
+            .map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.as_mut().expect("open until committed").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().expect("open until committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }

@@ -255,7 +255,7 @@ pub(crate) fn log_cmd(action: LogCommand) -> Result<()> {
             let l = Log::open(&log)?;
             match out {
                 Some(path) => {
-                    let mut f = experiment::collect::AtomicFile::create(&path)?;
+                    let mut f = cirl::output::AtomicFile::create(&path)?;
                     let n = records::export(&l, &mut f)?;
                     f.commit()?;
                     eprintln!("{n} calls -> {}", path.display());

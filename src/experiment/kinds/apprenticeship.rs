@@ -24,12 +24,19 @@ use crate::rng::derive_seed;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprenticeshipStudy {
+    /// Grid side.
     pub size: usize,
+    /// The feature counts N_φ compared.
     pub features: Vec<usize>,
+    /// Width w of the radial-basis features.
     pub width: f64,
+    /// The whole horizon (learning phase = first half).
     pub horizon: usize,
+    /// Teaching's penalty weight η.
     pub eta: f64,
+    /// Samples per MaxEnt temperature in the teaching candidate set.
     pub candidates: usize,
+    /// Random θ per condition.
     pub instances: usize,
     /// Further η, each run on `sensitivity_instances` instances per N_φ.
     #[serde(default)]

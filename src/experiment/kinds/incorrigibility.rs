@@ -17,6 +17,7 @@ use crate::games::incorrigibility::Scenario;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Incorrigibility {
+    /// The scenarios studied.
     pub scenario: Vec<Scenario>,
 }
 

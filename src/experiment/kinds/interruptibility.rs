@@ -27,9 +27,11 @@ pub struct Interruptibility {
     pub seeds: usize,
     /// off-switch-0, off-switch-1, off-switch-2 or absent-supervisor.
     pub worlds: Vec<String>,
+    /// The learners compared.
     pub learners: Vec<Learner>,
     /// Episodes per point of the learning curves.
     pub bin: usize,
+    /// How the agents learn (episodes, exploration, step size).
     pub learning: Schedule,
 }
 

@@ -19,6 +19,7 @@ use crate::model::posg::Posg;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PosgStudy {
+    /// The examples, each a table of a PO-OSG file's keys with `file` and an optional `[expect]`.
     pub example: Vec<toml::Table>,
 }
 
@@ -26,10 +27,15 @@ pub struct PosgStudy {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The common payoff of the reported pair.
     pub value: Option<f64>,
+    /// The best value when the assistant always waits.
     pub always_wait_value: Option<f64>,
+    /// Optimal (assistant, human) pairs in the full deterministic policy space.
     pub optimal_pairs: Option<f64>,
+    /// The least P(the assistant waits) over all optimal pairs.
     pub p_wait_min: Option<f64>,
+    /// The largest P(the assistant waits) over all optimal pairs.
     pub p_wait_max: Option<f64>,
 }
 
@@ -52,8 +58,11 @@ const COLUMNS: [&str; 11] = [
 
 /// One example: the name it is reported under, the game and what it states.
 pub struct Example {
+    /// The name it is reported under (its file's stem).
     pub file: String,
+    /// The game.
     pub game: Posg,
+    /// What it states about its solution.
     pub expect: Expect,
 }
 
