@@ -10,12 +10,13 @@
 //!   [`numerics`] (quadrature, Brent, log-sum-exp), [`input`] and [`limits`] (bounded reads, size checks),
 //!   [`output`] (atomic writes, tables, plots) — every layer may use them.
 //! - **problems**: [`belief`] (priors over an action's utility U), [`human`] (response models πH(U) and the
-//!   [`human::ResponseModel`] trait), [`offswitch`] (the off-switch game's values, closed forms, Monte Carlo), [`model`]
-//!   (tabular POMDPs and CIRL games, their checker, Cassandra's `.pomdp` format, the PO-OSG problem),
-//!   [`games`] (the registry of games, the gridworlds, the obedience, apprenticeship and incorrigibility games).
+//!   [`human::ResponseModel`] trait), [`offswitch`] (the off-switch game's values, closed forms, Monte Carlo),
+//!   [`model`] (tabular POMDPs and CIRL games, their checker, Cassandra's `.pomdp` format, the PO-OSG problem, the
+//!   sequential off-switch chain), [`games`] (the registry of games, the gridworlds, the obedience, apprenticeship
+//!   and incorrigibility games).
 //! - **solvers and learners**: [`solvers`] (exact value iteration, the generalized CIRL backup, PBVI, MDP value
-//!   iteration, PO-OSG enumeration), [`learn`] (Q-learning, SARSA, safe SARSA, MaxEnt IRL, Boltzmann choice models),
-//!   [`sim`] (rollouts with a Bayes belief updater).
+//!   iteration, PO-OSG enumeration, the chain's policy trees), [`learn`] (Q-learning, SARSA, safe SARSA, MaxEnt
+//!   IRL, Boltzmann choice models), [`sim`] (rollouts with a Bayes belief updater, rollouts of the chain's trees).
 //! - **the escalation application**: [`escalation`] (scenarios, cards, exports to agent runtimes, the runtime gate,
 //!   its decision log, `cirl fit`).
 //! - **experiments**: [`experiment`] (configs, the [`experiment::kind::Experiment`] seam, shards, resume, merge,

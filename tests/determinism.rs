@@ -199,6 +199,31 @@ decay = 0.8
 }
 
 #[test]
+fn population_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        r#"
+name = "det-population"
+seed = 11
+[population]
+family = "chain"
+steps = [1, 3]
+mu = 0.25
+sigma = [0.5, 1.5]
+human = ["boltzmann:0.5"]
+ask_cost = 0.1
+irreversible = 0.4
+presence = [1.0, 0.6]
+shift = [0.0, -0.5]
+spread = 0.5
+undo_cost = 0.5
+environments = 120
+block = 25
+"#,
+        &["results.csv"],
+    );
+}
+
+#[test]
 fn apprenticeship_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(
         r#"

@@ -189,7 +189,7 @@ fn killed_runs_resume_without_lost_or_duplicated_rows() {
 /// run's files are the bytes of an uninterrupted one.
 #[test]
 fn every_kind_resumes_after_kills() {
-    let kinds: [(&str, &str, &[&str]); 7] = [
+    let kinds: [(&str, &str, &[&str]); 8] = [
         (
             "obedience",
             r#"
@@ -259,6 +259,27 @@ instances = 30
         (
             "solve",
             include_str!("../experiments/games/red-blue.toml"),
+            &["results.csv"],
+        ),
+        (
+            "population",
+            r#"
+name = "kill-population"
+seed = 4
+[population]
+family = "chain"
+steps = [2, 5]
+mu = 0.25
+sigma = [0.5, 1.0, 2.0]
+human = ["rational", "boltzmann:0.5"]
+ask_cost = [0.0, 0.1]
+irreversible = 0.3
+presence = [1.0, 0.5]
+spread = 0.5
+undo_cost = 0.5
+environments = 400
+block = 50
+"#,
             &["results.csv"],
         ),
         (

@@ -68,6 +68,8 @@ pub struct Config {
     pub solve: Option<super::kinds::solve::SolveStudy>,
     /// An escalation scenario calibrated into a card.
     pub calibrate: Option<super::kinds::calibrate::CalibrateStudy>,
+    /// A population of sequential environments (when deferring beats acting).
+    pub population: Option<super::kinds::population::PopulationStudy>,
     /// Figures drawn from the results (see [`Plot`]).
     #[serde(default)]
     pub plot: Vec<Plot>,
@@ -102,11 +104,13 @@ pub enum Kind {
     Solve,
     /// An escalation scenario calibrated into a card (`[calibrate]`).
     Calibrate,
+    /// A population of sequential environments and the agents that play them (`[population]`).
+    Population,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
@@ -117,6 +121,7 @@ impl Kind {
         Kind::Apprenticeship,
         Kind::Solve,
         Kind::Calibrate,
+        Kind::Population,
     ];
 
     /// The body table's name.
@@ -132,6 +137,7 @@ impl Kind {
             Kind::Apprenticeship => "apprenticeship",
             Kind::Solve => "solve",
             Kind::Calibrate => "calibrate",
+            Kind::Population => "population",
         }
     }
 
@@ -148,6 +154,7 @@ impl Kind {
             Kind::Apprenticeship => "apprenticeship",
             Kind::Solve => "solve",
             Kind::Calibrate => "calibrate",
+            Kind::Population => "population",
         }
     }
 }
@@ -168,6 +175,7 @@ impl Config {
                 Kind::Apprenticeship => self.apprenticeship.is_some(),
                 Kind::Solve => self.solve.is_some(),
                 Kind::Calibrate => self.calibrate.is_some(),
+                Kind::Population => self.population.is_some(),
             })
             .collect()
     }

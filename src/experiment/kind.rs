@@ -152,5 +152,9 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
             cfg.seed,
             &cfg.name,
         )?)),
+        Kind::Population => Ok(Box::new(kinds::population::Plan::new(
+            cfg.population.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
     }
 }

@@ -1,5 +1,6 @@
 //! Rollouts of a policy in a tabular POMDP, with a Bayes belief updater, in parallel with per-episode seeds.
 
+pub mod chain;
 pub mod cirl;
 
 use rayon::prelude::*;

@@ -4,6 +4,7 @@
 pub mod incorrigibility;
 pub mod interruptibility;
 pub mod obedience;
+pub mod population;
 pub mod posg;
 
 /// Mean and 95% half-width ([`crate::numerics::Estimate::of_sample`]) of a sample, summed in order.
