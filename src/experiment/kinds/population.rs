@@ -130,17 +130,8 @@ const SUMS: [&str; 13] = [
     "one_shot_error",
 ];
 
-const RESULTS: [&str; 26] = [
-    "steps",
-    "mu",
-    "sigma",
-    "human",
-    "ask_cost",
-    "irreversible",
-    "presence",
-    "shift",
-    "scale",
-    "agent",
+/// The results' columns after the condition and agent ([`KEYS`]).
+const FIGURES: [&str; 16] = [
     "environments",
     "value",
     "value_ci_low",
@@ -158,6 +149,16 @@ const RESULTS: [&str; 26] = [
     "defer_incentive",
     "one_shot_error",
 ];
+
+/// A job's columns: the condition and agent, then the block's sums.
+fn part_columns() -> Vec<&'static str> {
+    KEYS.iter().chain(&SUMS).copied().collect()
+}
+
+/// The results' columns: the condition and agent, then the figures.
+fn results_columns() -> Vec<&'static str> {
+    KEYS.iter().chain(&FIGURES).copied().collect()
+}
 
 /// One condition of the grid.
 #[derive(Debug, Clone)]
@@ -221,59 +222,78 @@ impl Plan {
             ax(&cfg.presence, "presence")?,
         );
         let (shifts, scales) = (ax(&cfg.shift, "shift")?, ax(&cfg.scale, "scale")?);
-        let humans = cfg.human.to_vec();
-        let mut conditions = Vec::new();
-        for &t in &steps {
-            if t.fract() != 0.0 || t < 1.0 {
-                return bad("steps", format!("must be whole numbers ≥ 1, got {t}"));
-            }
-            for h in &humans {
-                let human = Human::parse(h).map_err(|e| match e {
+        if let Some(t) = steps.iter().find(|t| t.fract() != 0.0 || **t < 1.0) {
+            return bad("steps", format!("must be whole numbers ≥ 1, got {t}"));
+        }
+        let names = cfg.human.to_vec();
+        let humans = names
+            .iter()
+            .map(|h| {
+                Human::parse(h).map_err(|e| match e {
                     Error::Invalid { message, .. } => Error::invalid("population.human", message),
                     e => e,
-                })?;
-                for &mu in &mus {
-                    for &sigma in &sigmas {
-                        for &c in &costs {
-                            for &f in &irrs {
-                                for &q in &pres {
-                                    for &shift in &shifts {
-                                        for &scale in &scales {
-                                            let family = Family {
-                                                steps: t as usize,
-                                                mu,
-                                                sigma,
-                                                spread: cfg.spread,
-                                                irreversible: f,
-                                                undo_cost: cfg.undo_cost,
-                                                ask_cost: c,
-                                                presence: q,
-                                                human,
-                                                shift,
-                                                scale,
-                                            };
-                                            family.check("population")?;
-                                            conditions.push(Condition {
-                                                family,
-                                                human: h.clone(),
-                                            });
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if conditions.len() > 100_000 {
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The grid in the order of the axes below, the last fastest: condition k's index along axis a is
+        // k / (the product of the later axes' lengths) mod its own length.
+        let humans_axis: Vec<f64> = (0..humans.len()).map(|i| i as f64).collect();
+        let axes = [
+            &steps,
+            &humans_axis,
+            &mus,
+            &sigmas,
+            &costs,
+            &irrs,
+            &pres,
+            &shifts,
+            &scales,
+        ];
+        let total = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.len()));
+        if total.is_none_or(|n| n > 100_000) {
+            let n = axes.iter().map(|a| a.len() as f64).product::<f64>();
             return bad(
                 "sigma",
-                format!(
-                    "the grid has {} conditions; at most 100000",
-                    conditions.len()
-                ),
+                format!("the grid has {n} conditions; at most 100000"),
             );
+        }
+        let mut conditions = Vec::new();
+        for k in 0..total.unwrap_or(0) {
+            let mut at = [0.0; 9];
+            let mut rest = k;
+            for (x, a) in at.iter_mut().zip(&axes).rev() {
+                *x = a[rest % a.len()];
+                rest /= a.len();
+            }
+            let [
+                t,
+                h,
+                mu,
+                sigma,
+                ask_cost,
+                irreversible,
+                presence,
+                shift,
+                scale,
+            ] = at;
+            let family = Family {
+                steps: t as usize,
+                mu,
+                sigma,
+                spread: cfg.spread,
+                irreversible,
+                undo_cost: cfg.undo_cost,
+                ask_cost,
+                presence,
+                human: humans[h as usize],
+                shift,
+                scale,
+            };
+            family.check("population")?;
+            conditions.push(Condition {
+                family,
+                human: names[h as usize].clone(),
+            });
         }
         Ok(Plan {
             cfg: cfg.clone(),
@@ -378,9 +398,7 @@ impl Experiment for Plan {
                 }
             }
         }
-        let mut cols: Vec<&str> = KEYS.to_vec();
-        cols.extend(SUMS);
-        let mut t = Table::new(&cols);
+        let mut t = Table::new(&part_columns());
         for (i, a) in self.agents.iter().enumerate() {
             let mut row = self.key_cells(k, *a);
             row.extend(s[i].iter().map(|x| Cell::Num(*x)));
@@ -394,11 +412,11 @@ impl Experiment for Plan {
     }
 
     fn key_table(&self) -> Table {
-        let mut t = Table::new(&RESULTS);
+        let mut t = Table::new(&results_columns());
         for k in 0..self.conditions.len() {
             for a in &self.agents {
                 let mut row = self.key_cells(k, *a);
-                row.resize(RESULTS.len(), Cell::Num(0.0));
+                row.resize(KEYS.len() + FIGURES.len(), Cell::Num(0.0));
                 t.push(row);
             }
         }
@@ -410,9 +428,7 @@ impl Experiment for Plan {
     }
 
     fn check_part(&self, j: usize, t: &Table) -> std::result::Result<(), String> {
-        let mut cols: Vec<&str> = KEYS.to_vec();
-        cols.extend(SUMS);
-        super::check_columns(t, &cols)?;
+        super::check_columns(t, &part_columns())?;
         if t.rows.len() != self.agents.len() {
             return Err(format!("{} rows, not {}", t.rows.len(), self.agents.len()));
         }
@@ -427,7 +443,7 @@ impl Experiment for Plan {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&RESULTS);
+        let mut t = Table::new(&results_columns());
         let na = self.agents.len();
         for k in 0..self.conditions.len() {
             for (i, a) in self.agents.iter().enumerate() {
