@@ -218,8 +218,15 @@ spread = 0.5
 undo_cost = 0.5
 environments = 120
 block = 25
+frontier = ["sigma", "shift"]
+frontier_environments = 40
 "#,
-        &["results.csv"],
+        &[
+            "results.csv",
+            "conditions.csv",
+            "frontier.csv",
+            "thresholds.csv",
+        ],
     );
 }
 

@@ -279,8 +279,15 @@ spread = 0.5
 undo_cost = 0.5
 environments = 400
 block = 50
+frontier = ["sigma"]
+frontier_environments = 60
 "#,
-            &["results.csv"],
+            &[
+                "results.csv",
+                "conditions.csv",
+                "frontier.csv",
+                "thresholds.csv",
+            ],
         ),
         (
             "calibrate",

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{Calibration, export, fmt_conf};
+use super::{Calibration, ClassCard, export, fmt_conf};
 use crate::error::Result;
 use crate::output::table::fmt_num;
 use crate::output::write_atomic;
@@ -211,6 +211,22 @@ pub fn summary(c: &Calibration) -> String {
             regions_text(k)
         );
     }
+    let grounded: Vec<&ClassCard> = c
+        .classes
+        .iter()
+        .filter(|k| k.prior_source.is_some())
+        .collect();
+    if !grounded.is_empty() {
+        s.push_str("\nPriors grounded in a simulated population (the class's σ inflated so that the one-shot game defers where the sequential one does):\n\n");
+        for k in grounded {
+            let _ = writeln!(
+                s,
+                "- {}: {}",
+                k.name,
+                k.prior_source.as_deref().unwrap_or("")
+            );
+        }
+    }
     s.push_str("\n## Flip points\n\nWhere each class's decision changes on the axes an engineer turns (root-found); for ECE and AUROC, where the card's confidence routing, deployed with its thresholds, stops paying against the static rule.");
     if !c.constraints.is_empty() {
         s.push_str(" The flips are those of the class-level decision without the risk limits, which make the deployed decisions stricter.");
@@ -407,6 +423,9 @@ pub fn console(c: &Calibration) -> String {
             why.join(","),
             regions_text(k)
         );
+        if let Some(src) = &k.prior_source {
+            let _ = writeln!(s, "{:<24} prior from {src}", "");
+        }
     }
     let _ = writeln!(s);
     let _ = writeln!(

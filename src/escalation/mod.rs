@@ -366,6 +366,9 @@ impl From<Values> for MoveValues {
 pub struct ClassCard {
     /// The class's name in the scenario.
     pub name: String,
+    /// Where the class's prior came from when it was not typed in (a population's thresholds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior_source: Option<String>,
     /// Its share of the agent's actions.
     pub share: f64,
     /// allow / ask / deny: the class-level (static) decision, for permission rules.
@@ -1153,5 +1156,6 @@ fn class_card(
         flips,
         tools: c.tools.clone(),
         examples: c.examples.clone(),
+        prior_source: c.prior_source.clone(),
     })
 }

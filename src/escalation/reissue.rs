@@ -27,6 +27,7 @@ use super::Calibration;
 use super::fit::Fit;
 use super::model::Model;
 use super::scenario::Scenario;
+use crate::belief::Prior;
 use crate::error::{Error, Result};
 
 /// Atoms of each part (good, bad) of a re-issued class prior.
@@ -168,6 +169,13 @@ pub fn scenario_text(
     };
     for (ki, (cf, c)) in f.classes.iter().zip(&s.classes).enumerate() {
         if cf.labelled == 0 {
+            // A prior read from a population's thresholds goes in resolved: the re-issued scenario lives in
+            // another folder, where the thresholds' relative path would not lead.
+            if let (Some(_), Prior::Normal { mu, sigma }, Some(toml::Value::Table(ct))) =
+                (&c.prior_source, &c.prior, classes.get_mut(ki))
+            {
+                ct.insert("prior".into(), format!("normal:{mu},{sigma}").into());
+            }
             continue;
         }
         let utility = s.utility_prior(c)?;

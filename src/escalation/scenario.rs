@@ -54,7 +54,8 @@
 //! [[class]]
 //! name = "edit-file"
 //! share = 0.7                         # fraction of all actions (shares sum to 1)
-//! prior = "normal:1,0.5"              # the utility U of one action (any prior spec, or a mixture table)
+//! prior = "normal:1,0.5"              # the utility U of one action (any prior spec, or a mixture table; or
+//!                                     # a population's boundary, below)
 //! reversible = true
 //! undo_cost = 0.3                     # a reversible action's loss is at most this
 //! block_cost = 1.0                    # optional: what blocking this class costs (default: moves.block_cost)
@@ -72,6 +73,20 @@
 //! unmatched = "ask"                   # what the gate answers for a call no class covers: allow, ask, deny,
 //!                                     # or defer (no opinion: the runtime's own rules decide)
 //! ```
+//!
+//! **A class grounded in a simulated population.** Instead of a hand-typed normal prior, a class may take its
+//! belief from a population run's `thresholds.csv` (`cirl run experiments/populations/….toml`, the
+//! `[population]` kind):
+//!
+//! ```toml
+//! prior = { population = "runs/population-frontier/thresholds.csv", profile = "steps=8,human=boltzmann:0.5,mu=0.25,ask_cost=0,irreversible=1,presence=1", mu = 3, sigma = 2 }
+//! ```
+//!
+//! The profile's row along σ gives the sequential deferral boundary σ*_T and the one-shot boundary σ*_1 of the
+//! same population; the class's prior is N(mu, (sigma · σ*_1/σ*_T)²): its uncertainty inflated by the factor
+//! that makes the one-shot game the card solves defer exactly where the sequential game does (at σ/|μ| equal
+//! to the profile's; an approximation elsewhere, and for a reviewer or costs other than the profile's). The
+//! path is relative to the scenario file's folder. The card records where the prior came from.
 
 use std::collections::BTreeMap;
 
@@ -284,6 +299,8 @@ pub struct ActionClass {
     pub examples: Examples,
     /// The class's own calibration map, replacing the agent's logit shift for it (`cirl fit` writes one).
     pub calibration: Option<super::model::Calibration>,
+    /// Where the prior came from when it is not typed in: a population's thresholds (see the module docs).
+    pub prior_source: Option<String>,
 }
 
 /// A validated scenario.
@@ -377,9 +394,157 @@ fn prior_of(v: &toml::Value, field: &str) -> Result<Prior> {
     .map_err(|e| within(field, e))
 }
 
+/// The class prior's table when it names a population (`prior = { population = …, … }`).
+fn population_table(v: &toml::Value) -> Option<&toml::Table> {
+    match v {
+        toml::Value::Table(t) if t.contains_key("population") => Some(t),
+        _ => None,
+    }
+}
+
+/// A class prior from a population's thresholds.csv (see the module docs): N(mu, (sigma · inflation)²) and a
+/// line saying where it came from.
+fn population_prior(
+    t: &toml::Table,
+    field: &str,
+    base: Option<&std::path::Path>,
+) -> Result<(Prior, String)> {
+    const USAGE: &str =
+        "prior = { population = \"runs/NAME/thresholds.csv\", profile = \"…\", mu = M, sigma = S }";
+    if let Some(k) = t
+        .keys()
+        .find(|k| !["population", "profile", "mu", "sigma"].contains(&k.as_str()))
+    {
+        return Err(bad(
+            format!("{field}.{k}"),
+            format!("unknown key; a population prior is {USAGE}"),
+        ));
+    }
+    let text_of = |k: &str| match t.get(k) {
+        Some(toml::Value::String(s)) => Ok(s.clone()),
+        _ => Err(bad(
+            format!("{field}.{k}"),
+            format!("must be a string; a population prior is {USAGE}"),
+        )),
+    };
+    let num_of = |k: &str| match t.get(k) {
+        Some(toml::Value::Float(x)) => Ok(*x),
+        Some(toml::Value::Integer(i)) => Ok(*i as f64),
+        _ => Err(bad(
+            format!("{field}.{k}"),
+            format!("must be a number; a population prior is {USAGE}"),
+        )),
+    };
+    let (file, profile) = (text_of("population")?, text_of("profile")?);
+    let (mu, sigma) = (num_of("mu")?, num_of("sigma")?);
+    if !mu.is_finite() {
+        return Err(bad(
+            format!("{field}.mu"),
+            format!("must be finite, got {mu}"),
+        ));
+    }
+    let sigma = finite_nonneg(&format!("{field}.sigma"), sigma)?;
+    let path = match base {
+        Some(b) if std::path::Path::new(&file).is_relative() => b.join(&file),
+        _ => std::path::PathBuf::from(&file),
+    };
+    let csv = crate::input::read_text(&path, crate::input::MAX_TOML_BYTES, "population thresholds")
+        .map_err(|e| within(&format!("{field}.population"), e))?;
+    let table = crate::output::table::Table::from_csv(
+        &csv,
+        &["profile", "along", "side", "human", "family"],
+    )
+    .map_err(|m| {
+        bad(
+            format!("{field}.population"),
+            format!(
+                "{} is not a population's thresholds.csv: {m}",
+                path.display()
+            ),
+        )
+    })?;
+    for c in [
+        "profile",
+        "along",
+        "boundary",
+        "one_shot_boundary",
+        "inflation",
+        "steps",
+    ] {
+        if table.col(c).is_none() {
+            return Err(bad(
+                format!("{field}.population"),
+                format!(
+                    "{} has no column {c:?}: it is not a population's thresholds.csv",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let rows: Vec<usize> = (0..table.rows.len())
+        .filter(|&i| table.text(i, "along") == "sigma")
+        .collect();
+    let Some(&i) = rows.iter().find(|&&i| table.text(i, "profile") == profile) else {
+        let known: Vec<String> = rows
+            .iter()
+            .take(4)
+            .map(|&i| table.text(i, "profile"))
+            .collect();
+        return Err(bad(
+            format!("{field}.profile"),
+            if known.is_empty() {
+                format!(
+                    "{} has no boundary along sigma: run the population with frontier = [\"sigma\"]",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "no profile {profile:?} along sigma in {}; it has {} such as {}",
+                    path.display(),
+                    rows.len(),
+                    known.join(" | ")
+                )
+            },
+        ));
+    };
+    let num = |c: &str| table.num(i, c).unwrap_or(f64::NAN);
+    let inflation = num("inflation");
+    if !(inflation.is_finite() && inflation > 0.0) {
+        return Err(bad(
+            format!("{field}.profile"),
+            format!(
+                "the profile {profile:?} has no one-shot boundary within its grid (inflation {inflation}); widen the population's sigma axis"
+            ),
+        ));
+    }
+    let source = format!(
+        "population {} ({profile}): σ {} × {} (the deferral boundary σ*/|μ| is {} with {} steps, {} for one step)",
+        path.display(),
+        crate::numerics::brief(sigma),
+        crate::numerics::brief(inflation),
+        crate::numerics::brief(num("boundary_over_abs_mu")),
+        num("steps"),
+        crate::numerics::brief(num("one_shot_over_abs_mu")),
+    );
+    Ok((
+        Prior::Normal {
+            mu,
+            sigma: sigma * inflation,
+        },
+        source,
+    ))
+}
+
 impl Scenario {
-    /// Parses and validates a scenario; `origin` names the file in errors.
+    /// Parses and validates a scenario; `origin` names the file in errors. A population prior's path is taken
+    /// relative to the working directory (see [`Scenario::parse_at`]).
     pub fn parse(text: &str, origin: &str) -> Result<Scenario> {
+        Self::parse_at(text, origin, None)
+    }
+
+    /// Parses and validates a scenario whose relative paths (a population prior's thresholds) are relative to
+    /// `base` (the scenario file's folder).
+    pub fn parse_at(text: &str, origin: &str, base: Option<&std::path::Path>) -> Result<Scenario> {
         let raw: Raw =
             toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
         if raw.name.trim().is_empty() {
@@ -562,7 +727,13 @@ impl Scenario {
             if !(share.is_finite() && share > 0.0 && share <= 1.0) {
                 return Err(bad(f("share"), format!("must be in (0, 1], got {share}")));
             }
-            let prior = prior_of(&c.prior, &f("prior"))?;
+            let (prior, prior_source) = match population_table(&c.prior) {
+                Some(t) => {
+                    let (p, source) = population_prior(t, &f("prior"), base)?;
+                    (p, Some(source))
+                }
+                None => (prior_of(&c.prior, &f("prior"))?, None),
+            };
             let undo_cost = match (c.reversible, c.undo_cost) {
                 (true, Some(u)) => finite_nonneg(&f("undo_cost"), u)?,
                 (true, None) => {
@@ -665,6 +836,7 @@ impl Scenario {
                 tools,
                 examples,
                 calibration,
+                prior_source,
             });
         }
         let total: f64 = classes.iter().map(|c| c.share).sum();
@@ -813,7 +985,7 @@ impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario> {
         let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "scenario")?;
-        Self::parse(&text, &path.display().to_string())
+        Self::parse_at(&text, &path.display().to_string(), path.parent())
     }
 
     /// The costs of asking, handing over, a declined ask and blocking, for class `c`.

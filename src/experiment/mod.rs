@@ -309,12 +309,16 @@ fn finish(
             cfg.title.clone()
         };
         let table = results.table.as_ref().expect("kept for the plots");
+        // A sweep's frontier, or the kind's own further table of that name (a population's).
+        let drawn_frontier = frontier
+            .as_ref()
+            .or_else(|| extra_table(plan, &results.extra, "frontier").ok());
         for pl in &cfg.plot {
             let t = match &pl.table {
                 Some(name) => extra_table(plan, &results.extra, name)?,
                 None => table,
             };
-            files.extend(plot::draw(out, pl, t, frontier.as_ref(), &title)?);
+            files.extend(plot::draw(out, pl, t, drawn_frontier, &title)?);
         }
     }
     if let Some(t) = &results.table {

@@ -23,7 +23,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 10] = [
+pub const REPRODUCTIONS: [Builtin; 13] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -64,6 +64,18 @@ pub const REPRODUCTIONS: [Builtin; 10] = [
     builtin(
         "hm2016",
         include_str!("../../experiments/reproduce/hm2016/apprenticeship.toml"),
+    ),
+    builtin(
+        "population-frontier",
+        include_str!("../../experiments/populations/frontier.toml"),
+    ),
+    builtin(
+        "population-chain",
+        include_str!("../../experiments/populations/chain.toml"),
+    ),
+    builtin(
+        "population-misspecification",
+        include_str!("../../experiments/populations/misspecification.toml"),
     ),
 ];
 

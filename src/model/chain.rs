@@ -196,20 +196,18 @@ impl Family {
         Ok(())
     }
 
-    /// Draws one chain and its true θ from `rng` (δ_t, the irreversible steps, then θ).
-    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> (Chain, f64) {
+    /// The chain and its true θ that `noise` gives under this family: δ_t = τ·z_t, step t irreversible iff its
+    /// uniform is below f, θ = μ + shift + scale·σ·z_θ. The same noise under two families gives coupled
+    /// environments (common random numbers): a condition's environment e differs from another's only through
+    /// the parameters.
+    pub fn realise(&self, noise: &Noise) -> (Chain, f64) {
         let steps = (0..self.steps)
-            .map(|_| {
-                let z: f64 = rng.sample(StandardNormal);
-                let irreversible = rng.random::<f64>() < self.irreversible;
-                Step {
-                    offset: self.spread * z,
-                    irreversible,
-                }
+            .map(|t| Step {
+                offset: self.spread * noise.offset[t],
+                irreversible: noise.irreversible[t] < self.irreversible,
             })
             .collect();
-        let z: f64 = rng.sample(StandardNormal);
-        let theta = self.mu + self.shift + self.scale * self.sigma * z;
+        let theta = self.mu + self.shift + self.scale * self.sigma * noise.theta;
         let chain = Chain {
             steps,
             mu: self.mu,
@@ -220,6 +218,60 @@ impl Family {
             presence: self.presence,
         };
         (chain, theta)
+    }
+
+    /// Draws one chain and its true θ from `rng` (a fresh [`Noise`]).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> (Chain, f64) {
+        self.realise(&Noise::draw(rng))
+    }
+
+    /// The robot's belief as it would be if it were the truth: the chain's prior moved by `shift` and its sd
+    /// scaled by `scale` (the truth's distribution of θ, for exact values under misspecification).
+    pub fn truth(&self, chain: &Chain) -> Chain {
+        Chain {
+            mu: chain.mu + self.shift,
+            sigma: chain.sigma * self.scale,
+            ..chain.clone()
+        }
+    }
+}
+
+/// The randomness of one environment, drawn once and shared by every condition and every agent (common random
+/// numbers): per step (up to [`MAX_STEPS`]) the offset's standard normal, the irreversibility uniform, and the
+/// human's presence and answer uniforms; and the truth's standard normal. Drawn in a fixed order, all
+/// [`MAX_STEPS`] steps whatever T is, so environment e of a T = 4 condition is the first four steps of the
+/// same environment at T = 8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Noise {
+    /// z_t of the offsets δ_t = τ·z_t.
+    pub offset: [f64; MAX_STEPS],
+    /// Step t is irreversible iff this uniform is below f.
+    pub irreversible: [f64; MAX_STEPS],
+    /// The human is present at step t iff this uniform is below q.
+    pub presence: [f64; MAX_STEPS],
+    /// The human allows at step t iff this uniform is below πH(U_t).
+    pub answer: [f64; MAX_STEPS],
+    /// z_θ of the true θ.
+    pub theta: f64,
+}
+
+impl Noise {
+    /// Draws an environment's noise from `rng`.
+    pub fn draw<R: Rng + ?Sized>(rng: &mut R) -> Noise {
+        let mut n = Noise {
+            offset: [0.0; MAX_STEPS],
+            irreversible: [0.0; MAX_STEPS],
+            presence: [0.0; MAX_STEPS],
+            answer: [0.0; MAX_STEPS],
+            theta: rng.sample(StandardNormal),
+        };
+        for t in 0..MAX_STEPS {
+            n.offset[t] = rng.sample(StandardNormal);
+            n.irreversible[t] = rng.random();
+            n.presence[t] = rng.random();
+            n.answer[t] = rng.random();
+        }
+        n
     }
 }
 

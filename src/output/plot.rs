@@ -1,6 +1,7 @@
 //! Plots of experiment tables: Δ heatmaps with the Δ = 0 frontier and iso-lines, and line plots with
 //! confidence bands. Every plot is written as SVG and PNG (fonts embedded, no system library needed).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -39,6 +40,66 @@ pub struct Plot {
     /// Draw from the experiment's further table of this name (e.g. "curves") rather than its results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// The x axis's label (default: from the column's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_label: Option<String>,
+    /// The y axis's label (default: from the column's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_label: Option<String>,
+    /// Only the rows with these values (e.g. `select = { ask_cost = 0.1, human = "rational" }`): one slice of
+    /// a grid with more axes than the plot shows. The frontier drawn on a heatmap is selected the same way.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub select: BTreeMap<String, Selected>,
+}
+
+/// A value a plot's rows are selected by.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Selected {
+    /// A number (compared exactly, or within 1e-12 relative).
+    Num(f64),
+    /// A text (compared with the cell as CSV renders it).
+    Text(String),
+}
+
+impl Selected {
+    fn matches(&self, t: &Table, row: usize, col: &str) -> bool {
+        match self {
+            Selected::Num(x) => t
+                .num(row, col)
+                .is_some_and(|v| v == *x || (v - x).abs() <= 1e-12 * x.abs().max(v.abs())),
+            Selected::Text(s) => t.text(row, col) == *s,
+        }
+    }
+}
+
+/// The rows of `t` that `select` keeps (columns `t` lacks are not a condition; `strict` makes them an error).
+fn selected(t: &Table, select: &BTreeMap<String, Selected>, strict: bool) -> Result<Table> {
+    if select.is_empty() {
+        return Ok(t.clone());
+    }
+    if strict && let Some(c) = select.keys().find(|c| t.col(c).is_none()) {
+        return Err(Error::invalid(
+            "plot.select",
+            format!("no column {c:?}; columns are {:?}", t.columns),
+        ));
+    }
+    let mut out = Table::new(&t.columns.iter().map(String::as_str).collect::<Vec<_>>());
+    for i in 0..t.rows.len() {
+        if select
+            .iter()
+            .all(|(c, v)| t.col(c).is_none() || v.matches(t, i, c))
+        {
+            out.rows.push(t.rows[i].clone());
+        }
+    }
+    if strict && out.rows.is_empty() && !t.rows.is_empty() {
+        return Err(Error::invalid(
+            "plot.select",
+            "no row has these values; check them against the grid",
+        ));
+    }
+    Ok(out)
 }
 
 const PANEL_W: u32 = 520;
@@ -91,7 +152,9 @@ fn pe<E: std::fmt::Display>(e: E) -> String {
 /// Checks `plot` against a table of the results' shape (columns, and one row per curve or cell) without
 /// drawing: run before the computation, so a bad `[[plot]]` is reported before any work is done.
 pub fn check(plot: &Plot, table: &Table) -> Result<()> {
-    Spec::new(plot, table, None).map(|_| ())
+    // A table whose rows are known only once computed (a population's frontier) is checked by its columns.
+    let table = selected(table, &plot.select, true)?;
+    Spec::new(plot, &table, None).map(|_| ())
 }
 
 /// Draws `plot` from `table` (and the frontier, for heatmaps) into `dir`; returns the files written.
@@ -114,7 +177,11 @@ pub fn draw(
         .title
         .clone()
         .unwrap_or_else(|| default_title.to_string());
-    let spec = Spec::new(plot, table, frontier)?;
+    let table = selected(table, &plot.select, true)?;
+    let frontier = frontier
+        .map(|f| selected(f, &plot.select, false))
+        .transpose()?;
+    let spec = Spec::new(plot, &table, frontier.as_ref())?;
     let (w, h) = spec.size();
     // Wide enough for the title (about 12 px per character at 24 px).
     let w = w.max(12 * title.chars().count() as u32 + 40);
@@ -337,8 +404,8 @@ impl<'a> Spec<'a> {
             chart
                 .configure_mesh()
                 .disable_mesh()
-                .x_desc(label(xk))
-                .y_desc(label(yk))
+                .x_desc(self.plot.x_label.clone().unwrap_or_else(|| label(xk)))
+                .y_desc(self.plot.y_label.clone().unwrap_or_else(|| label(yk)))
                 .axis_desc_style((FONT, 16))
                 .label_style((FONT, 14))
                 .draw()
@@ -367,7 +434,10 @@ impl<'a> Spec<'a> {
                     .map_err(pe)?;
             }
             // The frontier: Δ = 0 located by root finding (frontier.csv), not read off the grid.
-            if let Some(f) = self.frontier.filter(|_| zk == "delta") {
+            if let Some(f) = self
+                .frontier
+                .filter(|f| zk == "delta" || f.col("quantity").is_some())
+            {
                 let pts = self.frontier_points(f, panel, xk, yk);
                 let style = BLACK.stroke_width(3);
                 for line in pts {
@@ -391,20 +461,26 @@ impl<'a> Spec<'a> {
     /// Frontier roots in this panel as polylines in (x, y): consecutive slices with one root each are joined.
     fn frontier_points(&self, f: &Table, panel: &str, xk: &str, yk: &str) -> Vec<Vec<(f64, f64)>> {
         let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
-        let along = if f.rows.is_empty() {
-            String::new()
-        } else {
-            f.text(0, "along")
-        };
-        if along != xk && along != yk {
+        let zk = self.plot.z.as_deref().unwrap_or("delta");
+        // The rows along one of the plot's axes, of the plotted quantity where the frontier names one.
+        let along = (0..f.rows.len())
+            .map(|i| f.text(i, "along"))
+            .find(|a| a == xk || a == yk);
+        let Some(along) = along else {
             return out;
-        }
+        };
         let other = if along == yk { xk } else { yk };
         let mut pts: Vec<(f64, f64)> = Vec::new();
         for i in 0..f.rows.len() {
+            if f.text(i, "along") != along
+                || (f.col("quantity").is_some() && f.text(i, "quantity") != zk)
+            {
+                continue;
+            }
             // Roots, and single grid points where Δ = 0 within the tie tolerance (a root that falls on the grid).
+            // (A population's frontier names a sign change on the grid `grid`.)
             let on_grid_tie = f.text(i, "kind") == "tie" && f.num(i, "lo") == f.num(i, "hi");
-            if f.text(i, "kind") != "root" && !on_grid_tie {
+            if f.text(i, "kind") != "root" && f.text(i, "kind") != "grid" && !on_grid_tie {
                 continue;
             }
             if let Some(p) = &self.plot.panels
@@ -486,8 +562,8 @@ impl<'a> Spec<'a> {
                 .map_err(pe)?;
             chart
                 .configure_mesh()
-                .x_desc(label(xk))
-                .y_desc(label(yk))
+                .x_desc(self.plot.x_label.clone().unwrap_or_else(|| label(xk)))
+                .y_desc(self.plot.y_label.clone().unwrap_or_else(|| label(yk)))
                 .axis_desc_style((FONT, 16))
                 .label_style((FONT, 14))
                 .light_line_style(RGBColor(235, 235, 235))

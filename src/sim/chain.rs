@@ -1,29 +1,10 @@
 //! Rollouts of a policy tree ([`crate::solvers::chain`]) on a chain with a true θ: the human's presence and
-//! answers come from uniforms drawn once per chain, so every agent meets the same human (common random numbers).
+//! answers come from the environment's [`Noise`], drawn once, so every agent meets the same human (common random
+//! numbers).
 
-use rand::{Rng, RngExt};
-
-use crate::model::chain::Chain;
+use crate::model::chain::{Chain, Noise};
 use crate::offswitch::Move;
 use crate::solvers::chain::Tree;
-
-/// The uniforms one chain's rollouts share: per step, the human's presence and answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Draws {
-    /// Per step: present iff the uniform is below q.
-    pub presence: Vec<f64>,
-    /// Per step: the human allows iff the uniform is below πH(U_t).
-    pub answer: Vec<f64>,
-}
-
-impl Draws {
-    /// The uniforms of a chain of `steps` steps.
-    pub fn new<R: Rng + ?Sized>(steps: usize, rng: &mut R) -> Draws {
-        let presence = (0..steps).map(|_| rng.random()).collect();
-        let answer = (0..steps).map(|_| rng.random()).collect();
-        Draws { presence, answer }
-    }
-}
 
 /// What one rollout did.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -37,13 +18,13 @@ pub struct Rollout {
 }
 
 /// Plays `tree` on `chain` with true value `theta`.
-pub fn rollout(chain: &Chain, tree: &Tree, theta: f64, draws: &Draws) -> Rollout {
+pub fn rollout(chain: &Chain, tree: &Tree, theta: f64, noise: &Noise) -> Rollout {
     let mut out = Rollout::default();
     let mut node = Some(0);
     for t in 0..chain.steps.len() {
         let Some(i) = node else { break };
         let n = tree.nodes[i];
-        let present = draws.presence[t] < chain.presence;
+        let present = noise.presence[t] < chain.presence;
         let mv = if present { n.present } else { n.absent };
         let u = chain.payoff(t, theta);
         let harm = chain.steps[t].irreversible && theta + chain.steps[t].offset < 0.0;
@@ -57,7 +38,7 @@ pub fn rollout(chain: &Chain, tree: &Tree, theta: f64, draws: &Draws) -> Rollout
             Move::Wait => {
                 out.asks += 1;
                 out.ret -= chain.ask_cost;
-                let allow = draws.answer[t] < chain.p_allow(t, theta);
+                let allow = noise.answer[t] < chain.p_allow(t, theta);
                 if allow {
                     out.ret += u;
                     out.harms += harm as u32;
@@ -76,6 +57,7 @@ mod tests {
     use crate::model::chain::Family;
     use crate::rng::job_rng;
     use crate::solvers::chain::{Agent, solve};
+    use rand::RngExt;
 
     #[test]
     fn the_mean_rollout_return_is_the_exact_value() {
@@ -103,7 +85,7 @@ mod tests {
             let mut r = job_rng(4, 1);
             for _ in 0..n {
                 let z: f64 = r.sample(rand_distr::StandardNormal);
-                let d = Draws::new(3, &mut r);
+                let d = Noise::draw(&mut r);
                 let x = rollout(&chain, &tree, chain.mu + chain.sigma * z, &d).ret;
                 s += x;
                 s2 += x * x;
