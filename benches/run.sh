@@ -4,7 +4,9 @@
 #   offswitch (default): the off-switch grid and Monte Carlo against SciPy and NumPy (issue 2);
 #   cirl: naive vs generalized backups, solver scaling, and the comparison with pomdp_py (issue 3);
 #   gate: cirl gate's latency per decision against reference hooks (issue 15);
-#   fit: cirl fit on a 10⁷-record log, JSON Lines and SQLite (issue 17; writes 3.8 GB under target/bench).
+#   fit: cirl fit on a 10⁷-record log, JSON Lines and SQLite (issue 17; writes 3.8 GB under target/bench);
+#   population: environments/s per family and agent, the scaling table, the NumPy reference for the chain, and
+#   10⁵ chain environments per condition through `cirl run` on both cores (issue 19).
 # PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
 # default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
@@ -29,6 +31,14 @@ if [ "$WHAT" = fit ]; then
                 --scenario experiments/scenarios/coding-agent.toml --json > target/bench/fit.json
         done
     done
+    exit 0
+fi
+if [ "$WHAT" = population ]; then
+    cargo bench --bench population | tee target/bench/population.md
+    "$PY" benches/reference/chain_numpy.py target/bench/chains.json | tee target/bench/chain_numpy.json
+    cargo build --release --quiet
+    /usr/bin/time -f "%e s wall, %M KB" target/release/cirl run benches/population-100k.toml \
+        --out target/bench/population-100k --quiet --no-plots --force
     exit 0
 fi
 if [ "$WHAT" = cirl ]; then

@@ -231,6 +231,42 @@ frontier_environments = 40
 }
 
 #[test]
+fn assistance_population_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        r#"
+name = "det-assistance"
+seed = 12
+[population]
+family = "assistance"
+states = 3
+actions = 2
+thetas = 4
+steps = [1, 3]
+mu = 0.0
+sigma = [0.5, 1.5]
+human = ["boltzmann:0.5"]
+ask_cost = 0.05
+irreversible = 0.4
+presence = [1.0, 0.6]
+shift = [0.0, 0.5]
+spread = 0.5
+undo_cost = 0.5
+environments = 40
+block = 15
+max_histories = 400
+frontier = ["sigma"]
+frontier_environments = 20
+"#,
+        &[
+            "results.csv",
+            "conditions.csv",
+            "frontier.csv",
+            "thresholds.csv",
+        ],
+    );
+}
+
+#[test]
 fn apprenticeship_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(
         r#"

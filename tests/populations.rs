@@ -284,6 +284,37 @@ spread = 0
 undo_cost = 1
 environments = 10
 "#;
+    // A family's own keys: required by it, refused by the others.
+    for (family, extra, field) in [
+        (
+            "assistance",
+            "actions = 2\nthetas = 3\n",
+            "population.states",
+        ),
+        (
+            "gridworld",
+            "width = 3\nheight = 3\nthetas = 3\n",
+            "population.features",
+        ),
+        ("chain", "states = 3\n", "population.states"),
+        (
+            "assistance",
+            "states = 2\nactions = 2\nthetas = 3\nwidth = 2\n",
+            "population.width",
+        ),
+        ("maze", "", "population.family"),
+    ] {
+        let text = base.replace(
+            "family = \"chain\"",
+            &format!("family = \"{family}\"\n{extra}"),
+        );
+        let cfg = config::parse(&text, "test").unwrap();
+        let e = experiment::shard::Plan::new(&cfg)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(field), "{family} {extra:?}: {e}");
+    }
     for (line, want) in [
         ("frontier = [\"tau\"]", "unknown axis"),
         ("frontier = [\"ask_cost\"]", "at least two values"),
@@ -305,6 +336,120 @@ environments = 10
         assert!(
             e.contains("population.frontier") && e.contains(want),
             "{line}: {e}"
+        );
+    }
+}
+
+/// The assistance-game solver's Bayes value equals the exact solver of `cirl solve` on the same game written as
+/// a CIRL game (a fixed human who answers queries; the reduction to a POMDP solved by value iteration).
+#[test]
+#[allow(clippy::needless_range_loop)] // the tables are indexed [θ][s][h][r] as the CIRL game's docs write them
+fn the_assistance_solver_agrees_with_the_exact_cirl_solver() {
+    use cirl::human::{Human, ResponseModel};
+    use cirl::model::assist::{Family, Layout};
+    use cirl::model::cirl::{CirlGame, Human as CirlHuman, Timing};
+    use cirl::solvers::assist;
+    use cirl::solvers::chain::Agent;
+    for (layout, seed) in [
+        (
+            Layout::Random {
+                states: 3,
+                actions: 2,
+            },
+            1,
+        ),
+        (
+            Layout::Grid {
+                width: 2,
+                height: 2,
+                features: 2,
+            },
+            2,
+        ),
+    ] {
+        let f = Family {
+            layout,
+            thetas: 3,
+            steps: 3,
+            mu: 0.1,
+            sigma: 1.0,
+            spread: 0.5,
+            irreversible: 0.5,
+            undo_cost: 0.4,
+            ask_cost: 0.1,
+            presence: 1.0,
+            human: Human::Boltzmann { beta: 0.7 },
+            shift: 0.0,
+            scale: 1.0,
+        };
+        let (g, truth) = f.realise(seed);
+        let (ns, na, nt) = (g.states, g.actions, g.thetas());
+        let nr = 2 * na + 1; // act a, ask a, off
+        let dense = |s: usize, a: usize| {
+            let mut row = vec![0.0; ns];
+            for &(s2, p) in &g.t[s][a] {
+                row[s2] += p;
+            }
+            row
+        };
+        // Human actions: 0 nothing, 1 allow, 2 refuse.
+        let mut t = vec![vec![vec![vec![0.0; ns]; nr]; 3]; ns];
+        let mut r = vec![vec![vec![vec![0.0; nr]; 3]; ns]; nt];
+        let mut policy = vec![vec![vec![vec![1.0, 0.0, 0.0]; nr]; ns]; nt];
+        for s in 0..ns {
+            for h in 0..3 {
+                for a in 0..na {
+                    t[s][h][a] = dense(s, a);
+                    t[s][h][na + a] = if h == 1 { dense(s, a) } else { dense(s, na) };
+                    for k in 0..nt {
+                        let sa = s * na + a;
+                        let u = g.payoff(sa, g.hypotheses[k][sa]);
+                        r[k][s][h][a] = u;
+                        r[k][s][h][na + a] = if h == 1 { u } else { 0.0 } - g.ask_cost;
+                    }
+                }
+                t[s][h][2 * na] = dense(s, na);
+            }
+            for k in 0..nt {
+                for a in 0..na {
+                    let p = g.human.p_allow(g.hypotheses[k][s * na + a]);
+                    policy[k][s][na + a] = vec![0.0, p, 1.0 - p];
+                }
+            }
+        }
+        let mut initial_state = vec![0.0; ns];
+        initial_state[g.start] = 1.0;
+        let game = CirlGame {
+            name: "assist".into(),
+            states: (0..ns).map(|i| format!("s{i}")).collect(),
+            human_actions: vec!["nothing".into(), "allow".into(), "refuse".into()],
+            robot_actions: (0..nr).map(|i| format!("r{i}")).collect(),
+            thetas: (0..nt).map(|i| format!("θ{i}")).collect(),
+            t,
+            r,
+            prior: g.prior.clone(),
+            initial_state,
+            discount: 1.0,
+            horizon: Some(g.horizon),
+            timing: Timing::HumanResponds,
+            human: CirlHuman::Policy(policy),
+        };
+        game.check().unwrap();
+        let model = cirl::games::Model::Cirl(game);
+        let exact = cirl::solve::run(
+            &model,
+            &cirl::solve::Request {
+                solver: cirl::solve::Solver::Exact,
+                ..cirl::solve::Request::default()
+            },
+        )
+        .unwrap();
+        let (scores, _) = assist::solve(&g, &[Agent::Bayes], &truth, &[0.5; 9], 1_000_000);
+        let ours = scores.agents[0].value;
+        assert!(
+            (ours - exact.value).abs() < 1e-9 * exact.value.abs().max(1.0),
+            "{layout:?}: {ours} vs the exact solver's {}",
+            exact.value
         );
     }
 }

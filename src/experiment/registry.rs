@@ -23,7 +23,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 13] = [
+pub const REPRODUCTIONS: [Builtin; 15] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -76,6 +76,14 @@ pub const REPRODUCTIONS: [Builtin; 13] = [
     builtin(
         "population-misspecification",
         include_str!("../../experiments/populations/misspecification.toml"),
+    ),
+    builtin(
+        "population-assistance",
+        include_str!("../../experiments/populations/assistance.toml"),
+    ),
+    builtin(
+        "population-gridworld",
+        include_str!("../../experiments/populations/gridworld.toml"),
     ),
 ];
 

@@ -8,6 +8,7 @@
 //!
 //! Cassandra's `.pomdp` text format is read and written by [`pomdp_format`].
 
+pub mod assist;
 pub mod chain;
 pub mod cirl;
 pub mod env;

@@ -7,6 +7,7 @@
 //! - [`pbvi`]: point-based value iteration with lower and upper bounds.
 //! - [`mdp`]: value iteration with the state observed (the full-information value, an upper bound).
 
+pub mod assist;
 pub mod chain;
 pub mod exact;
 pub mod generalized;

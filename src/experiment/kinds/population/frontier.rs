@@ -8,7 +8,8 @@
 //!   the truth — never negative when the prior is right, so its sign changes only with misspecification.
 //!
 //! In every slice of an axis (the other axes fixed) the quantity is evaluated at the grid's values; where it
-//! changes sign between two neighbours, Brent's method finds the root (to 1e-10 of the axis range), with a
+//! changes sign between two neighbours, Brent's method finds the root (to 1e-6 of the axis range, 1e-10 when
+//! the mean is over one environment — then every environment of a condition is the same game), with a
 //! standard error from the spread of the environments' values at the root over the slope there (the delta
 //! method) — `kind` = root. A grid point where the quantity is zero within the tie tolerance between
 //! neighbours of opposite signs is a sign change on the grid (`grid`); other runs of zeros are `tie`s, never a
@@ -20,16 +21,15 @@
 
 use std::fmt::Write as _;
 
-use super::{Family, Grid, Plan, PopulationStudy, beta_of, family_cells, over_environments};
+use super::setting::Setting;
+use super::{Grid, Plan, PopulationStudy, beta_of, family_cells, over_environments};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::experiment::kind::Verdict;
 use crate::experiment::table::{Cell, Table, fmt_num};
 use crate::human::{Human, ResponseModel};
-use crate::model::chain::Noise;
 use crate::numerics;
 use crate::offswitch;
-use crate::solvers::chain::{Agent, Histories, evaluate, solve};
 
 /// The quantities whose sign the frontier tracks (the `quantity` column).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +39,10 @@ enum Quantity {
 }
 
 impl Quantity {
+    fn advantage(self) -> bool {
+        self == Quantity::Advantage
+    }
+
     fn name(self) -> &'static str {
         match self {
             Quantity::Delta => "delta",
@@ -209,56 +213,13 @@ pub(super) fn slices(axes: &[String], grid: &Grid, humans: &[Human]) -> Result<V
 }
 
 /// `template` with its value on the axis `along` set to `x`.
-fn at(template: &Family, along: &str, x: f64) -> Family {
-    let mut f = template.clone();
-    match along {
-        "mu" => f.mu = x,
-        "sigma" => f.sigma = x,
-        "beta" if x == 0.0 => f.human = Human::Rational,
-        "beta" => f.human = Human::Boltzmann { beta: x },
-        "ask_cost" => f.ask_cost = x,
-        "irreversible" => f.irreversible = x,
-        "presence" => f.presence = x,
-        "shift" => f.shift = x,
-        "scale" => f.scale = x,
-        _ => unreachable!("checked in slices()"),
-    }
-    f
+fn at(template: &Setting, along: &str, x: f64) -> Setting {
+    template.with(along, x)
 }
 
-/// The quantity in one environment of family `f`.
-fn figure(plan: &Plan, q: Quantity, f: &Family, noise: &Noise) -> f64 {
-    let (chain, _) = f.realise(noise);
-    let (panels, order) = (plan.cfg.panels, plan.cfg.order);
-    let b = chain.belief(panels, order);
-    match q {
-        Quantity::Delta => solve(&chain, &b, Agent::Bayes).incentive,
-        Quantity::Advantage => {
-            let h = Histories::new(&chain, &b);
-            let (bayes, act) = (
-                h.solve(&chain, Agent::Bayes),
-                h.solve(&chain, Agent::ActOnPrior),
-            );
-            if super::well_specified(f) {
-                bayes.value() - act.value()
-            } else {
-                let truth = f.truth(&chain).belief(panels, order);
-                evaluate(&chain, &bayes, &truth) - evaluate(&chain, &act, &truth)
-            }
-        }
-    }
-}
-
-/// The tie tolerance of a quantity of family `f`: 1e-9 of its payoffs' scale over T steps.
-fn tolerance(f: &Family) -> f64 {
-    let scale = 1.0
-        + f.mu.abs()
-        + f.sigma * f.scale.max(1.0)
-        + f.shift.abs()
-        + f.spread
-        + f.ask_cost
-        + f.undo_cost.min(1e6);
-    offswitch::TIE_RTOL * scale * f.steps as f64
+/// The tie tolerance of a quantity of condition `f`: 1e-9 of its payoffs' scale over T steps.
+fn tolerance(f: &Setting) -> f64 {
+    offswitch::TIE_RTOL * f.scale()
 }
 
 fn sign(y: f64, tol: f64) -> i8 {
@@ -278,7 +239,7 @@ fn crossings(
     plan: &Plan,
     q: Quantity,
     along: &str,
-    fams: &[Family],
+    fams: &[Setting],
     xs: &[f64],
     ys: &[f64],
 ) -> Vec<Crossing> {
@@ -310,13 +271,11 @@ fn crossings(
                 hi: i,
             });
         } else if i + 1 < xs.len() && signs[i + 1] == -signs[i] {
-            let g = |x: f64| {
-                over_environments(plan, &at(&fams[i], along, x), n, |f, z| {
-                    figure(plan, q, f, z)
-                })
-                .0
-            };
-            if let Some(r) = numerics::brent(g, xs[i], xs[i + 1], 1e-10 * range) {
+            let g = |x: f64| over_environments(plan, &at(&fams[i], along, x), n, q.advantage()).0;
+            // Averaged over several environments the root is an estimate whose standard error is far above
+            // 1e-6 of the range; over one (every environment the same game) it is exact.
+            let rel = if n == 1 { 1e-10 } else { 1e-6 };
+            if let Some(r) = numerics::brent(g, xs[i], xs[i + 1], rel * range) {
                 out.push(Crossing {
                     tie: false,
                     x: r,
@@ -360,7 +319,10 @@ impl Crossing {
 /// The closed-form one-shot frontier of HM 2017 for Δ, where the one-step game is the off-switch game (no
 /// offsets, irreversible, a Boltzmann human): Δ = 0 at σ² = 2|μ|β when c = 0, and at c = Δ(c = 0) along c;
 /// NaN elsewhere. `f` is the family at the root.
-fn law(along: &str, f: &Family, root: f64) -> f64 {
+fn law(along: &str, f: &Setting, root: f64) -> f64 {
+    let Setting::Chain(f) = f else {
+        return f64::NAN;
+    };
     if f.spread != 0.0 || f.irreversible < 1.0 {
         return f64::NAN;
     }
@@ -391,22 +353,21 @@ pub(super) fn run(plan: &Plan, s: &Slice) -> Result<Table> {
     let n = plan.frontier_environments;
     let along = s.along;
     let xs: Vec<f64> = s.members.iter().map(|m| m.0).collect();
-    let fams: Vec<Family> = s
+    let fams: Vec<Setting> = s
         .members
         .iter()
-        .map(|&(_, k)| plan.conditions[k].family.clone())
+        .map(|&(_, k)| plan.conditions[k].setting.clone())
         .collect();
-    let human_of = |f: &Family, k: usize| {
+    let human_of = |f: &Setting, k: usize| {
         if along == "beta" {
-            f.human.label()
+            f.human().label()
         } else {
             plan.conditions[k].human.clone()
         }
     };
     let mut t = Table::new(&FRONTIER_COLUMNS);
     for &q in &s.quantities {
-        let fig = |f: &Family, z: &Noise| figure(plan, q, f, z);
-        let mean = |f: &Family| over_environments(plan, f, n, fig).0;
+        let mean = |f: &Setting| over_environments(plan, f, n, q.advantage()).0;
         let ys: Vec<f64> = fams.iter().map(mean).collect();
         // The same slice with the first step alone: its zeros, for the one-shot column (computed once).
         let mut one_step: Option<Vec<f64>> = None;
@@ -416,7 +377,7 @@ pub(super) fn run(plan: &Plan, s: &Slice) -> Result<Table> {
             let (mut se, mut one_shot, mut law_x) = (nan, nan, nan);
             if c.kind() == "root" {
                 // The root's standard error: the environments' spread at the root over the slope there.
-                let (_, vals) = over_environments(plan, &f, n, fig);
+                let (_, vals) = over_environments(plan, &f, n, q.advantage());
                 let se_mean = numerics::Estimate::of_sample(&vals).std_err;
                 let h = 1e-4 * (xs[c.hi] - xs[c.lo]);
                 let (x1, x2) = ((c.x - h).max(xs[c.lo]), (c.x + h).min(xs[c.hi]));
@@ -429,17 +390,12 @@ pub(super) fn run(plan: &Plan, s: &Slice) -> Result<Table> {
                 };
             }
             if c.is_point() {
-                one_shot = if f.steps == 1 {
+                one_shot = if f.steps() == 1 {
                     c.x
                 } else {
                     let zeros = one_step.get_or_insert_with(|| {
-                        let ones: Vec<Family> = fams
-                            .iter()
-                            .map(|f| Family {
-                                steps: 1,
-                                ..f.clone()
-                            })
-                            .collect();
+                        let ones: Vec<Setting> =
+                            fams.iter().map(|f| f.with("steps", 1.0)).collect();
                         let ys1: Vec<f64> = ones.iter().map(mean).collect();
                         crossings(plan, q, along, &ones, &xs, &ys1)
                             .into_iter()

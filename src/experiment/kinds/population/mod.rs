@@ -1,17 +1,20 @@
 //! Populations of sequential environments: when deferring beats acting once actions come in sequences.
 //!
-//! `[population]` names a family of environments ([`crate::model::chain::Family`]: the sequential off-switch
-//! chain) and the condition axes — steps T, the robot's uncertainty σ (and its prior mean μ), the human,
+//! `[population]` names a family of environments — `chain`, the sequential off-switch chain
+//! ([`crate::model::chain`]); `assistance`, random tabular assistance games with a query move, and `gridworld`,
+//! feature gridworlds with side effects ([`crate::model::assist`]) — and the condition axes — steps T, the robot's uncertainty σ (and its prior mean μ), the human,
 //! the ask cost c, the irreversible fraction f, the supervisor's presence q, and the misspecification of the
 //! prior (`shift` of the truth's mean, `scale` of its sd) — and draws `environments` chains per condition. Every
-//! agent of [`crate::solvers::chain`] plays every chain against the same human, and is scored three ways:
+//! agent ([`crate::solvers::chain`], [`crate::solvers::assist`]) plays every environment against the same human,
+//! and is scored three ways:
 //! exactly under the robot's belief (its tree's value), exactly under the truth (the same tree valued with θ
 //! drawn from the truth: what misspecification changes), and by the realised return against one θ drawn from
 //! the truth.
 //!
-//! **Common random numbers.** Environment e's randomness ([`Noise`]: the offsets' normals, the
-//! irreversibility, presence and answer uniforms, the truth's normal) is drawn once from the stream (seed, e)
-//! and shared by every condition and every agent: two conditions differ in environment e only through their
+//! **Common random numbers.** Environment e's randomness (the chain's [`crate::model::chain::Noise`]: the
+//! offsets' normals, the irreversibility, presence and answer uniforms, the truth's normal; an assistance game's
+//! four streams of structure, hypotheses, truth and rollout) comes from the seed (seed, e) and is shared by every
+//! condition and every agent: two conditions differ in environment e only through their
 //! parameters, so differences between conditions and between agents are paired, and the frontier below is the
 //! root of a continuous function of the axis. Every figure is the same at any thread count or sharding.
 //!
@@ -31,6 +34,7 @@
 //! reads as a class's prior source.
 
 mod frontier;
+mod setting;
 
 use std::fmt::Write as _;
 
@@ -43,12 +47,13 @@ use crate::experiment::config::{Axis, OneOrMany};
 use crate::experiment::kind::{Experiment, Verdict};
 use crate::experiment::table::{Cell, Table, fmt_num};
 use crate::human::Human;
-use crate::model::chain::{Chain, Family, Noise};
+use crate::model::assist::{self, Layout};
+use crate::model::chain::{self, Chain};
 use crate::numerics::Estimate;
 use crate::offswitch;
-use crate::rng::{derive_seed, job_rng};
-use crate::sim::chain::rollout;
-use crate::solvers::chain::{Agent, Histories, evaluate, solve};
+use crate::rng::derive_seed;
+use crate::solvers::chain::Agent;
+use setting::{Numerics, Setting};
 
 pub use frontier::{FRONTIER_COLUMNS, THRESHOLDS_COLUMNS};
 
@@ -56,7 +61,8 @@ pub use frontier::{FRONTIER_COLUMNS, THRESHOLDS_COLUMNS};
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PopulationStudy {
-    /// The environment family: "chain" (the sequential off-switch chain).
+    /// The environment family: "chain" (the sequential off-switch chain), "assistance" (random assistance
+    /// games) or "gridworld" (feature gridworlds).
     pub family: String,
     /// T: steps per environment.
     pub steps: Axis,
@@ -104,6 +110,28 @@ pub struct PopulationStudy {
     /// averages over; default min(environments, 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontier_environments: Option<usize>,
+    /// assistance: |S|, the world's states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<usize>,
+    /// assistance: |A|, the robot's actions (besides the no-op).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<usize>,
+    /// gridworld: columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<usize>,
+    /// gridworld: rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<usize>,
+    /// gridworld: binary features per cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<usize>,
+    /// assistance and gridworld: K, the hypotheses of the robot's prior over θ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thetas: Option<usize>,
+    /// assistance and gridworld: the largest graph of histories the Bayes agent is solved exactly on; beyond,
+    /// it looks ahead as far as fits and reports bounds (default 200000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_histories: Option<usize>,
 }
 
 fn zero() -> Axis {
@@ -184,10 +212,12 @@ struct Sums {
     advantage: Moments,
     one_shot_error: f64,
     carry_over_below: f64,
+    exact: f64,
+    bound_gap: f64,
 }
 
 /// The columns of [`Sums`] in a job's table, in the order of [`Sums::cells`].
-const SUMS: [&str; 20] = [
+const SUMS: [&str; 22] = [
     "n",
     "value_sum",
     "value_sq",
@@ -208,6 +238,8 @@ const SUMS: [&str; 20] = [
     "advantage_sq",
     "one_shot_error",
     "carry_over_below",
+    "exact",
+    "bound_gap",
 ];
 
 impl Sums {
@@ -233,6 +265,8 @@ impl Sums {
             self.advantage.sq,
             self.one_shot_error,
             self.carry_over_below,
+            self.exact,
+            self.bound_gap,
         ]
     }
 
@@ -256,6 +290,8 @@ impl Sums {
             advantage: m(16),
             one_shot_error: c[18],
             carry_over_below: c[19],
+            exact: c[20],
+            bound_gap: c[21],
         }
     }
 
@@ -279,11 +315,13 @@ impl Sums {
         add(&mut self.advantage, &o.advantage);
         self.one_shot_error = self.one_shot_error.max(o.one_shot_error);
         self.carry_over_below += o.carry_over_below;
+        self.exact += o.exact;
+        self.bound_gap += o.bound_gap;
     }
 }
 
 /// The results' columns after the condition and agent.
-const FIGURES: [&str; 20] = [
+const FIGURES: [&str; 22] = [
     "environments",
     "value",
     "value_ci_low",
@@ -304,6 +342,8 @@ const FIGURES: [&str; 20] = [
     "defer_incentive",
     "one_shot_error",
     "carry_over_below",
+    "solved_exactly",
+    "bound_gap",
 ];
 
 /// The conditions table's columns after the condition.
@@ -353,7 +393,7 @@ fn condition_columns() -> Vec<&'static str> {
 /// One condition of the grid.
 #[derive(Debug, Clone)]
 struct Condition {
-    family: Family,
+    setting: Setting,
     /// The human as the config names it.
     human: String,
 }
@@ -405,6 +445,7 @@ pub struct Plan {
     blocks: usize,
     slices: Vec<frontier::Slice>,
     frontier_environments: usize,
+    layout: Option<Layout>,
     seed: u64,
 }
 
@@ -412,15 +453,7 @@ impl Plan {
     /// Validates the study and expands its condition grid.
     pub fn new(cfg: &PopulationStudy, seed: u64) -> Result<Plan> {
         let bad = |f: &str, m: String| Err(Error::invalid(format!("population.{f}"), m));
-        if cfg.family != "chain" {
-            return bad(
-                "family",
-                format!(
-                    "unknown family {:?}; the families: chain (the sequential off-switch chain)",
-                    cfg.family
-                ),
-            );
-        }
+        let layout = layout_of(cfg)?;
         if cfg.environments == 0 || cfg.environments > 100_000_000 {
             return bad(
                 "environments",
@@ -500,22 +533,39 @@ impl Plan {
         for k in 0..grid.len() {
             let at = grid.decode(k);
             let v = |a: usize| grid.values[a][at[a]];
-            let family = Family {
-                steps: v(0) as usize,
-                mu: v(2),
-                sigma: v(3),
-                spread: cfg.spread,
-                irreversible: v(5),
-                undo_cost: cfg.undo_cost,
-                ask_cost: v(4),
-                presence: v(6),
-                human: humans[at[1]],
-                shift: v(7),
-                scale: v(8),
+            let setting = match layout {
+                None => Setting::Chain(chain::Family {
+                    steps: v(0) as usize,
+                    mu: v(2),
+                    sigma: v(3),
+                    spread: cfg.spread,
+                    irreversible: v(5),
+                    undo_cost: cfg.undo_cost,
+                    ask_cost: v(4),
+                    presence: v(6),
+                    human: humans[at[1]],
+                    shift: v(7),
+                    scale: v(8),
+                }),
+                Some(layout) => Setting::Assist(assist::Family {
+                    layout,
+                    thetas: cfg.thetas.unwrap_or(0),
+                    steps: v(0) as usize,
+                    mu: v(2),
+                    sigma: v(3),
+                    spread: cfg.spread,
+                    irreversible: v(5),
+                    undo_cost: cfg.undo_cost,
+                    ask_cost: v(4),
+                    presence: v(6),
+                    human: humans[at[1]],
+                    shift: v(7),
+                    scale: v(8),
+                }),
             };
-            family.check("population")?;
+            setting.check("population")?;
             conditions.push(Condition {
-                family,
+                setting,
                 human: names[at[1]].clone(),
             });
         }
@@ -527,6 +577,7 @@ impl Plan {
             blocks: cfg.environments.div_ceil(cfg.block),
             slices,
             frontier_environments,
+            layout,
             seed,
         })
     }
@@ -534,7 +585,7 @@ impl Plan {
     /// Condition k's columns.
     fn condition_cells(&self, k: usize) -> Vec<Cell> {
         let c = &self.conditions[k];
-        family_cells(&c.family, &c.human)
+        family_cells(&c.setting, &c.human)
     }
 
     fn key_cells(&self, k: usize, agent: Agent) -> Vec<Cell> {
@@ -543,12 +594,17 @@ impl Plan {
         row
     }
 
-    /// Environment e's noise: the same for every condition (common random numbers).
-    fn noise(&self, e: usize) -> Noise {
-        Noise::draw(&mut job_rng(
-            derive_seed(self.seed, NOISE_STREAM, e as u64),
-            0,
-        ))
+    /// Environment e's seed: the same for every condition (common random numbers).
+    fn env_seed(&self, e: usize) -> u64 {
+        derive_seed(self.seed, NOISE_STREAM, e as u64)
+    }
+
+    fn numerics(&self) -> Numerics {
+        Numerics {
+            panels: self.cfg.panels,
+            order: self.cfg.order,
+            max_histories: self.cfg.max_histories.unwrap_or(MAX_HISTORIES),
+        }
     }
 
     fn agent_index(&self, a: Agent) -> usize {
@@ -559,68 +615,45 @@ impl Plan {
     }
 
     fn block_job(&self, k: usize, b: usize) -> Table {
-        let f = &self.conditions[k].family;
+        let setting = &self.conditions[k].setting;
         let start = b * self.cfg.block;
         let end = (start + self.cfg.block).min(self.cfg.environments);
         let acting = self.agent_index(Agent::ActOnPrior);
         let mut s = vec![Sums::default(); self.agents.len()];
-        let well = well_specified(f);
+        let num = self.numerics();
         for e in start..end {
-            let noise = self.noise(e);
-            let (chain, theta) = f.realise(&noise);
-            let belief = chain.belief(self.cfg.panels, self.cfg.order);
-            let truth = (!well).then(|| f.truth(&chain).belief(self.cfg.panels, self.cfg.order));
-            let tol = 1e-9 * (1.0 + chain.scale() * chain.steps.len() as f64);
-            let histories = Histories::new(&chain, &belief);
-            let trees: Vec<_> = self
-                .agents
-                .iter()
-                .map(|a| histories.solve(&chain, *a))
-                .collect();
-            let truth_values: Vec<f64> = trees
-                .iter()
-                .map(|t| match &truth {
-                    Some(tb) => evaluate(&chain, t, tb),
-                    None => t.value(),
-                })
-                .collect();
-            let rolls: Vec<_> = trees
-                .iter()
-                .map(|t| rollout(&chain, t, theta, &noise))
-                .collect();
-            let bayes_value = trees[0].value();
-            for (i, (tree, r)) in trees.iter().zip(&rolls).enumerate() {
-                let v = tree.value();
-                let row = &mut s[i];
+            let env = setting.score(self.env_seed(e), &self.agents, num);
+            let tol = env.tol;
+            // Optimal by construction: no rival above the Bayes value (its upper bound, where it is bounded).
+            let ceiling = if env.exact { env.value[0] } else { env.upper };
+            let bayes_ret = env.rolls[0].0;
+            for (i, row) in s.iter_mut().enumerate() {
+                let (v, (ret, asks, harms)) = (env.value[i], env.rolls[i]);
                 row.n += 1.0;
                 row.value.add(v);
-                row.truth.add(truth_values[i]);
-                row.ret.add(r.ret);
-                row.gap.add(rolls[0].ret - r.ret);
-                row.asks += r.asks as f64;
-                row.harms += r.harms as f64;
-                row.beats_acting += (r.ret > rolls[acting].ret) as u8 as f64;
-                row.above_bayes += (v > bayes_value + tol) as u8 as f64;
+                row.truth.add(env.truth[i]);
+                row.ret.add(ret);
+                row.gap.add(bayes_ret - ret);
+                row.asks += asks as f64;
+                row.harms += harms as f64;
+                row.beats_acting += (ret > env.rolls[acting].0) as u8 as f64;
+                row.above_bayes += (i > 0 && v > ceiling + tol) as u8 as f64;
             }
             // The condition's figures, in the Bayes agent's row.
-            let inc = trees[0].incentive;
+            let inc = env.incentive;
             let row = &mut s[0];
             row.incentive.add(inc);
             row.defers += (inc > tol) as u8 as f64;
-            row.advantage.add(truth_values[0] - truth_values[acting]);
-            if let Some(w) = one_shot(&chain) {
-                row.one_shot_error = row.one_shot_error.max((bayes_value - w).abs());
+            row.advantage.add(env.truth[0] - env.truth[acting]);
+            if let Some(w) = env.one_shot {
+                row.one_shot_error = row.one_shot_error.max((env.value[0] - w).abs());
             }
             // Carry-over: the first step's incentive with the later steps at least the first step's alone.
-            if chain.steps.len() > 1 {
-                let first = Chain {
-                    steps: vec![chain.steps[0]],
-                    ..chain.clone()
-                };
-                let b1 = first.belief(self.cfg.panels, self.cfg.order);
-                let alone = solve(&first, &b1, Agent::Bayes).incentive;
+            if let Some(alone) = env.alone {
                 row.carry_over_below += (inc < alone - tol) as u8 as f64;
             }
+            row.exact += env.exact as u8 as f64;
+            row.bound_gap += env.gap;
         }
         let mut t = Table::new(&part_columns());
         for (i, a) in self.agents.iter().enumerate() {
@@ -659,29 +692,24 @@ impl Plan {
     }
 }
 
-/// A family's condition columns.
-fn family_cells(f: &Family, human: &str) -> Vec<Cell> {
+/// A condition's columns.
+fn family_cells(f: &Setting, human: &str) -> Vec<Cell> {
     vec![
-        Cell::Num(f.steps as f64),
-        Cell::Num(f.mu),
-        Cell::Num(f.sigma),
+        Cell::Num(f.steps() as f64),
+        Cell::Num(f.get("mu")),
+        Cell::Num(f.get("sigma")),
         Cell::Text(human.to_string()),
-        Cell::Num(beta_of(&f.human)),
-        Cell::Num(f.ask_cost),
-        Cell::Num(f.irreversible),
-        Cell::Num(f.presence),
-        Cell::Num(f.shift),
-        Cell::Num(f.scale),
+        Cell::Num(beta_of(&f.human())),
+        Cell::Num(f.get("ask_cost")),
+        Cell::Num(f.get("irreversible")),
+        Cell::Num(f.get("presence")),
+        Cell::Num(f.get("shift")),
+        Cell::Num(f.get("scale")),
     ]
 }
 
-/// Whether the condition's truth is the robot's belief (no misspecification).
-fn well_specified(f: &Family) -> bool {
-    f.shift == 0.0 && f.scale == 1.0
-}
-
 /// The one-shot off-switch game's value of a one-step chain (irreversible), or none.
-fn one_shot(chain: &Chain) -> Option<f64> {
+pub(super) fn one_shot(chain: &Chain) -> Option<f64> {
     if chain.steps.len() != 1 || !chain.steps[0].irreversible {
         return None;
     }
@@ -694,18 +722,88 @@ fn one_shot(chain: &Chain) -> Option<f64> {
     Some(q * v.v_act.max(v.v_wait).max(0.0) + (1.0 - q) * v.v_act.max(0.0))
 }
 
-/// The one-shot off-switch game's Δ at the family's belief N(μ, σ²), its human and ask cost.
-fn one_shot_delta(f: &Family) -> f64 {
+/// The one-shot off-switch game's Δ at the condition's belief N(μ, σ²), its human and ask cost (the chain's;
+/// NaN for the other families).
+fn one_shot_delta(f: &Setting) -> f64 {
+    if !f.is_chain() {
+        return f64::NAN;
+    }
     offswitch::values(
         &Prior::Normal {
-            mu: f.mu,
-            sigma: f.sigma,
+            mu: f.get("mu"),
+            sigma: f.get("sigma"),
         },
-        &f.human,
-        f.ask_cost,
+        &f.human(),
+        f.get("ask_cost"),
     )
     .map(|v| v.delta)
     .unwrap_or(f64::NAN)
+}
+
+/// The default of `max_histories`.
+const MAX_HISTORIES: usize = 200_000;
+
+/// The layout of an assistance family (none for the chain), with the family-specific keys checked.
+fn layout_of(cfg: &PopulationStudy) -> Result<Option<Layout>> {
+    let bad = |f: &str, m: String| Err(Error::invalid(format!("population.{f}"), m));
+    let given: Vec<(&str, bool)> = vec![
+        ("states", cfg.states.is_some()),
+        ("actions", cfg.actions.is_some()),
+        ("width", cfg.width.is_some()),
+        ("height", cfg.height.is_some()),
+        ("features", cfg.features.is_some()),
+        ("thetas", cfg.thetas.is_some()),
+        ("max_histories", cfg.max_histories.is_some()),
+    ];
+    let (layout, keys): (Option<Layout>, &[&str]) = match cfg.family.as_str() {
+        "chain" => (None, &[]),
+        "assistance" => (
+            Some(Layout::Random {
+                states: cfg.states.unwrap_or(0),
+                actions: cfg.actions.unwrap_or(0),
+            }),
+            &["states", "actions", "thetas", "max_histories"],
+        ),
+        "gridworld" => (
+            Some(Layout::Grid {
+                width: cfg.width.unwrap_or(0),
+                height: cfg.height.unwrap_or(0),
+                features: cfg.features.unwrap_or(0),
+            }),
+            &["width", "height", "features", "thetas", "max_histories"],
+        ),
+        other => {
+            return bad(
+                "family",
+                format!(
+                    "unknown family {other:?}; the families: chain (the sequential off-switch chain), assistance (random assistance games), gridworld (feature gridworlds)"
+                ),
+            );
+        }
+    };
+    if let Some((k, _)) = given.iter().find(|(k, set)| *set && !keys.contains(k)) {
+        return bad(
+            k,
+            format!("is not a parameter of the {} family; remove it", cfg.family),
+        );
+    }
+    if let Some(k) = keys
+        .iter()
+        .find(|k| **k != "max_histories" && !given.iter().any(|(g, set)| g == *k && *set))
+    {
+        return bad(
+            k,
+            format!(
+                "the {} family needs it (its keys: {})",
+                cfg.family,
+                keys.join(", ")
+            ),
+        );
+    }
+    if cfg.max_histories == Some(0) {
+        return bad("max_histories", "must be ≥ 1".into());
+    }
+    Ok(layout)
 }
 
 impl Experiment for Plan {
@@ -796,12 +894,21 @@ impl Experiment for Plan {
                         s.harms / n,
                         s.above_bayes,
                         if bayes { s.incentive.sum / n } else { f64::NAN },
-                        if bayes && self.conditions[k].family.steps == 1 {
+                        if bayes
+                            && self.conditions[k].setting.is_chain()
+                            && self.conditions[k].setting.steps() == 1
+                        {
                             s.one_shot_error
                         } else {
                             f64::NAN
                         },
-                        if bayes { s.carry_over_below } else { f64::NAN },
+                        if bayes && self.conditions[k].setting.is_chain() {
+                            s.carry_over_below
+                        } else {
+                            f64::NAN
+                        },
+                        if bayes { s.exact / n } else { f64::NAN },
+                        if bayes { s.bound_gap / n } else { f64::NAN },
                     ]
                     .map(Cell::Num),
                 );
@@ -833,7 +940,7 @@ impl Experiment for Plan {
                     a.mean,
                     a.ci_low,
                     a.ci_high,
-                    one_shot_delta(&self.conditions[k].family),
+                    one_shot_delta(&self.conditions[k].setting),
                     s.asks / n,
                     s.carry_over_below,
                 ]
@@ -871,7 +978,7 @@ impl Experiment for Plan {
         // 1. Bayes-optimal by construction: no rival's exact value above its own, in any environment.
         let above: f64 = (0..t.rows.len()).map(|r| col(r, "above_bayes")).sum();
         out.push((
-            "The Bayes agent's exact value is at least every rival's in every environment (optimal by construction)".to_string(),
+            "The Bayes agent's exact value is at least every rival's in every environment (optimal by construction; where it is solved with bounds, no rival is above the upper bound)".to_string(),
             above == 0.0,
             format!("{} (environment, rival) pairs above it", fmt_num(above)),
         ));
@@ -879,7 +986,9 @@ impl Experiment for Plan {
         // widened for the number of comparisons (Bonferroni: a failure is significant at 5% family-wise, where
         // unadjusted 95% intervals would exclude 0 in 2.5% of the comparisons of agents worth the same).
         let gaps: Vec<(f64, f64)> = (0..self.conditions.len())
-            .filter(|&k| well_specified(&self.conditions[k].family))
+            .filter(|&k| {
+                self.conditions[k].setting.well_specified() && col(k * na, "solved_exactly") == 1.0
+            })
             .flat_map(|k| (1..na).map(move |i| k * na + i))
             .map(|r| {
                 let half = 0.5 * (col(r, "gap_to_bayes_ci_high") - col(r, "gap_to_bayes_ci_low"));
@@ -929,8 +1038,10 @@ impl Experiment for Plan {
         );
         let gaps: Vec<f64> = (0..self.conditions.len())
             .filter(|&k| {
-                let f = &self.conditions[k].family;
-                f.human == Human::Rational && f.ask_cost == 0.0
+                // The chain's: in an assistance game a rational human may refuse an action whose immediate
+                // utility is negative but whose successor state is worth more, so asking can lose there.
+                let f = &self.conditions[k].setting;
+                f.is_chain() && f.human() == Human::Rational && f.get("ask_cost") == 0.0
             })
             .map(|k| col(k * na + ask, "value") - col(k * na + act, "value"))
             .collect();
@@ -945,7 +1056,7 @@ impl Experiment for Plan {
         // 5. σ = 0: nothing to learn, so the Bayes, myopic and act-on-prior agents coincide.
         let my = self.agent_index(Agent::Myopic);
         let gap0: Vec<f64> = (0..self.conditions.len())
-            .filter(|&k| self.conditions[k].family.sigma == 0.0)
+            .filter(|&k| self.conditions[k].setting.get("sigma") == 0.0)
             .map(|k| {
                 let b = col(k * na, "value");
                 (b - col(k * na + my, "value"))
@@ -963,8 +1074,12 @@ impl Experiment for Plan {
             ));
         }
         // 6. Carry-over: what an answer teaches later steps only adds to the first question's worth.
+        // (The chain's: in an assistance game asking also changes where the world goes, so it can lose value.)
         let multi: Vec<usize> = (0..self.conditions.len())
-            .filter(|&k| self.conditions[k].family.steps > 1)
+            .filter(|&k| {
+                let f = &self.conditions[k].setting;
+                f.is_chain() && f.steps() > 1
+            })
             .collect();
         if !multi.is_empty() {
             let below: f64 = multi.iter().map(|&k| col(k * na, "carry_over_below")).sum();
@@ -995,16 +1110,48 @@ impl Experiment for Plan {
             return String::new();
         };
         let na = self.agents.len();
+        let what = match self.layout {
+            None => "the sequential off-switch chain".to_string(),
+            Some(Layout::Random { states, actions }) => format!(
+                "random assistance games ({states} states, {actions} actions, {} hypotheses over θ)",
+                self.cfg.thetas.unwrap_or(0)
+            ),
+            Some(Layout::Grid {
+                width,
+                height,
+                features,
+            }) => format!(
+                "feature gridworlds ({width} × {height}, {features} features, {} hypotheses over θ)",
+                self.cfg.thetas.unwrap_or(0)
+            ),
+        };
+        let bounded: Vec<usize> = (0..self.conditions.len())
+            .filter(|&k| t.num(k * na, "solved_exactly").unwrap_or(1.0) < 1.0)
+            .collect();
         let mut md = format!(
-            "## The population\n\n{} condition(s) × {} environments of the sequential off-switch chain (spread τ = {}, undo cost d = {}); every agent plays every environment against the same human, and environment e is the same draw in every condition (common random numbers).\n\n| T | σ | human | c | f | q | shift | scale | Bayes return | act-on-prior | myopic | always ask | Bayes asks/episode | Δ_seq (first step) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "## The population\n\n{} condition(s) × {} environments of {what} (spread τ = {}, undo cost d = {}); every agent plays every environment against the same human, and environment e is the same draw in every condition (common random numbers). The Bayes agent is solved exactly{}.\n\n| T | σ | human | c | f | q | shift | scale | Bayes return | act-on-prior | myopic | always ask | Bayes asks/episode | Δ_seq (first step) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             self.conditions.len(),
             self.cfg.environments,
             fmt_num(self.cfg.spread),
-            fmt_num(self.cfg.undo_cost)
+            fmt_num(self.cfg.undo_cost),
+            if bounded.is_empty() {
+                " in every environment".to_string()
+            } else {
+                format!(
+                    " except in {} condition(s), where its graph of histories passed max_histories: there it looks ahead as far as fits and then acts on its posterior mean, bounded above by the clairvoyant — largest mean gap between the bounds {} (results.csv: solved_exactly, bound_gap)",
+                    bounded.len(),
+                    fmt_num(
+                        bounded
+                            .iter()
+                            .map(|&k| t.num(k * na, "bound_gap").unwrap_or(f64::NAN))
+                            .fold(0.0, f64::max)
+                    )
+                )
+            }
         );
         let shown = self.conditions.len().min(64);
         for (k, c) in self.conditions.iter().enumerate().take(shown) {
-            let f = &c.family;
+            let f = &c.setting;
             let ret = |a: Agent| {
                 let r = k * na + self.agent_index(a);
                 format!(
@@ -1019,14 +1166,14 @@ impl Experiment for Plan {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                f.steps,
-                fmt_num(f.sigma),
+                f.steps(),
+                fmt_num(f.get("sigma")),
                 c.human,
-                fmt_num(f.ask_cost),
-                fmt_num(f.irreversible),
-                fmt_num(f.presence),
-                fmt_num(f.shift),
-                fmt_num(f.scale),
+                fmt_num(f.get("ask_cost")),
+                fmt_num(f.get("irreversible")),
+                fmt_num(f.get("presence")),
+                fmt_num(f.get("shift")),
+                fmt_num(f.get("scale")),
                 ret(Agent::Bayes),
                 ret(Agent::ActOnPrior),
                 ret(Agent::Myopic),
@@ -1062,17 +1209,14 @@ fn fmt4(x: f64) -> String {
     format!("{x:.4}")
 }
 
-/// The mean over the first `n` environments of a per-environment figure of family `f` (in environment order,
-/// computed in parallel: the same sum at any thread count), and the figures.
-fn over_environments(
-    plan: &Plan,
-    f: &Family,
-    n: usize,
-    figure: impl Fn(&Family, &Noise) -> f64 + Sync,
-) -> (f64, Vec<f64>) {
+/// The mean over the first `n` environments of condition `f`'s Δ_seq (`advantage` false) or advantage of
+/// deferring under the truth (true), in environment order (computed in parallel: the same sum at any thread
+/// count), and the per-environment figures.
+fn over_environments(plan: &Plan, f: &Setting, n: usize, advantage: bool) -> (f64, Vec<f64>) {
+    let num = plan.numerics();
     let xs: Vec<f64> = (0..n)
         .into_par_iter()
-        .map(|e| figure(f, &plan.noise(e)))
+        .map(|e| f.figure(plan.env_seed(e), advantage, num))
         .collect();
     let mean = xs.iter().sum::<f64>() / n as f64;
     (mean, xs)
