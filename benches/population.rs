@@ -71,7 +71,9 @@ fn main() {
         .unwrap_or(1.0);
     let agents = Agent::all(0.8);
 
-    println!("## The chain: environments per second on one thread (quadrature 24 panels × 8 points)\n");
+    println!(
+        "## The chain: environments per second on one thread (quadrature 24 panels × 8 points)\n"
+    );
     println!(
         "| T | histories | Bayes (histories + backward pass) | each rival on the shared histories | all six agents, rollouts and checks |"
     );
@@ -182,7 +184,13 @@ fn main() {
             });
             let all = rate(secs, min, |e| {
                 let (g, truth) = f.realise(seed(e));
-                black_box(assist_solver::solve(&g, &agents, &truth, &uniforms(e), 200_000));
+                black_box(assist_solver::solve(
+                    &g,
+                    &agents,
+                    &truth,
+                    &uniforms(e),
+                    200_000,
+                ));
             });
             println!(
                 "| {name} | {k} | {steps} | {} | {:.3e} | {:.3e} |",
