@@ -9,6 +9,7 @@ use std::time::Instant;
 use cirl::human::Human;
 use cirl::model::assist::{self, Layout};
 use cirl::model::chain::{Family, Noise};
+use cirl::model::dials::Dials;
 use cirl::rng::{derive_seed, job_rng};
 use cirl::sim::chain::rollout;
 use cirl::solvers::assist as assist_solver;
@@ -29,16 +30,18 @@ fn rate(secs: f64, min: usize, mut f: impl FnMut(usize)) -> f64 {
 fn chain_family(steps: usize) -> Family {
     Family {
         steps,
-        mu: 0.25,
-        sigma: 1.0,
-        spread: 0.5,
-        irreversible: 0.3,
-        undo_cost: 0.5,
-        ask_cost: 0.05,
-        presence: 0.8,
-        human: Human::Boltzmann { beta: 0.5 },
-        shift: 0.0,
-        scale: 1.0,
+        dials: Dials {
+            mu: 0.25,
+            sigma: 1.0,
+            spread: 0.5,
+            irreversible: 0.3,
+            undo_cost: 0.5,
+            ask_cost: 0.05,
+            presence: 0.8,
+            human: Human::Boltzmann { beta: 0.5 },
+            shift: 0.0,
+            scale: 1.0,
+        },
     }
 }
 
@@ -47,16 +50,18 @@ fn assist_family(layout: Layout, thetas: usize, steps: usize) -> assist::Family 
         layout,
         thetas,
         steps,
-        mu: 0.0,
-        sigma: 1.0,
-        spread: 0.5,
-        irreversible: 0.3,
-        undo_cost: 0.5,
-        ask_cost: 0.05,
-        presence: 0.8,
-        human: Human::Boltzmann { beta: 0.5 },
-        shift: 0.0,
-        scale: 1.0,
+        dials: Dials {
+            mu: 0.0,
+            sigma: 1.0,
+            spread: 0.5,
+            irreversible: 0.3,
+            undo_cost: 0.5,
+            ask_cost: 0.05,
+            presence: 0.8,
+            human: Human::Boltzmann { beta: 0.5 },
+            shift: 0.0,
+            scale: 1.0,
+        },
     }
 }
 

@@ -348,6 +348,7 @@ fn the_assistance_solver_agrees_with_the_exact_cirl_solver() {
     use cirl::human::{Human, ResponseModel};
     use cirl::model::assist::{Family, Layout};
     use cirl::model::cirl::{CirlGame, Human as CirlHuman, Timing};
+    use cirl::model::dials::Dials;
     use cirl::solvers::assist;
     use cirl::solvers::chain::Agent;
     for (layout, seed) in [
@@ -371,16 +372,18 @@ fn the_assistance_solver_agrees_with_the_exact_cirl_solver() {
             layout,
             thetas: 3,
             steps: 3,
-            mu: 0.1,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.5,
-            undo_cost: 0.4,
-            ask_cost: 0.1,
-            presence: 1.0,
-            human: Human::Boltzmann { beta: 0.7 },
-            shift: 0.0,
-            scale: 1.0,
+            dials: Dials {
+                mu: 0.1,
+                sigma: 1.0,
+                spread: 0.5,
+                irreversible: 0.5,
+                undo_cost: 0.4,
+                ask_cost: 0.1,
+                presence: 1.0,
+                human: Human::Boltzmann { beta: 0.7 },
+                shift: 0.0,
+                scale: 1.0,
+            },
         };
         let (g, truth) = f.realise(seed);
         let (ns, na, nt) = (g.states, g.actions, g.thetas());

@@ -34,6 +34,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
+use super::dials::Dials;
 use crate::error::{Error, Result};
 use crate::human::Human;
 use crate::rng::job_rng;
@@ -123,7 +124,10 @@ pub enum Layout {
     },
 }
 
-/// The seeded distribution over games a population draws from (see the module docs).
+/// The seeded distribution over games a population draws from (see the module docs): the layout, K, the
+/// number of steps and the shared dials (μ the base utility's mean — per feature for the gridworld —, σ the
+/// hypotheses' spread around the base, τ the base's spread, f, d, c, q, the human, and the truth's `shift` and
+/// `scale`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     /// The layout.
@@ -132,26 +136,8 @@ pub struct Family {
     pub thetas: usize,
     /// The number of steps.
     pub steps: usize,
-    /// μ: the base utility's mean (per feature, for the gridworld).
-    pub mu: f64,
-    /// σ: the hypotheses' spread around the base (the robot's value uncertainty).
-    pub sigma: f64,
-    /// τ: the known base utility's spread.
-    pub spread: f64,
-    /// f: P(an action — a cell, for the gridworld — is irreversible).
-    pub irreversible: f64,
-    /// d: the undo cost of a reversible action.
-    pub undo_cost: f64,
-    /// c: the cost of asking.
-    pub ask_cost: f64,
-    /// q: P(the human is present at a step).
-    pub presence: f64,
-    /// The human.
-    pub human: Human,
-    /// The truth's mean minus the robot's (0: well centred).
-    pub shift: f64,
-    /// The truth's deviation over the hypotheses' (1: the truth is one of them).
-    pub scale: f64,
+    /// The dials.
+    pub dials: Dials,
 }
 
 /// The largest number of states a family's game may have.
@@ -206,35 +192,13 @@ impl Family {
                 format!("must be 1–{MAX_STEPS} for this family, got {}", self.steps),
             );
         }
-        for (f, x) in [("mu", self.mu), ("shift", self.shift)] {
-            if !x.is_finite() {
-                return bad(f, format!("must be finite, got {x}"));
-            }
-        }
-        for (f, x) in [
-            ("sigma", self.sigma),
-            ("spread", self.spread),
-            ("undo_cost", self.undo_cost),
-            ("ask_cost", self.ask_cost),
-            ("scale", self.scale),
-        ] {
-            if !(x.is_finite() && x >= 0.0) {
-                return bad(f, format!("must be finite and ≥ 0, got {x}"));
-            }
-        }
-        for (f, x) in [
-            ("irreversible", self.irreversible),
-            ("presence", self.presence),
-        ] {
-            if !(0.0..=1.0).contains(&x) {
-                return bad(f, format!("must be a probability in [0, 1], got {x}"));
-            }
-        }
+        self.dials.check(prefix)?;
         Ok(())
     }
 
     /// The game and its truth for the environment seeded with `seed` (see the module docs for the streams).
     pub fn realise(&self, seed: u64) -> (Game, Truth) {
+        let d = &self.dials;
         let mut structure = job_rng(seed, 0);
         let mut hyp = job_rng(seed, 1);
         let mut truth_rng = job_rng(seed, 2);
@@ -249,10 +213,10 @@ impl Family {
                     })
                     .collect();
                 let base: Vec<f64> = (0..states * actions)
-                    .map(|_| self.mu + self.spread * normal(&mut structure))
+                    .map(|_| d.mu + d.spread * normal(&mut structure))
                     .collect();
                 let irr: Vec<bool> = (0..states * actions)
-                    .map(|_| structure.random::<f64>() < self.irreversible)
+                    .map(|_| structure.random::<f64>() < d.irreversible)
                     .collect();
                 (states, actions, t, base, irr, None)
             }
@@ -269,11 +233,10 @@ impl Family {
                             .collect()
                     })
                     .collect();
-                let cell_base: Vec<f64> = (0..n)
-                    .map(|_| self.spread * normal(&mut structure))
-                    .collect();
+                let cell_base: Vec<f64> =
+                    (0..n).map(|_| d.spread * normal(&mut structure)).collect();
                 let side_effect: Vec<bool> = (0..n)
-                    .map(|_| structure.random::<f64>() < self.irreversible)
+                    .map(|_| structure.random::<f64>() < d.irreversible)
                     .collect();
                 let next = |s: usize, a: usize| -> usize {
                     let (r, c) = (s / width, s % width);
@@ -305,7 +268,7 @@ impl Family {
                     for a in 0..GRID_ACTIONS {
                         let c = next(s, a);
                         let ones: f64 = phi[c].iter().sum();
-                        base[s * GRID_ACTIONS + a] = cell_base[c] + self.mu * ones;
+                        base[s * GRID_ACTIONS + a] = cell_base[c] + d.mu * ones;
                         irr[s * GRID_ACTIONS + a] = side_effect[c];
                     }
                 }
@@ -330,20 +293,15 @@ impl Family {
         let devs: Vec<Vec<f64>> = (0..k).map(|_| deviation(&mut hyp)).collect();
         let hypotheses: Vec<Vec<f64>> = devs
             .iter()
-            .map(|d| {
-                base.iter()
-                    .zip(d)
-                    .map(|(b, e)| b + self.sigma * e)
-                    .collect()
-            })
+            .map(|dev| base.iter().zip(dev).map(|(b, e)| b + d.sigma * e).collect())
             .collect();
         let kstar = ((truth_rng.random::<f64>() * k as f64) as usize).min(k - 1);
-        let well = self.shift == 0.0 && self.scale == 1.0;
+        let well = d.shift == 0.0 && d.scale == 1.0;
         let truth = Truth {
             utility: base
                 .iter()
                 .zip(&devs[kstar])
-                .map(|(b, e)| b + self.shift + self.scale * self.sigma * e)
+                .map(|(b, e)| b + d.shift + d.scale * d.sigma * e)
                 .collect(),
             hypothesis: well.then_some(kstar),
         };
@@ -354,10 +312,10 @@ impl Family {
             hypotheses,
             prior: vec![1.0 / k as f64; k],
             irreversible,
-            undo_cost: self.undo_cost,
-            ask_cost: self.ask_cost,
-            presence: self.presence,
-            human: self.human,
+            undo_cost: d.undo_cost,
+            ask_cost: d.ask_cost,
+            presence: d.presence,
+            human: d.human,
             start: 0,
             horizon: self.steps,
         };
@@ -389,16 +347,18 @@ mod tests {
             layout,
             thetas: 4,
             steps: 3,
-            mu: 0.2,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.3,
-            undo_cost: 0.5,
-            ask_cost: 0.1,
-            presence: 0.8,
-            human: Human::Boltzmann { beta: 0.5 },
-            shift: 0.0,
-            scale: 1.0,
+            dials: Dials {
+                mu: 0.2,
+                sigma: 1.0,
+                spread: 0.5,
+                irreversible: 0.3,
+                undo_cost: 0.5,
+                ask_cost: 0.1,
+                presence: 0.8,
+                human: Human::Boltzmann { beta: 0.5 },
+                shift: 0.0,
+                scale: 1.0,
+            },
         }
     }
 
@@ -429,13 +389,19 @@ mod tests {
             );
             // σ = 0: every hypothesis is the base; a larger σ moves them, the structure stays.
             let (g0, _) = Family {
-                sigma: 0.0,
+                dials: Dials {
+                    sigma: 0.0,
+                    ..f.dials
+                },
                 ..f.clone()
             }
             .realise(7);
             assert!(g0.hypotheses.iter().all(|h| h == &g0.hypotheses[0]));
             let (g2, t2) = Family {
-                sigma: 2.0,
+                dials: Dials {
+                    sigma: 2.0,
+                    ..f.dials
+                },
                 ..f.clone()
             }
             .realise(7);
@@ -449,7 +415,10 @@ mod tests {
             assert_eq!(t2.hypothesis, truth.hypothesis);
             // Misspecified: the truth moves continuously away from the hypothesis it was.
             let (_, tm) = Family {
-                shift: 1e-9,
+                dials: Dials {
+                    shift: 1e-9,
+                    ..f.dials
+                },
                 ..f.clone()
             }
             .realise(7);

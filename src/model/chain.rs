@@ -18,6 +18,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
+use super::dials::Dials;
 use crate::error::{Error, Result};
 use crate::human::{Human, ResponseModel};
 use crate::numerics::gauss_legendre;
@@ -126,31 +127,14 @@ pub struct Belief {
     pub weight: Vec<f64>,
 }
 
-/// The seeded distribution over chains a population draws from.
+/// The seeded distribution over chains a population draws from: T and the shared dials (μ and σ of the robot's
+/// belief, τ the sd of the offsets δ_t, f, d, c, q, the human, and the truth's `shift` and `scale`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     /// T: steps per chain.
     pub steps: usize,
-    /// μ of the robot's belief.
-    pub mu: f64,
-    /// σ of the robot's belief.
-    pub sigma: f64,
-    /// τ: the sd of the offsets δ_t.
-    pub spread: f64,
-    /// f: P(a step is irreversible).
-    pub irreversible: f64,
-    /// d: the undo cost of a reversible step.
-    pub undo_cost: f64,
-    /// c: the cost of asking.
-    pub ask_cost: f64,
-    /// q: P(the human is present at a step).
-    pub presence: f64,
-    /// The human.
-    pub human: Human,
-    /// The truth's mean minus the robot's μ (misspecification: 0 for a well-centred prior).
-    pub shift: f64,
-    /// The truth's sd over the robot's σ (1: well calibrated; > 1: the robot is overconfident).
-    pub scale: f64,
+    /// The dials.
+    pub dials: Dials,
 }
 
 /// The largest number of steps of a chain (the exact solver's tree has up to 3^T nodes).
@@ -169,30 +153,7 @@ impl Family {
                 ),
             );
         }
-        for (f, x) in [("mu", self.mu), ("shift", self.shift)] {
-            if !x.is_finite() {
-                return bad(f, format!("must be finite, got {x}"));
-            }
-        }
-        for (f, x) in [
-            ("sigma", self.sigma),
-            ("spread", self.spread),
-            ("undo_cost", self.undo_cost),
-            ("ask_cost", self.ask_cost),
-            ("scale", self.scale),
-        ] {
-            if !(x.is_finite() && x >= 0.0) {
-                return bad(f, format!("must be finite and ≥ 0, got {x}"));
-            }
-        }
-        for (f, x) in [
-            ("irreversible", self.irreversible),
-            ("presence", self.presence),
-        ] {
-            if !(0.0..=1.0).contains(&x) {
-                return bad(f, format!("must be a probability in [0, 1], got {x}"));
-            }
-        }
+        self.dials.check(prefix)?;
         Ok(())
     }
 
@@ -201,21 +162,22 @@ impl Family {
     /// environments (common random numbers): a condition's environment e differs from another's only through
     /// the parameters.
     pub fn realise(&self, noise: &Noise) -> (Chain, f64) {
+        let d = &self.dials;
         let steps = (0..self.steps)
             .map(|t| Step {
-                offset: self.spread * noise.offset[t],
-                irreversible: noise.irreversible[t] < self.irreversible,
+                offset: d.spread * noise.offset[t],
+                irreversible: noise.irreversible[t] < d.irreversible,
             })
             .collect();
-        let theta = self.mu + self.shift + self.scale * self.sigma * noise.theta;
+        let theta = d.mu + d.shift + d.scale * d.sigma * noise.theta;
         let chain = Chain {
             steps,
-            mu: self.mu,
-            sigma: self.sigma,
-            human: self.human,
-            ask_cost: self.ask_cost,
-            undo_cost: self.undo_cost,
-            presence: self.presence,
+            mu: d.mu,
+            sigma: d.sigma,
+            human: d.human,
+            ask_cost: d.ask_cost,
+            undo_cost: d.undo_cost,
+            presence: d.presence,
         };
         (chain, theta)
     }
@@ -229,8 +191,8 @@ impl Family {
     /// scaled by `scale` (the truth's distribution of θ, for exact values under misspecification).
     pub fn truth(&self, chain: &Chain) -> Chain {
         Chain {
-            mu: chain.mu + self.shift,
-            sigma: chain.sigma * self.scale,
+            mu: chain.mu + self.dials.shift,
+            sigma: chain.sigma * self.dials.scale,
             ..chain.clone()
         }
     }
@@ -320,16 +282,18 @@ mod tests {
     fn a_bad_family_names_its_field() {
         let f = Family {
             steps: 0,
-            mu: 0.0,
-            sigma: 1.0,
-            spread: 0.0,
-            irreversible: 0.5,
-            undo_cost: 1.0,
-            ask_cost: 0.0,
-            presence: 1.0,
-            human: Human::Rational,
-            shift: 0.0,
-            scale: 1.0,
+            dials: Dials {
+                mu: 0.0,
+                sigma: 1.0,
+                spread: 0.0,
+                irreversible: 0.5,
+                undo_cost: 1.0,
+                ask_cost: 0.0,
+                presence: 1.0,
+                human: Human::Rational,
+                shift: 0.0,
+                scale: 1.0,
+            },
         };
         assert!(
             f.check("population")
@@ -339,8 +303,10 @@ mod tests {
         );
         let f = Family {
             steps: 2,
-            presence: 1.5,
-            ..f
+            dials: Dials {
+                presence: 1.5,
+                ..f.dials
+            },
         };
         assert!(
             f.check("population")

@@ -11,6 +11,7 @@
 pub mod assist;
 pub mod chain;
 pub mod cirl;
+pub mod dials;
 pub mod env;
 pub mod feature_mdp;
 pub mod pomdp_format;

@@ -55,6 +55,7 @@ mod tests {
     use super::*;
     use crate::human::Human;
     use crate::model::chain::Family;
+    use crate::model::dials::Dials;
     use crate::rng::job_rng;
     use crate::solvers::chain::{Agent, solve};
     use rand::RngExt;
@@ -63,16 +64,18 @@ mod tests {
     fn the_mean_rollout_return_is_the_exact_value() {
         let f = Family {
             steps: 3,
-            mu: 0.2,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.5,
-            undo_cost: 0.4,
-            ask_cost: 0.1,
-            presence: 0.7,
-            human: Human::Boltzmann { beta: 0.4 },
-            shift: 0.0,
-            scale: 1.0,
+            dials: Dials {
+                mu: 0.2,
+                sigma: 1.0,
+                spread: 0.5,
+                irreversible: 0.5,
+                undo_cost: 0.4,
+                ask_cost: 0.1,
+                presence: 0.7,
+                human: Human::Boltzmann { beta: 0.4 },
+                shift: 0.0,
+                scale: 1.0,
+            },
         };
         let mut rng = job_rng(3, 0);
         let (chain, _) = f.draw(&mut rng);

@@ -821,22 +821,25 @@ mod tests {
     use super::*;
     use crate::human::Human;
     use crate::model::assist::{Family, Layout};
+    use crate::model::dials::Dials;
 
     fn family(layout: Layout, steps: usize) -> Family {
         Family {
             layout,
             thetas: 4,
             steps,
-            mu: 0.2,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.4,
-            undo_cost: 0.5,
-            ask_cost: 0.05,
-            presence: 0.8,
-            human: Human::Boltzmann { beta: 0.5 },
-            shift: 0.0,
-            scale: 1.0,
+            dials: Dials {
+                mu: 0.2,
+                sigma: 1.0,
+                spread: 0.5,
+                irreversible: 0.4,
+                undo_cost: 0.5,
+                ask_cost: 0.05,
+                presence: 0.8,
+                human: Human::Boltzmann { beta: 0.5 },
+                shift: 0.0,
+                scale: 1.0,
+            },
         }
     }
 

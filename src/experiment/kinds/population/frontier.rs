@@ -22,7 +22,9 @@
 use std::fmt::Write as _;
 
 use super::setting::Setting;
-use super::{Grid, Plan, PopulationStudy, beta_of, family_cells, over_environments};
+use super::{
+    Grid, Plan, PopulationStudy, beta_of, family_cells, frontier_columns, over_environments,
+};
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::experiment::kind::Verdict;
@@ -76,18 +78,8 @@ pub(super) struct Slice {
     members: Vec<(f64, usize)>,
 }
 
-/// The columns of frontier.csv.
-pub const FRONTIER_COLUMNS: [&str; 25] = [
-    "steps",
-    "mu",
-    "sigma",
-    "human",
-    "beta",
-    "ask_cost",
-    "irreversible",
-    "presence",
-    "shift",
-    "scale",
+/// frontier.csv's columns after the condition's ([`super::frontier_columns`]).
+pub(super) const CROSSING: [&str; 15] = [
     "quantity",
     "along",
     "kind",
@@ -320,9 +312,10 @@ impl Crossing {
 /// offsets, irreversible, a Boltzmann human): Δ = 0 at σ² = 2|μ|β when c = 0, and at c = Δ(c = 0) along c;
 /// NaN elsewhere. `f` is the family at the root.
 fn law(along: &str, f: &Setting, root: f64) -> f64 {
-    let Setting::Chain(f) = f else {
+    let Setting::Chain(chain) = f else {
         return f64::NAN;
     };
+    let f = &chain.dials;
     if f.spread != 0.0 || f.irreversible < 1.0 {
         return f64::NAN;
     }
@@ -365,7 +358,7 @@ pub(super) fn run(plan: &Plan, s: &Slice) -> Result<Table> {
             plan.conditions[k].human.clone()
         }
     };
-    let mut t = Table::new(&FRONTIER_COLUMNS);
+    let mut t = Table::new(&frontier_columns());
     for &q in &s.quantities {
         let mean = |f: &Setting| over_environments(plan, f, n, q.advantage()).0;
         let ys: Vec<f64> = fams.iter().map(mean).collect();
@@ -452,7 +445,7 @@ pub(super) fn run(plan: &Plan, s: &Slice) -> Result<Table> {
 
 /// Refuses a frontier job's table that is not slice `s`'s.
 pub(super) fn check_part(s: &Slice, t: &Table) -> std::result::Result<(), String> {
-    super::super::check_columns(t, &FRONTIER_COLUMNS)?;
+    super::super::check_columns(t, &frontier_columns())?;
     for i in 0..t.rows.len() {
         if t.text(i, "along") != s.along {
             return Err(format!(
@@ -467,7 +460,7 @@ pub(super) fn check_part(s: &Slice, t: &Table) -> std::result::Result<(), String
 
 /// The frontier jobs' rows, in job order.
 pub(super) fn concatenate(parts: &[Table], _environments: usize) -> Table {
-    let mut t = Table::new(&FRONTIER_COLUMNS);
+    let mut t = Table::new(&frontier_columns());
     for p in parts {
         t.rows.extend(p.rows.iter().cloned());
     }

@@ -27,7 +27,7 @@
 //! condition: the Bayes agent's incentive to defer at the first step, Δ_seq = Q(ask) − max(Q(act), Q(off)) (the
 //! off-switch game's Δ when T = 1) with its interval and the share of environments where it is positive; the
 //! deferring agent's advantage over acting on the prior under the truth; the one-shot off-switch game's Δ at the
-//! same belief. `frontier.csv` ([`frontier`]): where Δ_seq and the advantage change sign along each `frontier`
+//! same belief. `frontier.csv`: where Δ_seq and the advantage change sign along each `frontier`
 //! axis, by Brent's method on the mean over the first `frontier_environments` environments, with the root's
 //! standard error, the same slice's root with one step (the one-shot frontier) and the closed-form law where
 //! it applies. `thresholds.csv`: the deferral boundaries per action profile, in the form `cirl calibrate`
@@ -49,13 +49,14 @@ use crate::experiment::table::{Cell, Table, fmt_num};
 use crate::human::Human;
 use crate::model::assist::{self, Layout};
 use crate::model::chain::{self, Chain};
+use crate::model::dials::Dials;
 use crate::numerics::Estimate;
 use crate::offswitch;
 use crate::rng::derive_seed;
 use crate::solvers::chain::Agent;
 use setting::{Numerics, Setting};
 
-pub use frontier::{FRONTIER_COLUMNS, THRESHOLDS_COLUMNS};
+pub use frontier::THRESHOLDS_COLUMNS;
 
 /// `[population]`: the family, the condition axes and the population size.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -361,33 +362,29 @@ const CONDITION_FIGURES: [&str; 11] = [
     "carry_over_below",
 ];
 
+/// Column lists joined in order (every table's columns are the condition's, then its own).
+fn columns(parts: &[&[&'static str]]) -> Vec<&'static str> {
+    parts.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
 /// A job's columns for a block of environments: the condition and agent, then the block's sums.
 fn part_columns() -> Vec<&'static str> {
-    CONDITION
-        .iter()
-        .chain(&["agent"])
-        .chain(&SUMS)
-        .copied()
-        .collect()
+    columns(&[&CONDITION, &["agent"], &SUMS])
 }
 
 /// The results' columns: the condition and agent, then the figures.
 fn results_columns() -> Vec<&'static str> {
-    CONDITION
-        .iter()
-        .chain(&["agent"])
-        .chain(&FIGURES)
-        .copied()
-        .collect()
+    columns(&[&CONDITION, &["agent"], &FIGURES])
 }
 
 /// The conditions table's columns.
 fn condition_columns() -> Vec<&'static str> {
-    CONDITION
-        .iter()
-        .chain(&CONDITION_FIGURES)
-        .copied()
-        .collect()
+    columns(&[&CONDITION, &CONDITION_FIGURES])
+}
+
+/// frontier.csv's columns: the condition, then the crossing.
+pub fn frontier_columns() -> Vec<&'static str> {
+    columns(&[&CONDITION, &frontier::CROSSING])
 }
 
 /// One condition of the grid.
@@ -536,31 +533,35 @@ impl Plan {
             let setting = match layout {
                 None => Setting::Chain(chain::Family {
                     steps: v(0) as usize,
-                    mu: v(2),
-                    sigma: v(3),
-                    spread: cfg.spread,
-                    irreversible: v(5),
-                    undo_cost: cfg.undo_cost,
-                    ask_cost: v(4),
-                    presence: v(6),
-                    human: humans[at[1]],
-                    shift: v(7),
-                    scale: v(8),
+                    dials: Dials {
+                        mu: v(2),
+                        sigma: v(3),
+                        spread: cfg.spread,
+                        irreversible: v(5),
+                        undo_cost: cfg.undo_cost,
+                        ask_cost: v(4),
+                        presence: v(6),
+                        human: humans[at[1]],
+                        shift: v(7),
+                        scale: v(8),
+                    },
                 }),
                 Some(layout) => Setting::Assist(assist::Family {
                     layout,
                     thetas: cfg.thetas.unwrap_or(0),
                     steps: v(0) as usize,
-                    mu: v(2),
-                    sigma: v(3),
-                    spread: cfg.spread,
-                    irreversible: v(5),
-                    undo_cost: cfg.undo_cost,
-                    ask_cost: v(4),
-                    presence: v(6),
-                    human: humans[at[1]],
-                    shift: v(7),
-                    scale: v(8),
+                    dials: Dials {
+                        mu: v(2),
+                        sigma: v(3),
+                        spread: cfg.spread,
+                        irreversible: v(5),
+                        undo_cost: cfg.undo_cost,
+                        ask_cost: v(4),
+                        presence: v(6),
+                        human: humans[at[1]],
+                        shift: v(7),
+                        scale: v(8),
+                    },
                 }),
             };
             setting.check("population")?;
@@ -965,7 +966,7 @@ impl Experiment for Plan {
                 }
                 Some(t)
             }
-            "frontier" => Some(Table::new(&FRONTIER_COLUMNS)),
+            "frontier" => Some(Table::new(&frontier_columns())),
             "thresholds" => Some(Table::new(&THRESHOLDS_COLUMNS)),
             _ => None,
         }

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::human::Human;
 use crate::model::assist;
 use crate::model::chain::{self, Chain, Noise};
+use crate::model::dials::Dials;
 use crate::rng::job_rng;
 use crate::sim::chain::rollout;
 use crate::solvers::assist as assist_solver;
@@ -62,13 +63,13 @@ impl Setting {
         macro_rules! pick {
             ($f:expr) => {
                 match dial {
-                    "mu" => $f.mu,
-                    "sigma" => $f.sigma,
-                    "ask_cost" => $f.ask_cost,
-                    "irreversible" => $f.irreversible,
-                    "presence" => $f.presence,
-                    "shift" => $f.shift,
-                    "scale" => $f.scale,
+                    "mu" => $f.dials.mu,
+                    "sigma" => $f.dials.sigma,
+                    "ask_cost" => $f.dials.ask_cost,
+                    "irreversible" => $f.dials.irreversible,
+                    "presence" => $f.dials.presence,
+                    "shift" => $f.dials.shift,
+                    "scale" => $f.dials.scale,
                     "steps" => $f.steps as f64,
                     _ => f64::NAN,
                 }
@@ -80,11 +81,16 @@ impl Setting {
         }
     }
 
-    pub fn human(&self) -> Human {
+    /// The shared dials.
+    pub fn dials(&self) -> &Dials {
         match self {
-            Setting::Chain(f) => f.human,
-            Setting::Assist(f) => f.human,
+            Setting::Chain(f) => &f.dials,
+            Setting::Assist(f) => &f.dials,
         }
+    }
+
+    pub fn human(&self) -> Human {
+        self.dials().human
     }
 
     /// The setting with a dial set to `x` (`beta` sets a Boltzmann human; 0 the rational one).
@@ -92,16 +98,17 @@ impl Setting {
         macro_rules! set {
             ($f:expr) => {{
                 let mut f = $f.clone();
+                let d = &mut f.dials;
                 match dial {
-                    "mu" => f.mu = x,
-                    "sigma" => f.sigma = x,
-                    "beta" if x == 0.0 => f.human = Human::Rational,
-                    "beta" => f.human = Human::Boltzmann { beta: x },
-                    "ask_cost" => f.ask_cost = x,
-                    "irreversible" => f.irreversible = x,
-                    "presence" => f.presence = x,
-                    "shift" => f.shift = x,
-                    "scale" => f.scale = x,
+                    "mu" => d.mu = x,
+                    "sigma" => d.sigma = x,
+                    "beta" if x == 0.0 => d.human = Human::Rational,
+                    "beta" => d.human = Human::Boltzmann { beta: x },
+                    "ask_cost" => d.ask_cost = x,
+                    "irreversible" => d.irreversible = x,
+                    "presence" => d.presence = x,
+                    "shift" => d.shift = x,
+                    "scale" => d.scale = x,
                     "steps" => f.steps = x as usize,
                     _ => unreachable!("the dials are checked when the plan is made"),
                 }
@@ -123,7 +130,7 @@ impl Setting {
 
     /// Whether the truth is the robot's belief (no misspecification).
     pub fn well_specified(&self) -> bool {
-        self.get("shift") == 0.0 && self.get("scale") == 1.0
+        self.dials().well_specified()
     }
 
     /// Whether this is the sequential chain (whose one-shot facts the claims check).
@@ -133,10 +140,8 @@ impl Setting {
 
     /// The scale of a per-episode quantity (for tie tolerances): 1e-9 of it is a tie.
     pub fn scale(&self) -> f64 {
-        let extra = match self {
-            Setting::Chain(f) => f.spread + f.undo_cost.min(1e6),
-            Setting::Assist(f) => f.spread + f.undo_cost.min(1e6),
-        };
+        let d = self.dials();
+        let extra = d.spread + d.undo_cost.min(1e6);
         (1.0 + self.get("mu").abs()
             + self.get("sigma") * self.get("scale").max(1.0)
             + self.get("shift").abs()
