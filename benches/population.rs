@@ -27,21 +27,26 @@ fn rate(secs: f64, min: usize, mut f: impl FnMut(usize)) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// The bench's dials (μ as given).
+fn dials(mu: f64) -> Dials {
+    Dials {
+        mu,
+        sigma: 1.0,
+        spread: 0.5,
+        irreversible: 0.3,
+        undo_cost: 0.5,
+        ask_cost: 0.05,
+        presence: 0.8,
+        human: Human::Boltzmann { beta: 0.5 },
+        shift: 0.0,
+        scale: 1.0,
+    }
+}
+
 fn chain_family(steps: usize) -> Family {
     Family {
         steps,
-        dials: Dials {
-            mu: 0.25,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.3,
-            undo_cost: 0.5,
-            ask_cost: 0.05,
-            presence: 0.8,
-            human: Human::Boltzmann { beta: 0.5 },
-            shift: 0.0,
-            scale: 1.0,
-        },
+        dials: dials(0.25),
     }
 }
 
@@ -50,18 +55,7 @@ fn assist_family(layout: Layout, thetas: usize, steps: usize) -> assist::Family 
         layout,
         thetas,
         steps,
-        dials: Dials {
-            mu: 0.0,
-            sigma: 1.0,
-            spread: 0.5,
-            irreversible: 0.3,
-            undo_cost: 0.5,
-            ask_cost: 0.05,
-            presence: 0.8,
-            human: Human::Boltzmann { beta: 0.5 },
-            shift: 0.0,
-            scale: 1.0,
-        },
+        dials: dials(0.0),
     }
 }
 

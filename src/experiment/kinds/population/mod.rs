@@ -530,38 +530,26 @@ impl Plan {
         for k in 0..grid.len() {
             let at = grid.decode(k);
             let v = |a: usize| grid.values[a][at[a]];
+            let dials = Dials {
+                mu: v(2),
+                sigma: v(3),
+                spread: cfg.spread,
+                irreversible: v(5),
+                undo_cost: cfg.undo_cost,
+                ask_cost: v(4),
+                presence: v(6),
+                human: humans[at[1]],
+                shift: v(7),
+                scale: v(8),
+            };
+            let steps = v(0) as usize;
             let setting = match layout {
-                None => Setting::Chain(chain::Family {
-                    steps: v(0) as usize,
-                    dials: Dials {
-                        mu: v(2),
-                        sigma: v(3),
-                        spread: cfg.spread,
-                        irreversible: v(5),
-                        undo_cost: cfg.undo_cost,
-                        ask_cost: v(4),
-                        presence: v(6),
-                        human: humans[at[1]],
-                        shift: v(7),
-                        scale: v(8),
-                    },
-                }),
+                None => Setting::Chain(chain::Family { steps, dials }),
                 Some(layout) => Setting::Assist(assist::Family {
                     layout,
                     thetas: cfg.thetas.unwrap_or(0),
-                    steps: v(0) as usize,
-                    dials: Dials {
-                        mu: v(2),
-                        sigma: v(3),
-                        spread: cfg.spread,
-                        irreversible: v(5),
-                        undo_cost: cfg.undo_cost,
-                        ask_cost: v(4),
-                        presence: v(6),
-                        human: humans[at[1]],
-                        shift: v(7),
-                        scale: v(8),
-                    },
+                    steps,
+                    dials,
                 }),
             };
             setting.check("population")?;
