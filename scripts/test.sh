@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust tests (unit, property, CLI, doc), the notebooks executed headless, and the
-# runtime tests: the exports and the gate in the real agent runtimes (Gemini CLI's policy loader, Codex, Claude
-# Code from the npm registry; the OpenAI Agents SDK and LangChain from PyPI), all offline.
+# The whole test suite: Rust tests (unit, property, CLI, doc), the Python package's tests (pytest), the notebooks
+# executed headless, and the runtime tests: the exports and the gate in the real agent runtimes (Gemini CLI's
+# policy loader, Codex, Claude Code from the npm registry; the OpenAI Agents SDK and LangChain from PyPI), all
+# offline.
 # Needs Rust, python3 and Node.js with npm; creates a virtualenv in .venv (or $CIRL_VENV) for the pinned Python
 # packages and installs the pinned npm packages into tests/runtimes/node_modules.
 set -euo pipefail
@@ -30,7 +31,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r notebooks/requirements.txt \
-    -r tests/runtimes/requirements.txt ./adapters/python
+    -r tests/runtimes/requirements.txt -r python/requirements-test.txt ./adapters/python
+# The Python package (PyO3 bindings built by maturin into the workspace's target/, reusing the built crate).
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check ./python
 if ! command -v npm >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
@@ -49,6 +52,7 @@ STATE=$(mktemp -d)
 export JUPYTER_CONFIG_DIR=$STATE/jupyter JUPYTER_DATA_DIR=$STATE/jupyter-data IPYTHONDIR=$STATE/ipython \
     MPLCONFIGDIR=$STATE/mpl CIRL_BIN=$PWD/target/release/cirl
 cargo build --release --quiet
+"$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
 "$VENV/bin/python" -m pytest --nbmake notebooks/ -q
 OPENAI_AGENTS_DISABLE_TRACING=1 "$VENV/bin/python" -m pytest tests/runtimes -q -p no:cacheprovider
 rm -rf "$STATE"
