@@ -6,7 +6,11 @@
 #   gate: cirl gate's latency per decision against reference hooks (issue 15);
 #   fit: cirl fit on a 10⁷-record log, JSON Lines and SQLite (issue 17; writes 3.8 GB under target/bench);
 #   population: environments/s per family and agent, the scaling table, the NumPy reference for the chain, and
-#   10⁵ chain environments per condition through `cirl run` on both cores (issue 19).
+#   10⁵ chain environments per condition through `cirl run` on both cores (issue 19);
+#   formats: a 10⁶-row results table written as CSV and as Parquet, and the same sweep through `cirl run` in
+#   each format (issue 20);
+#   python: vectorized off-switch values from Python (the cirl package) against the NumPy reference (issue 20;
+#   PYTHON needs the package: pip install ./python).
 # PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
 # default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
@@ -31,6 +35,33 @@ if [ "$WHAT" = fit ]; then
                 --scenario experiments/scenarios/coding-agent.toml --json > target/bench/fit.json
         done
     done
+    exit 0
+fi
+if [ "$WHAT" = formats ]; then
+    cargo bench --bench formats | tee target/bench/formats.md
+    cargo build --release --quiet
+    cat > target/bench/formats-sweep.toml <<'TOML'
+name = "formats-sweep"
+[sweep]
+prior = "normal"
+human = "boltzmann"
+mu = { start = -1.0, stop = 1.0, num = 100 }
+sigma = { start = 0.0, stop = 2.0, num = 100 }
+beta = { start = 0.0, stop = 2.0, num = 100 }
+TOML
+    for i in 1 2 3; do
+        for f in csv parquet; do
+            rm -rf target/bench/formats-$f && sync
+            /usr/bin/time -f "$f: %e s wall, %U s user, %S s system, %M KB" target/release/cirl run \
+                target/bench/formats-sweep.toml --out target/bench/formats-$f --quiet --no-plots --format $f >/dev/null
+        done
+    done
+    ls -l target/bench/formats-csv/results.csv target/bench/formats-parquet/results.parquet
+    exit 0
+fi
+if [ "$WHAT" = python ]; then
+    PYABS=$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")
+    (cd benches/reference && "$PYABS" python_offswitch.py) | tee target/bench/python_offswitch.md
     exit 0
 fi
 if [ "$WHAT" = population ]; then

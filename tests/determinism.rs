@@ -91,9 +91,17 @@ fn run_any(cfg: &Path, out: &Path, extra: &[&str]) {
 }
 
 fn same_bytes_everywhere(text: &str, files: &[&str]) {
+    same_bytes_everywhere_as(text, files, "csv")
+}
+
+/// [`same_bytes_everywhere`] with the results in `format` (`--format`).
+fn same_bytes_everywhere_as(text: &str, files: &[&str], format: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "c.toml", text);
     let reference = tmp.path().join("t1");
+    let run_any = |cfg: &Path, out: &Path, extra: &[&str]| {
+        run_any(cfg, out, &[extra, &["--format", format]].concat())
+    };
     run_any(&cfg, &reference, &["--threads", "1"]);
     assert!(
         !reference.join(".cirl-run").exists(),
@@ -147,6 +155,44 @@ fn same_bytes_everywhere(text: &str, files: &[&str]) {
 #[test]
 fn sweep_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(SWEEP, &["results.csv", "frontier.csv"]);
+}
+
+/// Parquet results: the same rows give the same bytes (row groups of a fixed size, a fixed writer), whether
+/// the jobs ran on 1, 2 or 4 threads, in shards merged, streamed (a sweep) or assembled (a designer study), and
+/// for a kind's further tables (a population's).
+#[test]
+fn parquet_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere_as(SWEEP, &["results.parquet", "frontier.parquet"], "parquet");
+    same_bytes_everywhere_as(DESIGNER, &["results.parquet"], "parquet");
+    same_bytes_everywhere_as(
+        r#"
+name = "det-population-parquet"
+seed = 11
+[population]
+family = "chain"
+steps = [1, 3]
+mu = 0.25
+sigma = [0.5, 1.5]
+human = ["boltzmann:0.5"]
+ask_cost = 0.1
+irreversible = 0.4
+presence = 1.0
+shift = 0.0
+spread = 0.5
+undo_cost = 0.5
+environments = 60
+block = 25
+frontier = ["sigma"]
+frontier_environments = 30
+"#,
+        &[
+            "results.parquet",
+            "conditions.parquet",
+            "frontier.parquet",
+            "thresholds.parquet",
+        ],
+        "parquet",
+    );
 }
 
 #[test]

@@ -1033,7 +1033,7 @@ fn merged_csv(
     let shards = shard::verify(&[work.to_path_buf()])?;
     let mut c = collect::Collector::new(cfg, plan, Some(out), false)?;
     shards.stream(plan, |part| c.job(part))?;
-    let path = c.finish()?.csv.expect("written").commit()?;
+    let path = c.finish()?.file.expect("written").commit()?;
     Ok(std::fs::read_to_string(path).unwrap())
 }
 

@@ -3,6 +3,8 @@
 The Rust library is the one implementation; this package is a thin, typed layer over it.
 
 - :mod:`cirl.offswitch` — the values of one off-switch game, and vectorized evaluation over NumPy arrays.
+- :func:`run`, :func:`reproduce` — experiments and paper results, with their tables as DataFrames (via Arrow).
+- :func:`solve`, :func:`calibrate`, :class:`Gate` — CIRL games and POMDPs; a scenario's policy card; its gate.
 
 Every error is a :class:`cirl.Error` (a :class:`ValueError`) carrying the command line's one-line message.
 """
@@ -18,9 +20,22 @@ from ._cirl import (
     __version__,
 )
 from . import offswitch
+from .agents import Card, Decision, Gate, calibrate, solve
+from .runs import Check, Run, models, reproduce, reproductions, run
 
 __all__ = [
+    "Card",
+    "Check",
     "CheckError",
+    "Decision",
+    "Gate",
+    "Run",
+    "calibrate",
+    "models",
+    "reproduce",
+    "reproductions",
+    "run",
+    "solve",
     "ConfigError",
     "Error",
     "FileError",

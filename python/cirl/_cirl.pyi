@@ -32,3 +32,38 @@ def offswitch_batch(
     npt.NDArray[np.int8],
     npt.NDArray[np.bool_],
 ]: ...
+def run(
+    config: str,
+    out: str | None = None,
+    format: str = "parquet",
+    threads: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    plots: bool = True,
+) -> str: ...
+def reproduce(
+    name: str, out: str | None = None, format: str = "parquet", threads: int | None = None, plots: bool = True
+) -> str: ...
+def catalogue() -> str: ...
+def solve(
+    model: str,
+    solver: str,
+    sets: list[str],
+    tolerance: float | None = None,
+    simulate: int | None = None,
+    seed: int | None = None,
+    max_beliefs: int | None = None,
+    histories: int = 0,
+    policy: str | None = None,
+) -> tuple[str, list[str]]: ...
+def calibrate(
+    scenario: str, out: str | None = None, mc: int = 1_000_000, seed: int = 0, plots: bool = True
+) -> tuple[str, list[str]]: ...
+
+class Gate:
+    def __init__(self, card: str, log: str | None = None, runtime: str = "python") -> None: ...
+    def decide_json(self, request: str) -> str: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def card_hash(self) -> str: ...

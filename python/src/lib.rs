@@ -218,6 +218,280 @@ fn offswitch_batch<'py>(
     ))
 }
 
+/// Runs `f` on a pool of `threads` workers (all cores when none), with the GIL released.
+fn on_pool<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    f: impl FnOnce() -> cirl::Result<T> + Send,
+) -> PyResult<T> {
+    let pool = match threads {
+        Some(0) => {
+            return Err(InvalidError::new_err(
+                "threads: must be at least 1 (omit it to use all cores)",
+            ));
+        }
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::new_err(format!("threads: {e}")))?,
+        ),
+        None => None,
+    };
+    py.detach(|| match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    })
+    .map_err(to_py)
+}
+
+/// What a run produced, as JSON: its name, output folder, rows, files, checks and timings.
+fn outcome_json(
+    cfg: &cirl::experiment::config::Config,
+    o: &cirl::experiment::Outcome,
+    out: &std::path::Path,
+) -> String {
+    let checks: Vec<serde_json::Value> = o
+        .checks
+        .iter()
+        .map(|(claim, passed, detail)| {
+            serde_json::json!({"claim": claim, "passed": passed, "detail": detail})
+        })
+        .collect();
+    serde_json::json!({
+        "name": cfg.name,
+        "title": cfg.title,
+        "out": out,
+        "rows": o.rows,
+        "files": o.files,
+        "checks": checks,
+        "seconds": o.seconds,
+        "jobs_run": o.jobs_run,
+        "jobs_reused": o.jobs_reused,
+    })
+    .to_string()
+}
+
+/// `cirl run CONFIG --out OUT`: runs an experiment config (a path) into `out` (default `runs/NAME`),
+/// returning the outcome as JSON. The checks' verdicts are in the outcome; a failed check is not an error here
+/// (the wrapper decides).
+#[pyfunction]
+#[pyo3(signature = (config, out = None, format = "parquet", threads = None, resume = false, force = false, plots = true))]
+#[allow(clippy::too_many_arguments)]
+fn run(
+    py: Python<'_>,
+    config: std::path::PathBuf,
+    out: Option<std::path::PathBuf>,
+    format: &str,
+    threads: Option<usize>,
+    resume: bool,
+    force: bool,
+    plots: bool,
+) -> PyResult<String> {
+    let format = cirl::experiment::Format::parse(format).map_err(to_py)?;
+    on_pool(py, threads, || {
+        let cfg = cirl::experiment::load(&config)?;
+        let out = out.unwrap_or_else(|| std::path::Path::new("runs").join(&cfg.name));
+        let opts = cirl::experiment::RunOptions {
+            progress: false,
+            no_plots: !plots,
+            resume,
+            force,
+            format,
+        };
+        let o = cirl::experiment::run(&cfg, &out, &opts)?;
+        Ok(outcome_json(&cfg, &o, &out))
+    })
+}
+
+/// `cirl reproduce NAME --out OUT`: a named paper result, returning the outcome as JSON.
+#[pyfunction]
+#[pyo3(signature = (name, out = None, format = "parquet", threads = None, plots = true))]
+fn reproduce(
+    py: Python<'_>,
+    name: &str,
+    out: Option<std::path::PathBuf>,
+    format: &str,
+    threads: Option<usize>,
+    plots: bool,
+) -> PyResult<String> {
+    let format = cirl::experiment::Format::parse(format).map_err(to_py)?;
+    on_pool(py, threads, || {
+        let cfg = cirl::experiment::reproduction(name)?;
+        let out = out.unwrap_or_else(|| std::path::Path::new("runs").join(name));
+        let opts = cirl::experiment::RunOptions {
+            progress: false,
+            no_plots: !plots,
+            resume: false,
+            force: false,
+            format,
+        };
+        let o = cirl::experiment::run(&cfg, &out, &opts)?;
+        Ok(outcome_json(&cfg, &o, &out))
+    })
+}
+
+/// `cirl list`: the reproductions (name, title) and the registered models (name, description), as JSON.
+#[pyfunction]
+fn catalogue() -> PyResult<String> {
+    let mut reproductions = Vec::new();
+    for r in cirl::experiment::REPRODUCTIONS {
+        let cfg = cirl::experiment::reproduction(r.name).map_err(to_py)?;
+        reproductions.push(serde_json::json!({"name": r.name, "title": cfg.title}));
+    }
+    let models: Vec<serde_json::Value> = cirl::games::REGISTERED
+        .iter()
+        .map(|(name, about, _)| serde_json::json!({"name": name, "about": about}))
+        .collect();
+    Ok(serde_json::json!({"reproductions": reproductions, "models": models}).to_string())
+}
+
+/// `cirl solve MODEL --json`: solves a registered game, a game .toml or a .pomdp file.
+#[pyfunction]
+#[pyo3(signature = (model, solver, sets, tolerance = None, simulate = None, seed = None, max_beliefs = None, histories = 0, policy = None))]
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    py: Python<'_>,
+    model: &str,
+    solver: &str,
+    sets: Vec<String>,
+    tolerance: Option<f64>,
+    simulate: Option<u64>,
+    seed: Option<u64>,
+    max_beliefs: Option<usize>,
+    histories: usize,
+    policy: Option<std::path::PathBuf>,
+) -> PyResult<(String, Vec<String>)> {
+    let d = cirl::solve::Settings::default();
+    let req = cirl::solve::Request {
+        solver: cirl::solve::Solver::parse(solver).map_err(to_py)?,
+        settings: cirl::solve::Settings {
+            tolerance: tolerance.unwrap_or(d.tolerance),
+            max_beliefs: max_beliefs.unwrap_or(d.max_beliefs),
+            seed: seed.unwrap_or(d.seed),
+        },
+        simulate,
+        histories,
+    };
+    on_pool(py, None, || {
+        let sets = sets
+            .iter()
+            .map(|s| cirl::games::parse_set(s))
+            .collect::<cirl::Result<Vec<_>>>()?;
+        let m = cirl::games::load(model, &sets)?;
+        let r = cirl::solve::run(&m, &req)?;
+        if let Some(path) = &policy {
+            cirl::solve::write_policy(&r, path)?;
+        }
+        Ok((
+            serde_json::to_string(&r).expect("a report serializes"),
+            r.notes.clone(),
+        ))
+    })
+}
+
+/// `cirl calibrate SCENARIO --json [--out OUT]`: the card as JSON; with `out`, the card, its exports and (with
+/// `plots`) the plots are written there, and their paths returned.
+#[pyfunction]
+#[pyo3(signature = (scenario, out = None, mc = 1_000_000, seed = 0, plots = true))]
+fn calibrate(
+    py: Python<'_>,
+    scenario: std::path::PathBuf,
+    out: Option<std::path::PathBuf>,
+    mc: u64,
+    seed: u64,
+    plots: bool,
+) -> PyResult<(String, Vec<std::path::PathBuf>)> {
+    use cirl::escalation::{self, card, scenario::Scenario};
+    on_pool(py, None, || {
+        cirl::limits::check_count(
+            "mc",
+            mc,
+            cirl::limits::MAX_CALIBRATE_MC,
+            "simulated actions",
+            "ask for fewer (10^6 gives intervals of about ±0.1% of a class's value)",
+        )?;
+        let s = Scenario::load(&scenario)?;
+        let mut c = escalation::calibrate(
+            &s,
+            &escalation::Options {
+                mc_actions: mc,
+                seed,
+            },
+        )?;
+        let mut files = Vec::new();
+        if let Some(dir) = &out {
+            let _lock = cirl::experiment::outdir::lock(dir)?;
+            if plots {
+                let (f, notes) = escalation::plot_all(&s, &c, dir)?;
+                files.extend(f);
+                c.plot_notes = notes;
+            }
+            files.extend(card::write(&c, dir)?);
+            cirl::experiment::outdir::record(dir, &files)?;
+        }
+        Ok((serde_json::to_string(&c).expect("a card serializes"), files))
+    })
+}
+
+/// The runtime gate of a card (`cirl gate`): decides tool calls as the card says, and commits each decision
+/// to a decision log when one is open.
+#[pyclass(module = "cirl._cirl", frozen)]
+struct Gate {
+    gate: cirl::escalation::gate::Gate,
+    /// The decision log (a SQLite connection: one call at a time).
+    log: std::sync::Mutex<Option<cirl::escalation::log::Log>>,
+    runtime: String,
+}
+
+#[pymethods]
+impl Gate {
+    /// Loads the gate section of a card.json written by `cirl calibrate`; with `log`, opens (or creates) that
+    /// decision log.
+    #[new]
+    #[pyo3(signature = (card, log = None, runtime = "python"))]
+    fn new(
+        card: std::path::PathBuf,
+        log: Option<std::path::PathBuf>,
+        runtime: &str,
+    ) -> PyResult<Self> {
+        let gate = cirl::escalation::gate::Gate::load(&card).map_err(to_py)?;
+        let log = log
+            .map(|p| cirl::escalation::log::Log::open(&p))
+            .transpose()
+            .map_err(to_py)?;
+        Ok(Gate {
+            gate,
+            log: std::sync::Mutex::new(log),
+            runtime: runtime.to_string(),
+        })
+    }
+
+    /// Decides one request given as a JSON line of the gate's jsonl protocol (`tool`, `input`, `confidence`,
+    /// `server`, `annotations`, `session`, `tool_use_id`, `request_id`); returns the decision as JSON.
+    fn decide_json(&self, py: Python<'_>, request: &str) -> PyResult<String> {
+        py.detach(|| {
+            let req = cirl::escalation::gate::Request::from_jsonl(request)?;
+            let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            let d = self.gate.decide_logged(&req, &self.runtime, log.as_ref())?;
+            Ok(serde_json::to_string(&d).expect("a decision serializes"))
+        })
+        .map_err(to_py)
+    }
+
+    /// The card's scenario name.
+    #[getter]
+    fn scenario(&self) -> String {
+        self.gate.card.scenario.clone()
+    }
+
+    /// The hash of the card's gate section (which card a logged decision came from).
+    #[getter]
+    fn card_hash(&self) -> String {
+        self.gate.hash.clone()
+    }
+}
+
 /// The module `cirl._cirl`.
 #[pymodule]
 fn _cirl(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -232,5 +506,11 @@ fn _cirl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PlotError", py.get_type::<PlotError>())?;
     m.add_function(wrap_pyfunction!(offswitch_report, m)?)?;
     m.add_function(wrap_pyfunction!(offswitch_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(reproduce, m)?)?;
+    m.add_function(wrap_pyfunction!(catalogue, m)?)?;
+    m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(calibrate, m)?)?;
+    m.add_class::<Gate>()?;
     Ok(())
 }

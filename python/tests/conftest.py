@@ -16,8 +16,8 @@ def cli():
     if not CIRL.is_file():
         pytest.fail(f"the cirl binary is missing at {CIRL}: cargo build --release (or set CIRL_BIN)")
 
-    def run(*args: str) -> str:
-        return subprocess.run([str(CIRL), *args], check=True, capture_output=True, text=True).stdout
+    def run(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run([str(CIRL), *args], check=True, capture_output=True, text=True, input=stdin).stdout
 
     return run
 

@@ -12,7 +12,7 @@ use super::shard::{Part, Plan};
 use super::sweep::Probes;
 use super::table::{Table, fmt_num};
 use crate::error::{Error, Result};
-use crate::output::AtomicFile;
+use crate::output::{AtomicFile, parquet};
 
 /// Folds the rows of a results table, as they stream past, into one `[[check]]`'s verdict.
 #[derive(Debug, Clone)]
@@ -124,10 +124,23 @@ impl<'c> CheckTally<'c> {
     }
 }
 
-/// Collects a run's results from its jobs (in job order) or from its results.csv (in row order).
+/// Where a run's results file is written as the rows pass.
+enum Sink<'a> {
+    /// Nothing is written (the results are read back).
+    None,
+    /// results.csv: the jobs' CSV texts concatenated under one header.
+    Csv(AtomicFile),
+    /// results.parquet, a row group at a time.
+    Parquet(
+        Box<parquet::Writer<AtomicFile>>,
+        std::marker::PhantomData<&'a ()>,
+    ),
+}
+
+/// Collects a run's results from its jobs (in job order) or from its results file (in row order).
 pub struct Collector<'a> {
     plan: &'a Plan<'a>,
-    csv: Option<AtomicFile>,
+    sink: Sink<'a>,
     header: Option<String>,
     rows: usize,
     checks: Vec<CheckTally<'a>>,
@@ -149,22 +162,40 @@ pub struct Collected {
     pub checks: Vec<(String, bool, String)>,
     /// Δ and the decision of every point, for a sweep with a `[frontier]`.
     pub probes: Option<Probes>,
-    /// results.csv, written and not yet renamed into place (none where it was only read).
-    pub csv: Option<AtomicFile>,
+    /// The results file, written and not yet renamed into place (none where it was only read).
+    pub file: Option<AtomicFile>,
 }
 
 impl<'a> Collector<'a> {
-    /// A collector for `cfg`'s results, writing results.csv to `csv` (if given) and keeping the table in memory
-    /// with `keep`.
+    /// A collector for `cfg`'s results, writing them to `file` (if given: results.csv or results.parquet, as
+    /// its extension says) and keeping the table in memory with `keep`.
     pub fn new(
         cfg: &'a Config,
         plan: &'a Plan<'a>,
-        csv: Option<&Path>,
+        file: Option<&Path>,
         keep: bool,
     ) -> Result<Self> {
+        let sink = match file {
+            None => Sink::None,
+            Some(p) if p.extension().is_some_and(|e| e == "parquet") => {
+                // The columns are the first job's.
+                Sink::Parquet(
+                    Box::new(parquet::Writer::new(
+                        AtomicFile::create(p)?,
+                        &[],
+                        plan.text_columns(),
+                        "results.parquet",
+                        Vec::new(),
+                        parquet::Encoding::Compact,
+                    )),
+                    std::marker::PhantomData,
+                )
+            }
+            Some(p) => Sink::Csv(AtomicFile::create(p)?),
+        };
         Ok(Collector {
             plan,
-            csv: csv.map(AtomicFile::create).transpose()?,
+            sink,
             header: None,
             rows: 0,
             checks: cfg.check.iter().map(CheckTally::new).collect(),
@@ -187,7 +218,7 @@ impl<'a> Collector<'a> {
     /// Takes the next rows of the results, `t`, and their CSV text `csv` (with its header line; used only when
     /// results.csv is written).
     pub fn rows(&mut self, t: Table, csv: &str) -> Result<()> {
-        if let Some(out) = &mut self.csv {
+        if let Sink::Csv(out) = &mut self.sink {
             let body = match &self.header {
                 None => {
                     let end = csv.find('\n').map_or(csv.len(), |k| k + 1);
@@ -205,6 +236,15 @@ impl<'a> Collector<'a> {
         if let Some(p) = &mut self.probes {
             p.add(&t)?;
         }
+        // The Parquet writer takes the rows (a copy only where the table is also kept, for plots).
+        let t = match (&mut self.sink, &self.table) {
+            (Sink::Parquet(w, _), Some(_)) => {
+                w.push_table(t.clone())?;
+                t
+            }
+            (Sink::Parquet(w, _), None) => return w.push_table(t),
+            _ => t,
+        };
         if let Some(kept) = &mut self.table {
             if kept.columns.is_empty() {
                 *kept = t;
@@ -226,7 +266,7 @@ impl<'a> Collector<'a> {
         if !self.pending.is_empty() {
             extra = self.plan.assemble_extra(&self.pending)?;
             let t = self.plan.assemble(std::mem::take(&mut self.pending))?;
-            let csv = if self.csv.is_some() {
+            let csv = if matches!(self.sink, Sink::Csv(_)) {
                 t.to_csv()
             } else {
                 String::new()
@@ -246,7 +286,11 @@ impl<'a> Collector<'a> {
             extra,
             checks: self.checks.iter().map(CheckTally::verdict).collect(),
             probes: self.probes.take(),
-            csv: self.csv.take(),
+            file: match std::mem::replace(&mut self.sink, Sink::None) {
+                Sink::None => None,
+                Sink::Csv(f) => Some(f),
+                Sink::Parquet(w, _) => Some(w.finish()?),
+            },
         })
     }
 }

@@ -52,6 +52,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::output::parquet;
+pub use crate::output::parquet::Format;
 use config::{Check, Config};
 use table::Table;
 
@@ -93,6 +95,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Discard the journal of another run found in the output directory (otherwise refused).
     pub force: bool,
+    /// The format of the results tables and job files (`--format`): results.csv or results.parquet.
+    pub format: Format,
 }
 
 /// What a run produced.
@@ -143,11 +147,12 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
     let keep = keeps_table(cfg, &plan, opts);
     if opts.resume
         && !work.exists()
-        && let Some(results) = completed_results(cfg, &plan, out, keep)?
+        && let Some(results) = completed_results(cfg, &plan, out, keep, opts.format)?
     {
         return finish(cfg, &plan, results, out, opts, start, (0, plan.jobs()));
     }
-    let mut collector = collect::Collector::new(cfg, &plan, Some(&out.join("results.csv")), keep)?;
+    let file = out.join(results_name(opts.format));
+    let mut collector = collect::Collector::new(cfg, &plan, Some(&file), keep)?;
     let p = shard::execute_plan(
         cfg,
         &plan,
@@ -174,14 +179,16 @@ fn keeps_table(cfg: &Config, plan: &shard::Plan, opts: &RunOptions) -> bool {
 }
 
 /// The results of a run already complete in `out` with this very config (its journal retired), if any: its
-/// results.csv, checked against the hash the run recorded and read back a chunk of rows at a time.
+/// results file, checked against the hash the run recorded and read back a chunk of rows at a time.
 fn completed_results(
     cfg: &Config,
     plan: &shard::Plan,
     out: &Path,
     keep: bool,
+    format: Format,
 ) -> Result<Option<collect::Collected>> {
-    let path = out.join("results.csv");
+    let name = results_name(format);
+    let path = out.join(&name);
     // A kind's further tables are computed from its jobs, which a retired journal no longer holds.
     if !plan.extra_tables().is_empty() {
         return Ok(None);
@@ -192,12 +199,12 @@ fn completed_results(
     if !path.is_file() || !out.join("summary.md").is_file() || resolved != shard::resolved(cfg)? {
         return Ok(None);
     }
-    // The results.csv this run wrote, whole: its recorded hash and the row count the plan gives.
+    // The results file this run wrote, whole: its recorded hash and the row count the plan gives.
     let damaged = |why: String| {
         Error::invalid(
             "--resume",
             format!(
-                "{} is not the results.csv this run wrote ({why}); rerun without --resume to compute it again",
+                "{} is not the {name} this run wrote ({why}); rerun without --resume to compute it again",
                 path.display()
             ),
         )
@@ -206,12 +213,20 @@ fn completed_results(
         path: path.clone(),
         source,
     };
-    match outdir::recorded_hash(out, "results.csv") {
+    match outdir::recorded_hash(out, &name) {
         Some(h) if h == shard::sha256_file(&path).map_err(io)? => {}
         Some(_) => return Err(damaged("it was edited or truncated since".into())),
         None => return Ok(None),
     }
     let mut collector = collect::Collector::new(cfg, plan, None, keep)?;
+    if format == Format::Parquet {
+        let bytes = std::fs::read(&path).map_err(io)?;
+        parquet::read(bytes.into(), sweep::CHUNK, |t| collector.rows(t, "")).map_err(&damaged)?;
+        return collector.finish().map(Some).map_err(|e| match e {
+            Error::Invalid { message, .. } => damaged(message),
+            e => e,
+        });
+    }
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
         std::fs::File::open(&path).map_err(io)?,
     ));
@@ -242,7 +257,7 @@ fn completed_results(
 }
 
 /// Merges the output directories of every shard of a run (`cirl run --shard K/N`) into `out`: the same files
-/// as one unsharded run, with a byte-identical results.csv.
+/// as one unsharded run, with a byte-identical results file (in the format the shards were run with).
 pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config, Outcome)> {
     let start = Instant::now();
     let shards = shard::verify(dirs)?;
@@ -262,7 +277,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
     let _lock = outdir::lock(out)?;
     shard::remove_stale_temporaries(out)?;
     let keep = keeps_table(&cfg, &plan, opts);
-    let mut collector = collect::Collector::new(&cfg, &plan, Some(&out.join("results.csv")), keep)?;
+    let opts = &RunOptions {
+        format: shards.manifest.results,
+        ..opts.clone()
+    };
+    let file = out.join(results_name(opts.format));
+    let mut collector = collect::Collector::new(&cfg, &plan, Some(&file), keep)?;
     shards.stream(&plan, |part| collector.job(part))?;
     let results = collector.finish()?;
     let o = finish(&cfg, &plan, results, out, opts, start, (0, plan.jobs()))?;
@@ -270,7 +290,36 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
     Ok((cfg, o))
 }
 
-/// Writes a run's outputs from its results: results.csv, frontier, plots, resolved config, checks and summary.
+/// The name of a run's results file in `format`: results.csv or results.parquet.
+pub fn results_name(format: Format) -> String {
+    format!("results.{}", format.extension())
+}
+
+/// A further table of a run (frontier.csv, a kind's own) in the run's format.
+fn write_table(
+    plan: &shard::Plan,
+    t: &Table,
+    out: &Path,
+    name: &str,
+    format: Format,
+) -> Result<PathBuf> {
+    let p = out.join(format!("{name}.{}", format.extension()));
+    match format {
+        Format::Csv => t.write_csv(&p)?,
+        Format::Parquet => {
+            let bytes = parquet::to_bytes(
+                t,
+                plan.text_columns(),
+                Vec::new(),
+                parquet::Encoding::Compact,
+            )?;
+            write_atomic(&p, &bytes)?
+        }
+    }
+    Ok(p)
+}
+
+/// Writes a run's outputs from its results: results file, frontier, plots, resolved config, checks and summary.
 fn finish(
     cfg: &Config,
     plan: &shard::Plan,
@@ -282,19 +331,15 @@ fn finish(
 ) -> Result<Outcome> {
     let frontier = plan.frontier(results.probes.as_ref())?;
     let mut files = Vec::new();
-    if let Some(csv) = results.csv {
-        csv.commit()?;
+    if let Some(file) = results.file {
+        file.commit()?;
     }
-    files.push(out.join("results.csv"));
+    files.push(out.join(results_name(opts.format)));
     for (name, t) in plan.extra_tables().iter().zip(&results.extra) {
-        let p = out.join(format!("{name}.csv"));
-        t.write_csv(&p)?;
-        files.push(p);
+        files.push(write_table(plan, t, out, name, opts.format)?);
     }
     if let Some(f) = &frontier {
-        let p = out.join("frontier.csv");
-        f.write_csv(&p)?;
-        files.push(p);
+        files.push(write_table(plan, f, out, "frontier", opts.format)?);
     }
     let mut checks = results.checks;
     if let Some(t) = &results.table {
@@ -498,8 +543,14 @@ fn summary(cfg: &Config, plan: &shard::Plan, o: &Outcome) -> String {
     }
     let _ = writeln!(
         s,
-        "Run `{}` in {:.2} s: {} rows in results.csv.\n",
-        cfg.name, o.seconds, o.rows
+        "Run `{}` in {:.2} s: {} rows in {}.\n",
+        cfg.name,
+        o.seconds,
+        o.rows,
+        o.files[0]
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     );
     s += &plan.summary_section(o.results.as_ref(), o.frontier.as_ref(), &o.extra);
     if !o.checks.is_empty() {

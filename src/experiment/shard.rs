@@ -7,7 +7,8 @@
 //! are spread over the shards).
 //!
 //! A run journals its jobs into a **work directory**: `shard.json` (the manifest: cirl version, the resolved
-//! config, the seed, K/N, the number of jobs) and `jobs/NNNNNNNN.csv`, one file per finished job, each written to
+//! config, the seed, K/N, the number of jobs, the results format) and `jobs/NNNNNNNN.csv` (`.parquet` with
+//! `--format parquet`), one file per finished job, each written to
 //! a temporary name and renamed. A file is therefore either absent or complete, and a run killed at any moment
 //! (SIGKILL included) resumes by running the jobs whose files are missing: no job is lost and none is counted
 //! twice. `cirl run --shard K/N --out DIR` leaves its work directory in `DIR`; an unsharded run uses
@@ -19,7 +20,8 @@
 //! The journal trusts nothing on disk. The manifest also holds the build of cirl that wrote it (a hash of the
 //! executable) and the content hash of every file the config reads (`csv:` priors, prior files), so a resume or
 //! merge over another build or over changed inputs is refused. Each job file ends with a trailer
-//! `# cirl-job J rows R sha256 H` over the CSV before it; on resume and merge a job is accepted only if its trailer
+//! `# cirl-job J rows R sha256 H` over the CSV before it (a Parquet job file has the job and its rows in its
+//! footer, and the reader checks the file's structure); on resume and merge a job is accepted only if its trailer
 //! holds, it has the job's number and rows, and its contents are this job's in shape (the grid points of a sweep
 //! job; for a designer job, the games it plays and move counts that add up). A journal found without `--resume`
 //! is refused rather than silently replaced, unless `--force`.
@@ -35,6 +37,7 @@ use super::kind::Experiment;
 use super::table::Table;
 use super::{closed_loop, write_atomic};
 use crate::error::{Error, Result};
+use crate::output::parquet::{self, Format};
 
 /// The work directory of an unsharded run, inside its output directory.
 pub const WORK_DIR: &str = ".cirl-run";
@@ -42,6 +45,9 @@ const MANIFEST: &str = "shard.json";
 const JOBS: &str = "jobs";
 const FORMAT: u32 = 2;
 const TRAILER: &str = "# cirl-job ";
+/// The footer keys of a Parquet job file: its job number and row count.
+const JOB_KEY: &str = "cirl-job";
+const ROWS_KEY: &str = "cirl-rows";
 
 /// Which slice of a run to compute: shard `index` of `count` (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +122,9 @@ pub struct Manifest {
     pub config: String,
     /// Every file the config reads, with the SHA-256 of its contents when the manifest was written.
     pub inputs: Vec<Input>,
+    /// The format of the job files and of the results (`--format`; CSV in manifests that do not say).
+    #[serde(default)]
+    pub results: Format,
 }
 
 /// A file a config reads, and its contents' hash.
@@ -184,8 +193,8 @@ pub fn inputs(cfg: &Config) -> Result<Vec<Input>> {
         .collect()
 }
 
-/// The manifest of `shard` of `cfg`'s run.
-pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
+/// The manifest of `shard` of `cfg`'s run, its results written as `results`.
+pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard, results: Format) -> Result<Manifest> {
     Ok(Manifest {
         format: FORMAT,
         cirl_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -197,6 +206,7 @@ pub fn manifest(cfg: &Config, plan: &Plan, shard: Shard) -> Result<Manifest> {
         jobs: plan.jobs(),
         config: resolved(cfg)?,
         inputs: inputs(cfg)?,
+        results,
     })
 }
 
@@ -230,8 +240,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-fn job_path(work: &Path, j: usize) -> PathBuf {
-    work.join(JOBS).join(format!("{j:08}.csv"))
+fn job_path(work: &Path, j: usize, format: Format) -> PathBuf {
+    work.join(JOBS)
+        .join(format!("{j:08}.{}", format.extension()))
 }
 
 /// Removes the write temporaries (`.NAME.cirl-tmp.PID`, nothing else) that a killed writer left in `dir`.
@@ -275,6 +286,7 @@ pub fn execute(
     resume: bool,
     progress: bool,
     force: bool,
+    format: Format,
 ) -> Result<Progress> {
     let plan = Plan::new(cfg)?;
     let _lock = super::outdir::lock(work)?;
@@ -282,6 +294,7 @@ pub fn execute(
         progress,
         resume,
         force,
+        format,
         ..Default::default()
     };
     execute_plan(cfg, &plan, work, shard, &opts, None)
@@ -316,13 +329,16 @@ pub fn execute_plan(
     opts: &super::RunOptions,
     take: Option<&mut dyn FnMut(Part) -> Result<()>>,
 ) -> Result<Progress> {
-    let (resume, progress, force) = (opts.resume, opts.progress, opts.force);
-    let manifest = manifest(cfg, plan, shard)?;
+    let (resume, progress, force, format) = (opts.resume, opts.progress, opts.force, opts.format);
+    let manifest = manifest(cfg, plan, shard, format)?;
     let mpath = work.join(MANIFEST);
     let jobs_dir = work.join(JOBS);
     let finished = std::fs::read_dir(&jobs_dir).map_or(0, |d| {
         d.flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.ends_with(".csv") || n.ends_with(".parquet")
+            })
             .count()
     });
     // A manifest that cannot be read is not a journal of this run: with --force it is discarded.
@@ -371,25 +387,46 @@ pub fn execute_plan(
     let todo: Vec<usize> = owned
         .iter()
         .copied()
-        .filter(|&j| !job_path(work, j).is_file())
+        .filter(|&j| !job_path(work, j, format).is_file())
         .collect();
     let mut missing = vec![false; plan.jobs()];
     todo.iter().for_each(|&j| missing[j] = true);
     let bar = super::progress_bar(todo.len() as u64, progress);
     let run = |j: usize| -> Result<Part> {
         if !missing[j] {
-            return read_job(plan, work, j);
+            return read_job(plan, work, j, format);
         }
         let table = plan.run_job(j)?;
-        let csv = table.to_csv();
-        let trailer = format!(
-            "{TRAILER}{j} rows {} sha256 {}\n",
-            table.rows.len(),
-            sha256_hex(csv.as_bytes())
-        );
-        write_atomic(&job_path(work, j), (csv.clone() + &trailer).as_bytes())?;
+        let part = match format {
+            Format::Csv => {
+                let csv = table.to_csv();
+                let trailer = format!(
+                    "{TRAILER}{j} rows {} sha256 {}\n",
+                    table.rows.len(),
+                    sha256_hex(csv.as_bytes())
+                );
+                write_atomic(
+                    &job_path(work, j, format),
+                    (csv.clone() + &trailer).as_bytes(),
+                )?;
+                Part { table, csv }
+            }
+            Format::Parquet => {
+                let meta = vec![
+                    (JOB_KEY.to_string(), j.to_string()),
+                    (ROWS_KEY.to_string(), table.rows.len().to_string()),
+                ];
+                let bytes =
+                    parquet::to_bytes(&table, plan.text_columns(), meta, parquet::Encoding::Fast)?;
+                write_atomic(&job_path(work, j, format), &bytes)?;
+                Part {
+                    table,
+                    csv: String::new(),
+                }
+            }
+        };
         bar.inc(1);
-        Ok(Part { table, csv })
+        Ok(part)
     };
     match take {
         Some(take) => stream(plan, &owned, run, take)?,
@@ -414,11 +451,11 @@ pub fn execute_plan(
     })
 }
 
-/// A job's output: its table and that table as CSV text (what its job file holds).
+/// A job's output: its table and that table as CSV text (what its job file holds; empty in a Parquet run).
 pub struct Part {
     /// The job's table.
     pub table: Table,
-    /// The table as CSV text.
+    /// The table as CSV text (a CSV run's).
     pub csv: String,
 }
 
@@ -519,6 +556,12 @@ fn differs(a: &Manifest, b: &Manifest) -> Option<String> {
         Some(format!(
             "a run of a different config (`{}`, {} jobs)",
             a.name, a.jobs
+        ))
+    } else if a.results != b.results {
+        Some(format!(
+            "a run journaled as {}, not {} (--format)",
+            a.results.extension(),
+            b.results.extension()
         ))
     } else if a.shard != b.shard || a.shards != b.shards {
         Some(format!(
@@ -652,7 +695,10 @@ impl Shards {
                 count: first.shards,
             };
             let owned: Vec<usize> = shard.jobs(plan.jobs()).collect();
-            let done = owned.iter().filter(|&&j| job_path(d, j).is_file()).count();
+            let done = owned
+                .iter()
+                .filter(|&&j| job_path(d, j, first.results).is_file())
+                .count();
             if done < owned.len() {
                 return Err(Error::invalid(
                     "merge",
@@ -666,7 +712,7 @@ impl Shards {
             }
         }
         let jobs: Vec<usize> = (0..plan.jobs()).collect();
-        let read = |j: usize| read_job(plan, &by_shard[&(j % first.shards + 1)], j);
+        let read = |j: usize| read_job(plan, &by_shard[&(j % first.shards + 1)], j, first.results);
         stream(plan, &jobs, read, take)
     }
 }
@@ -701,15 +747,45 @@ pub fn job_csv(text: &str, j: usize) -> std::result::Result<&str, String> {
 }
 
 /// Reads and checks job `j`'s file in `work`.
-fn read_job(plan: &Plan, work: &Path, j: usize) -> Result<Part> {
-    let p = job_path(work, j);
-    let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+fn read_job(plan: &Plan, work: &Path, j: usize, format: Format) -> Result<Part> {
+    let p = job_path(work, j, format);
     let bad = |e: String| {
         Error::invalid(
             p.display().to_string(),
             format!("not job {j} of this run ({e}); delete it and rerun with --resume"),
         )
     };
+    if format == Format::Parquet {
+        let bytes = std::fs::read(&p).map_err(io(&p))?;
+        let mut table = None;
+        let meta = parquet::read(bytes.into(), usize::MAX, |t| {
+            table = Some(t);
+            Ok(())
+        })
+        .map_err(&bad)?;
+        let table = table.expect("read hands over the whole table");
+        let said = |k: &str| {
+            meta.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        if said(JOB_KEY) != Some(j.to_string()) {
+            return Err(bad(format!("its footer names job {:?}", said(JOB_KEY))));
+        }
+        if said(ROWS_KEY) != Some(table.rows.len().to_string()) {
+            return Err(bad(format!(
+                "{} rows where its footer says {:?}",
+                table.rows.len(),
+                said(ROWS_KEY)
+            )));
+        }
+        plan.check_part(j, &table).map_err(&bad)?;
+        return Ok(Part {
+            table,
+            csv: String::new(),
+        });
+    }
+    let text = std::fs::read_to_string(&p).map_err(io(&p))?;
     let csv = job_csv(&text, j).map_err(bad)?;
     let table = Table::from_csv(csv, plan.text_columns())
         .and_then(|t| plan.check_part(j, &t).map(|_| t))

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub mod figures;
+pub mod parquet;
 pub mod plot;
 pub mod table;
 

@@ -59,6 +59,10 @@ pub(crate) enum Command {
         /// Validate the config and print how it splits into jobs (and shards); write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The results tables' format: csv, or parquet (typed, compressed columns; the jobs are journaled as
+        /// Parquet too). A resume or merge keeps the format the run began with.
+        #[arg(long, default_value = "csv", value_name = "csv|parquet")]
+        format: String,
         #[command(flatten)]
         exec: Exec,
     },
@@ -80,6 +84,9 @@ pub(crate) enum Command {
         /// Output directory (default: runs/NAME).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The results tables' format: csv or parquet.
+        #[arg(long, default_value = "csv", value_name = "csv|parquet")]
+        format: String,
         #[command(flatten)]
         exec: Exec,
     },

@@ -101,9 +101,11 @@ fn dispatch(cmd: Command) -> Result<()> {
             resume,
             force,
             dry_run,
+            format,
             exec,
         } => {
             threads(&exec)?;
+            let format = experiment::Format::parse(&format)?;
             let shard = shard
                 .as_deref()
                 .map(experiment::shard::Shard::parse)
@@ -128,7 +130,8 @@ fn dispatch(cmd: Command) -> Result<()> {
                     Path::new("runs")
                         .join(format!("{}-shard-{}-of-{}", cfg.name, sh.index, sh.count))
                 });
-                let p = experiment::shard::execute(&cfg, &out, sh, resume, !exec.quiet, force)?;
+                let p =
+                    experiment::shard::execute(&cfg, &out, sh, resume, !exec.quiet, force, format)?;
                 println!(
                     "{} shard {sh}: {} jobs ({} run now, {} reused) -> {}",
                     cfg.name,
@@ -140,18 +143,20 @@ fn dispatch(cmd: Command) -> Result<()> {
                 return Ok(());
             }
             let out = out.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-            run_one(&cfg, &out, &exec, resume, force)
+            run_one(&cfg, &out, &exec, resume, force, format)
         }
         Command::Merge {
             dirs,
             out,
             no_plots,
         } => {
+            // The format is the shards' own (their manifests say it).
             let opts = RunOptions {
                 progress: false,
                 no_plots,
                 resume: false,
                 force: false,
+                format: experiment::Format::Csv,
             };
             // The default output is named after the run; a missing manifest is reported by the merge.
             let name = experiment::shard::read_manifest(&dirs[0])?.map(|m| m.name);
@@ -159,8 +164,14 @@ fn dispatch(cmd: Command) -> Result<()> {
             let (cfg, o) = experiment::merge(&dirs, &out, &opts)?;
             render::run(&cfg, &o, &out)
         }
-        Command::Reproduce { name, out, exec } => {
+        Command::Reproduce {
+            name,
+            out,
+            format,
+            exec,
+        } => {
             threads(&exec)?;
+            let format = experiment::Format::parse(&format)?;
             let names: Vec<&str> = if name == "all" {
                 experiment::REPRODUCTIONS.iter().map(|r| r.name).collect()
             } else {
@@ -172,7 +183,14 @@ fn dispatch(cmd: Command) -> Result<()> {
                     (Some(o), false) => o.clone(),
                     (None, _) => Path::new("runs").join(n),
                 };
-                run_one(&experiment::reproduction(n)?, &dir, &exec, false, false)?;
+                run_one(
+                    &experiment::reproduction(n)?,
+                    &dir,
+                    &exec,
+                    false,
+                    false,
+                    format,
+                )?;
             }
             Ok(())
         }
@@ -296,12 +314,14 @@ fn run_one(
     exec: &Exec,
     resume: bool,
     force: bool,
+    format: experiment::Format,
 ) -> Result<()> {
     let opts = RunOptions {
         progress: !exec.quiet,
         no_plots: exec.no_plots,
         resume,
         force,
+        format,
     };
     let o = experiment::run(cfg, out, &opts)?;
     render::run(cfg, &o, out)
