@@ -10,7 +10,9 @@
 #   formats: a 10⁶-row results table written as CSV and as Parquet, and the same sweep through `cirl run` in
 #   each format (issue 20);
 #   python: vectorized off-switch values from Python (the cirl package) against the NumPy reference (issue 20;
-#   PYTHON needs the package: pip install ./python).
+#   PYTHON needs the package: pip install ./python);
+#   gridworlds: environment steps/s from Python, cirl's off-switch gridworld against the original pycolab one
+#   (issue 20; AI_SAFETY_GRIDWORLDS names a checkout of google-deepmind/ai-safety-gridworlds; a venv of its own).
 # PYTHON: an interpreter with the packages of notebooks/requirements.txt (and, for cirl, benches/requirements.txt);
 # default .venv/bin/python, which `bash scripts/test.sh` creates.
 set -euo pipefail
@@ -57,6 +59,14 @@ TOML
         done
     done
     ls -l target/bench/formats-csv/results.csv target/bench/formats-parquet/results.parquet
+    exit 0
+fi
+if [ "$WHAT" = gridworlds ]; then
+    : "${AI_SAFETY_GRIDWORLDS:?set AI_SAFETY_GRIDWORLDS to a checkout of google-deepmind/ai-safety-gridworlds}"
+    V=target/bench/venv-gridworlds
+    [ -x $V/bin/python ] || python3 -m venv $V
+    $V/bin/python -m pip install -q --disable-pip-version-check -r benches/requirements-gridworlds.txt ./python
+    $V/bin/python benches/reference/gridworld_throughput.py | tee target/bench/gridworlds.md
     exit 0
 fi
 if [ "$WHAT" = python ]; then

@@ -3,6 +3,8 @@
 //! Python exceptions. The Python package (`python/cirl/`) wraps these functions with NumPy broadcasting, typed
 //! results and docstrings.
 
+mod envs;
+
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -512,5 +514,8 @@ fn _cirl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(calibrate, m)?)?;
     m.add_class::<Gate>()?;
+    m.add_class::<envs::GridCore>()?;
+    m.add_class::<envs::GridVec>()?;
+    m.add_class::<envs::CirlCore>()?;
     Ok(())
 }

@@ -71,6 +71,27 @@ const ABSENT_SUPERVISOR: &[&str] = &[
     " ###### ", " #A   # ", " # ## # ", " #P## # ", " #G   # ", " ###### ",
 ];
 
+impl World {
+    /// The world named `name` — off-switch-0, off-switch-1, off-switch-2 or absent-supervisor (`field` names the
+    /// key in errors).
+    pub fn parse(name: &str, field: &str) -> crate::error::Result<World> {
+        Ok(match name {
+            "off-switch-0" => World::OffSwitch(0),
+            "off-switch-1" => World::OffSwitch(1),
+            "off-switch-2" => World::OffSwitch(2),
+            "absent-supervisor" => World::AbsentSupervisor,
+            other => {
+                return Err(crate::error::Error::invalid(
+                    field,
+                    format!(
+                        "'{other}': use off-switch-0, off-switch-1, off-switch-2 or absent-supervisor"
+                    ),
+                ));
+            }
+        })
+    }
+}
+
 impl Grid {
     /// The world's grid with its default probability of the event (0.5).
     pub fn new(world: World) -> Grid {

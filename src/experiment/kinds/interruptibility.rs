@@ -37,20 +37,7 @@ pub struct Interruptibility {
 
 /// The world named `name` (`field` names the key in errors).
 pub fn world_of(name: &str, field: &str) -> Result<World> {
-    Ok(match name {
-        "off-switch-0" => World::OffSwitch(0),
-        "off-switch-1" => World::OffSwitch(1),
-        "off-switch-2" => World::OffSwitch(2),
-        "absent-supervisor" => World::AbsentSupervisor,
-        other => {
-            return Err(Error::invalid(
-                field,
-                format!(
-                    "'{other}': use off-switch-0, off-switch-1, off-switch-2 or absent-supervisor"
-                ),
-            ));
-        }
-    })
+    World::parse(name, field)
 }
 
 /// Agents trained per job: each from its own seeded stream, so the grouping changes no result; a few agents per
