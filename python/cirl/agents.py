@@ -177,3 +177,70 @@ class Gate:
             id=d["id"],
             request_id=d.get("request_id"),
         )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What :func:`fit` learnt from a decision log: the fit (``cirl fit --json``), and with ``out`` the diff of the
+    re-issued card (``diff.json``) and the files written (fit.json, scenario.toml, card/, diff.json, diff.md)."""
+
+    fit: dict[str, Any]
+    diff: dict[str, Any] | None
+    files: tuple[Path, ...]
+
+    @property
+    def classes(self) -> list[dict[str, Any]]:
+        """Per class: calls, asks, outcomes, and the posterior of P(bad) and of the loss of a bad call."""
+        return self.fit["classes"]
+
+    @property
+    def reviewer(self) -> dict[str, Any]:
+        """The reviewer's posterior error rates."""
+        return self.fit["reviewer"]
+
+    @property
+    def drift(self) -> list[dict[str, Any]]:
+        """The drift windows (with ``window=``), each with the posteriors that left the earlier windows'."""
+        return self.fit["drift"]
+
+
+def fit(
+    log: str | os.PathLike[str],
+    scenario: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    window: str | None = None,
+    future_calls: int | None = None,
+    reviewer: str = "auto",
+    seed: int = 1,
+    samples: int = 2000,
+    prior_strength: float = 4.0,
+    reviewer_strength: float = 10.0,
+) -> Fit:
+    """Fits a scenario's inputs to a decision log (the gate's SQLite file or JSON Lines), as ``cirl fit LOG
+    --scenario SCENARIO [--out OUT] [--window W]``; with ``out``, re-issues the card there."""
+    f, d, files = _cirl.fit(
+        os.fspath(log),
+        os.fspath(scenario),
+        None if out is None else os.fspath(out),
+        window,
+        future_calls,
+        reviewer,
+        seed,
+        samples,
+        prior_strength,
+        reviewer_strength,
+    )
+    return Fit(fit=json.loads(f), diff=None if d is None else json.loads(d), files=tuple(Path(p) for p in files))
+
+
+def import_log(file: str | os.PathLike[str], log: str | os.PathLike[str]) -> dict[str, int]:
+    """Adds the calls of a JSON Lines log (schema cirl-log/1) to a decision log, as ``cirl log import FILE --log
+    LOG``: the counts of calls added, repeated in the file and already in the log."""
+    return json.loads(_cirl.log_import(os.fspath(file), os.fspath(log)))
+
+
+def export_log(log: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
+    """Writes a decision log's calls as JSON Lines, as ``cirl log export --log LOG --out OUT``; the number of
+    calls."""
+    return _cirl.log_export(os.fspath(log), os.fspath(out))

@@ -11,6 +11,7 @@ first of wait, off, act is the decision) — and return the same bits for the sa
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -165,3 +166,12 @@ def evaluate(
         decision=decision.reshape(shape),
         tie=tie.reshape(shape),
     )
+
+
+def posg(
+    file: str | os.PathLike[str], *, heuristic: bool = False, restarts: int = 64, seed: int = 0
+) -> dict[str, Any]:
+    """A partially observable off-switch game (Garber et al. 2025; ``kind = "po-osg"`` files) solved as
+    ``cirl posg FILE --json``: the value and an optimal policy pair, by exact enumeration or (``heuristic``) local
+    search from ``restarts`` random starts."""
+    return json.loads(_cirl.posg(os.fspath(file), heuristic, restarts, seed))

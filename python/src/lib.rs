@@ -436,6 +436,115 @@ fn calibrate(
     })
 }
 
+/// `cirl fit LOG --scenario SCENARIO [--out OUT]`: the fit as JSON, the diff of the re-issued card as JSON
+/// (with `out`), and the files written.
+#[pyfunction]
+#[pyo3(signature = (log, scenario, out = None, window = None, future_calls = None, reviewer = "auto", seed = 1, samples = 2000, prior_strength = 4.0, reviewer_strength = 10.0))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    log: std::path::PathBuf,
+    scenario: std::path::PathBuf,
+    out: Option<std::path::PathBuf>,
+    window: Option<String>,
+    future_calls: Option<u64>,
+    reviewer: &str,
+    seed: u64,
+    samples: usize,
+    prior_strength: f64,
+    reviewer_strength: f64,
+) -> PyResult<(String, Option<String>, Vec<std::path::PathBuf>)> {
+    use cirl::escalation::{fit, reissue};
+    let form = reissue::ReviewerForm::parse(reviewer, "reviewer").map_err(to_py)?;
+    let settings = fit::Settings {
+        prior_strength,
+        reviewer_strength,
+        samples,
+        seed,
+    };
+    on_pool(py, None, || {
+        let _lock = out
+            .as_deref()
+            .map(cirl::experiment::outdir::lock)
+            .transpose()?;
+        let r = reissue::refit(
+            &log,
+            &scenario,
+            out.as_deref().map(|d| (d, form)),
+            window.as_deref(),
+            future_calls,
+            &settings,
+        )?;
+        if let Some(dir) = &out {
+            cirl::experiment::outdir::record(dir, &r.files)?;
+        }
+        Ok((
+            serde_json::to_string(&r.fit).expect("a fit serializes"),
+            r.diff
+                .as_ref()
+                .map(|d| serde_json::to_string(d).expect("a diff serializes")),
+            r.files,
+        ))
+    })
+}
+
+/// `cirl log import FILE --log LOG`: adds a JSON Lines log's calls to a decision log (SQLite); the counts as
+/// JSON.
+#[pyfunction]
+fn log_import(
+    py: Python<'_>,
+    file: std::path::PathBuf,
+    log: std::path::PathBuf,
+) -> PyResult<String> {
+    on_pool(py, None, || {
+        let n = cirl::escalation::records::import(&log, &file)?;
+        Ok(serde_json::to_string(&n).expect("counts serialize"))
+    })
+}
+
+/// `cirl log export --log LOG --out FILE`: writes a decision log's calls as JSON Lines; the number of calls.
+#[pyfunction]
+fn log_export(py: Python<'_>, log: std::path::PathBuf, out: std::path::PathBuf) -> PyResult<usize> {
+    on_pool(py, None, || {
+        if !log.is_file() {
+            return Err(cirl::Error::invalid(
+                "log",
+                format!("no decision log at {}", log.display()),
+            ));
+        }
+        let l = cirl::escalation::log::Log::open(&log)?;
+        let mut f = cirl::output::AtomicFile::create(&out)?;
+        let n = cirl::escalation::records::export(&l, &mut f)?;
+        f.commit()?;
+        Ok(n)
+    })
+}
+
+/// `cirl posg FILE --json`: a partially observable off-switch game's value and optimal policy pair (exact
+/// enumeration, or local search from `restarts` random starts with `heuristic`).
+#[pyfunction]
+#[pyo3(signature = (file, heuristic = false, restarts = 64, seed = 0))]
+fn posg(
+    py: Python<'_>,
+    file: std::path::PathBuf,
+    heuristic: bool,
+    restarts: usize,
+    seed: u64,
+) -> PyResult<String> {
+    use cirl::solvers::posg;
+    on_pool(py, None, || {
+        let g = cirl::model::posg::Posg::load(&file)?;
+        let start = std::time::Instant::now();
+        let sol = if heuristic {
+            posg::local_search(&g, restarts, seed)?
+        } else {
+            posg::solve(&g)?
+        };
+        let r = posg::Report::new(&g, &sol, start.elapsed().as_secs_f64());
+        Ok(serde_json::to_string(&r).expect("a report serializes"))
+    })
+}
+
 /// The runtime gate of a card (`cirl gate`): decides tool calls as the card says, and commits each decision
 /// to a decision log when one is open.
 #[pyclass(module = "cirl._cirl", frozen)]
@@ -513,6 +622,10 @@ fn _cirl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(catalogue, m)?)?;
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(calibrate, m)?)?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(log_import, m)?)?;
+    m.add_function(wrap_pyfunction!(log_export, m)?)?;
+    m.add_function(wrap_pyfunction!(posg, m)?)?;
     m.add_class::<Gate>()?;
     m.add_class::<envs::GridCore>()?;
     m.add_class::<envs::GridVec>()?;

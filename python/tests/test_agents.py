@@ -67,3 +67,54 @@ def test_the_gate_decides_as_the_cli_and_logs(cli, root, tmp_path):
         gate.decide("Bash", {"command": "ls"}, confidence=1.5)
     with pytest.raises(cirl.InvalidError, match="--card"):
         cirl.Gate(tmp_path / "d.sqlite")
+
+
+def _log_lines(n=400, seed=3):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        cls = ["read-search", "edit-file", "irreversible"][i % 3]
+        tool = {"read-search": "Read", "edit-file": "Edit", "irreversible": "Bash"}[cls]
+        r = {"time": f"2026-11-0{1 + i % 7}T10:{i % 60:02d}:00.000Z", "tool": tool, "class": cls,
+             "confidence": float(rng.uniform(0.5, 1.0)), "move": "ask" if cls == "irreversible" else "act",
+             "tool_use_id": f"c{i}"}
+        if cls == "irreversible":
+            r["answer"] = "approve" if rng.random() < 0.8 else "reject"
+        r["outcome"] = "fine" if rng.random() < 0.85 else ("incident" if cls == "irreversible" else "undone")
+        if r["outcome"] != "fine":
+            r["cost"] = 100.0 if cls == "irreversible" else 1.0
+        rows.append(json.dumps(r) + "\n")
+    return "".join(rows)
+
+
+def test_fit_and_the_log_are_the_clis(cli, root, tmp_path):
+    scenario = root / "experiments" / "scenarios" / "coding-agent.toml"
+    jl = tmp_path / "log.jsonl"
+    jl.write_text(_log_lines())
+    db = tmp_path / "log.sqlite"
+    counts = cirl.import_log(jl, db)
+    assert counts["added"] == 400 and counts["duplicates"] == 0
+    assert cirl.import_log(jl, db)["present"] == 400  # importing twice adds nothing
+    assert cirl.export_log(db, tmp_path / "back.jsonl") == 400
+    want = json.loads(cli("fit", str(db), "--scenario", str(scenario), "--samples", "200", "--json"))
+    got = cirl.fit(db, scenario, samples=200)
+    assert got.fit == want and got.diff is None
+    r = cirl.fit(db, scenario, tmp_path / "refit", samples=200, window="1d")
+    cli("fit", str(db), "--scenario", str(scenario), "--samples", "200", "--window", "1d",
+        "--out", str(tmp_path / "cli-refit"))
+    for name in ["fit.json", "diff.json", "scenario.toml", "diff.md"]:
+        assert (tmp_path / "refit" / name).read_bytes() == (tmp_path / "cli-refit" / name).read_bytes(), name
+    assert r.diff["classes"] and len(r.drift) == 7 and r.reviewer["catch_bad"]["mean"] > 0
+    with pytest.raises(cirl.InvalidError, match="reviewer"):
+        cirl.fit(db, scenario, reviewer="lenient")
+    with pytest.raises(cirl.InvalidError, match="samples"):
+        cirl.fit(db, scenario, samples=3)
+
+
+def test_posg_is_the_clis(cli, root):
+    game = root / "experiments" / "reproduce" / "garber2025" / "cheap-talk.toml"
+    want = json.loads(cli("posg", str(game), "--json"))
+    got = cirl.offswitch.posg(game)
+    assert got["value"] == want["value"] and got.keys() == want.keys()

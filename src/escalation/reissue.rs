@@ -450,3 +450,86 @@ pub fn markdown(d: &Diff, units: &str) -> String {
     }
     s
 }
+
+/// What [`refit`] produced.
+#[derive(Debug, Clone)]
+pub struct Refit {
+    /// The fit of the log (with its drift windows).
+    pub fit: Fit,
+    /// What changed against the scenario's own card (when a card was re-issued).
+    pub diff: Option<Diff>,
+    /// The files written (when a card was re-issued).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// `cirl fit LOG --scenario SCENARIO [--window W] [--out DIR]`: reads the decision log (JSON Lines or SQLite),
+/// fits the scenario's inputs to it with their drift windows, and with `out` re-issues the card there —
+/// fit.json, scenario.toml (the scenario with the posterior's inputs), card/ (its card and exports), diff.json
+/// and diff.md (what changed, and the value of asking to learn more; `future_calls` per class, by default as
+/// many as the log holds). The caller holds `out`'s lock.
+pub fn refit(
+    log: &std::path::Path,
+    scenario: &std::path::Path,
+    out: Option<(&std::path::Path, ReviewerForm)>,
+    window: Option<&str>,
+    future_calls: Option<u64>,
+    settings: &super::fit::Settings,
+) -> Result<Refit> {
+    use super::{card, fit, voi};
+    let s = Scenario::load(scenario)?;
+    crate::input::check_regular(log, super::records::MAX_LOG_BYTES, "LOG")?;
+    settings.check()?;
+    let window = window.map(fit::parse_window).transpose()?;
+    let data = fit::Data::read(log, window)?;
+    let mut f = fit::fit(&s, &data, settings)?;
+    f.drift = fit::drift(&s, &data, settings)?;
+    let Some((dir, form)) = out else {
+        return Ok(Refit {
+            fit: f,
+            diff: None,
+            files: Vec::new(),
+        });
+    };
+    let original = crate::input::read_text(scenario, crate::input::MAX_TOML_BYTES, "--scenario")?;
+    let new_text = scenario_text(
+        &original,
+        &s,
+        &f,
+        &log.display().to_string(),
+        settings.seed,
+        form,
+    )?;
+    let new = Scenario::parse(&new_text, "the re-issued scenario")?;
+    let opts = super::Options {
+        mc_actions: 0,
+        seed: settings.seed,
+    };
+    let before = super::calibrate(&s, &opts)?;
+    let after = super::calibrate(&new, &opts)?;
+    let mut d = diff(&before, &after, &f);
+    for (k, cf) in f.classes.iter().enumerate() {
+        if cf.labelled > 0 {
+            let future = future_calls.unwrap_or(cf.calls);
+            d.voi.push(voi::voi(&new, k, &f, future, settings.seed)?);
+        }
+    }
+    let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
+    let mut files = vec![dir.join("fit.json"), dir.join("scenario.toml")];
+    crate::output::write_atomic(&files[0], text.as_bytes())?;
+    crate::output::write_atomic(&files[1], new_text.as_bytes())?;
+    files.extend(card::write(&after, &dir.join("card"))?);
+    let p = dir.join("diff.json");
+    crate::output::write_atomic(
+        &p,
+        (serde_json::to_string_pretty(&d).expect("serializable") + "\n").as_bytes(),
+    )?;
+    files.push(p);
+    let p = dir.join("diff.md");
+    crate::output::write_atomic(&p, markdown(&d, &s.units).as_bytes())?;
+    files.push(p);
+    Ok(Refit {
+        fit: f,
+        diff: Some(d),
+        files,
+    })
+}

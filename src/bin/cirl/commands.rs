@@ -74,59 +74,17 @@ pub(crate) fn fit_cmd(
     future_calls: Option<u64>,
     settings: cirl::escalation::fit::Settings,
 ) -> Result<()> {
-    use cirl::escalation::{fit, scenario::Scenario};
-    let s = Scenario::load(scenario)?;
-    cirl::input::check_regular(log, cirl::escalation::records::MAX_LOG_BYTES, "LOG")?;
-    settings.check()?;
-    let window = window.map(fit::parse_window).transpose()?;
-    let data = fit::Data::read(log, window)?;
-    let mut f = fit::fit(&s, &data, &settings)?;
-    f.drift = fit::drift(&s, &data, &settings)?;
-    let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
-    let mut diff = None;
-    if let Some((dir, form)) = out {
-        use cirl::escalation::{self, card, reissue};
-        let _lock = experiment::outdir::lock(dir)?;
-        let original = cirl::input::read_text(scenario, cirl::input::MAX_TOML_BYTES, "--scenario")?;
-        let new_text = reissue::scenario_text(
-            &original,
-            &s,
-            &f,
-            &log.display().to_string(),
-            settings.seed,
-            form,
-        )?;
-        let new = Scenario::parse(&new_text, "the re-issued scenario")?;
-        let opts = escalation::Options {
-            mc_actions: 0,
-            seed: settings.seed,
-        };
-        let before = escalation::calibrate(&s, &opts)?;
-        let after = escalation::calibrate(&new, &opts)?;
-        let mut d = reissue::diff(&before, &after, &f);
-        for (k, cf) in f.classes.iter().enumerate() {
-            if cf.labelled > 0 {
-                let future = future_calls.unwrap_or(cf.calls);
-                d.voi
-                    .push(escalation::voi::voi(&new, k, &f, future, settings.seed)?);
-            }
-        }
-        let mut files = vec![dir.join("fit.json"), dir.join("scenario.toml")];
-        cirl::output::write_atomic(&files[0], text.as_bytes())?;
-        cirl::output::write_atomic(&files[1], new_text.as_bytes())?;
-        files.extend(card::write(&after, &dir.join("card"))?);
-        let p = dir.join("diff.json");
-        cirl::output::write_atomic(
-            &p,
-            (serde_json::to_string_pretty(&d).expect("serializable") + "\n").as_bytes(),
-        )?;
-        files.push(p);
-        let p = dir.join("diff.md");
-        cirl::output::write_atomic(&p, reissue::markdown(&d, &s.units).as_bytes())?;
-        files.push(p);
-        experiment::outdir::record(dir, &files)?;
-        diff = Some(d);
+    use cirl::escalation::{fit, reissue};
+    // The output folder is locked while the card is re-issued into it.
+    let _lock = out
+        .map(|(dir, _)| experiment::outdir::lock(dir))
+        .transpose()?;
+    let r = reissue::refit(log, scenario, out, window, future_calls, &settings)?;
+    if let Some((dir, _)) = out {
+        experiment::outdir::record(dir, &r.files)?;
     }
+    let (f, diff) = (r.fit, r.diff);
+    let text = serde_json::to_string_pretty(&f).expect("serializable") + "\n";
     if json {
         print!("{text}");
         return Ok(());
