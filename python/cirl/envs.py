@@ -13,6 +13,10 @@ Registered with Gymnasium when this module is imported (``import cirl.envs``):
   ``"wormy-apples"``, ``"offswitch"``, or a game .toml) from the robot's side against a fixed human, as a POMDP:
   the robot observes the world state and the human's last action, never θ; :class:`CirlEnv`.
 
+- ``cirl/Apprenticeship-v0`` — apprenticeship CIRL (Hadfield-Menell et al. 2016) from the robot's side: the
+  human's demonstration (a fixed teaching or expert model) in the observation, then the robot acts alone;
+  :class:`ApprenticeshipEnv`.
+
 And :class:`CirlAECEnv`, a PettingZoo AEC environment of the same games with both players as agents (the robot
 moves, then the human, who knows θ; both receive the shared reward).
 
@@ -210,6 +214,81 @@ class CirlEnv(gym.Env[int, int]):
         return None
 
 
+class ApprenticeshipEnv(gym.Env[dict, int]):
+    """Apprenticeship CIRL (Hadfield-Menell et al. 2016, §5) from the robot's side. Each episode is a new random
+    instance: a ``size``×``size`` grid, ``features`` radial-basis features of width ``width`` with random centres,
+    and a reward θᵀφ(s) with θ ~ U[−1, 1]^features. The human, a fixed model (``teacher="teaching"``: the path that
+    trades return for how well it shows θ, with the paper's η and candidate set; or ``"expert"``: the optimal path),
+    has walked the learning phase; the robot sees that path and the features, never θ, and then acts for the
+    deployment phase's T = ``horizon``/2 steps from the middle of the grid: 0 north, 1 south, 2 east, 3 west, 4 stay,
+    rewarded θᵀφ of each state it enters. The observation is a dict: ``state`` (y·size + x), ``step``, and the
+    human's ``demonstration`` (its T states). ``info`` holds the features (``phi``, one row per state), and for
+    analysis θ, the best T-step return (so regret = ``optimal_return`` − the episode's return) and the
+    demonstration's return."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        size: int = 10,
+        features: int = 3,
+        width: float = 2.0,
+        horizon: int = 20,
+        eta: float = 0.3,
+        candidates: int = 150,
+        teacher: str = "teaching",
+        render_mode: str | None = None,
+    ) -> None:
+        self._core = _cirl.ApprenticeshipCore(size, features, width, horizon, eta, candidates, teacher)
+        self.size, self.steps = self._core.shape
+        self.render_mode = render_mode
+        n = size * size
+        self.observation_space = spaces.Dict(
+            {
+                "state": spaces.Discrete(n),
+                "step": spaces.Discrete(self.steps + 1),
+                "demonstration": spaces.MultiDiscrete(np.full(self.steps, n)),
+            }
+        )
+        self.action_space = spaces.Discrete(5)
+        self._demo = np.zeros(self.steps, dtype=np.int64)
+        self._state, self._t = 0, 0
+
+    def _obs(self) -> dict[str, Any]:
+        return {"state": self._state, "step": self._t, "demonstration": self._demo.copy()}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict[str, Any]]:
+        super().reset(seed=seed)
+        start, demo, phi, theta, best, shown = self._core.reset(int(self.np_random.integers(0, 2**63)))
+        self._state, self._t = start, 0
+        self._demo = np.asarray(demo, dtype=np.int64)
+        self._info = {
+            "phi": np.asarray(phi),
+            "theta": np.asarray(theta),
+            "optimal_return": best,
+            "demonstration_return": shown,
+        }
+        return self._obs(), self._info_copy()
+
+    def _info_copy(self) -> dict[str, Any]:
+        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._info.items()}
+
+    def step(self, action: int) -> tuple[dict, float, bool, bool, dict[str, Any]]:
+        self._state, reward, terminated = self._core.step(int(action))
+        self._t += 1
+        return self._obs(), reward, terminated, False, self._info_copy()
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        demo = set(int(s) for s in self._demo)
+        rows = []
+        for y in reversed(range(self.size)):
+            rows.append("".join("R" if y * self.size + x == self._state else "·" if y * self.size + x in demo
+                                else " " for x in range(self.size)))
+        return "\n".join(rows) + "\n"
+
+
 def _register() -> None:
     for world, env_id in WORLDS.items():
         if env_id not in gym.registry:
@@ -221,6 +300,8 @@ def _register() -> None:
             )
     if "cirl/Cirl-v0" not in gym.registry:
         gym.register(id="cirl/Cirl-v0", entry_point="cirl.envs:CirlEnv")
+    if "cirl/Apprenticeship-v0" not in gym.registry:
+        gym.register(id="cirl/Apprenticeship-v0", entry_point="cirl.envs:ApprenticeshipEnv")
 
 
 _register()

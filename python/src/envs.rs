@@ -451,3 +451,123 @@ impl CirlCore {
         self.game.max_abs_reward()
     }
 }
+
+/// Apprenticeship CIRL (Hadfield-Menell et al. 2016, §5) from the robot's side: at reset a random instance (feature
+/// centres and θ) and the human's learning-phase path by a fixed model (the expert's or the teacher's); then the
+/// robot acts for T steps from the start, rewarded θᵀφ of each state it enters.
+#[pyclass(module = "cirl._cirl")]
+pub struct ApprenticeshipCore {
+    cfg: cirl::games::apprenticeship::Apprenticeship,
+    teacher: cirl::games::apprenticeship::Teacher,
+    inst: Option<cirl::games::apprenticeship::Instance>,
+    state: usize,
+    t: usize,
+}
+
+/// What an apprenticeship episode starts with: (start state, demonstration, φ per state, θ, the best T-step
+/// return, the demonstration's return).
+type ApprenticeshipStart = (usize, Vec<usize>, Vec<Vec<f64>>, Vec<f64>, f64, f64);
+
+#[pymethods]
+impl ApprenticeshipCore {
+    /// A `size`×`size` grid with `features` radial-basis features of width `width`; `horizon` steps in all
+    /// (the learning phase is the first half); the human is `teacher` ("expert" or "teaching", with `eta` and
+    /// `candidates` as in the paper's study).
+    #[new]
+    #[pyo3(signature = (size, features, width, horizon, eta, candidates, teacher))]
+    fn new(
+        size: usize,
+        features: usize,
+        width: f64,
+        horizon: usize,
+        eta: f64,
+        candidates: usize,
+        teacher: &str,
+    ) -> PyResult<Self> {
+        use cirl::games::apprenticeship::{Apprenticeship, Teacher};
+        let cfg = Apprenticeship {
+            size,
+            features: vec![features],
+            width,
+            horizon,
+            eta,
+            candidates,
+            instances: 2,
+        };
+        cfg.check().map_err(to_py)?;
+        let teacher = match teacher {
+            "expert" => Teacher::Expert,
+            "teaching" => Teacher::Teaching,
+            other => {
+                return Err(InvalidError::new_err(format!(
+                    "teacher: '{other}' is not a human model; use expert or teaching"
+                )));
+            }
+        };
+        Ok(ApprenticeshipCore {
+            cfg,
+            teacher,
+            inst: None,
+            state: 0,
+            t: 0,
+        })
+    }
+
+    /// A new instance from `seed`: returns (start, demonstration, φ, θ, best return, demonstration's return).
+    fn reset(&mut self, py: Python<'_>, seed: u64) -> ApprenticeshipStart {
+        use cirl::games::apprenticeship::{demonstration, instance};
+        let (cfg, teacher) = (&self.cfg, self.teacher);
+        let (inst, demo) = py.detach(|| {
+            let inst = instance(cfg, cfg.features[0], seed, 0);
+            let demo = demonstration(cfg, &inst, teacher, seed);
+            (inst, demo)
+        });
+        let m = &inst.mdp;
+        let best = m.path_return(&m.optimal_path(&inst.theta), &inst.theta);
+        let shown = m.path_return(&demo, &inst.theta);
+        let out = (
+            m.start,
+            demo,
+            m.phi.clone(),
+            inst.theta.clone(),
+            best,
+            shown,
+        );
+        self.state = m.start;
+        self.t = 0;
+        self.inst = Some(inst);
+        out
+    }
+
+    /// Moves (0 north, 1 south, 2 east, 3 west, 4 stay): returns (state, reward, terminated).
+    fn step(&mut self, action: i64) -> PyResult<(usize, f64, bool)> {
+        let Some(inst) = &self.inst else {
+            return Err(InvalidError::new_err("step: call reset() first"));
+        };
+        let m = &inst.mdp;
+        if !(0..5).contains(&action) {
+            return Err(InvalidError::new_err(format!(
+                "action: {action} is not a move (0 north, 1 south, 2 east, 3 west, 4 stay)"
+            )));
+        }
+        if self.t >= m.horizon {
+            return Err(InvalidError::new_err(
+                "step: the episode has ended; call reset() first",
+            ));
+        }
+        self.state = m.next[self.state][action as usize];
+        self.t += 1;
+        let reward: f64 = m.phi[self.state]
+            .iter()
+            .zip(&inst.theta)
+            .map(|(a, b)| a * b)
+            .sum();
+        Ok((self.state, reward, self.t >= m.horizon))
+    }
+
+    /// (grid side, steps of the deployment phase).
+    #[getter]
+    fn shape(&self) -> (usize, usize) {
+        (self.cfg.size, self.cfg.horizon / 2)
+    }
+}

@@ -630,5 +630,6 @@ fn _cirl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<envs::GridCore>()?;
     m.add_class::<envs::GridVec>()?;
     m.add_class::<envs::CirlCore>()?;
+    m.add_class::<envs::ApprenticeshipCore>()?;
     Ok(())
 }

@@ -182,3 +182,37 @@ def test_a_finished_episode_must_be_reset():
     vec.reset(seed=0)
     with pytest.raises(cirl.InvalidError, match="3 actions for 2 environments"):
         vec.step(np.zeros(3, dtype=int))
+
+
+def _moves(path, start, n):
+    # The actions that walk a path of states on the n×n grid (0 north +n, 1 south −n, 2 east +1, 3 west −1, 4 stay).
+    out, s = [], start
+    for t in path:
+        out.append({n: 0, -n: 1, 1: 2, -1: 3, 0: 4}[t - s])
+        s = t
+    return out
+
+
+def test_apprenticeship_env():
+    check_env(gym.make("cirl/Apprenticeship-v0").unwrapped)
+    # Following the expert's demonstration earns exactly the best return: regret 0.
+    env = gym.make("cirl/Apprenticeship-v0", teacher="expert").unwrapped
+    for seed in range(5):
+        obs, info = env.reset(seed=seed)
+        assert info["demonstration_return"] == pytest.approx(info["optimal_return"], abs=1e-12)
+        total = 0.0
+        for a in _moves(obs["demonstration"], obs["state"], env.size):
+            obs, r, term, trunc, info = env.step(a)
+            total += r
+        assert term and total == pytest.approx(info["optimal_return"], abs=1e-12)
+        # The reward is θᵀφ of the state entered.
+        assert r == pytest.approx(info["phi"][obs["state"]] @ info["theta"], abs=1e-12)
+    # The teacher gives up return to show θ; the same seed gives the same instance and demonstration.
+    teach = gym.make("cirl/Apprenticeship-v0").unwrapped
+    a, b = teach.reset(seed=9), teach.reset(seed=9)
+    assert np.array_equal(a[0]["demonstration"], b[0]["demonstration"]) and np.array_equal(a[1]["theta"], b[1]["theta"])
+    assert a[1]["demonstration_return"] <= a[1]["optimal_return"] + 1e-12
+    with pytest.raises(cirl.InvalidError, match="teacher: 'sage'"):
+        gym.make("cirl/Apprenticeship-v0", teacher="sage")
+    with pytest.raises(cirl.InvalidError, match="apprenticeship.horizon"):
+        gym.make("cirl/Apprenticeship-v0", horizon=7)
