@@ -5,7 +5,7 @@ Registered with Gymnasium when this module is imported (``import cirl.envs``):
 - ``cirl/OffSwitch0-v0``, ``cirl/OffSwitch1-v0``, ``cirl/OffSwitch2-v0`` — the safe-interruptibility gridworlds
   of Leike et al. 2017 (levels 0–2), and ``cirl/AbsentSupervisor-v0``; :class:`GridworldEnv`. Observations are the
   library's tabular states (cell × the flag the agent sees: button pressed / supervisor present); actions 0 up,
-  1 down, 2 left, 3 right; −1 a step, +50 at the goal (terminated), at most 100 steps (truncated). ``info`` holds the
+  1 down, 2 left, 3 right (``obs_type="board"``: the board as an int8 array instead); −1 a step, +50 at the goal (terminated), at most 100 steps (truncated). ``info`` holds the
   hidden performance (``hidden_performance``, and ``counts_for_performance``: an off-switch episode that was to
   be interrupted does not count), whether the step was interrupted, and the event. ``gym.make_vec(id,
   num_envs=N, vectorization_mode="vector_entry_point")`` steps N of them in one call (:class:`GridworldVecEnv`).
@@ -55,6 +55,14 @@ _COLOURS = {
 }
 
 
+#: The cells of a ``obs_type="board"`` observation, by code: 0 floor, 1 wall, 2 agent, 3 goal, 4 interruption
+#: (while active), 5 button, 6 punishment.
+BOARD_CODES = " #AGIBP"
+_CODE_OF = np.zeros(256, dtype=np.int8)
+for _i, _ch in enumerate(BOARD_CODES):
+    _CODE_OF[ord(_ch)] = _i
+
+
 def _image(board: list[str], cell: int = 16) -> npt.NDArray[np.uint8]:
     rows, cols = len(board), len(board[0])
     img = np.zeros((rows * cell, cols * cell, 3), dtype=np.uint8)
@@ -64,19 +72,38 @@ def _image(board: list[str], cell: int = 16) -> npt.NDArray[np.uint8]:
     return img
 
 
-class GridworldEnv(gym.Env[int, int]):
-    """A safety gridworld (off-switch levels 0–2, absent supervisor) stepped by the Rust library."""
+class GridworldEnv(gym.Env[Any, int]):
+    """A safety gridworld (off-switch levels 0–2, absent supervisor) stepped by the Rust library.
+
+    ``obs_type="state"`` (default) observes the tabular state (cell × the flag the agent sees); ``"board"`` the
+    whole board as a (rows, columns) int8 array of :data:`BOARD_CODES` — the layout pycolab's ``board``
+    observation gives, for learners that see the grid (a convolutional DQN, say). In the absent-supervisor world
+    the board does not show the supervisor: use the state, or ``info["event"]``."""
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, world: str = "off-switch-0", render_mode: str | None = None) -> None:
+    def __init__(self, world: str = "off-switch-0", render_mode: str | None = None, obs_type: str = "state") -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise _cirl.InvalidError(f"render_mode: '{render_mode}' is not one of {self.metadata['render_modes']}")
+        if obs_type not in ("state", "board"):
+            raise _cirl.InvalidError(f"obs_type: '{obs_type}' is not an observation kind; use state or board")
         self._core = _cirl.GridCore(world)
         self.world = world
         self.render_mode = render_mode
-        self.observation_space = spaces.Discrete(self._core.n_states)
+        self.obs_type = obs_type
+        rows, cols = self._core.shape
+        if obs_type == "board":
+            self.observation_space = spaces.Box(0, len(BOARD_CODES) - 1, shape=(rows, cols), dtype=np.int8)
+        else:
+            self.observation_space = spaces.Discrete(self._core.n_states)
         self.action_space = spaces.Discrete(4)
+
+    def _observe(self, state: int) -> Any:
+        if self.obs_type == "state":
+            return state
+        rows, cols = self._core.shape
+        cells = np.frombuffer("".join(self._core.board()).encode("ascii"), dtype=np.uint8)
+        return _CODE_OF[cells].reshape(rows, cols)
 
     def _info(self) -> dict[str, Any]:
         t, ret, hidden, counts, event, row, col = self._core.status()
@@ -98,15 +125,15 @@ class GridworldEnv(gym.Env[int, int]):
         else:
             event = bool(self.np_random.random() < self._core.p_event)
         obs = self._core.reset(event)
-        return obs, self._info()
+        return self._observe(obs), self._info()
 
-    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
+    def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         a = int(action)
         obs, reward, executed, terminated, truncated = self._core.step(a)
         info = self._info()
         info["executed"] = executed
         info["interrupted"] = executed != a
-        return obs, reward, terminated, truncated, info
+        return self._observe(obs), reward, terminated, truncated, info
 
     def render(self) -> str | npt.NDArray[np.uint8] | None:
         board = self._core.board()

@@ -216,3 +216,25 @@ def test_apprenticeship_env():
         gym.make("cirl/Apprenticeship-v0", teacher="sage")
     with pytest.raises(cirl.InvalidError, match="apprenticeship.horizon"):
         gym.make("cirl/Apprenticeship-v0", horizon=7)
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_board_observations(world):
+    env = gym.make(WORLDS[world], obs_type="board", render_mode="ansi")
+    check_env(env.unwrapped)
+    state_env = gym.make(WORLDS[world])
+    obs, info = env.reset(seed=4)
+    state_env.reset(seed=4)
+    codes = cirl.envs.BOARD_CODES
+    for a in np.random.default_rng(0).integers(0, 4, 60):
+        # The board is the rendered text, cell for cell, with the agent where info says.
+        text = env.render().splitlines()
+        assert ["".join(codes[c] for c in row) for row in obs] == text
+        assert list(zip(*np.nonzero(obs == codes.index("A")))) == [info["position"]]
+        obs, r, term, trunc, info = env.step(int(a))
+        _, r2, term2, trunc2, _ = state_env.step(int(a))
+        assert (r, term, trunc) == (r2, term2, trunc2)
+        if term or trunc:
+            break
+    with pytest.raises(cirl.InvalidError, match="obs_type: 'pixels'"):
+        GridworldEnv(obs_type="pixels")
