@@ -55,6 +55,29 @@ kind = "mle"
 kind = "obedient"
 "#;
 
+/// A population of sequential off-switch chains with its three further tables (conditions, frontier along two
+/// axes, thresholds), an absent supervisor and a misspecified prior among the conditions.
+const POPULATION: &str = r#"
+name = "det-population"
+seed = 11
+[population]
+family = "chain"
+steps = [1, 3]
+mu = 0.25
+sigma = [0.5, 1.5]
+human = ["boltzmann:0.5"]
+ask_cost = 0.1
+irreversible = 0.4
+presence = [1.0, 0.6]
+shift = [0.0, -0.5]
+spread = 0.5
+undo_cost = 0.5
+environments = 120
+block = 25
+frontier = ["sigma", "shift"]
+frontier_environments = 40
+"#;
+
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -165,26 +188,7 @@ fn parquet_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere_as(SWEEP, &["results.parquet", "frontier.parquet"], "parquet");
     same_bytes_everywhere_as(DESIGNER, &["results.parquet"], "parquet");
     same_bytes_everywhere_as(
-        r#"
-name = "det-population-parquet"
-seed = 11
-[population]
-family = "chain"
-steps = [1, 3]
-mu = 0.25
-sigma = [0.5, 1.5]
-human = ["boltzmann:0.5"]
-ask_cost = 0.1
-irreversible = 0.4
-presence = 1.0
-shift = 0.0
-spread = 0.5
-undo_cost = 0.5
-environments = 60
-block = 25
-frontier = ["sigma"]
-frontier_environments = 30
-"#,
+        POPULATION,
         &[
             "results.parquet",
             "conditions.parquet",
@@ -247,26 +251,7 @@ decay = 0.8
 #[test]
 fn population_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(
-        r#"
-name = "det-population"
-seed = 11
-[population]
-family = "chain"
-steps = [1, 3]
-mu = 0.25
-sigma = [0.5, 1.5]
-human = ["boltzmann:0.5"]
-ask_cost = 0.1
-irreversible = 0.4
-presence = [1.0, 0.6]
-shift = [0.0, -0.5]
-spread = 0.5
-undo_cost = 0.5
-environments = 120
-block = 25
-frontier = ["sigma", "shift"]
-frontier_environments = 40
-"#,
+        POPULATION,
         &[
             "results.csv",
             "conditions.csv",

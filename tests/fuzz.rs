@@ -1031,7 +1031,8 @@ fn merged_csv(
 ) -> cirl::error::Result<String> {
     use cirl::experiment::{collect, shard};
     let shards = shard::verify(&[work.to_path_buf()])?;
-    let mut c = collect::Collector::new(cfg, plan, Some(out), false)?;
+    let mut c =
+        collect::Collector::new(cfg, plan, Some((out, cirl::experiment::Format::Csv)), false)?;
     shards.stream(plan, |part| c.job(part))?;
     let path = c.finish()?.file.expect("written").commit()?;
     Ok(std::fs::read_to_string(path).unwrap())

@@ -57,6 +57,48 @@ fn is_temporary(name: &str) -> bool {
     cirl::experiment::temporary_pid(name).is_some()
 }
 
+/// Starts runs of `cfg` into `out` with `args` (and `--resume` from the second on) and SIGKILLs each after the
+/// time `when` draws, up to `rounds` times or until a run ends before its kill. After each kill `check` is shown every job file of the journal (temporaries
+/// skipped) by name and path. Returns the number of kills and the arguments that finish the run (with
+/// `--resume`).
+fn kill_at_random<'a>(
+    cfg: &Path,
+    out: &Path,
+    args: &[&'a str],
+    rounds: usize,
+    mut when: impl FnMut() -> Duration,
+    mut check: impl FnMut(&str, &Path),
+) -> (usize, Vec<&'a str>) {
+    let mut extra = args.to_vec();
+    let mut kills = 0;
+    for round in 0..rounds {
+        if round > 0 && !extra.contains(&"--resume") {
+            extra.push("--resume");
+        }
+        let mut child = start(cfg, out, &extra);
+        std::thread::sleep(when());
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        if let Ok(entries) = std::fs::read_dir(out.join(".cirl-run").join("jobs")) {
+            for e in entries {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if !is_temporary(&name) {
+                    check(&name, &p);
+                }
+            }
+        }
+    }
+    if !extra.contains(&"--resume") {
+        extra.push("--resume");
+    }
+    (kills, extra)
+}
+
 /// Every non-temporary file is complete: each job file parses to one row per σ; results.csv, if written, is
 /// the reference's. Returns the number of finished jobs and of stale temporaries.
 fn check_complete(work: &Path, out: &Path, reference: &[u8]) -> (usize, usize) {
@@ -304,37 +346,21 @@ frontier_environments = 60
         let reference = tmp.path().join(format!("{kind}-reference"));
         let full = run_to_end(&cfg, &reference, &["--no-plots"]);
         let out = tmp.path().join(format!("{kind}-killed"));
-        let mut extra = vec!["--no-plots"];
-        for round in 0..4 {
-            if round > 0 && !extra.contains(&"--resume") {
-                extra.push("--resume");
-            }
-            let mut child = start(&cfg, &out, &extra);
-            std::thread::sleep(full.mul_f64(rng.random_range(0.05..0.9)));
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            child.kill().unwrap();
-            child.wait().unwrap();
-            kills += 1;
-            // Every job file left is whole.
-            if let Ok(entries) = std::fs::read_dir(out.join(".cirl-run").join("jobs")) {
-                for e in entries {
-                    let p = e.unwrap().path();
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    if is_temporary(&name) {
-                        continue;
-                    }
-                    let j: usize = name.trim_end_matches(".csv").parse().unwrap();
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    cirl::experiment::shard::job_csv(&text, j)
-                        .unwrap_or_else(|e| panic!("{kind} {name}: {e}"));
-                }
-            }
-        }
-        if !extra.contains(&"--resume") {
-            extra.push("--resume");
-        }
+        // Every job file left is whole.
+        let (k, extra) = kill_at_random(
+            &cfg,
+            &out,
+            &["--no-plots"],
+            4,
+            || full.mul_f64(rng.random_range(0.05..0.9)),
+            |name, p| {
+                let j: usize = name.trim_end_matches(".csv").parse().unwrap();
+                let text = std::fs::read_to_string(p).unwrap();
+                cirl::experiment::shard::job_csv(&text, j)
+                    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"));
+            },
+        );
+        kills += k;
         run_to_end(&cfg, &out, &extra);
         for f in files {
             assert!(
@@ -369,58 +395,33 @@ along = "sigma"
 "#,
     )
     .unwrap();
-    let files = ["results.parquet", "frontier.parquet", "summary.md"];
+    let files = ["results.parquet", "frontier.parquet"];
     let reference = tmp.path().join("reference");
     let args = ["--no-plots", "--format", "parquet"];
     let full = run_to_end(&cfg, &reference, &args);
     let mut rng = cirl::rng::job_rng(20261207, 0);
     let out = tmp.path().join("killed");
-    let mut extra = args.to_vec();
-    let (mut kills, mut seen) = (0, 0);
-    for round in 0..5 {
-        if round > 0 && !extra.contains(&"--resume") {
-            extra.push("--resume");
-        }
-        let mut child = start(&cfg, &out, &extra);
-        std::thread::sleep(full.mul_f64(rng.random_range(0.05..0.8)));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        kills += 1;
-        if let Ok(entries) = std::fs::read_dir(out.join(".cirl-run").join("jobs")) {
-            for e in entries {
-                let p = e.unwrap().path();
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                if is_temporary(&name) {
-                    continue;
-                }
-                assert!(name.ends_with(".parquet"), "{name}");
-                let bytes = std::fs::read(&p).unwrap();
-                let mut rows = 0;
-                cirl::output::parquet::read(bytes.into(), usize::MAX, |t| {
-                    rows += t.rows.len();
-                    Ok(())
-                })
+    let mut seen = 0;
+    let (kills, extra) = kill_at_random(
+        &cfg,
+        &out,
+        &args,
+        5,
+        || full.mul_f64(rng.random_range(0.05..0.8)),
+        |name, p| {
+            assert!(name.ends_with(".parquet"), "{name}");
+            let (t, _) = cirl::output::parquet::read_table(std::fs::read(p).unwrap().into())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-                assert!(rows > 0, "{name} is empty");
-                seen += 1;
-            }
-        }
-    }
-    if !extra.contains(&"--resume") {
-        extra.push("--resume");
-    }
+            assert!(!t.rows.is_empty(), "{name} is empty");
+            seen += 1;
+        },
+    );
     run_to_end(&cfg, &out, &extra);
     let same = |dir: &Path, what: &str| {
+        // summary.md holds the run's time: it is only there.
+        assert!(dir.join("summary.md").is_file(), "{what}: no summary.md");
         for f in files {
             let (a, b) = (reference.join(f), dir.join(f));
-            if f == "summary.md" {
-                // Its first lines hold the run's time.
-                assert!(b.is_file(), "{what}: no {f}");
-                continue;
-            }
             assert!(
                 std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
                 "{what}: {f} differs"

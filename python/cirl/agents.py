@@ -37,7 +37,7 @@ def solve(
 
     >>> r = solve("offswitch", prior="normal:0.25,1", human="boltzmann:0.5")  # doctest: +SKIP
     """
-    sets = [f"{k}={_value(v)}" for k, v in params.items()]
+    sets = game_sets(params)
     text, notes = _cirl.solve(
         os.fspath(model),
         solver,
@@ -54,10 +54,9 @@ def solve(
     return json.loads(text)
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+def game_sets(params: dict[str, Any] | None) -> list[str]:
+    """A game's parameter overrides as the command line's ``--set KEY=VALUE`` strings (flags as true/false)."""
+    return [f"{k}={('true' if v else 'false') if isinstance(v, bool) else v}" for k, v in (params or {}).items()]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from . import _cirl
+from .agents import game_sets
 
 #: The gridworlds and their Gymnasium ids.
 WORLDS: dict[str, str] = {
@@ -180,8 +181,7 @@ class GridworldVecEnv(gym.vector.VectorEnv):
 
 
 def _cirl_core(model: str, params: dict[str, Any] | None, human_beta: float, coordinated: bool) -> Any:
-    sets = [f"{k}={'true' if v is True else 'false' if v is False else v}" for k, v in (params or {}).items()]
-    return _cirl.CirlCore(model, sets, human_beta, coordinated)
+    return _cirl.CirlCore(model, game_sets(params), human_beta, coordinated)
 
 
 class CirlEnv(gym.Env[int, int]):

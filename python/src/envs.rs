@@ -310,6 +310,31 @@ fn draw(p: &[f64], u: f64) -> usize {
     p.iter().rposition(|&x| x > 0.0).unwrap_or(0)
 }
 
+/// `action` as an index into `names`, or an error naming whose action it is not.
+fn action_of(action: i64, names: &[String], who: &str) -> PyResult<usize> {
+    usize::try_from(action)
+        .ok()
+        .filter(|&a| a < names.len())
+        .ok_or_else(|| {
+            InvalidError::new_err(format!(
+                "action: {action} is not a {who} action (0..{})",
+                names.len()
+            ))
+        })
+}
+
+impl CirlCore {
+    /// The world's move after the actions `r` and `h` (valid): the reward, then the next state drawn with
+    /// `u_state`; returns (next state, reward, terminated).
+    fn advance(&mut self, r: usize, h: usize, u_state: f64) -> (usize, f64, bool) {
+        let reward = self.game.r[self.theta][self.state][h][r];
+        self.state = draw(&self.game.t[self.state][h][r], u_state);
+        self.t += 1;
+        let terminated = self.game.horizon.is_some_and(|n| self.t >= n);
+        (self.state, reward, terminated)
+    }
+}
+
 #[pymethods]
 impl CirlCore {
     /// The CIRL game `model` (a registered name or a game .toml; `sets` as `--set`). Its human plays a fixed
@@ -371,23 +396,9 @@ impl CirlCore {
 
     /// One step with both actions given: returns (next state, reward, terminated).
     fn joint_step(&mut self, robot: i64, human: i64, u_state: f64) -> PyResult<(usize, f64, bool)> {
-        let (nr, nh) = (self.game.robot_actions.len(), self.game.human_actions.len());
-        if !(0..nr as i64).contains(&robot) {
-            return Err(InvalidError::new_err(format!(
-                "action: {robot} is not a robot action (0..{nr})"
-            )));
-        }
-        if !(0..nh as i64).contains(&human) {
-            return Err(InvalidError::new_err(format!(
-                "action: {human} is not a human action (0..{nh})"
-            )));
-        }
-        let (r, h) = (robot as usize, human as usize);
-        let reward = self.game.r[self.theta][self.state][h][r];
-        self.state = draw(&self.game.t[self.state][h][r], u_state);
-        self.t += 1;
-        let terminated = self.game.horizon.is_some_and(|n| self.t >= n);
-        Ok((self.state, reward, terminated))
+        let r = action_of(robot, &self.game.robot_actions, "robot")?;
+        let h = action_of(human, &self.game.human_actions, "human")?;
+        Ok(self.advance(r, h, u_state))
     }
 
     /// One step of the robot against the fixed human: the human's action drawn with `u_human`, then the world's
@@ -398,15 +409,9 @@ impl CirlCore {
         u_human: f64,
         u_state: f64,
     ) -> PyResult<(usize, usize, f64, bool)> {
-        let nr = self.game.robot_actions.len();
-        if !(0..nr as i64).contains(&robot) {
-            return Err(InvalidError::new_err(format!(
-                "action: {robot} is not a robot action (0..{nr})"
-            )));
-        }
-        let pi = self.human_policy(robot as usize)?;
-        let h = draw(&pi, u_human);
-        let (s, reward, done) = self.joint_step(robot, h as i64, u_state)?;
+        let r = action_of(robot, &self.game.robot_actions, "robot")?;
+        let h = draw(&self.human_policy(r)?, u_human);
+        let (s, reward, done) = self.advance(r, h, u_state);
         Ok((s, h, reward, done))
     }
 

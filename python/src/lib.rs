@@ -247,12 +247,24 @@ fn on_pool<T: Send>(
     .map_err(to_py)
 }
 
-/// What a run produced, as JSON: its name, output folder, rows, files, checks and timings.
-fn outcome_json(
+/// Runs `cfg` into `out` (the CLI's run with no progress bar) and returns what it produced, as JSON: its name,
+/// output folder, rows, files, checks and timings.
+fn run_json(
     cfg: &cirl::experiment::config::Config,
-    o: &cirl::experiment::Outcome,
     out: &std::path::Path,
-) -> String {
+    format: cirl::experiment::Format,
+    plots: bool,
+    resume: bool,
+    force: bool,
+) -> cirl::Result<String> {
+    let opts = cirl::experiment::RunOptions {
+        progress: false,
+        no_plots: !plots,
+        resume,
+        force,
+        format,
+    };
+    let o = cirl::experiment::run(cfg, out, &opts)?;
     let checks: Vec<serde_json::Value> = o
         .checks
         .iter()
@@ -260,7 +272,7 @@ fn outcome_json(
             serde_json::json!({"claim": claim, "passed": passed, "detail": detail})
         })
         .collect();
-    serde_json::json!({
+    Ok(serde_json::json!({
         "name": cfg.name,
         "title": cfg.title,
         "out": out,
@@ -271,7 +283,7 @@ fn outcome_json(
         "jobs_run": o.jobs_run,
         "jobs_reused": o.jobs_reused,
     })
-    .to_string()
+    .to_string())
 }
 
 /// `cirl run CONFIG --out OUT`: runs an experiment config (a path) into `out` (default `runs/NAME`),
@@ -294,15 +306,7 @@ fn run(
     on_pool(py, threads, || {
         let cfg = cirl::experiment::load(&config)?;
         let out = out.unwrap_or_else(|| std::path::Path::new("runs").join(&cfg.name));
-        let opts = cirl::experiment::RunOptions {
-            progress: false,
-            no_plots: !plots,
-            resume,
-            force,
-            format,
-        };
-        let o = cirl::experiment::run(&cfg, &out, &opts)?;
-        Ok(outcome_json(&cfg, &o, &out))
+        run_json(&cfg, &out, format, plots, resume, force)
     })
 }
 
@@ -321,15 +325,7 @@ fn reproduce(
     on_pool(py, threads, || {
         let cfg = cirl::experiment::reproduction(name)?;
         let out = out.unwrap_or_else(|| std::path::Path::new("runs").join(name));
-        let opts = cirl::experiment::RunOptions {
-            progress: false,
-            no_plots: !plots,
-            resume: false,
-            force: false,
-            format,
-        };
-        let o = cirl::experiment::run(&cfg, &out, &opts)?;
-        Ok(outcome_json(&cfg, &o, &out))
+        run_json(&cfg, &out, format, plots, false, false)
     })
 }
 

@@ -125,22 +125,19 @@ impl<'c> CheckTally<'c> {
 }
 
 /// Where a run's results file is written as the rows pass.
-enum Sink<'a> {
+enum Sink {
     /// Nothing is written (the results are read back).
     None,
     /// results.csv: the jobs' CSV texts concatenated under one header.
     Csv(AtomicFile),
     /// results.parquet, a row group at a time.
-    Parquet(
-        Box<parquet::Writer<AtomicFile>>,
-        std::marker::PhantomData<&'a ()>,
-    ),
+    Parquet(Box<parquet::Writer<AtomicFile>>),
 }
 
 /// Collects a run's results from its jobs (in job order) or from its results file (in row order).
 pub struct Collector<'a> {
     plan: &'a Plan<'a>,
-    sink: Sink<'a>,
+    sink: Sink,
     header: Option<String>,
     rows: usize,
     checks: Vec<CheckTally<'a>>,
@@ -167,31 +164,26 @@ pub struct Collected {
 }
 
 impl<'a> Collector<'a> {
-    /// A collector for `cfg`'s results, writing them to `file` (if given: results.csv or results.parquet, as
-    /// its extension says) and keeping the table in memory with `keep`.
+    /// A collector for `cfg`'s results, writing them (if given) to a file in a format, and keeping the table
+    /// in memory with `keep`.
     pub fn new(
         cfg: &'a Config,
         plan: &'a Plan<'a>,
-        file: Option<&Path>,
+        file: Option<(&Path, parquet::Format)>,
         keep: bool,
     ) -> Result<Self> {
         let sink = match file {
             None => Sink::None,
-            Some(p) if p.extension().is_some_and(|e| e == "parquet") => {
-                // The columns are the first job's.
-                Sink::Parquet(
-                    Box::new(parquet::Writer::new(
-                        AtomicFile::create(p)?,
-                        &[],
-                        plan.text_columns(),
-                        "results.parquet",
-                        Vec::new(),
-                        parquet::Encoding::Compact,
-                    )),
-                    std::marker::PhantomData,
-                )
-            }
-            Some(p) => Sink::Csv(AtomicFile::create(p)?),
+            // The columns are the first job's.
+            Some((p, parquet::Format::Parquet)) => Sink::Parquet(Box::new(parquet::Writer::new(
+                AtomicFile::create(p)?,
+                &[],
+                plan.text_columns(),
+                "results.parquet",
+                Vec::new(),
+                parquet::Encoding::Compact,
+            ))),
+            Some((p, parquet::Format::Csv)) => Sink::Csv(AtomicFile::create(p)?),
         };
         Ok(Collector {
             plan,
@@ -238,11 +230,11 @@ impl<'a> Collector<'a> {
         }
         // The Parquet writer takes the rows (a copy only where the table is also kept, for plots).
         let t = match (&mut self.sink, &self.table) {
-            (Sink::Parquet(w, _), Some(_)) => {
+            (Sink::Parquet(w), Some(_)) => {
                 w.push_table(t.clone())?;
                 t
             }
-            (Sink::Parquet(w, _), None) => return w.push_table(t),
+            (Sink::Parquet(w), None) => return w.push_table(t),
             _ => t,
         };
         if let Some(kept) = &mut self.table {
@@ -289,7 +281,7 @@ impl<'a> Collector<'a> {
             file: match std::mem::replace(&mut self.sink, Sink::None) {
                 Sink::None => None,
                 Sink::Csv(f) => Some(f),
-                Sink::Parquet(w, _) => Some(w.finish()?),
+                Sink::Parquet(w) => Some(w.finish()?),
             },
         })
     }

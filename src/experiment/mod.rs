@@ -152,7 +152,7 @@ pub fn run(cfg: &Config, out: &Path, opts: &RunOptions) -> Result<Outcome> {
         return finish(cfg, &plan, results, out, opts, start, (0, plan.jobs()));
     }
     let file = out.join(results_name(opts.format));
-    let mut collector = collect::Collector::new(cfg, &plan, Some(&file), keep)?;
+    let mut collector = collect::Collector::new(cfg, &plan, Some((&file, opts.format)), keep)?;
     let p = shard::execute_plan(
         cfg,
         &plan,
@@ -219,35 +219,36 @@ fn completed_results(
         None => return Ok(None),
     }
     let mut collector = collect::Collector::new(cfg, plan, None, keep)?;
-    if format == Format::Parquet {
-        let bytes = std::fs::read(&path).map_err(io)?;
-        parquet::read(bytes.into(), sweep::CHUNK, |t| collector.rows(t, "")).map_err(&damaged)?;
-        return collector.finish().map(Some).map_err(|e| match e {
-            Error::Invalid { message, .. } => damaged(message),
-            e => e,
-        });
-    }
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
-        std::fs::File::open(&path).map_err(io)?,
-    ));
-    let header = lines.next().transpose().map_err(io)?.unwrap_or_default() + "\n";
-    let mut chunk = header.clone();
-    let mut n = 0;
-    let mut end = false;
-    while !end {
-        match lines.next().transpose().map_err(io)? {
-            Some(line) => {
-                chunk += &line;
-                chunk += "\n";
-                n += 1;
-            }
-            None => end = true,
+    match format {
+        Format::Parquet => {
+            let bytes = std::fs::read(&path).map_err(io)?;
+            parquet::read(bytes.into(), sweep::CHUNK, |t| collector.rows(t, ""))
+                .map_err(&damaged)?;
         }
-        if n == sweep::CHUNK || (end && n > 0) {
-            let t = Table::from_csv(&chunk, plan.text_columns()).map_err(damaged)?;
-            collector.rows(t, "")?;
-            chunk.truncate(header.len());
-            n = 0;
+        Format::Csv => {
+            let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+                std::fs::File::open(&path).map_err(io)?,
+            ));
+            let header = lines.next().transpose().map_err(io)?.unwrap_or_default() + "\n";
+            let mut chunk = header.clone();
+            let mut n = 0;
+            let mut end = false;
+            while !end {
+                match lines.next().transpose().map_err(io)? {
+                    Some(line) => {
+                        chunk += &line;
+                        chunk += "\n";
+                        n += 1;
+                    }
+                    None => end = true,
+                }
+                if n == sweep::CHUNK || (end && n > 0) {
+                    let t = Table::from_csv(&chunk, plan.text_columns()).map_err(&damaged)?;
+                    collector.rows(t, "")?;
+                    chunk.truncate(header.len());
+                    n = 0;
+                }
+            }
         }
     }
     collector.finish().map(Some).map_err(|e| match e {
@@ -282,7 +283,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, opts: &RunOptions) -> Result<(Config,
         ..opts.clone()
     };
     let file = out.join(results_name(opts.format));
-    let mut collector = collect::Collector::new(&cfg, &plan, Some(&file), keep)?;
+    let mut collector = collect::Collector::new(&cfg, &plan, Some((&file, opts.format)), keep)?;
     shards.stream(&plan, |part| collector.job(part))?;
     let results = collector.finish()?;
     let o = finish(&cfg, &plan, results, out, opts, start, (0, plan.jobs()))?;

@@ -757,13 +757,7 @@ fn read_job(plan: &Plan, work: &Path, j: usize, format: Format) -> Result<Part> 
     };
     if format == Format::Parquet {
         let bytes = std::fs::read(&p).map_err(io(&p))?;
-        let mut table = None;
-        let meta = parquet::read(bytes.into(), usize::MAX, |t| {
-            table = Some(t);
-            Ok(())
-        })
-        .map_err(&bad)?;
-        let table = table.expect("read hands over the whole table");
+        let (table, meta) = parquet::read_table(bytes.into()).map_err(&bad)?;
         let said = |k: &str| {
             meta.iter()
                 .find(|(key, _)| key == k)

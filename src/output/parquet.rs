@@ -334,13 +334,14 @@ pub fn to_bytes(
     w.finish()
 }
 
-/// Reads a Parquet file written by [`Writer`]: the table, a chunk of `chunk` rows at a time handed to `take`,
-/// and the footer's key–value metadata. Errors are text (the caller names the file).
-pub fn read(
-    bytes: bytes::Bytes,
-    chunk: usize,
-    mut take: impl FnMut(Table) -> Result<()>,
-) -> std::result::Result<Vec<(String, String)>, String> {
+/// A Parquet file's reader, its column names and its footer's key–value metadata.
+type Opened = (
+    SerializedFileReader<bytes::Bytes>,
+    Vec<String>,
+    Vec<(String, String)>,
+);
+
+fn open(bytes: bytes::Bytes) -> std::result::Result<Opened, String> {
     let reader = SerializedFileReader::new(bytes).map_err(|e| e.to_string())?;
     let meta = reader.metadata().file_metadata();
     let kv = meta
@@ -351,16 +352,20 @@ pub fn read(
                 .collect()
         })
         .unwrap_or_default();
-    let columns: Vec<String> = meta
+    let columns = meta
         .schema_descr()
         .columns()
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    let mut t = Table {
-        columns: columns.clone(),
-        rows: Vec::new(),
-    };
+    Ok((reader, columns, kv))
+}
+
+/// Hands the rows of `reader` to `take`, a vector of cells per row.
+fn rows(
+    reader: &SerializedFileReader<bytes::Bytes>,
+    mut take: impl FnMut(Vec<Cell>) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
     for row in reader.get_row_iter(None).map_err(|e| e.to_string())? {
         let row = row.map_err(|e| e.to_string())?;
         let cells = row
@@ -373,22 +378,50 @@ pub fn read(
                 other => Err(format!("column `{name}` holds {other:?}, not a cirl cell")),
             })
             .collect::<std::result::Result<Vec<Cell>, String>>()?;
+        take(cells)?;
+    }
+    Ok(())
+}
+
+/// Reads a Parquet file written by [`Writer`] a chunk of `chunk` rows at a time, each handed to `take` as a
+/// table; returns the footer's key–value metadata. Errors are text (the caller names the file).
+pub fn read(
+    bytes: bytes::Bytes,
+    chunk: usize,
+    mut take: impl FnMut(Table) -> Result<()>,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    let (reader, columns, kv) = open(bytes)?;
+    let mut t = Table::new(&[]);
+    t.columns = columns;
+    rows(&reader, |cells| {
         t.rows.push(cells);
         if t.rows.len() == chunk {
-            take(std::mem::replace(
-                &mut t,
-                Table {
-                    columns: columns.clone(),
-                    rows: Vec::new(),
-                },
-            ))
-            .map_err(|e| e.to_string())?;
+            let next = Table {
+                columns: t.columns.clone(),
+                rows: Vec::new(),
+            };
+            take(std::mem::replace(&mut t, next)).map_err(|e| e.to_string())?;
         }
-    }
-    if !t.rows.is_empty() || chunk == usize::MAX {
+        Ok(())
+    })?;
+    if !t.rows.is_empty() {
         take(t).map_err(|e| e.to_string())?;
     }
     Ok(kv)
+}
+
+/// Reads a whole Parquet file written by [`Writer`]: the table and the footer's key–value metadata.
+pub fn read_table(
+    bytes: bytes::Bytes,
+) -> std::result::Result<(Table, Vec<(String, String)>), String> {
+    let (reader, columns, kv) = open(bytes)?;
+    let mut t = Table::new(&[]);
+    t.columns = columns;
+    rows(&reader, |cells| {
+        t.rows.push(cells);
+        Ok(())
+    })?;
+    Ok((t, kv))
 }
 
 #[cfg(test)]
@@ -438,6 +471,9 @@ mod tests {
             Encoding::Compact,
         )
         .unwrap();
+        let (whole, kv) = read_table(bytes::Bytes::from(bytes.clone())).unwrap();
+        assert_eq!(kv, vec![("k".to_string(), "v".to_string())]);
+        assert!(same_bits(&t, &whole));
         for chunk in [1000, ROW_GROUP, usize::MAX] {
             let mut back = Table::new(&[]);
             let kv = read(bytes::Bytes::from(bytes.clone()), chunk, |part| {
