@@ -1522,8 +1522,8 @@ fn c37_a_study_too_big_to_finish_is_refused_before_it_starts() {
         ),
         (
             "experiments/reproduce/hm2016/apprenticeship.toml",
-            "instances = 400 ",
-            "instances = 4000000 ",
+            "instances = 500 ",
+            "instances = 5000000 ",
             "apprenticeship",
         ),
     ] {

@@ -49,7 +49,13 @@ fn start(cfg: &Path, out: &Path, extra: &[&str]) -> std::process::Child {
 fn run_to_end(cfg: &Path, out: &Path, extra: &[&str]) -> Duration {
     let t = Instant::now();
     let status = start(cfg, out, extra).wait().unwrap();
-    assert!(status.success(), "run into {} failed", out.display());
+    // Exit 1 is a complete run whose checks against the paper failed (a small config need not reproduce it);
+    // what is compared here is its outputs.
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "run into {} failed: {status}",
+        out.display()
+    );
     t.elapsed()
 }
 

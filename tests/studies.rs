@@ -345,6 +345,8 @@ fn maxent_irl_reaches_its_stationary_point_and_teaching_optimises_its_objective(
 
 #[test]
 fn apprenticeship_study_reproduces_on_a_small_setting() {
+    // The paper's protocol on a smaller grid: η chosen by cross-validation, deployment from a random start,
+    // the λ panel.
     let small = r#"
 name = "small"
 seed = 5
@@ -353,9 +355,12 @@ size = 8
 features = [3]
 width = 2.0
 horizon = 16
-eta = 0.3
+eta_candidates = [0.1, 1.0]
+validation_instances = 40
 candidates = 150
-instances = 150
+instances = 200
+robot_rationality = [0.01, 1.0, 1000.0]
+rationality_instances = 60
 "#;
     let tables = || {
         let cfg = cirl::experiment::config::parse(small, "small").unwrap();
@@ -363,12 +368,46 @@ instances = 150
     };
     let c = tables();
     let (summary, per, checks) = (&c.results, &c.extra[0], &c.checks);
-    assert_eq!(checks.len(), 3);
+    let (validation, rationality) = (&c.extra[1], &c.extra[2]);
+    // Regret, KL, ℓ2, the demonstration's return, the λ panel's shape, the supplementary example.
+    assert_eq!(checks.len(), 6, "{checks:?}");
     for (claim, ok, detail) in checks {
         assert!(ok, "{claim}: {detail}");
     }
-    assert_eq!(per.rows.len(), 150);
-    assert_eq!(summary.rows.len(), 4);
+    // Two candidate η × 6 metrics; one of them selected, the one with the lower validation regret.
+    assert_eq!(summary.rows.len(), 12);
+    let selected: Vec<usize> = (0..summary.rows.len())
+        .filter(|&i| summary.num(i, "selected") == Some(1.0))
+        .collect();
+    assert_eq!(selected.len(), 6);
+    let eta = summary.num(selected[0], "eta").unwrap();
+    let v = |e: f64| {
+        (0..validation.rows.len())
+            .find(|&i| validation.num(i, "eta") == Some(e))
+            .and_then(|i| validation.num(i, "teaching_regret"))
+            .unwrap()
+    };
+    let other = if eta == 0.1 { 1.0 } else { 0.1 };
+    assert!(v(eta) <= v(other));
+    // Deployment from the demonstration's start rewards any θ̂ that repeats the expert's path: its regret is
+    // lower than from a random start.
+    let row = |m: &str| {
+        (0..summary.rows.len())
+            .find(|&i| summary.num(i, "selected") == Some(1.0) && summary.text(i, "metric") == m)
+            .unwrap()
+    };
+    assert!(
+        summary.num(row("regret_at_start"), "expert").unwrap()
+            < summary.num(row("regret"), "expert").unwrap()
+    );
+    // The λ = 1 point of the panel is the paper's robot on the panel's instances.
+    assert_eq!(rationality.rows.len(), 3);
+    let at_one = rationality.num(1, "teaching").unwrap();
+    let first: Vec<f64> = (0..60)
+        .map(|i| per.num(i, "teaching_regret").unwrap())
+        .collect();
+    assert!((at_one - first.iter().sum::<f64>() / 60.0).abs() < 1e-12);
+    assert_eq!(per.rows.len(), 200);
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

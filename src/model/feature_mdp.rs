@@ -113,8 +113,9 @@ impl Mdp {
         }
     }
 
-    /// The optimal (highest-return) trajectory's states s_1..s_T for θ; ties go to the lowest action.
-    pub fn optimal_path(&self, theta: &[f64]) -> Vec<usize> {
+    /// The optimal T-step plan for θ: `best[t][s]`, the action at step t in state s (ties go to the lowest
+    /// action), and the optimal T-step return from every start state.
+    pub fn plan(&self, theta: &[f64]) -> (Vec<Vec<usize>>, Vec<f64>) {
         let (ns, na, t_max) = (self.n_states(), self.next[0].len(), self.horizon);
         let r = self.rewards(theta);
         let mut v = vec![0.0; ns];
@@ -135,13 +136,39 @@ impl Mdp {
             }
             v = nv;
         }
-        let mut s = self.start;
-        (0..t_max)
-            .map(|t| {
-                s = self.next[s][best[t][s]];
+        (best, v)
+    }
+
+    /// The states s_1..s_T a plan visits from `start`.
+    pub fn follow(&self, best: &[Vec<usize>], start: usize) -> Vec<usize> {
+        let mut s = start;
+        best.iter()
+            .map(|b| {
+                s = self.next[s][b[s]];
                 s
             })
             .collect()
+    }
+
+    /// The T-step return under θ of following `best` (a [`Mdp::plan`]) from every start state.
+    pub fn plan_returns(&self, best: &[Vec<usize>], theta: &[f64]) -> Vec<f64> {
+        let r = self.rewards(theta);
+        let mut v = vec![0.0; self.n_states()];
+        for b in best.iter().rev() {
+            v = (0..v.len())
+                .map(|s| {
+                    let sp = self.next[s][b[s]];
+                    r[sp] + v[sp]
+                })
+                .collect();
+        }
+        v
+    }
+
+    /// The optimal (highest-return) trajectory's states s_1..s_T for θ from the start; ties go to the lowest
+    /// action.
+    pub fn optimal_path(&self, theta: &[f64]) -> Vec<usize> {
+        self.follow(&self.plan(theta).0, self.start)
     }
 
     /// The feature counts of a path.
