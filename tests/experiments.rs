@@ -9,9 +9,6 @@ mod common;
 fn every_reproduction_passes_its_checks() {
     for name in experiment::REPRODUCTIONS.iter().map(|b| b.name) {
         let cfg = experiment::reproduction(name).unwrap();
-        if cfg.designer.is_some() {
-            continue; // the Monte Carlo study is checked below, with its own statistics
-        }
         let c = experiment::compute_all(&cfg, false).unwrap();
         assert!(!c.results.rows.is_empty());
         assert!(
@@ -37,6 +34,8 @@ fn designer_value_peaks_at_the_calibrated_sigma() {
         prior_sd: 1.0,
         noise_sd: 1.0,
         games: 40_000,
+        delta_targets: vec![],
+        check_inverted_u: false,
     };
     assert!((designer::calibrated_sigma(&d) - star).abs() < 1e-15);
     let t = designer::run(&d, 11).unwrap();

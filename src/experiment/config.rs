@@ -493,6 +493,16 @@ pub struct Designer {
     pub noise_sd: f64,
     /// Simulated games per (|A|, σ).
     pub games: u64,
+    /// Minimum incentives to defer a designer may require: for each, the value lost by the cheapest σ that
+    /// gives Δ ≥ the target (the paper's Fig. 4 right: more actions, a larger loss), checked to grow with |A|.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delta_targets: Vec<f64>,
+    /// Check the paper's inverted U (§4, Fig. 4): V falls from σ* towards both ends of the σ axis, and the
+    /// right end below the left. A property of the paper's setting, not of every designer study (a nearly
+    /// rational human makes over-deference free); the theory's own claims — no σ beats σ*, Δ grows with σ — are
+    /// checked always.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check_inverted_u: bool,
 }
 
 fn one() -> f64 {
@@ -602,9 +612,9 @@ fn validate(cfg: &Config, origin: &str) -> Result<()> {
         return bad("[frontier] applies to [sweep] experiments only; remove it".into());
     }
     for (i, p) in cfg.plot.iter().enumerate() {
-        if p.kind != "heatmap" && p.kind != "lines" {
+        if !["heatmap", "lines", "path"].contains(&p.kind.as_str()) {
             return bad(format!(
-                "plot[{i}].kind must be \"heatmap\" or \"lines\", got {:?}",
+                "plot[{i}].kind must be \"heatmap\", \"lines\" or \"path\", got {:?}",
                 p.kind
             ));
         }

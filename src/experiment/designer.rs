@@ -11,8 +11,15 @@
 //! - the game's true value is U (act), 0 (off) or E[πH(U)·U] (wait, the expectation over the human's noise).
 //!
 //! Reported per (|A|, σ): the mean true value V and the mean incentive to defer Δ of the chosen action, with
-//! 95% confidence intervals, and how often each move was chosen. The same sampled worlds are used for every σ
-//! (common random numbers), so the curves' shapes are not sampling noise.
+//! 95% confidence intervals, how often each move was chosen, and the paired drop V(σ*) − V(σ) against the
+//! calibrated σ* (every game is also played at σ*, so the drop's interval is that of a paired difference, far
+//! tighter than the two curves' bands). The same sampled worlds are used for every σ (common random numbers), so
+//! the curves' shapes are not sampling noise.
+//!
+//! With `delta_targets`, the summary and the checks add the paper's Fig. 4 right claim: a designer who needs an
+//! incentive to defer of at least Δ_min must tell the robot σ ≥ the first σ reaching it, and loses
+//! min over those σ of V(σ*) − V(σ); "if R has more choices, then obtaining a minimum value of Δ will lead to a
+//! larger decrease in V".
 
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -31,7 +38,7 @@ use crate::rng::job_rng;
 pub const CHUNK: u64 = 2048;
 
 /// The columns of the designer's results.csv.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 17] = [
     "actions",
     "sigma",
     "beta",
@@ -46,6 +53,9 @@ pub const COLUMNS: [&str; 14] = [
     "p_wait",
     "p_off",
     "calibrated_sigma",
+    "value_drop",
+    "value_drop_ci_low",
+    "value_drop_ci_high",
 ];
 
 /// The calibrated σ*: the robot's true posterior standard deviation, prior_sd·noise_sd/√(prior_sd² + noise_sd²),
@@ -72,8 +82,8 @@ pub fn unit(d: &Designer, sigma: f64) -> f64 {
     d.prior_sd.max(sigma)
 }
 
-/// Running sums of one (job, σ), values and Δ in the [`unit()`] of σ: games, Σ value, Σ value², Σ Δ, Σ Δ², and
-/// moves chosen (act, wait, off).
+/// Running sums of one (job, σ), values and Δ in the [`unit()`] of σ: games, Σ value, Σ value², Σ Δ, Σ Δ²,
+/// moves chosen (act, wait, off), and Σ g, Σ g² of the paired drop g = value(σ*) − value(σ).
 #[derive(Clone, Copy, Default, Debug, PartialEq)]
 pub struct Acc {
     n: f64,
@@ -82,6 +92,8 @@ pub struct Acc {
     d: f64,
     dd: f64,
     moves: [f64; 3],
+    g: f64,
+    gg: f64,
 }
 
 impl Acc {
@@ -94,6 +106,8 @@ impl Acc {
         for k in 0..3 {
             self.moves[k] += o.moves[k];
         }
+        self.g += o.g;
+        self.gg += o.gg;
     }
 }
 
@@ -113,7 +127,9 @@ pub struct Plan<'a> {
 pub type Part = Vec<Acc>;
 
 /// The columns of a job's part as written to a job file (sums in the [`unit()`] of σ).
-pub const PART_COLUMNS: [&str; 9] = ["sigma", "n", "zv", "zvv", "zd", "zdd", "act", "wait", "off"];
+pub const PART_COLUMNS: [&str; 11] = [
+    "sigma", "n", "zv", "zvv", "zd", "zdd", "act", "wait", "off", "zg", "zgg",
+];
 
 impl<'a> Plan<'a> {
     /// Validates the study and lays out its jobs.
@@ -145,6 +161,12 @@ impl<'a> Plan<'a> {
             return Err(Error::invalid(
                 "designer.games",
                 format!("must be between 1 and 2^40, got {}", d.games),
+            ));
+        }
+        if let Some(t) = d.delta_targets.iter().find(|t| !t.is_finite()) {
+            return Err(Error::invalid(
+                "designer.delta_targets",
+                format!("must be finite numbers, got {t}"),
             ));
         }
         let sigmas = d.sigma.values("designer.sigma")?;
@@ -190,6 +212,7 @@ impl<'a> Plan<'a> {
         let mut acc = vec![Acc::default(); self.sigmas.len()];
         let mut u = vec![0.0; n_a];
         let mut m = vec![0.0; n_a];
+        let star = calibrated_sigma(d);
         for _ in 0..games {
             for k in 0..n_a {
                 let z1: f64 = StandardNormal.sample(&mut rng);
@@ -197,9 +220,11 @@ impl<'a> Plan<'a> {
                 u[k] = d.prior_sd * z1;
                 m[k] = self.shrink * (u[k] + d.noise_sd * z2);
             }
+            let (best, _, _) = play(&u, &m, star, &self.human);
             for (si, &sigma) in self.sigmas.iter().enumerate() {
                 let (value, delta, mv) = play(&u, &m, sigma, &self.human);
                 let k = unit(d, sigma);
+                let gap = (best - value) / k;
                 let (value, delta) = (value / k, delta / k);
                 let a = &mut acc[si];
                 a.n += 1.0;
@@ -208,6 +233,8 @@ impl<'a> Plan<'a> {
                 a.d += delta;
                 a.dd += delta * delta;
                 a.moves[mv] += 1.0;
+                a.g += gap;
+                a.gg += gap * gap;
             }
         }
         acc
@@ -227,6 +254,8 @@ impl<'a> Plan<'a> {
                 a.moves[0].into(),
                 a.moves[1].into(),
                 a.moves[2].into(),
+                a.g.into(),
+                a.gg.into(),
             ]);
         }
         t
@@ -248,6 +277,8 @@ impl<'a> Plan<'a> {
                     d: x("zd")?,
                     dd: x("zdd")?,
                     moves: [x("act")?, x("wait")?, x("off")?],
+                    g: x("zg")?,
+                    gg: x("zgg")?,
                 })
             })
             .collect()
@@ -272,6 +303,7 @@ impl<'a> Plan<'a> {
                 let k = unit(d, self.sigmas[si]);
                 let (vm, vse) = mean_se(s.v, s.vv, s.n, k);
                 let (dm, dse) = mean_se(s.d, s.dd, s.n, k);
+                let (gm, gse) = mean_se(s.g, s.gg, s.n, k);
                 t.push(vec![
                     (n_a as f64).into(),
                     self.sigmas[si].into(),
@@ -287,6 +319,9 @@ impl<'a> Plan<'a> {
                     (s.moves[1] / s.n).into(),
                     (s.moves[2] / s.n).into(),
                     cal.into(),
+                    gm.into(),
+                    (gm - Z95 * gse).into(),
+                    (gm + Z95 * gse).into(),
                 ]);
             }
         }
@@ -344,7 +379,13 @@ impl Experiment for Plan<'_> {
                     a.moves
                 ));
             }
-            if ![a.v, a.vv, a.d, a.dd].iter().all(|x| x.is_finite()) || a.vv < 0.0 || a.dd < 0.0 {
+            if ![a.v, a.vv, a.d, a.dd, a.g, a.gg]
+                .iter()
+                .all(|x| x.is_finite())
+                || a.vv < 0.0
+                || a.dd < 0.0
+                || a.gg < 0.0
+            {
                 return Err(format!("row {row}: sums that no {games} games give"));
             }
         }
@@ -366,7 +407,7 @@ impl Experiment for Plan<'_> {
         Ok(self.assemble_parts(&parts))
     }
 
-    /// The σ of the highest value for every |A|.
+    /// Per |A|: the paired drops from σ* at both ends of the σ axis, and the losses of the Δ targets.
     fn summary_section(
         &self,
         results: Option<&Table>,
@@ -380,31 +421,202 @@ impl Experiment for Plan<'_> {
         };
         let _ = writeln!(
             s,
-            "## Value and incentive to defer by the σ the robot is told\n"
+            "## Value and incentive to defer by the σ the robot is told\n\nThe drop V(σ*) − V(σ) is paired: every game is also played at the calibrated σ* = {}.\n",
+            fmt_num(calibrated_sigma(self.d))
         );
-        for a in t.distinct("actions") {
-            let rows: Vec<usize> = (0..t.rows.len())
-                .filter(|&i| t.text(i, "actions") == a)
-                .collect();
-            if let Some(&best) = rows.iter().max_by(|&&x, &&y| {
-                t.num(x, "value")
-                    .unwrap()
-                    .total_cmp(&t.num(y, "value").unwrap())
-            }) {
-                let _ = writeln!(
-                    s,
-                    "- |A| = {a}: V is highest at σ = {} (V = {}, 95% CI [{}, {}]); calibrated σ* = {}.",
-                    fmt_num(t.num(best, "sigma").unwrap()),
-                    fmt_num(t.num(best, "value").unwrap()),
-                    fmt_num(t.num(best, "value_ci_low").unwrap()),
-                    fmt_num(t.num(best, "value_ci_high").unwrap()),
-                    fmt_num(t.num(best, "calibrated_sigma").unwrap()),
-                );
-            }
+        for &n_a in &self.d.actions {
+            let rows = rows_of(t, n_a);
+            let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
+                continue;
+            };
+            let drop = |i: usize| {
+                format!(
+                    "{} [{}, {}]",
+                    fmt_num(t.num(i, "value_drop").unwrap_or(f64::NAN)),
+                    fmt_num(t.num(i, "value_drop_ci_low").unwrap_or(f64::NAN)),
+                    fmt_num(t.num(i, "value_drop_ci_high").unwrap_or(f64::NAN))
+                )
+            };
+            let sig = |i: usize| fmt_num(t.num(i, "sigma").unwrap_or(f64::NAN));
+            let _ = writeln!(
+                s,
+                "- |A| = {n_a}: V(σ*) − V(σ = {}) = {}; V(σ*) − V(σ = {}) = {}.",
+                sig(lo),
+                drop(lo),
+                sig(hi),
+                drop(hi)
+            );
+        }
+        for &target in &self.d.delta_targets {
+            let _ = writeln!(
+                s,
+                "- To have Δ ≥ {}: value lost {}.",
+                fmt_num(target),
+                self.d
+                    .actions
+                    .iter()
+                    .map(|&n_a| format!(
+                        "{} at |A| = {n_a}",
+                        target_loss(t, n_a, target).map_or(
+                            "(not reached)".into(),
+                            |(l, sg)| format!("{} (σ = {})", fmt_num(l), fmt_num(sg))
+                        )
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         s += "\n";
         s
     }
+
+    /// HM 2017 §4 / Fig. 4 with common random numbers and paired drops: the calibrated σ* is never beaten and Δ
+    /// grows with σ; with `check_inverted_u`, both overconfidence and underconfidence cost value and the right end
+    /// falls below the left; per Δ target, the value lost grows with |A|.
+    fn claims(&self, t: &Table, _extra: &[Table]) -> Vec<super::kind::Verdict> {
+        let mut out = Vec::new();
+        let star = calibrated_sigma(self.d);
+        let num = |i: usize, c: &str| t.num(i, c).unwrap_or(f64::NAN);
+        for &n_a in &self.d.actions {
+            let rows = rows_of(t, n_a);
+            let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
+                continue;
+            };
+            let worst = rows.iter().copied().min_by(|&a, &b| {
+                num(a, "value_drop_ci_high").total_cmp(&num(b, "value_drop_ci_high"))
+            });
+            if let Some(w) = worst {
+                out.push((
+                    format!("|A| = {n_a}: no σ beats the calibrated σ* = {} (the true posterior's choice is Bayes optimal; paired drops V(σ*) − V(σ) ≥ 0)", fmt_num(star)),
+                    num(w, "value_drop_ci_high") >= 0.0,
+                    format!(
+                        "smallest upper 95% bound {} at σ = {}",
+                        fmt_num(num(w, "value_drop_ci_high")),
+                        fmt_num(num(w, "sigma"))
+                    ),
+                ));
+            }
+            let shape = if self.d.check_inverted_u {
+                vec![(lo, "overconfidence"), (hi, "underconfidence")]
+            } else {
+                Vec::new()
+            };
+            for (i, side) in shape {
+                let sg = num(i, "sigma");
+                if (side == "overconfidence" && sg < star)
+                    || (side == "underconfidence" && sg > star)
+                {
+                    out.push((
+                        format!("|A| = {n_a}: {side} costs value — V falls from σ* to σ = {} (the {} side of the paper's inverted U)", fmt_num(sg), if sg < star { "left" } else { "right" }),
+                        num(i, "value_drop_ci_low") > 0.0,
+                        format!(
+                            "V(σ*) − V(σ = {}) = {} [{}, {}] (paired)",
+                            fmt_num(sg),
+                            fmt_num(num(i, "value_drop")),
+                            fmt_num(num(i, "value_drop_ci_low")),
+                            fmt_num(num(i, "value_drop_ci_high"))
+                        ),
+                    ));
+                }
+            }
+            if self.d.check_inverted_u && num(lo, "sigma") < star && num(hi, "sigma") > star {
+                out.push((
+                    format!("|A| = {n_a}: the right end falls below the left — V(σ = {}) < V(σ = {}), as in the paper's curve", fmt_num(num(hi, "sigma")), fmt_num(num(lo, "sigma"))),
+                    num(hi, "value_drop_ci_low") > num(lo, "value_drop_ci_high"),
+                    format!(
+                        "drops from σ*: {} [{}, {}] against {} [{}, {}] (intervals apart)",
+                        fmt_num(num(hi, "value_drop")),
+                        fmt_num(num(hi, "value_drop_ci_low")),
+                        fmt_num(num(hi, "value_drop_ci_high")),
+                        fmt_num(num(lo, "value_drop")),
+                        fmt_num(num(lo, "value_drop_ci_low")),
+                        fmt_num(num(lo, "value_drop_ci_high"))
+                    ),
+                ));
+            }
+            // No step down in Δ beyond the two points' 95% half-widths and rounding (1e-12 of the values' unit).
+            let deltas: Vec<f64> = rows.iter().map(|&i| num(i, "delta")).collect();
+            let half = |i: usize| {
+                0.5 * (num(i, "delta_ci_high") - num(i, "delta_ci_low"))
+                    + 1e-12 * unit(self.d, num(i, "sigma"))
+            };
+            let (dip, slack) = rows
+                .windows(2)
+                .map(|w| {
+                    (
+                        num(w[0], "delta") - num(w[1], "delta"),
+                        half(w[0]) + half(w[1]),
+                    )
+                })
+                .fold((0.0f64, 0.0f64), |acc, (d, h)| {
+                    if d - h > acc.0 - acc.1 { (d, h) } else { acc }
+                });
+            out.push((
+                format!("|A| = {n_a}: Δ grows with σ (Fig. 4 middle)"),
+                dip <= slack,
+                format!(
+                    "Δ from {} to {}; largest step down {} (95% half-widths {})",
+                    fmt_num(deltas[0]),
+                    fmt_num(deltas[deltas.len() - 1]),
+                    fmt_num(dip),
+                    fmt_num(slack)
+                ),
+            ));
+        }
+        let mut counts = self.d.actions.clone();
+        counts.sort_unstable();
+        counts.dedup();
+        for &target in &self.d.delta_targets {
+            let losses: Vec<Option<(f64, f64)>> =
+                counts.iter().map(|&n| target_loss(t, n, target)).collect();
+            let ok = losses.iter().all(Option::is_some)
+                && losses
+                    .windows(2)
+                    .all(|w| matches!((w[0], w[1]), (Some(a), Some(b)) if b.0 > a.0));
+            out.push((
+                format!(
+                    "Fig. 4 right: with more actions, requiring Δ ≥ {} costs more value",
+                    fmt_num(target)
+                ),
+                counts.len() >= 2 && ok,
+                counts
+                    .iter()
+                    .zip(&losses)
+                    .map(|(n, l)| {
+                        format!(
+                            "|A| = {n}: {}",
+                            l.map_or("not reached".into(), |(x, _)| fmt_num(x))
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        out
+    }
+}
+
+/// The results' rows of |A| = `n_a`, in σ order.
+fn rows_of(t: &Table, n_a: usize) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..t.rows.len())
+        .filter(|&i| t.num(i, "actions") == Some(n_a as f64))
+        .collect();
+    rows.sort_by(|&a, &b| {
+        t.num(a, "sigma")
+            .unwrap_or(f64::NAN)
+            .total_cmp(&t.num(b, "sigma").unwrap_or(f64::NAN))
+    });
+    rows
+}
+
+/// The value a designer loses to have Δ ≥ `target` with |A| = `n_a`: the least paired drop V(σ*) − V(σ) over the
+/// σ whose Δ reaches the target, with that σ; `None` if no σ does.
+fn target_loss(t: &Table, n_a: usize, target: f64) -> Option<(f64, f64)> {
+    rows_of(t, n_a)
+        .into_iter()
+        .filter(|&i| t.num(i, "delta").is_some_and(|d| d >= target))
+        .filter_map(|i| Some((t.num(i, "value_drop")?, t.num(i, "sigma")?)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
 }
 
 /// Runs the designer study in memory: one row per (|A|, σ).

@@ -559,11 +559,15 @@ fn summary(cfg: &Config, plan: &shard::Plan, o: &Outcome) -> String {
             s,
             "## Checks against the paper\n\n| claim | result | detail |\n|---|---|---|"
         );
+        // A claim's own bars (|A|, ‖θ‖) would split the Markdown cell.
+        let cell = |x: &str| x.replace('|', "\\|");
         for (claim, ok, detail) in &o.checks {
             let _ = writeln!(
                 s,
-                "| {claim} | {} | {detail} |",
-                if *ok { "pass" } else { "FAIL" }
+                "| {} | {} | {} |",
+                cell(claim),
+                if *ok { "pass" } else { "FAIL" },
+                cell(detail)
             );
         }
         s += "\n";

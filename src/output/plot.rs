@@ -18,7 +18,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plot {
-    /// "heatmap" (Δ over x × y with the Δ = 0 frontier) or "lines" (a column against x).
+    /// "heatmap" (Δ over x × y with the Δ = 0 frontier), "lines" (a column against x, one row per x in a curve)
+    /// or "path" (a curve per series through its rows in table order, marked at each row: one computed column
+    /// against another, e.g. V against Δ as σ grows).
     pub kind: String,
     /// The column along the x axis.
     pub x: String,
@@ -299,7 +301,7 @@ impl<'a> Spec<'a> {
         .collect();
         for i in 0..table.rows.len() {
             let key: Vec<String> = key_cols.iter().map(|c| table.text(i, c)).collect();
-            if !seen.insert(key.clone()) {
+            if plot.kind != "path" && !seen.insert(key.clone()) {
                 return Err(Error::invalid(
                     "plot",
                     format!(
@@ -525,7 +527,8 @@ impl<'a> Spec<'a> {
         let xk = self.plot.x.as_str();
         let yk = self.plot.y.as_deref().unwrap_or("delta");
         let (lo_k, hi_k) = (format!("{yk}_ci_low"), format!("{yk}_ci_high"));
-        let band = self.table.col(&lo_k).is_some() && self.table.col(&hi_k).is_some();
+        let path = self.plot.kind == "path";
+        let band = !path && self.table.col(&lo_k).is_some() && self.table.col(&hi_k).is_some();
         let areas = root.split_evenly((1, self.panels.len()));
         let series_names = match &self.plot.series {
             Some(s) => self.table.distinct(s),
@@ -605,8 +608,10 @@ impl<'a> Spec<'a> {
                 if pts.is_empty() {
                     continue; // a series without this column (a closed loop's card has no posterior)
                 }
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                if pts.windows(2).any(|w| w[0].0 == w[1].0) {
+                if !path {
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                if !path && pts.windows(2).any(|w| w[0].0 == w[1].0) {
                     return Err(format!(
                         "several rows share {xk} = {} in one curve: set `series` or `panels` to the other swept parameter",
                         pts.windows(2)
@@ -636,6 +641,14 @@ impl<'a> Spec<'a> {
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                     });
+                if path {
+                    chart
+                        .draw_series(
+                            pts.iter()
+                                .map(|p| Circle::new((p.0, p.1), 3, color.filled())),
+                        )
+                        .map_err(pe)?;
+                }
             }
             chart
                 .configure_series_labels()

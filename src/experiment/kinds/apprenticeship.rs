@@ -285,6 +285,7 @@ impl Plan {
             * (3.0 * base.candidates as f64
                 + 200.0 * (2 + 2 * cfg.robot_rationality.len()) as f64 * panel_instances as f64
                     / cfg.instances as f64);
+        // (An upper bound: the expert's panel is computed once, in the first setting.)
         crate::limits::check_work(
             "apprenticeship",
             instances as f64 * per_instance,
@@ -447,8 +448,9 @@ impl Experiment for Plan {
                 }
             }
             for &lambda in &self.lambdas {
-                for (d, o) in demos.iter().zip([&e, &t]) {
-                    row.push(if !panel {
+                for (who, (d, o)) in demos.iter().zip([&e, &t]).enumerate() {
+                    // The expert does not depend on η: its panel is computed in the first setting only.
+                    row.push(if !panel || (who == 0 && s != 0) {
                         Cell::Empty
                     } else if lambda == 1.0 {
                         Cell::Num(o.regret) // the paper's robot, already fitted
@@ -594,7 +596,7 @@ impl Experiment for Plan {
         let mut rationality = Table::new(&RATIONALITY_COLUMNS);
         for &(k, s) in &chosen {
             for (j, &lambda) in self.lambdas.iter().enumerate() {
-                let e = self.column(parts, s, k, false, &format!("expert_regret_lambda_{j}"));
+                let e = self.column(parts, 0, k, false, &format!("expert_regret_lambda_{j}"));
                 let t = self.column(parts, s, k, false, &format!("teaching_regret_lambda_{j}"));
                 let better =
                     e.iter().zip(&t).filter(|(a, b)| b < a).count() as f64 / e.len() as f64;
