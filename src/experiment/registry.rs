@@ -89,17 +89,94 @@ pub const REPRODUCTIONS: [Builtin; 15] = [
 
 const GARBER2025_HEADER: &str = r#"
 name = "garber2025"
-title = "Partially observable off-switch games: File Deletion and the paper's claims (Garber et al. 2025)"
+title = "Partially observable off-switch games: the paper's worked examples (Garber et al. 2025)"
 paper = "Garber, Subramani, Luu, Bedaywi, Russell, Emmons. The Partially Observable Off-Switch Game. AAAI 2025"
 kind = "po-osg"
 description = "`cirl posg` on every example of experiments/reproduce/garber2025/, each checked against the values its [expect] table states."
 "#;
 
-/// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text).
-const GARBER2025: [(&str, &str); 9] = [
+/// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text): the paper's own worked examples
+/// first (Example 4.1, 4.10, A.13, A.14; Props. 5.7 at three p, 5.8, 6.3(b)), then ours.
+const GARBER2025: [(&str, &str); 28] = [
     (
         "file-deletion.toml",
         include_str!("../../experiments/reproduce/garber2025/file-deletion.toml"),
+    ),
+    (
+        "ex4.10-first-digit.toml",
+        include_str!("../../experiments/reproduce/garber2025/ex4.10-first-digit.toml"),
+    ),
+    (
+        "ex4.10-full-version.toml",
+        include_str!("../../experiments/reproduce/garber2025/ex4.10-full-version.toml"),
+    ),
+    (
+        "exA.13-one-coordinate-each.toml",
+        include_str!("../../experiments/reproduce/garber2025/exA.13-one-coordinate-each.toml"),
+    ),
+    (
+        "exA.13-h-sees-difference.toml",
+        include_str!("../../experiments/reproduce/garber2025/exA.13-h-sees-difference.toml"),
+    ),
+    (
+        "exA.14-assistant-sees-few-or-more.toml",
+        include_str!("../../experiments/reproduce/garber2025/exA.14-assistant-sees-few-or-more.toml"),
+    ),
+    (
+        "exA.14-assistant-sees-all.toml",
+        include_str!("../../experiments/reproduce/garber2025/exA.14-assistant-sees-all.toml"),
+    ),
+    (
+        "prop5.7-p0.1-messages-a-1.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.1-messages-a-1.toml"),
+    ),
+    (
+        "prop5.7-p0.1-messages-a-2.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.1-messages-a-2.toml"),
+    ),
+    (
+        "prop5.7-p0.1-messages-a-3.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.1-messages-a-3.toml"),
+    ),
+    (
+        "prop5.7-p0.25-messages-a-1.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.25-messages-a-1.toml"),
+    ),
+    (
+        "prop5.7-p0.25-messages-a-2.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.25-messages-a-2.toml"),
+    ),
+    (
+        "prop5.7-p0.25-messages-a-3.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.25-messages-a-3.toml"),
+    ),
+    (
+        "prop5.7-p0.4-messages-a-1.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.4-messages-a-1.toml"),
+    ),
+    (
+        "prop5.7-p0.4-messages-a-2.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.4-messages-a-2.toml"),
+    ),
+    (
+        "prop5.7-p0.4-messages-a-3.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.7-p0.4-messages-a-3.toml"),
+    ),
+    (
+        "prop5.8-no-talk.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.8-no-talk.toml"),
+    ),
+    (
+        "prop5.8-one-human-bit.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop5.8-one-human-bit.toml"),
+    ),
+    (
+        "prop6.3b-a-unaware-informed.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop6.3b-a-unaware-informed.toml"),
+    ),
+    (
+        "prop6.3b-a-unaware-less-informed.toml",
+        include_str!("../../experiments/reproduce/garber2025/prop6.3b-a-unaware-less-informed.toml"),
     ),
     (
         "file-deletion-a-unaware.toml",
