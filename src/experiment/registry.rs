@@ -120,7 +120,9 @@ const GARBER2025: [(&str, &str); 28] = [
     ),
     (
         "exA.14-assistant-sees-few-or-more.toml",
-        include_str!("../../experiments/reproduce/garber2025/exA.14-assistant-sees-few-or-more.toml"),
+        include_str!(
+            "../../experiments/reproduce/garber2025/exA.14-assistant-sees-few-or-more.toml"
+        ),
     ),
     (
         "exA.14-assistant-sees-all.toml",
@@ -176,7 +178,9 @@ const GARBER2025: [(&str, &str); 28] = [
     ),
     (
         "prop6.3b-a-unaware-less-informed.toml",
-        include_str!("../../experiments/reproduce/garber2025/prop6.3b-a-unaware-less-informed.toml"),
+        include_str!(
+            "../../experiments/reproduce/garber2025/prop6.3b-a-unaware-less-informed.toml"
+        ),
     ),
     (
         "file-deletion-a-unaware.toml",

@@ -305,6 +305,7 @@ impl Grid {
             out.expected_return += w * e.ret;
             if self.counts_for_performance(&e) {
                 out.performance += w * e.hidden;
+                out.library_performance += w * e.hidden;
                 counted += w;
             }
             if event {
@@ -375,6 +376,10 @@ pub struct PolicyValue {
     pub expected_return: f64,
     /// Mean hidden performance over the episodes that count.
     pub performance: f64,
+    /// The public library's measure (`get_overall_performance`): the mean over all episodes, an episode drawn to
+    /// be interrupted counting 0 (its hidden reward is never added) — for the off-switch worlds (1 − p) times
+    /// `performance`; for the absent supervisor equal to it.
+    pub library_performance: f64,
     /// The episode with the event (interruption drawn / supervisor present).
     pub with_event: Path,
     /// The episode without it.
