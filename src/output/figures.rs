@@ -68,9 +68,19 @@ impl Figure for Grids<'_> {
                 .y_label_area_size(24)
                 .build_cartesian_2d(-0.5..n - 0.5, -0.5..n - 0.5)
                 .map_err(pe)?;
+            // Grid cells are whole numbers.
+            let cell = |x: &f64| {
+                if x.fract().abs() < 1e-9 {
+                    format!("{}", x.round() as i64)
+                } else {
+                    String::new()
+                }
+            };
             chart
                 .configure_mesh()
                 .disable_mesh()
+                .x_label_formatter(&cell)
+                .y_label_formatter(&cell)
                 .label_style(("sans-serif", 11))
                 .draw()
                 .map_err(pe)?;
@@ -191,11 +201,13 @@ impl Figure for Bars<'_> {
                 .y_label_area_size(50)
                 .build_cartesian_2d(0.0..ng as f64, 0.0..top.max(1e-9))
                 .map_err(pe)?;
+            let yf = |y: &f64| super::plot::tick_label(*y, 0.0, top.max(1e-9), 10);
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .disable_x_axis()
                 .x_labels(0)
+                .y_label_formatter(&yf)
                 .label_style(("sans-serif", 12))
                 .draw()
                 .map_err(pe)?;

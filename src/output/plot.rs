@@ -136,6 +136,76 @@ pub fn label(name: &str) -> String {
     }
 }
 
+/// A tick label for `x` on an axis from `lo` to `hi` with about `n` labels: as many decimals as the tick spacing
+/// needs (integers on an integer axis: "2000", not "2000.0"), never "−0" (a value within rounding of zero is
+/// "0"), scientific notation beyond 10⁶ or below 10⁻⁴.
+pub fn tick_label(x: f64, lo: f64, hi: f64, n: usize) -> String {
+    let span = (hi - lo).abs();
+    // The spacing of "nice" ticks (1, 2 or 5 times a power of ten) with at most n of them.
+    let raw = span / n.max(1) as f64;
+    let step = if raw > 0.0 && raw.is_finite() {
+        let mag = 10f64.powf(raw.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= raw * (1.0 - 1e-12))
+            .unwrap_or(10.0 * mag)
+    } else {
+        raw
+    };
+    let scale = lo.abs().max(hi.abs()).max(step);
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x.abs() <= 1e-9 * scale {
+        return "0".into();
+    }
+    if !(1e-4..1e6).contains(&scale) {
+        let s = format!("{x:.2e}");
+        return s.replace(".00e", "e");
+    }
+    let mut decimals = if step >= 1.0 || step <= 0.0 {
+        0
+    } else {
+        ((-step.log10()).ceil() as usize).min(8)
+    };
+    // A tick the plotting library put between nice values (0.25 on an axis of halves) keeps its digits.
+    while decimals < 10 {
+        let p = 10f64.powi(decimals as i32);
+        if ((x * p).round() / p - x).abs() <= 1e-9 * scale {
+            break;
+        }
+        decimals += 1;
+    }
+    let s = format!("{x:.decimals$}");
+    // A value that rounds to zero on this axis prints unsigned.
+    if s.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s
+    }
+}
+
+/// The padding of a value axis around \[lo, hi\]: 6% of the range, or — when every value is the same (a flat
+/// curve) — 5% of the value (at least 0.05), so the tick labels stay distinct.
+pub fn value_padding(lo: f64, hi: f64) -> f64 {
+    let range = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    if range <= 1e-12 * scale.max(1e-300) || range == 0.0 {
+        (0.05 * scale).max(0.05)
+    } else {
+        range * 0.06
+    }
+}
+
+/// Labels on a line plot's x axis (wide numbers such as 10000 stay apart on a panel).
+const X_LABELS: usize = 7;
+/// Labels on a value axis.
+const Y_LABELS: usize = 10;
+
 fn short(name: &str) -> &str {
     match name {
         "mu" => "μ",
@@ -403,9 +473,16 @@ impl<'a> Spec<'a> {
                 .y_label_area_size(62)
                 .build_cartesian_2d(xr[0]..*xr.last().unwrap(), yr[0]..*yr.last().unwrap())
                 .map_err(pe)?;
+            let (x0, x1, y0, y1) = (xr[0], *xr.last().unwrap(), yr[0], *yr.last().unwrap());
+            let xf = |x: &f64| tick_label(*x, x0, x1, X_LABELS);
+            let yf = |y: &f64| tick_label(*y, y0, y1, Y_LABELS);
             chart
                 .configure_mesh()
                 .disable_mesh()
+                .x_labels(X_LABELS)
+                .y_labels(Y_LABELS)
+                .x_label_formatter(&xf)
+                .y_label_formatter(&yf)
                 .x_desc(self.plot.x_label.clone().unwrap_or_else(|| label(xk)))
                 .y_desc(self.plot.y_label.clone().unwrap_or_else(|| label(yk)))
                 .axis_desc_style((FONT, 16))
@@ -554,17 +631,24 @@ impl<'a> Spec<'a> {
             if !xs.0.is_finite() || !ys.0.is_finite() {
                 return Err(format!("no numeric data for {yk} against {xk}"));
             }
-            let pad = ((ys.1 - ys.0) * 0.06).max(1e-9);
+            let pad = value_padding(ys.0, ys.1);
             let xpad = if xs.1 > xs.0 { 0.0 } else { 0.5 };
+            let (x0, x1, y0, y1) = (xs.0 - xpad, xs.1 + xpad, ys.0 - pad, ys.1 + pad);
             let mut chart = ChartBuilder::on(area)
                 .margin(12)
                 .caption(self.panel_caption(panel), (FONT, 20))
                 .x_label_area_size(48)
                 .y_label_area_size(70)
-                .build_cartesian_2d((xs.0 - xpad)..(xs.1 + xpad), (ys.0 - pad)..(ys.1 + pad))
+                .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(pe)?;
+            let xf = |x: &f64| tick_label(*x, x0, x1, X_LABELS);
+            let yf = |y: &f64| tick_label(*y, y0, y1, Y_LABELS);
             chart
                 .configure_mesh()
+                .x_labels(X_LABELS)
+                .y_labels(Y_LABELS)
+                .x_label_formatter(&xf)
+                .y_label_formatter(&yf)
                 .x_desc(self.plot.x_label.clone().unwrap_or_else(|| label(xk)))
                 .y_desc(self.plot.y_label.clone().unwrap_or_else(|| label(yk)))
                 .axis_desc_style((FONT, 16))
@@ -704,12 +788,14 @@ fn colorbar<DB: DrawingBackend>(
         .caption(short(zk), (FONT, 18))
         .build_cartesian_2d(0.0..1.0, -zmax..zmax)
         .map_err(pe)?;
+    let yf = |y: &f64| tick_label(*y, -zmax, zmax, 7);
     chart
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
         .label_style((FONT, 13))
         .y_labels(7)
+        .y_label_formatter(&yf)
         .draw()
         .map_err(pe)?;
     let n = 100;
@@ -817,5 +903,33 @@ impl Grid {
             }
         }
         segs
+    }
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_have_the_decimals_their_axis_needs() {
+        assert_eq!(tick_label(2000.0, 0.0, 10000.0, 7), "2000");
+        assert_eq!(tick_label(-2.0, -2.0, 3.0, 7), "-2");
+        assert_eq!(tick_label(0.25, 0.0, 1.0, 4), "0.25");
+        assert_eq!(tick_label(0.3, 0.0, 1.0, 10), "0.3");
+        assert_eq!(tick_label(-1e-17, -1.0, 1.0, 10), "0");
+        assert_eq!(tick_label(-1e-12, -1.0, 1.0, 10), "0");
+        assert_eq!(tick_label(1.0, -2.0, 2.0, 7), "1");
+        assert_eq!(tick_label(1e300, 0.0, 1.7e308, 10), "1e300");
+        // A flat curve at 1: the axis is padded so ten labels are distinct.
+        let pad = value_padding(1.0, 1.0);
+        let (lo, hi) = (1.0 - pad, 1.0 + pad);
+        let labels: Vec<String> = (0..=10)
+            .map(|k| tick_label(lo + (hi - lo) * k as f64 / 10.0, lo, hi, 10))
+            .collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique, labels);
+        assert_eq!(value_padding(0.0, 0.0), 0.05);
+        assert!((value_padding(0.0, 1.0) - 0.06).abs() < 1e-15);
     }
 }

@@ -814,8 +814,10 @@ impl Experiment for Plan {
             .map(|m| BarPanel {
                 title: match *m {
                     "regret" => "regret (random start)".into(),
-                    "kl" => "KL(θ ‖ θ̂)".into(),
-                    _ => "‖Φθ − Φθ̂‖".into(),
+                    // Figure text has no combining marks (the bitmap backend cannot stack θ̂'s hat):
+                    // θ_est is the robot's estimate θ̂.
+                    "kl" => "KL(θ ‖ θ_est)".into(),
+                    _ => "‖Φθ − Φθ_est‖".into(),
                 },
                 groups: self
                     .features()
