@@ -179,3 +179,142 @@ impl Scenario {
         (off, best)
     }
 }
+
+/// Carey 2018's own construction (Figs. 1, 2a and 2b), exactly: θ ∈ {0, 1} uniform; the robot's reward function is
+/// the true R₁ with probability 9/10 and, by a programmer's error, the sign-flipped R₂ with probability 1/10; at
+/// the start the human orders a or a′ and the robot moves: a pays 2 − 52θ under R₁ (2 + 52θ under R₂), a′ pays 1.
+/// The robot is a Bayesian IRL learner who models the human as ε-noisy (the optimal order — a when θ = 0, a′
+/// when θ = 1 — with probability 1 − ε, a uniformly random one otherwise) and moves to maximise its posterior
+/// mean reward (ties to a′). In Figs. 2a and 2b, after a the robot is at a button state where the human may order
+/// shutdown (worth 0): the value learner under R₁ obeys it (the paper does not analyse this move; the bound needs
+/// only that it pays at most 2), under R₂ it ignores it (2a); a hard-coded robot always obeys it (2b).
+///
+/// The rows: for every deterministic human policy (the order for each θ; for Figs. 2a/2b also in which θ the
+/// human orders shutdown at the button) the expected true reward. The paper: in Fig. 1 (and 2a) the expected
+/// reward is negative "regardless of [the human's] strategy", at most −3/5 (the (θ = 1, R₂) branch of mass 1/20
+/// pays −50); in Fig. 2b the policy "always order a′, then shutdown" achieves 0.9·1 + 0.1·0 = 9/10.
+///
+/// # References
+/// Carey, R. Incorrigibility in the CIRL Framework. AIES 2018 (arXiv 1709.06275), Figs. 1 and 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareyRow {
+    /// "1", "2a" or "2b".
+    pub figure: &'static str,
+    /// The human's order for θ = 0 and θ = 1 ("a" or "a'").
+    pub orders: [&'static str; 2],
+    /// Whether the human orders shutdown at the button for θ = 0 and θ = 1 (Figs. 2a, 2b).
+    pub shutdown: [bool; 2],
+    /// The expected true reward.
+    pub value: f64,
+}
+
+/// Every row of Carey's construction at noise ε (the paper: 0 < ε < 1/100); an error unless 0 < ε < 1.
+pub fn carey_construction(epsilon: f64) -> Result<Vec<CareyRow>> {
+    if !(epsilon > 0.0 && epsilon < 1.0) {
+        return Err(Error::invalid(
+            "incorrigibility.carey_epsilon",
+            format!(
+                "the human's noise ε must be in (0, 1) (the paper: below 1/100), got {epsilon}"
+            ),
+        ));
+    }
+    // Moves: 0 = a, 1 = a′. Reward functions: false = R₁ (true), true = R₂ (sign-flipped).
+    let reward = |flipped: bool, theta: usize, m: usize| -> f64 {
+        match (m, flipped) {
+            (1, _) => 1.0,
+            (_, false) => 2.0 - 52.0 * theta as f64,
+            (_, true) => 2.0 + 52.0 * theta as f64,
+        }
+    };
+    let lik = |theta: usize, order: usize| {
+        if order == theta {
+            1.0 - epsilon / 2.0
+        } else {
+            epsilon / 2.0
+        }
+    };
+    let robot = |flipped: bool, order: usize| -> usize {
+        let score = |m: usize| {
+            (0..2)
+                .map(|th| 0.5 * lik(th, order) * reward(flipped, th, m))
+                .sum::<f64>()
+        };
+        if score(0) > score(1) { 0 } else { 1 }
+    };
+    let name = |m: usize| if m == 0 { "a" } else { "a'" };
+    let mut rows = Vec::new();
+    for figure in ["1", "2a", "2b"] {
+        let shutdowns: Vec<[bool; 2]> = if figure == "1" {
+            vec![[false, false]]
+        } else {
+            vec![[false, false], [true, false], [false, true], [true, true]]
+        };
+        for o0 in 0..2 {
+            for o1 in 0..2 {
+                for sd in &shutdowns {
+                    let orders = [o0, o1];
+                    let value: f64 = (0..2)
+                        .map(|th| {
+                            let branch = |flipped: bool| {
+                                let m = robot(flipped, orders[th]);
+                                let obeys = match figure {
+                                    "2a" => !flipped,
+                                    "2b" => true,
+                                    _ => false,
+                                };
+                                if m == 0 && sd[th] && obeys {
+                                    0.0
+                                } else {
+                                    reward(false, th, m)
+                                }
+                            };
+                            0.5 * (0.9 * branch(false) + 0.1 * branch(true))
+                        })
+                        .sum();
+                    rows.push(CareyRow {
+                        figure,
+                        orders: [name(o0), name(o1)],
+                        shutdown: *sd,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod carey_tests {
+    use super::*;
+
+    #[test]
+    fn carey_construction_has_the_papers_values_across_its_noise_range() {
+        for eps in [1e-6, 0.001, 0.005, 0.0099] {
+            let rows = carey_construction(eps).unwrap();
+            assert_eq!(rows.len(), 4 + 16 + 16);
+            let best = |fig: &str| {
+                rows.iter()
+                    .filter(|r| r.figure == fig)
+                    .map(|r| r.value)
+                    .fold(f64::NEG_INFINITY, f64::max)
+            };
+            // The best human policy orders what is optimal; the R₂ robot acts anyway and loses 50 at θ = 1:
+            // ½(2) + ½(0.9·1 − 0.1·50) = −1.05, below the paper's −3/5.
+            assert!((best("1") + 1.05).abs() < 1e-12, "{eps}: {}", best("1"));
+            assert!((best("2a") + 1.05).abs() < 1e-12);
+            let off = rows
+                .iter()
+                .find(|r| {
+                    r.figure == "2b" && r.orders == ["a'", "a'"] && r.shutdown == [true, true]
+                })
+                .unwrap();
+            assert!((off.value - 0.9).abs() < 1e-12);
+            assert!(best("2b") > 0.9);
+        }
+        for bad in [0.0, 1.0, -0.1, f64::NAN] {
+            let e = carey_construction(bad).unwrap_err().to_string();
+            assert!(e.contains("incorrigibility.carey_epsilon"), "{e}");
+        }
+    }
+}

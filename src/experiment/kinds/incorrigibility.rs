@@ -19,7 +19,13 @@ use crate::games::incorrigibility::Scenario;
 pub struct Incorrigibility {
     /// The scenarios studied.
     pub scenario: Vec<Scenario>,
+    /// The human's noise ε of Carey's own construction (Figs. 1, 2a, 2b; the paper: 0 < ε < 1/100): when given,
+    /// `construction.csv` holds its value for every human policy and the paper's statements are checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carey_epsilon: Option<f64>,
 }
+
+const CONSTRUCTION_COLUMNS: [&str; 4] = ["figure", "orders", "shutdown_in", "value"];
 
 const COLUMNS: [&str; 6] = [
     "scenario",
@@ -51,6 +57,9 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|s| s.outcomes().map(|o| o.len()))
             .collect::<Result<_>>()?;
+        if let Some(e) = cfg.carey_epsilon {
+            crate::games::incorrigibility::carey_construction(e)?;
+        }
         Ok(Plan { cfg, rows })
     }
 
@@ -127,8 +136,74 @@ impl Experiment for Plan<'_> {
         Ok(super::concatenate(parts, &COLUMNS))
     }
 
-    fn claims(&self, t: &Table, _extra: &[Table]) -> Vec<Verdict> {
+    fn extra_tables(&self) -> &'static [&'static str] {
+        &["construction"]
+    }
+
+    /// Carey's construction, computed exactly here (a few dozen sums): one row per (figure, human policy).
+    fn assemble_extra(&self, _parts: &[Table]) -> Result<Vec<Table>> {
+        let mut t = Table::new(&CONSTRUCTION_COLUMNS);
+        if let Some(e) = self.cfg.carey_epsilon {
+            for r in crate::games::incorrigibility::carey_construction(e)? {
+                let sd: Vec<&str> = ["θ = 0", "θ = 1"]
+                    .iter()
+                    .zip(r.shutdown)
+                    .filter(|(_, s)| *s)
+                    .map(|(n, _)| *n)
+                    .collect();
+                t.push(vec![
+                    Cell::Text(r.figure.into()),
+                    Cell::Text(format!("{} / {}", r.orders[0], r.orders[1])),
+                    Cell::Text(if r.figure == "1" {
+                        "-".into()
+                    } else if sd.is_empty() {
+                        "never".into()
+                    } else {
+                        sd.join(" and ")
+                    }),
+                    Cell::Num(r.value),
+                ]);
+            }
+        }
+        Ok(vec![t])
+    }
+
+    fn claims(&self, t: &Table, extra: &[Table]) -> Vec<Verdict> {
         let mut checks = Vec::new();
+        if let (Some(e), Some(c)) = (self.cfg.carey_epsilon, extra.first()) {
+            let values = |fig: &str| -> Vec<f64> {
+                (0..c.rows.len())
+                    .filter(|&i| c.text(i, "figure") == fig)
+                    .filter_map(|i| c.num(i, "value"))
+                    .collect()
+            };
+            let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            for (fig, what) in [
+                ("1", "Fig. 1"),
+                (
+                    "2a",
+                    "Fig. 2a (a shutdown button the value learner may ignore)",
+                ),
+            ] {
+                let v = values(fig);
+                checks.push((
+                    format!("Carey's construction, {what}, ε = {e}: the expected true reward is at most −3/5 for every human policy"),
+                    !v.is_empty() && max(&v) <= -0.6 + 1e-12,
+                    format!("best over {} human policies {}", v.len(), fmt_num(max(&v))),
+                ));
+            }
+            let always_alt_then_off = (0..c.rows.len()).find(|&i| {
+                c.text(i, "figure") == "2b"
+                    && c.text(i, "orders") == "a' / a'"
+                    && c.text(i, "shutdown_in") == "θ = 0 and θ = 1"
+            });
+            let v = always_alt_then_off.and_then(|i| c.num(i, "value"));
+            checks.push((
+                format!("Carey's construction, Fig. 2b, ε = {e}: with a hard-coded shutdown, \"always order a′, then shutdown\" achieves 0.9·1 + 0.1·0 = 9/10"),
+                v.is_some_and(|x| (x - 0.9).abs() < 1e-12),
+                format!("{} (best over human policies {})", v.map_or("missing".into(), fmt_num), fmt_num(max(&values("2b")))),
+            ));
+        }
         for (i, s) in self.cfg.scenario.iter().enumerate() {
             let (off, best) = s.benchmarks();
             let rows = self.span(i);
@@ -170,12 +245,22 @@ impl Experiment for Plan<'_> {
         &self,
         results: Option<&Table>,
         _frontier: Option<&Table>,
-        _extra: &[Table],
+        extra: &[Table],
     ) -> String {
         let Some(t) = results else {
             return String::new();
         };
         let mut md = String::new();
+        if let Some(c) = extra.first().filter(|c| !c.rows.is_empty()) {
+            let _ = writeln!(
+                md,
+                "## Carey's construction (Figs. 1, 2a, 2b)\n\nThe expected true reward for every deterministic human policy (orders for θ = 0 / θ = 1; where the human orders shutdown at the button).\n\n{}\n",
+                c.to_markdown(
+                    &CONSTRUCTION_COLUMNS,
+                    &(0..c.rows.len()).collect::<Vec<_>>()
+                )
+            );
+        }
         for (i, s) in self.cfg.scenario.iter().enumerate() {
             let (off, best) = s.benchmarks();
             let _ = writeln!(
