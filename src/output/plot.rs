@@ -462,6 +462,16 @@ impl<'a> Spec<'a> {
             .filter(|z| z.is_finite())
             .fold(0.0f64, |m, z| m.max(z.abs()))
             .max(1e-300);
+        // The colour bar spans the signs the data has: a quantity that is never negative (Δ with a rational
+        // human) gets 0..max, not a diverging bar with an empty half.
+        let (zlo, zhi) = (0..self.table.rows.len())
+            .filter_map(|i| self.table.num(i, zk))
+            .filter(|z| z.is_finite())
+            .fold((0.0f64, 0.0f64), |(a, b), z| (a.min(z), b.max(z)));
+        let bar_range = (
+            if zlo < 0.0 { -zmax } else { 0.0 },
+            if zhi > 0.0 || zlo >= 0.0 { zmax } else { 0.0 },
+        );
         for (area, panel) in areas.iter().zip(&self.panels) {
             let rows = self.rows_in_panel(panel);
             let grid = Grid::from_rows(self.table, &rows, xk, yk, zk)?;
@@ -534,7 +544,7 @@ impl<'a> Spec<'a> {
                 }
             }
         }
-        colorbar(&bar, zmax, zk)
+        colorbar(&bar, zmax, bar_range, zk)
     }
 
     /// Frontier roots in this panel as polylines in (x, y): consecutive slices with one root each are joined.
@@ -774,11 +784,14 @@ fn diverging(t: f64) -> RGBColor {
     RGBColor(mix(r), mix(g), mix(b))
 }
 
+/// The colour bar from `range.0` to `range.1` (within ±zmax; the colours are the heatmap's, z/zmax).
 fn colorbar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     zmax: f64,
+    range: (f64, f64),
     zk: &str,
 ) -> std::result::Result<(), String> {
+    let (lo, hi) = range;
     let mut chart = ChartBuilder::on(area)
         .margin_top(40)
         .margin_bottom(60)
@@ -786,9 +799,9 @@ fn colorbar<DB: DrawingBackend>(
         .margin_right(10)
         .right_y_label_area_size(70)
         .caption(short(zk), (FONT, 18))
-        .build_cartesian_2d(0.0..1.0, -zmax..zmax)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
         .map_err(pe)?;
-    let yf = |y: &f64| tick_label(*y, -zmax, zmax, 7);
+    let yf = |y: &f64| tick_label(*y, lo, hi, 7);
     chart
         .configure_mesh()
         .disable_mesh()
@@ -802,8 +815,8 @@ fn colorbar<DB: DrawingBackend>(
     chart
         .draw_series((0..n).map(|k| {
             let (a, b) = (
-                -zmax + 2.0 * zmax * k as f64 / n as f64,
-                -zmax + 2.0 * zmax * (k + 1) as f64 / n as f64,
+                lo + (hi - lo) * k as f64 / n as f64,
+                lo + (hi - lo) * (k + 1) as f64 / n as f64,
             );
             Rectangle::new(
                 [(0.0, a), (1.0, b)],
