@@ -457,17 +457,13 @@ impl<'a> Spec<'a> {
         let (main, bar) = root.split_horizontally(w - BAR_W);
         let areas = main.split_evenly((1, self.panels.len()));
         // One color scale over all panels, symmetric about 0 so Δ = 0 is white.
-        let zmax = (0..self.table.rows.len())
-            .filter_map(|i| self.table.num(i, zk))
-            .filter(|z| z.is_finite())
-            .fold(0.0f64, |m, z| m.max(z.abs()))
-            .max(1e-300);
         // The colour bar spans the signs the data has: a quantity that is never negative (Δ with a rational
         // human) gets 0..max, not a diverging bar with an empty half.
         let (zlo, zhi) = (0..self.table.rows.len())
             .filter_map(|i| self.table.num(i, zk))
             .filter(|z| z.is_finite())
             .fold((0.0f64, 0.0f64), |(a, b), z| (a.min(z), b.max(z)));
+        let zmax = zhi.max(-zlo).max(1e-300);
         let bar_range = (
             if zlo < 0.0 { -zmax } else { 0.0 },
             if zhi > 0.0 || zlo >= 0.0 { zmax } else { 0.0 },

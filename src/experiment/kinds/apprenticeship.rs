@@ -391,21 +391,24 @@ impl Plan {
 /// The paired t-test of a sample of differences: (F = t², two-sided p); F is infinite (p = 0) when every
 /// difference is equal and non-zero, 0 (p = 1) when they are all 0.
 fn paired_test(d: &[f64]) -> (f64, f64) {
-    let n = d.len() as f64;
-    let mean = d.iter().sum::<f64>() / n;
-    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    if var == 0.0 {
-        return if mean == 0.0 {
+    let e = crate::numerics::Estimate::of_sample(d);
+    if e.std_err == 0.0 {
+        return if e.mean == 0.0 {
             (0.0, 1.0)
         } else {
             (f64::INFINITY, 0.0)
         };
     }
-    let t = mean / (var / n).sqrt();
-    let p = StudentsT::new(0.0, 1.0, n - 1.0)
+    let t = e.mean / e.std_err;
+    let p = StudentsT::new(0.0, 1.0, d.len() as f64 - 1.0)
         .map(|dist| 2.0 * dist.cdf(-t.abs()))
         .unwrap_or(f64::NAN);
     (t * t, p)
+}
+
+/// The share of instances where the teaching human's figure is below the expert's.
+fn teaching_better(expert: &[f64], teaching: &[f64]) -> f64 {
+    expert.iter().zip(teaching).filter(|(a, b)| b < a).count() as f64 / expert.len() as f64
 }
 
 impl Experiment for Plan {
@@ -526,8 +529,7 @@ impl Experiment for Plan {
                     let e = self.column(&parts, s, k, false, &format!("expert_{m}"));
                     let t = self.column(&parts, s, k, false, &format!("teaching_{m}"));
                     let d: Vec<f64> = e.iter().zip(&t).map(|(a, b)| a - b).collect();
-                    let better =
-                        e.iter().zip(&t).filter(|(a, b)| b < a).count() as f64 / e.len() as f64;
+                    let better = teaching_better(&e, &t);
                     let ((em, ec), (tm, tc), (dm, dc)) = (mean_ci(&e), mean_ci(&t), mean_ci(&d));
                     let (f, p) = paired_test(&d);
                     summary.push(vec![
@@ -598,8 +600,7 @@ impl Experiment for Plan {
             for (j, &lambda) in self.lambdas.iter().enumerate() {
                 let e = self.column(parts, 0, k, false, &format!("expert_regret_lambda_{j}"));
                 let t = self.column(parts, s, k, false, &format!("teaching_regret_lambda_{j}"));
-                let better =
-                    e.iter().zip(&t).filter(|(a, b)| b < a).count() as f64 / e.len() as f64;
+                let better = teaching_better(&e, &t);
                 let ((em, ec), (tm, tc)) = (mean_ci(&e), mean_ci(&t));
                 rationality.push(vec![
                     Cell::Num(k as f64),

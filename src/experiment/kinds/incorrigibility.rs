@@ -170,6 +170,7 @@ impl Experiment for Plan<'_> {
 
     fn claims(&self, t: &Table, extra: &[Table]) -> Vec<Verdict> {
         let mut checks = Vec::new();
+        let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if let (Some(e), Some(c)) = (self.cfg.carey_epsilon, extra.first()) {
             let values = |fig: &str| -> Vec<f64> {
                 (0..c.rows.len())
@@ -177,7 +178,6 @@ impl Experiment for Plan<'_> {
                     .filter_map(|i| c.num(i, "value"))
                     .collect()
             };
-            let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             for (fig, what) in [
                 ("1", "Fig. 1"),
                 (
@@ -212,7 +212,6 @@ impl Experiment for Plan<'_> {
                     .map(|r| t.num(r, c).unwrap_or(f64::NAN))
                     .collect()
             };
-            let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let (vl, hc) = (col("value_learner"), col("hard_coded_shutdown"));
             let (vl_best, hc_best) = (max(&vl), max(&hc));
             if s.name == "correct-model" {
