@@ -362,3 +362,59 @@ fn generalized_policy_simulates_to_its_value() {
         );
     }
 }
+
+/// The exact behaviour under the plans (`sim::cirl::behaviour`): at every decision its probabilities sum to 1,
+/// and episodes visit each (decision, state, robot action) as often as it says, and nothing else.
+#[test]
+fn exact_behaviour_is_what_episodes_do() {
+    use cirl::solvers::generalized;
+    let mut rng = cirl::rng::job_rng(2020, 3);
+    for (k, (human, horizon)) in [
+        (Some(Human::Coordinated), 3),
+        (Some(Human::CoordinatedBoltzmann(0.5)), 2),
+        (None, 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut g = cirl::model::cirl::random_game(3, 2, 2, 3, 0.9, horizon, &mut rng);
+        g.human = human.unwrap_or_else(|| {
+            g.timing = cirl::model::cirl::Timing::HumanResponds;
+            Human::Policy(cirl::model::cirl::myopic_boltzmann(&g, 0.5))
+        });
+        let sol = generalized::solve(&g, 1e-9).unwrap();
+        let b = cirl::sim::cirl::behaviour(&g, &sol);
+        for t in 0..horizon {
+            let total: f64 = b
+                .iter()
+                .filter(|v| v.decision == t)
+                .map(|v| v.probability)
+                .sum();
+            assert!(
+                (total - 1.0).abs() < 1e-12,
+                "{k}: decision {t} sums to {total}"
+            );
+        }
+        let n = 40_000u64;
+        let mut counts = std::collections::BTreeMap::new();
+        for i in 0..n {
+            let e = cirl::sim::cirl::episode(&g, &sol, &mut cirl::rng::job_rng(11 + k as u64, i));
+            for (t, st) in e.steps.iter().enumerate() {
+                *counts.entry((t, st.state, st.robot)).or_insert(0u64) += 1;
+            }
+        }
+        for v in &b {
+            let f = counts.remove(&(v.decision, v.state, v.robot)).unwrap_or(0) as f64 / n as f64;
+            // 99.9% interval of a binomial frequency (fixed seed, so the test is stable).
+            let half = 3.29 * (v.probability * (1.0 - v.probability) / n as f64).sqrt() + 1e-12;
+            assert!(
+                (f - v.probability).abs() <= half,
+                "{k}: {v:?}: simulated {f}"
+            );
+        }
+        assert!(
+            counts.is_empty(),
+            "{k}: episodes visited {counts:?}, which the behaviour leaves out"
+        );
+    }
+}

@@ -70,6 +70,8 @@ pub struct Config {
     pub calibrate: Option<super::kinds::calibrate::CalibrateStudy>,
     /// A population of sequential environments (when deferring beats acting).
     pub population: Option<super::kinds::population::PopulationStudy>,
+    /// Shah et al. 2020's assistance against reward learning.
+    pub assistance: Option<super::kinds::assistance::AssistanceStudy>,
     /// Figures drawn from the results (see [`Plot`]).
     #[serde(default)]
     pub plot: Vec<Plot>,
@@ -106,11 +108,13 @@ pub enum Kind {
     Calibrate,
     /// A population of sequential environments and the agents that play them (`[population]`).
     Population,
+    /// Shah et al. 2020's assistance against reward learning (`[assistance]`).
+    Assistance,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
@@ -122,6 +126,7 @@ impl Kind {
         Kind::Solve,
         Kind::Calibrate,
         Kind::Population,
+        Kind::Assistance,
     ];
 
     /// The body table's name.
@@ -138,6 +143,7 @@ impl Kind {
             Kind::Solve => "solve",
             Kind::Calibrate => "calibrate",
             Kind::Population => "population",
+            Kind::Assistance => "assistance",
         }
     }
 
@@ -155,6 +161,7 @@ impl Kind {
             Kind::Solve => "solve",
             Kind::Calibrate => "calibrate",
             Kind::Population => "population",
+            Kind::Assistance => "assistance",
         }
     }
 }
@@ -176,6 +183,7 @@ impl Config {
                 Kind::Solve => self.solve.is_some(),
                 Kind::Calibrate => self.calibrate.is_some(),
                 Kind::Population => self.population.is_some(),
+                Kind::Assistance => self.assistance.is_some(),
             })
             .collect()
     }

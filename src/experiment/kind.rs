@@ -156,5 +156,9 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
             cfg.population.as_ref().ok_or_else(missing)?,
             cfg.seed,
         )?)),
+        Kind::Assistance => Ok(Box::new(kinds::assistance::Plan::new(
+            cfg.assistance.as_ref().ok_or_else(missing)?,
+            &cfg.name,
+        )?)),
     }
 }

@@ -23,7 +23,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 15] = [
+pub const REPRODUCTIONS: [Builtin; 16] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -61,6 +61,10 @@ pub const REPRODUCTIONS: [Builtin; 15] = [
         text: GARBER2025_HEADER,
         examples: &GARBER2025,
     },
+    builtin(
+        "shah2020",
+        include_str!("../../experiments/reproduce/shah2020/assistance.toml"),
+    ),
     builtin(
         "hm2016",
         include_str!("../../experiments/reproduce/hm2016/apprenticeship.toml"),

@@ -382,6 +382,9 @@ pub struct MealChoice {
     pub horizon: usize,
     /// The first step at which the human answers a query.
     pub feedback_time: usize,
+    /// Whether the human answers queries only while the robot has not started cooking (the flour is untouched):
+    /// reward learning — all feedback before any control — not assistance.
+    pub two_phase: bool,
     /// P(θ = apple).
     pub prior_apple: f64,
     /// The cost of a query.
@@ -394,7 +397,8 @@ pub struct MealChoice {
 
 /// Meal choice (Shah et al. 2020): flour → dough → apple or blueberry pie → served. The human (θ: which pie) is
 /// away until `feedback_time` and answers a query only after that; the robot must decide whether to wait and ask
-/// or to guess. States (world, time) with time 0..=horizon, indexed time·5 + world.
+/// or to guess; with `two_phase` (reward learning) it must also ask before it starts cooking. States (world, time)
+/// with time 0..=horizon, indexed time·5 + world.
 pub fn meal_choice(p: MealChoice, human: HumanSpec) -> Result<CirlGame> {
     const WORLDS: [&str; 5] = ["flour", "dough", "apple", "blueberry", "end"];
     let nw = WORLDS.len();
@@ -444,9 +448,15 @@ pub fn meal_choice(p: MealChoice, human: HumanSpec) -> Result<CirlGame> {
         }
         x
     };
-    let ft = p.feedback_time;
+    let (ft, two_phase) = (p.feedback_time, p.two_phase);
     let env = move |s: usize, ar: usize, th: usize| {
-        if s / nw >= ft && ar == 3 { th + 1 } else { 0 }
+        const FLOUR: usize = 0;
+        let cooking = s % nw != FLOUR;
+        if s / nw >= ft && ar == 3 && !(two_phase && cooking) {
+            th + 1
+        } else {
+            0
+        }
     };
     b.build(trans, reward, Some(&env), human)
 }

@@ -125,6 +125,9 @@ pub enum GameSpec {
         horizon: usize,
         /// The first step at which the human answers a query.
         feedback_time: usize,
+        /// Whether the human answers queries only before the robot's first step of cooking (reward learning,
+        /// not assistance).
+        two_phase: bool,
         /// P(θ = apple).
         prior_apple: f64,
         /// The cost of a query.
@@ -435,6 +438,7 @@ impl GameSpec {
                 discount,
                 horizon,
                 feedback_time,
+                two_phase,
                 prior_apple,
                 query_cost,
                 right_pie,
@@ -445,6 +449,7 @@ impl GameSpec {
                     discount: unit("discount", *discount)?,
                     horizon: *horizon,
                     feedback_time: *feedback_time,
+                    two_phase: *two_phase,
                     prior_apple: unit("prior_apple", *prior_apple)?,
                     query_cost: *query_cost,
                     right_pie: *right_pie,

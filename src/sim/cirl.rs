@@ -93,3 +93,82 @@ pub fn simulate(g: &CirlGame, sol: &Solution, episodes: u64, seed: u64) -> Retur
         episode(g, sol, &mut job_rng(seed, i)).discounted_return
     })
 }
+
+/// How often the robot takes an action in a state at a decision, over every θ (weighted by the prior), chance
+/// outcome and human action the plans allow: computed exactly, not sampled.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Visit {
+    /// The decision (0 first).
+    pub decision: usize,
+    /// The world state.
+    pub state: usize,
+    /// The robot's action.
+    pub robot: usize,
+    /// P(the robot takes `robot` in `state` at `decision`).
+    pub probability: f64,
+}
+
+/// The robot's behaviour under the plans, exactly: for every decision, state and robot action the probability
+/// that the game is in that state at that decision and the robot takes that action (rows with probability 0
+/// left out; ordered by decision, state, action). The plans are followed as [`episode`] follows them: the best
+/// vector for the prior at the start, then the vector each plan names for the human's action and the next state.
+pub fn behaviour(g: &CirlGame, sol: &Solution) -> Vec<Visit> {
+    use std::collections::BTreeMap;
+    let ns = g.states.len();
+    let nr = g.robot_actions.len();
+    let mut out = Vec::new();
+    let Some(first) = sol.stages.first() else {
+        return out;
+    };
+    // Per θ, the probability of each (state, vector index) at the current decision.
+    let mut at: Vec<BTreeMap<(usize, usize), f64>> = (0..g.thetas.len())
+        .map(|th| {
+            let mut m = BTreeMap::new();
+            if g.prior[th] > 0.0 {
+                for (s, &p) in g.initial_state.iter().enumerate() {
+                    if p > 0.0 {
+                        // The robot starts from the best vector for the prior, as in an episode.
+                        *m.entry((s, first.best(s, &g.prior).1)).or_insert(0.0) += g.prior[th] * p;
+                    }
+                }
+            }
+            m
+        })
+        .collect();
+    for t in 0..sol.stages.len() {
+        let mut taken = vec![0.0; ns * nr];
+        let mut next: Vec<BTreeMap<(usize, usize), f64>> = vec![BTreeMap::new(); at.len()];
+        for (th, m) in at.iter().enumerate() {
+            for (&(s, idx), &p) in m {
+                let plan = &sol.stages[t].sets[s][idx].1;
+                taken[s * nr + plan.robot] += p;
+                if t + 1 == sol.stages.len() {
+                    continue;
+                }
+                for (h, &ph) in plan.human[th].iter().enumerate() {
+                    if ph <= 0.0 {
+                        continue;
+                    }
+                    for (sp, &pt) in g.t[s][h][plan.robot].iter().enumerate() {
+                        if pt > 0.0 {
+                            *next[th].entry((sp, plan.next[h * ns + sp])).or_insert(0.0) +=
+                                p * ph * pt;
+                        }
+                    }
+                }
+            }
+        }
+        for (i, &p) in taken.iter().enumerate() {
+            if p > 0.0 {
+                out.push(Visit {
+                    decision: t,
+                    state: i / nr,
+                    robot: i % nr,
+                    probability: p,
+                });
+            }
+        }
+        at = next;
+    }
+    out
+}

@@ -13,6 +13,7 @@ pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
     (e.mean, e.half_width())
 }
 pub mod apprenticeship;
+pub mod assistance;
 pub mod calibrate;
 pub mod solve;
 
