@@ -72,6 +72,8 @@ pub struct Config {
     pub population: Option<super::kinds::population::PopulationStudy>,
     /// Shah et al. 2020's assistance against reward learning.
     pub assistance: Option<super::kinds::assistance::AssistanceStudy>,
+    /// Turner et al. 2021's shutdown avoidance and POWER.
+    pub power: Option<super::kinds::power::PowerStudy>,
     /// Figures drawn from the results (see [`Plot`]).
     #[serde(default)]
     pub plot: Vec<Plot>,
@@ -110,11 +112,13 @@ pub enum Kind {
     Population,
     /// Shah et al. 2020's assistance against reward learning (`[assistance]`).
     Assistance,
+    /// Turner et al. 2021's shutdown avoidance and POWER (`[power]`).
+    Power,
 }
 
 impl Kind {
     /// Every kind, in the order of the config's body tables.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Sweep,
         Kind::Designer,
         Kind::ClosedLoop,
@@ -127,6 +131,7 @@ impl Kind {
         Kind::Calibrate,
         Kind::Population,
         Kind::Assistance,
+        Kind::Power,
     ];
 
     /// The body table's name.
@@ -144,6 +149,7 @@ impl Kind {
             Kind::Calibrate => "calibrate",
             Kind::Population => "population",
             Kind::Assistance => "assistance",
+            Kind::Power => "power",
         }
     }
 
@@ -162,6 +168,7 @@ impl Kind {
             Kind::Calibrate => "calibrate",
             Kind::Population => "population",
             Kind::Assistance => "assistance",
+            Kind::Power => "power",
         }
     }
 }
@@ -184,6 +191,7 @@ impl Config {
                 Kind::Calibrate => self.calibrate.is_some(),
                 Kind::Population => self.population.is_some(),
                 Kind::Assistance => self.assistance.is_some(),
+                Kind::Power => self.power.is_some(),
             })
             .collect()
     }

@@ -160,5 +160,9 @@ pub fn plan(cfg: &Config) -> Result<Box<dyn Experiment + '_>> {
             cfg.assistance.as_ref().ok_or_else(missing)?,
             &cfg.name,
         )?)),
+        Kind::Power => Ok(Box::new(kinds::power::Plan::new(
+            cfg.power.as_ref().ok_or_else(missing)?,
+            cfg.seed,
+        )?)),
     }
 }

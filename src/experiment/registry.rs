@@ -23,7 +23,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 16] = [
+pub const REPRODUCTIONS: [Builtin; 17] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -64,6 +64,10 @@ pub const REPRODUCTIONS: [Builtin; 16] = [
     builtin(
         "shah2020",
         include_str!("../../experiments/reproduce/shah2020/assistance.toml"),
+    ),
+    builtin(
+        "turner2021",
+        include_str!("../../experiments/reproduce/turner2021/shutdown.toml"),
     ),
     builtin(
         "hm2016",

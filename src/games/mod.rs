@@ -23,6 +23,7 @@ pub mod assistance;
 pub mod gridworld;
 pub mod incorrigibility;
 pub mod obedience;
+pub mod power;
 
 use std::path::Path;
 

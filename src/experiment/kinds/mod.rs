@@ -6,6 +6,7 @@ pub mod interruptibility;
 pub mod obedience;
 pub mod population;
 pub mod posg;
+pub mod power;
 
 /// Mean and 95% half-width ([`crate::numerics::Estimate::of_sample`]) of a sample, summed in order.
 pub(crate) fn mean_ci(x: &[f64]) -> (f64, f64) {
