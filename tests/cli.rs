@@ -232,6 +232,22 @@ fn config_errors_name_the_key_in_one_line() {
             "name = \"x\"\n[[plot]]\nkind = \"pie\"\nx = \"mu\"\n[sweep]\nprior = \"normal\"\nhuman = \"rational\"\nmu = 0.0\nsigma = 1.0\n",
             "kind",
         ),
+        (
+            "name = \"x\"\n[[assistance.game]]\nlabel = \"rb\"\nparadigm = \"reward-learning\"\n[assistance.game.model]\ngame = \"red-blue\"\ndiscount = 0.9\nhorizon = 4\nhuman = \"env\"\n",
+            "assistance.game[0].paradigm",
+        ),
+        (
+            "name = \"x\"\n[[assistance.game]]\nlabel = \"w\"\nparadigm = \"assistance\"\n[assistance.game.model]\ngame = \"wormy-apples\"\ndiscount = 0.99\nhorizon = 4\ntwo_phase = false\nquery_cost = 0.1\nwormy_probability = 0.2\npie_reward = 2.0\nwrong_bin_cost = 2.0\nhuman = \"env\"\n[[assistance.game.expect]]\nclaim = \"c\"\nrobot = \"fly\"\nprobability = 1.0\n",
+            "assistance.game[0].expect.robot",
+        ),
+        (
+            "name = \"x\"\n[power]\nsamples = 10\ndiscounts = [1.0]\n[[power.mdp]]\nname = \"m\"\nstart = \"s\"\nshutdown = [\"off\"]\n[power.mdp.edges]\ns = [\"off\", \"on\"]\noff = [\"off\"]\non = [\"on\"]\n",
+            "power.discounts",
+        ),
+        (
+            "name = \"x\"\n[power]\nsamples = 10\ndiscounts = [0.5]\n[[power.mdp]]\nname = \"m\"\nstart = \"s\"\nshutdown = [\"off\"]\n[power.mdp.edges]\ns = [\"off\", \"on\"]\noff = [\"on\"]\non = [\"on\"]\n",
+            "power.mdp[0]",
+        ),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("c{i}.toml"));

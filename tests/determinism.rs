@@ -226,6 +226,23 @@ fn posg_bytes_do_not_depend_on_threads_or_shards() {
 }
 
 #[test]
+fn assistance_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        include_str!("../experiments/reproduce/shah2020/assistance.toml"),
+        &["results.csv", "behaviour.csv"],
+    );
+}
+
+/// Reward function k comes from stream k in every job, whichever thread or shard runs it.
+#[test]
+fn power_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        include_str!("../experiments/reproduce/turner2021/shutdown.toml"),
+        &["results.csv", "power.csv"],
+    );
+}
+
+#[test]
 fn interruptibility_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(
         r#"
