@@ -27,6 +27,8 @@ fn game(na: usize, nh: usize, mh: usize, ma: usize, seed: u64) -> Posg {
         obs_a: (0..n).map(|i| i / 2).collect(),
         obs_h_labels: (0..nh).map(|i| format!("h{i}")).collect(),
         obs_a_labels: (0..na).map(|i| format!("a{i}")).collect(),
+        moves: cirl::offswitch::posg::CLASSIC_MOVES.to_vec(),
+        beta: 0.0,
     }
 }
 

@@ -71,6 +71,8 @@ fn random_game(
         obs_a_labels: labels(&obs_a),
         obs_h,
         obs_a,
+        moves: cirl::offswitch::posg::CLASSIC_MOVES.to_vec(),
+        beta: 0.0,
     }
 }
 
@@ -366,5 +368,180 @@ fn local_search_does_not_stall_where_acting_ties_waiting() {
             ls.value
         );
         assert!((posg::pair_value(&g, &ls.assistant, &ls.human) - ls.value).abs() < 1e-9);
+    }
+}
+
+// ---- Observation interference (Emmons et al. 2025): solvers::interference ----
+
+use cirl::offswitch::posg::AssistantMove;
+use cirl::solvers::interference;
+
+/// The best pair by brute force over both players' deterministic policies: the assistant's move per
+/// observation, the human's ON/OFF per information set (what it sees — its observation or `hidden` — and the
+/// assistant's message).
+fn interference_brute_force(g: &Posg) -> f64 {
+    let (na, nm, ma, nh) = (g.n_obs_a(), g.moves.len(), g.messages_a, g.n_obs_h() + 1);
+    let mut best = f64::NEG_INFINITY;
+    for a in 0..(nm * ma).pow(na as u32) {
+        let rule = |o: usize| {
+            let x = a / (nm * ma).pow(o as u32) % (nm * ma);
+            (g.moves[x / ma], x % ma)
+        };
+        for h in 0..1u64 << (nh * ma) {
+            let on = |seen: usize, m: usize| h >> (seen * ma + m) & 1 == 1;
+            let v: f64 = (0..g.n_states())
+                .map(|i| {
+                    let (mv, m) = rule(g.obs_a[i]);
+                    let ua = g.p[i] * g.u_act[i];
+                    let uo = g.p[i] * g.u_off[i];
+                    let pressed = |seen| if on(seen, m) { ua } else { uo };
+                    match mv {
+                        AssistantMove::Act => ua,
+                        AssistantMove::Off => uo,
+                        AssistantMove::Wait => pressed(g.obs_h[i]),
+                        AssistantMove::WaitHide => pressed(nh - 1),
+                    }
+                })
+                .sum();
+            best = best.max(v);
+        }
+    }
+    best
+}
+
+#[test]
+fn the_interference_solver_is_the_best_pair_and_agrees_with_the_posg_solver() {
+    let mut rng = cirl::rng::job_rng(2025, 7);
+    for k in 0..150 {
+        let n = rng.random_range(2..7);
+        let ma = 1 + (k % 3 == 0) as usize;
+        let mut g = random_game(&mut rng, n, 3, 3, 1, ma);
+        // The classic moves: the same value, optimal policy count and P(wait) range as the PO-OSG solver.
+        let s = interference::solve(&g).unwrap();
+        let c = posg::solve(&g).unwrap();
+        assert!(
+            (s.value - c.value).abs() < 1e-9,
+            "{k}: {} vs {}",
+            s.value,
+            c.value
+        );
+        assert_eq!(
+            Some(s.optimal_assistant_policies),
+            c.optimal_assistant_policies,
+            "{k}"
+        );
+        assert!((s.p_wait_min - c.p_wait_min.unwrap()).abs() < 1e-12, "{k}");
+        assert!((s.p_wait_max - c.p_wait_max.unwrap()).abs() < 1e-12, "{k}");
+        assert_eq!(s.p_interfere_max, 0.0);
+        // With wait-hide: the brute-force optimum over both players' policies, never below the classic value.
+        g.moves.push(AssistantMove::WaitHide);
+        let s = interference::solve(&g).unwrap();
+        let b = interference_brute_force(&g);
+        assert!(
+            (s.value - b).abs() < 1e-9,
+            "{k}: solver {} vs brute force {b}",
+            s.value
+        );
+        assert!(
+            s.value >= c.value - 1e-12 && (s.no_interference_value - c.value).abs() < 1e-9,
+            "{k}"
+        );
+        assert!(s.p_interfere_min <= s.p_interfere_max && s.p_interfere_min >= 0.0);
+        if s.value > c.value + 1e-9 {
+            assert!(
+                s.p_interfere_min > 0.0,
+                "{k}: interference gains but some optimal policy does not hide"
+            );
+        }
+    }
+}
+
+/// With no private information the assistant has nothing to tell, and hiding only takes information from an
+/// optimal human (the value of information is not negative): no gain from interfering. A Boltzmann human is
+/// different (the reproduction's example), and as β grows its value tends to the optimal human's.
+#[test]
+fn without_private_information_interference_never_helps_an_optimal_human() {
+    let mut rng = cirl::rng::job_rng(2025, 8);
+    for k in 0..100 {
+        let n = rng.random_range(2..8);
+        let mut g = random_game(&mut rng, n, 4, 1, 1, 1);
+        g.moves = vec![
+            AssistantMove::Act,
+            AssistantMove::Off,
+            AssistantMove::Wait,
+            AssistantMove::WaitHide,
+        ];
+        let s = interference::solve(&g).unwrap();
+        assert!(
+            (s.value - s.no_interference_value).abs() < 1e-9 && s.p_interfere_min == 0.0,
+            "{k}: {s:?}"
+        );
+        g.human = HumanKind::Boltzmann;
+        g.beta = 1e4;
+        let b = interference::solve(&g).unwrap();
+        assert!(
+            b.value <= s.value + 1e-9,
+            "{k}: a Boltzmann human beats the optimal one"
+        );
+        assert!(
+            s.value - b.value < 1e-2,
+            "{k}: β = 1e4 is {} below the optimal human's {}",
+            b.value,
+            s.value
+        );
+    }
+}
+
+#[test]
+fn interference_games_report_through_the_cli_and_refuse_what_they_cannot_solve() {
+    let file = format!(
+        "{}/experiments/reproduce/emmons2025/must-interfere.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = cirl().args(["posg", &file, "--json"]).assert().success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["value"], 0.25);
+    assert_eq!(v["p_interfere_min"], 0.5);
+    let hidden = v["human"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["observation"] == "hidden");
+    assert!(hidden, "{v}");
+    cirl()
+        .args(["posg", &file, "--heuristic"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--heuristic"));
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        (
+            "kind = \"po-osg\"\nassistant_moves = [\"wait\", \"peek\"]\n[[state]]\np = 1.0\nu_act = 1.0\nobs_h = \"a\"\nobs_a = \"b\"\n",
+            "assistant_moves",
+        ),
+        (
+            "kind = \"po-osg\"\nhuman = \"boltzmann:-1\"\n[[state]]\np = 1.0\nu_act = 1.0\nobs_h = \"a\"\nobs_a = \"b\"\n",
+            "human",
+        ),
+        (
+            "kind = \"po-osg\"\nassistant_moves = [\"wait-hide\"]\nmessages_h = 2\n[[state]]\np = 1.0\nu_act = 1.0\nobs_h = \"a\"\nobs_a = \"b\"\n",
+            "messages_h",
+        ),
+        (
+            "kind = \"po-osg\"\nassistant_moves = [\"wait-hide\"]\n[[state]]\np = 1.0\nu_act = 1.0\nobs_h = \"hidden\"\nobs_a = \"b\"\n",
+            "obs_h",
+        ),
+    ] {
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = cirl()
+            .args(["posg", path.to_str().unwrap()])
+            .assert()
+            .code(2);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(
+            err.contains(key) && err.trim_end().lines().count() == 1,
+            "{key}: {err}"
+        );
     }
 }

@@ -23,7 +23,7 @@ const fn builtin(name: &'static str, text: &'static str) -> Builtin {
 }
 
 /// The built-in reproductions, in the order `cirl reproduce all` runs them.
-pub const REPRODUCTIONS: [Builtin; 17] = [
+pub const REPRODUCTIONS: [Builtin; 18] = [
     builtin(
         "hm2017-fig2",
         include_str!("../../experiments/reproduce/hm2017/fig2.toml"),
@@ -60,6 +60,11 @@ pub const REPRODUCTIONS: [Builtin; 17] = [
         name: "garber2025",
         text: GARBER2025_HEADER,
         examples: &GARBER2025,
+    },
+    Builtin {
+        name: "emmons2025",
+        text: EMMONS2025_HEADER,
+        examples: &EMMONS2025,
     },
     builtin(
         "shah2020",
@@ -102,6 +107,99 @@ paper = "Garber, Subramani, Luu, Bedaywi, Russell, Emmons. The Partially Observa
 kind = "po-osg"
 description = "`cirl posg` on every example of experiments/reproduce/garber2025/, each checked against the values its [expect] table states."
 "#;
+
+const EMMONS2025_HEADER: &str = r#"
+name = "emmons2025"
+title = "Observation interference: an optimal assistant must sometimes hide what the human sees; a Boltzmann human can create the incentive (Emmons et al. 2025)"
+paper = "Emmons, Oesterheld, Conitzer, Russell. Observation Interference in Partially Observable Assistance Games. ICML 2025"
+kind = "po-osg"
+description = "Partially observable off-switch games whose assistant can wait while hiding the human's observation (wait-hide), solved exactly against an optimal and a Boltzmann human: every example of experiments/reproduce/emmons2025/ (our instances of the paper's claims), checked against the values its [expect] table states, and the Boltzmann example at several β."
+
+# The Boltzmann example at several β: the incentive to hide is 0 for a nearly random human (showing is better),
+# positive in between, and vanishes as the human becomes rational.
+[[posg.example]]
+file = "boltzmann-incentive.toml"
+betas = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
+kind = "po-osg"
+assistant_moves = ["wait", "wait-hide"]
+state = [
+    { p = 0.5, u_act = 3.0, obs_h = "pays-3", obs_a = "-" },
+    { p = 0.5, u_act = 5.0, obs_h = "pays-5", obs_a = "-" },
+]
+
+[[check]]
+claim = "a nearly random human (β = 0.05): no incentive to hide (information still helps it)"
+at = { example = "boltzmann-incentive.toml β=0.05" }
+column = "interference_gain"
+value = 0.0
+tol = 1e-12
+
+[[check]]
+claim = "β = 1: the optimal assistant hides, value 4σ(4) = 3.92806 (boltzmann-incentive.toml)"
+at = { example = "boltzmann-incentive.toml β=1" }
+column = "value"
+value = 3.928055160151634
+tol = 1e-12
+
+[[check]]
+claim = "β = 1: never hiding gets (3σ(3) + 5σ(5))/2 = 3.91213"
+at = { example = "boltzmann-incentive.toml β=1" }
+column = "no_interference_value"
+value = 3.912129062922938
+tol = 1e-12
+
+[[check]]
+claim = "β = 1: every optimal assistant hides"
+at = { example = "boltzmann-incentive.toml β=1" }
+column = "p_interfere_min"
+value = 1.0
+
+[[check]]
+claim = "β = 1: hiding gains 4σ(4) − (3σ(3) + 5σ(5))/2 = 0.0159"
+at = { example = "boltzmann-incentive.toml β=1" }
+column = "interference_gain"
+value = 0.015926097228696
+tol = 1e-12
+
+[[check]]
+claim = "a nearly rational human (β = 5): the incentive has almost vanished (< 10⁻³)"
+at = { example = "boltzmann-incentive.toml β=5" }
+column = "interference_gain"
+min = 0.0
+max = 0.001
+
+[[plot]]
+kind = "lines"
+x = "beta"
+y = "interference_gain"
+file = "emmons2025_boltzmann_incentive"
+title = "Value gained by hiding the human's observation, against the human's β (ours, after Emmons et al. 2025 §6)"
+x_label = "Boltzmann β of the human"
+y_label = "V(best policy) − V(best policy that never hides)"
+"#;
+
+/// The examples of experiments/reproduce/emmons2025/ (file name, text): our instances of the paper's claims
+/// (boltzmann-incentive.toml runs as the header's β sweep, which holds its β = 1).
+const EMMONS2025: [(&str, &str); 4] = [
+    (
+        "must-interfere.toml",
+        include_str!("../../experiments/reproduce/emmons2025/must-interfere.toml"),
+    ),
+    (
+        "interference-or-off.toml",
+        include_str!("../../experiments/reproduce/emmons2025/interference-or-off.toml"),
+    ),
+    (
+        "channel.toml",
+        include_str!("../../experiments/reproduce/emmons2025/channel.toml"),
+    ),
+    (
+        "boltzmann-incentive-optimal-human.toml",
+        include_str!(
+            "../../experiments/reproduce/emmons2025/boltzmann-incentive-optimal-human.toml"
+        ),
+    ),
+];
 
 /// The PO-OSG examples of experiments/reproduce/garber2025/ (file name, text): the paper's own worked examples
 /// first (Example 4.1, 4.10, A.13, A.14; Props. 5.7 at three p, 5.8, 6.3(b)), then ours.
@@ -260,8 +358,16 @@ pub fn reproduction(name: &str) -> Result<Config> {
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut posg = toml::Table::new();
-    posg.insert("example".into(), toml::Value::Array(examples));
+    // The files' examples first, then any the header lists itself (e.g. a `betas` sweep of one of them).
+    let mut posg = match header.remove("posg") {
+        Some(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    let mut all = examples;
+    if let Some(toml::Value::Array(own)) = posg.remove("example") {
+        all.extend(own);
+    }
+    posg.insert("example".into(), toml::Value::Array(all));
     header.insert("posg".into(), toml::Value::Table(posg));
     let text = toml::to_string(&header).map_err(|e| io(e.to_string()))?;
     config::parse(&text, &origin)

@@ -7,7 +7,13 @@
 //! own observation. A then acts (`a`, payoff u_a(S)), switches off (`off`, payoff u_o(S)) or waits (`w(a)`); after
 //! `w(a)` H presses ON (payoff u_a(S)) or OFF (payoff u_o(S)), knowing its observation and A's message. The payoff
 //! is common. An **A-unaware** human (the paper's §6) ignores what A's waiting reveals: it plays ON iff
-//! E[u_a − u_o | O^H] > 0 under the prior.
+//! E[u_a − u_o | O^H] > 0 under the prior. A **Boltzmann** human (`human = "boltzmann:β"`) presses ON with
+//! probability σ(β·E[u_a − u_o | what it knows]), the expectation taken under the assistant's policy.
+//!
+//! **Observation interference** (Emmons, Oesterheld, Conitzer & Russell, ICML 2025): `assistant_moves` lists the
+//! assistant's moves, from `act`, `off`, `wait` and `wait-hide` — a wait that hides the human's observation (the
+//! human then sees the label `hidden`, so it knows its view was blocked; otherwise the move is the same as `wait`).
+//! Games with `wait-hide` or a Boltzmann human are solved by [`crate::solvers::interference`].
 //!
 //! The file format (TOML):
 //! ```toml
@@ -15,6 +21,7 @@
 //! human = "optimal"        # or "a-unaware"
 //! messages_h = 1           # size of the human's message set (1 = no communication)
 //! messages_a = 1
+//! assistant_moves = ["act", "off", "wait"]   # the default; "wait-hide" adds observation interference
 //! [[state]]
 //! p = 0.25                 # prior probability (≥ 0, summing to 1)
 //! u_act = 3.0              # payoff if the action goes through
@@ -39,7 +46,45 @@ pub enum HumanKind {
     Optimal,
     /// Plays ON iff E[u_a − u_o | its observation] > 0 under the prior.
     AUnaware,
+    /// Plays ON with probability σ(β·E[u_a − u_o | its information]) (β in [`Posg::beta`]).
+    Boltzmann,
 }
+
+/// What the assistant can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssistantMove {
+    /// `a`: act.
+    Act,
+    /// `off`: switch itself off.
+    Off,
+    /// `w(a)`: wait for the human, who sees its observation.
+    Wait,
+    /// Wait while hiding the human's observation: the human sees [`HIDDEN`] instead.
+    WaitHide,
+}
+
+impl AssistantMove {
+    /// The move's name in a config (`wait-hide`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            AssistantMove::Act => "act",
+            AssistantMove::Off => "off",
+            AssistantMove::Wait => "wait",
+            AssistantMove::WaitHide => "wait-hide",
+        }
+    }
+}
+
+/// The moves of the PO-OSG of Garber et al. (the default `assistant_moves`).
+pub const CLASSIC_MOVES: [AssistantMove; 3] =
+    [AssistantMove::Act, AssistantMove::Off, AssistantMove::Wait];
+
+/// What the human observes when the assistant hides its observation.
+pub const HIDDEN: &str = "hidden";
+
+/// The largest β of a Boltzmann human.
+pub const MAX_BETA: f64 = 1e6;
 
 /// A PO-OSG with observation labels mapped to indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +111,10 @@ pub struct Posg {
     pub obs_h_labels: Vec<String>,
     /// The assistant's observation labels.
     pub obs_a_labels: Vec<String>,
+    /// The assistant's moves (default [`CLASSIC_MOVES`]; with [`AssistantMove::WaitHide`] it can interfere).
+    pub moves: Vec<AssistantMove>,
+    /// β of a Boltzmann human (0 for the others).
+    pub beta: f64,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +131,8 @@ struct Raw {
     messages_h: usize,
     #[serde(default = "one")]
     messages_a: usize,
+    #[serde(default)]
+    assistant_moves: Option<Vec<String>>,
     #[serde(rename = "state")]
     states: Vec<RawState>,
     /// Values the file's solution is checked against when it runs as an experiment (read there, by
@@ -150,16 +201,79 @@ impl Posg {
                 format!("'{}': a PO-OSG file has kind = \"po-osg\"", raw.kind),
             ));
         }
-        let human = match raw.human.as_str() {
-            "optimal" => HumanKind::Optimal,
-            "a-unaware" => HumanKind::AUnaware,
-            other => {
-                return Err(Error::invalid(
-                    "human",
-                    format!("'{other}': use \"optimal\" or \"a-unaware\""),
-                ));
+        let (human, beta) = match raw.human.as_str() {
+            "optimal" => (HumanKind::Optimal, 0.0),
+            "a-unaware" => (HumanKind::AUnaware, 0.0),
+            other => match other.strip_prefix("boltzmann:").map(str::parse::<f64>) {
+                Some(Ok(b)) if b.is_finite() && b > 0.0 && b <= MAX_BETA => {
+                    (HumanKind::Boltzmann, b)
+                }
+                Some(_) => {
+                    return Err(Error::invalid(
+                        "human",
+                        format!(
+                            "'{other}': β of boltzmann:β must be a number in (0, {MAX_BETA:e}]"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(Error::invalid(
+                        "human",
+                        format!(
+                            "'{other}': use \"optimal\", \"a-unaware\" or \"boltzmann:β\" (e.g. boltzmann:2)"
+                        ),
+                    ));
+                }
+            },
+        };
+        let moves = match &raw.assistant_moves {
+            None => CLASSIC_MOVES.to_vec(),
+            Some(names) => {
+                let all = [
+                    AssistantMove::Act,
+                    AssistantMove::Off,
+                    AssistantMove::Wait,
+                    AssistantMove::WaitHide,
+                ];
+                let mut moves = Vec::new();
+                for n in names {
+                    let m = all.into_iter().find(|m| m.name() == n).ok_or_else(|| {
+                        Error::invalid(
+                            "assistant_moves",
+                            format!("'{n}': the moves are act, off, wait and wait-hide"),
+                        )
+                    })?;
+                    if moves.contains(&m) {
+                        return Err(Error::invalid(
+                            "assistant_moves",
+                            format!("'{n}' is listed twice"),
+                        ));
+                    }
+                    moves.push(m);
+                }
+                if moves.is_empty() {
+                    return Err(Error::invalid(
+                        "assistant_moves",
+                        "give at least one of act, off, wait, wait-hide",
+                    ));
+                }
+                moves.sort();
+                moves
             }
         };
+        let general = moves != CLASSIC_MOVES || human == HumanKind::Boltzmann;
+        if general && human == HumanKind::AUnaware {
+            return Err(Error::invalid(
+                "human",
+                "the A-unaware human is defined for the classic moves: drop assistant_moves or use optimal / boltzmann:β",
+            ));
+        }
+        if general && raw.messages_h > 1 {
+            return Err(Error::invalid(
+                "messages_h",
+                "human cheap talk is not modelled with assistant_moves or a Boltzmann human: set messages_h = 1",
+            ));
+        }
         for (f, m) in [
             ("messages_h", raw.messages_h),
             ("messages_a", raw.messages_a),
@@ -195,6 +309,8 @@ impl Posg {
             obs_a: vec![],
             obs_h_labels: vec![],
             obs_a_labels: vec![],
+            moves,
+            beta,
         };
         // Label → index maps, so that reading n states is O(n) and not a linear search per state.
         let (mut seen_h, mut seen_a) = (HashMap::new(), HashMap::new());
@@ -216,6 +332,15 @@ impl Posg {
             g.obs_h.push(index_of(&mut seen_h, &mut g.obs_h_labels, oh));
             g.obs_a.push(index_of(&mut seen_a, &mut g.obs_a_labels, oa));
         }
+        if g.obs_h_labels.iter().any(|l| l == HIDDEN) && g.moves.contains(&AssistantMove::WaitHide)
+        {
+            return Err(Error::invalid(
+                "state.obs_h",
+                format!(
+                    "'{HIDDEN}' is what the human sees when its observation is hidden: rename that label"
+                ),
+            ));
+        }
         let total: f64 = g.p.iter().sum();
         if (total - 1.0).abs() > PROB_TOL {
             return Err(Error::invalid(
@@ -230,6 +355,20 @@ impl Posg {
     pub fn load(path: &std::path::Path) -> Result<Posg> {
         let text = crate::input::read_text(path, crate::input::MAX_TOML_BYTES, "game")?;
         Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Whether the game needs [`crate::solvers::interference`] (moves other than act / off / wait, or a
+    /// Boltzmann human) rather than [`crate::solvers::posg`].
+    pub fn is_general(&self) -> bool {
+        self.moves != CLASSIC_MOVES || self.human == HumanKind::Boltzmann
+    }
+
+    /// The human's model as the results name it.
+    pub fn human_name(&self) -> String {
+        match self.human {
+            HumanKind::Boltzmann => format!("Boltzmann({})", self.beta),
+            h => format!("{h:?}"),
+        }
     }
 
     /// The number of states.

@@ -370,6 +370,10 @@ impl<'a> Spec<'a> {
         .flatten()
         .collect();
         for i in 0..table.rows.len() {
+            // A row without an x (an empty cell: e.g. an example that has no β) is not drawn.
+            if table.num(i, &plot.x).is_none() {
+                continue;
+            }
             let key: Vec<String> = key_cols.iter().map(|c| table.text(i, c)).collect();
             if plot.kind != "path" && !seen.insert(key.clone()) {
                 return Err(Error::invalid(

@@ -11,6 +11,7 @@ pub mod assist;
 pub mod chain;
 pub mod exact;
 pub mod generalized;
+pub mod interference;
 pub mod mdp;
 pub mod pbvi;
 pub mod posg;

@@ -200,6 +200,70 @@ pub(crate) fn posg(r: &cirl::solvers::posg::Report) -> String {
     o
 }
 
+/// `cirl posg`'s text report for a game with observation interference or a Boltzmann human.
+pub(crate) fn interference(
+    g: &cirl::model::posg::Posg,
+    s: &cirl::solvers::interference::Solution,
+) -> String {
+    let mut o = String::new();
+    let moves: Vec<&str> = g.moves.iter().map(|m| m.name()).collect();
+    let _ = writeln!(
+        o,
+        "game     {} ({} states; assistant moves {}; human {}; messages from the assistant {})",
+        g.name,
+        g.n_states(),
+        moves.join(", "),
+        g.human_name(),
+        g.messages_a
+    );
+    let _ = writeln!(
+        o,
+        "method   exact: every deterministic assistant policy against the human's response ({} policies)",
+        s.evaluated
+    );
+    let _ = writeln!(o, "value    {}", fmt_num(s.value));
+    let _ = writeln!(
+        o,
+        "         never interfering: {}; human knows the state: {}",
+        fmt_num(s.no_interference_value),
+        fmt_num(s.full_information_value)
+    );
+    let _ = writeln!(
+        o,
+        "optimal  {} assistant policies; P(interfere) from {} to {}, P(wait) from {} to {} across them",
+        s.optimal_assistant_policies,
+        fmt_num(s.p_interfere_min),
+        fmt_num(s.p_interfere_max),
+        fmt_num(s.p_wait_min),
+        fmt_num(s.p_wait_max)
+    );
+    let _ = writeln!(o, "assistant (the optimal policy that interferes least):");
+    for r in &s.assistant {
+        let msg = if g.messages_a > 1 {
+            format!(", message {}", r.message)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "  {:<12} {}{msg}", r.observation, r.mv.name());
+    }
+    let _ = writeln!(o, "human (P(ON) where it is asked):");
+    for r in &s.human {
+        let msg = if g.messages_a > 1 {
+            format!(" after message {}", r.message)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "  {:<12} {}{msg} (E[u_a − u_o] = {})",
+            r.observation,
+            fmt_num(r.p_on),
+            fmt_num(r.gain)
+        );
+    }
+    o
+}
+
 /// One rule as compact JSON with sorted keys (as the JSON output has it).
 fn compact<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).expect("serializable").to_string()

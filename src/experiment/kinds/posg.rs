@@ -1,10 +1,14 @@
 //! Garber et al. 2025, partially observable off-switch games: each example's optimal value, the value of always
 //! waiting, the number of optimal policy pairs and P(wait) over them, solved exactly
-//! ([`crate::solvers::posg::solve`]) and checked against the values the example states.
+//! ([`crate::solvers::posg::solve`]) and checked against the values the example states. Games with observation
+//! interference or a Boltzmann human (Emmons et al. 2025) are solved by [`crate::solvers::interference::solve`],
+//! which adds the best value without interference and the range of P(the assistant interferes) over the optimal
+//! assistant policies (for the other games: their value, and 0).
 //!
 //! A config lists the examples inline, each the keys of a PO-OSG file (see experiments/reproduce/garber2025/)
-//! plus `file`, the name it is reported under, and an optional `[expect]` table; a PO-OSG file given to
-//! `cirl run` by itself is a study of that one example. Job `i` solves example `i`.
+//! plus `file`, the name it is reported under, an optional `[expect]` table and an optional `betas` list (one
+//! example per β, the human `boltzmann:β`, reported as `FILE β=…`); a PO-OSG file given to `cirl run` by itself
+//! is a study of that one example. Job `i` solves example `i`.
 
 use std::fmt::Write as _;
 
@@ -37,14 +41,21 @@ pub struct Expect {
     pub p_wait_min: Option<f64>,
     /// The largest P(the assistant waits) over all optimal pairs.
     pub p_wait_max: Option<f64>,
+    /// The best value when the assistant never hides the human's observation.
+    pub no_interference_value: Option<f64>,
+    /// The least P(the assistant interferes) over the optimal assistant policies.
+    pub p_interfere_min: Option<f64>,
+    /// The largest P(the assistant interferes) over the optimal assistant policies.
+    pub p_interfere_max: Option<f64>,
 }
 
 /// Absolute tolerance of the checks of an example's stated values.
 pub const TOL: f64 = 1e-9;
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 16] = [
     "example",
     "human",
+    "beta",
     "messages_h",
     "messages_a",
     "value",
@@ -54,6 +65,10 @@ const COLUMNS: [&str; 11] = [
     "optimal_assistant_policies",
     "p_wait_min",
     "p_wait_max",
+    "no_interference_value",
+    "interference_gain",
+    "p_interfere_min",
+    "p_interfere_max",
 ];
 
 /// One example: the name it is reported under, the game and what it states.
@@ -83,29 +98,69 @@ impl PosgStudy {
                 "add at least one [[posg.example]] (the keys of a PO-OSG file)",
             ));
         }
-        self.example
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let mut t = t.clone();
-                let field = |k: &str| format!("posg.example[{i}].{k}");
-                let file = match t.remove("file") {
-                    Some(toml::Value::String(f)) => f,
-                    None => format!("example-{i}"),
-                    Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
-                };
-                let expect = match t.remove("expect") {
-                    Some(v) => Expect::deserialize(v).map_err(|e| {
-                        Error::invalid(field("expect"), crate::error::one_line(e.message()))
-                    })?,
-                    None => Expect::default(),
-                };
-                t.entry("kind")
-                    .or_insert_with(|| toml::Value::String("po-osg".into()));
-                let game = Posg::from_table(t, &file)?;
-                Ok(Example { file, game, expect })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (i, t) in self.example.iter().enumerate() {
+            let field = |k: &str| format!("posg.example[{i}].{k}");
+            let mut t = t.clone();
+            let betas = match t.remove("betas") {
+                None => None,
+                Some(toml::Value::Array(a)) if !a.is_empty() => Some(
+                    a.iter()
+                        .map(|v| match v {
+                            toml::Value::Float(x) => Ok(*x),
+                            toml::Value::Integer(x) => Ok(*x as f64),
+                            _ => Err(Error::invalid(field("betas"), "must be numbers")),
+                        })
+                        .collect::<Result<Vec<f64>>>()?,
+                ),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        field("betas"),
+                        "must be a non-empty list of β (each a Boltzmann human)",
+                    ));
+                }
+            };
+            let base = match t.get("file") {
+                Some(toml::Value::String(f)) => f.clone(),
+                None => format!("example-{i}"),
+                Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
+            };
+            match betas {
+                None => out.push(Self::example(i, t)?),
+                Some(betas) => {
+                    for b in betas {
+                        let mut t = t.clone();
+                        t.insert(
+                            "human".into(),
+                            toml::Value::String(format!("boltzmann:{b}")),
+                        );
+                        t.insert("file".into(), toml::Value::String(format!("{base} β={b}")));
+                        out.push(Self::example(i, t)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One example from its table (`file`, `expect` and a PO-OSG file's keys).
+    fn example(i: usize, mut t: toml::Table) -> Result<Example> {
+        let field = |k: &str| format!("posg.example[{i}].{k}");
+        let file = match t.remove("file") {
+            Some(toml::Value::String(f)) => f,
+            None => format!("example-{i}"),
+            Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
+        };
+        let expect = match t.remove("expect") {
+            Some(v) => Expect::deserialize(v).map_err(|e| {
+                Error::invalid(field("expect"), crate::error::one_line(e.message()))
+            })?,
+            None => Expect::default(),
+        };
+        t.entry("kind")
+            .or_insert_with(|| toml::Value::String("po-osg".into()));
+        let game = Posg::from_table(t, &file)?;
+        Ok(Example { file, game, expect })
     }
 }
 
@@ -130,21 +185,53 @@ impl Experiment for Plan {
 
     fn run_job(&self, j: usize) -> Result<Table> {
         let Example { file, game: g, .. } = &self.examples[j];
-        let s = crate::solvers::posg::solve(g)?;
         let mut t = Table::new(&COLUMNS);
-        t.push(vec![
+        let beta = if g.human == crate::model::posg::HumanKind::Boltzmann {
+            Cell::Num(g.beta)
+        } else {
+            Cell::Empty
+        };
+        let keys = [
             Cell::Text(file.clone()),
-            Cell::Text(format!("{:?}", g.human)),
+            Cell::Text(g.human_name()),
+            beta,
             Cell::Num(g.messages_h as f64),
             Cell::Num(g.messages_a as f64),
-            Cell::Num(s.value),
-            s.always_wait_value.into(),
-            Cell::Num(s.full_information_value),
-            s.optimal_pairs.into(),
-            Cell::Num(s.optimal_assistant_policies.unwrap_or(0) as f64),
-            s.p_wait_min.into(),
-            s.p_wait_max.into(),
-        ]);
+        ];
+        let mut row = keys.to_vec();
+        if g.is_general() {
+            let s = crate::solvers::interference::solve(g)?;
+            row.extend([
+                Cell::Num(s.value),
+                Cell::Empty,
+                Cell::Num(s.full_information_value),
+                Cell::Empty,
+                Cell::Num(s.optimal_assistant_policies as f64),
+                Cell::Num(s.p_wait_min),
+                Cell::Num(s.p_wait_max),
+                Cell::Num(s.no_interference_value),
+                Cell::Num(s.value - s.no_interference_value),
+                Cell::Num(s.p_interfere_min),
+                Cell::Num(s.p_interfere_max),
+            ]);
+        } else {
+            let s = crate::solvers::posg::solve(g)?;
+            row.extend([
+                Cell::Num(s.value),
+                s.always_wait_value.into(),
+                Cell::Num(s.full_information_value),
+                s.optimal_pairs.into(),
+                Cell::Num(s.optimal_assistant_policies.unwrap_or(0) as f64),
+                s.p_wait_min.into(),
+                s.p_wait_max.into(),
+                // No move interferes: the value is its own value without interference.
+                Cell::Num(s.value),
+                Cell::Num(0.0),
+                Cell::Num(0.0),
+                Cell::Num(0.0),
+            ]);
+        }
+        t.push(row);
         Ok(t)
     }
 
@@ -157,7 +244,12 @@ impl Experiment for Plan {
         for e in &self.examples {
             let mut row = vec![Cell::Num(0.0); COLUMNS.len()];
             row[0] = Cell::Text(e.file.clone());
-            row[1] = Cell::Text(format!("{:?}", e.game.human));
+            row[1] = Cell::Text(e.game.human_name());
+            row[2] = if e.game.human == crate::model::posg::HumanKind::Boltzmann {
+                Cell::Num(e.game.beta)
+            } else {
+                Cell::Empty
+            };
             t.push(row);
         }
         t
@@ -190,6 +282,9 @@ impl Experiment for Plan {
                 ("optimal_pairs", x.optimal_pairs),
                 ("p_wait_min", x.p_wait_min),
                 ("p_wait_max", x.p_wait_max),
+                ("no_interference_value", x.no_interference_value),
+                ("p_interfere_min", x.p_interfere_min),
+                ("p_interfere_max", x.p_interfere_max),
             ] {
                 if let Some(w) = want {
                     let got = t.num(i, what);
