@@ -226,6 +226,14 @@ fn posg_bytes_do_not_depend_on_threads_or_shards() {
 }
 
 #[test]
+fn interference_bytes_do_not_depend_on_threads_or_shards() {
+    same_bytes_everywhere(
+        include_str!("../experiments/reproduce/emmons2025/channel.toml"),
+        &["results.csv"],
+    );
+}
+
+#[test]
 fn assistance_bytes_do_not_depend_on_threads_or_shards() {
     same_bytes_everywhere(
         include_str!("../experiments/reproduce/shah2020/assistance.toml"),

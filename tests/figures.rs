@@ -295,3 +295,90 @@ file = "long"
     assert!(!x.is_empty() && x.len() <= 8, "{ticks:?}");
     assert!(x.iter().all(|t| !t.contains('.')), "{ticks:?}");
 }
+
+/// The figures of the field's next results: Shah et al. 2020 (meal choice against the human's return time, an
+/// integer axis), Turner et al. 2021 (shutdown avoidance and POWER against γ) and Emmons et al. 2025 (the
+/// interference gain against β, drawn from a `betas` sweep whose other rows have no β).
+#[test]
+fn the_assistance_power_and_interference_figures_say_what_they_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    for (k, cfg) in [
+        "experiments/reproduce/shah2020/assistance.toml",
+        "experiments/reproduce/turner2021/shutdown.toml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let d = dir.path().join(k.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        all.extend(figures(cfg, &d));
+    }
+    let d = dir.path().join("emmons");
+    std::fs::create_dir_all(&d).unwrap();
+    all.extend(figures(
+        r#"
+name = "interference"
+[[posg.example]]
+file = "xor"
+assistant_moves = ["wait", "wait-hide"]
+state = [
+    { p = 0.5, u_act = 1.0, obs_h = "y0", obs_a = "x0" },
+    { p = 0.5, u_act = -1.0, obs_h = "y1", obs_a = "x1" },
+]
+[[posg.example]]
+file = "pays"
+betas = [0.5, 1.0, 2.0]
+assistant_moves = ["wait", "wait-hide"]
+state = [
+    { p = 0.5, u_act = 3.0, obs_h = "pays-3", obs_a = "-" },
+    { p = 0.5, u_act = 5.0, obs_h = "pays-5", obs_a = "-" },
+]
+[[plot]]
+kind = "lines"
+x = "beta"
+y = "interference_gain"
+file = "gain"
+x_label = "Boltzmann β of the human"
+"#,
+        &d,
+    ));
+    check_drawable(&all);
+    has(
+        &all,
+        "shah2020_meal_choice.svg",
+        "time the human returns (feedback_time)",
+    );
+    has(
+        &all,
+        "shah2020_meal_choice.svg",
+        "paradigm = reward-learning",
+    );
+    // The return time is a whole number of steps: its ticks are 0 … 5, never halves.
+    let ticks = numbers(&all, "shah2020_meal_choice.svg");
+    for want in ["0", "1", "2", "3", "4", "5"] {
+        assert!(
+            ticks.iter().any(|t| t == want),
+            "no x tick {want} in {ticks:?}"
+        );
+    }
+    for half in ["0.5", "1.5", "2.5", "3.5", "4.5"] {
+        assert!(
+            !ticks.iter().any(|t| t == half),
+            "x tick {half} in {ticks:?}"
+        );
+    }
+    has(&all, "turner2021_shutdown.svg", "discount γ");
+    has(
+        &all,
+        "turner2021_shutdown.svg",
+        "P(optimal action avoids shutdown)",
+    );
+    has(
+        &all,
+        "turner2021_shutdown.svg",
+        "mdp = shutdown-or-3-options",
+    );
+    has(&all, "turner2021_power.svg", "state = on");
+    has(&all, "gain.svg", "Boltzmann β of the human");
+}
