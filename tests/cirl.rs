@@ -332,25 +332,36 @@ fn boltzmann_generalized_backup_matches_plan_enumeration_and_limits() {
     }
 }
 
-#[test]
-fn generalized_policy_simulates_to_its_value() {
-    use cirl::solvers::generalized;
-    let mut rng = cirl::rng::job_rng(2018, 2);
-    // The Boltzmann partner's backup enumerates every combination, so it gets the shorter horizon.
-    for (k, (human, horizon)) in [
+/// Three random games from (seed, stream), one per kind of partner (coordinated, coordinated Boltzmann, a fixed
+/// myopic Boltzmann policy), each with its generalized-backup solution and horizon. The Boltzmann partner's backup enumerates
+/// every combination, so it gets the shorter horizon.
+fn solved_random_games(
+    seed: u64,
+    stream: u64,
+    discount: f64,
+) -> Vec<(CirlGame, cirl::solvers::generalized::Solution, usize)> {
+    let mut rng = cirl::rng::job_rng(seed, stream);
+    [
         (Some(Human::Coordinated), 3),
         (Some(Human::CoordinatedBoltzmann(0.5)), 2),
         (None, 3),
     ]
     .into_iter()
-    .enumerate()
-    {
-        let mut g = cirl::model::cirl::random_game(3, 2, 2, 3, 0.95, horizon, &mut rng);
+    .map(|(human, horizon)| {
+        let mut g = cirl::model::cirl::random_game(3, 2, 2, 3, discount, horizon, &mut rng);
         g.human = human.unwrap_or_else(|| {
             g.timing = cirl::model::cirl::Timing::HumanResponds;
             Human::Policy(cirl::model::cirl::myopic_boltzmann(&g, 0.5))
         });
-        let sol = generalized::solve(&g, 1e-9).unwrap();
+        let sol = cirl::solvers::generalized::solve(&g, 1e-9).unwrap();
+        (g, sol, horizon)
+    })
+    .collect()
+}
+
+#[test]
+fn generalized_policy_simulates_to_its_value() {
+    for (k, (g, sol, _)) in solved_random_games(2018, 2, 0.95).into_iter().enumerate() {
         let sim = cirl::sim::cirl::simulate(&g, &sol, 40_000, 7 + k as u64);
         // 99.9% interval: a failure here is a 1-in-1000 event for a correct solver (fixed seed, so it is stable).
         let half = 3.29 * sim.estimate.std_err;
@@ -367,22 +378,7 @@ fn generalized_policy_simulates_to_its_value() {
 /// and episodes visit each (decision, state, robot action) as often as it says, and nothing else.
 #[test]
 fn exact_behaviour_is_what_episodes_do() {
-    use cirl::solvers::generalized;
-    let mut rng = cirl::rng::job_rng(2020, 3);
-    for (k, (human, horizon)) in [
-        (Some(Human::Coordinated), 3),
-        (Some(Human::CoordinatedBoltzmann(0.5)), 2),
-        (None, 3),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut g = cirl::model::cirl::random_game(3, 2, 2, 3, 0.9, horizon, &mut rng);
-        g.human = human.unwrap_or_else(|| {
-            g.timing = cirl::model::cirl::Timing::HumanResponds;
-            Human::Policy(cirl::model::cirl::myopic_boltzmann(&g, 0.5))
-        });
-        let sol = generalized::solve(&g, 1e-9).unwrap();
+    for (k, (g, sol, horizon)) in solved_random_games(2020, 3, 0.9).into_iter().enumerate() {
         let b = cirl::sim::cirl::behaviour(&g, &sol);
         for t in 0..horizon {
             let total: f64 = b

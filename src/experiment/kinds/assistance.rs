@@ -312,12 +312,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&RESULT_COLUMNS);
-        for p in parts {
-            let r = &p.rows[0];
-            t.push(r[..RESULT_COLUMNS.len()].to_vec());
-        }
-        Ok(t)
+        Ok(super::first_rows(&parts, &RESULT_COLUMNS))
     }
 
     fn extra_tables(&self) -> &'static [&'static str] {
@@ -325,15 +320,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble_extra(&self, parts: &[Table]) -> Result<Vec<Table>> {
-        let mut t = Table::new(&BEHAVIOUR_COLUMNS);
-        for p in parts {
-            for r in &p.rows[1..] {
-                let mut row = r[..3].to_vec();
-                row.extend(r[5..].iter().cloned());
-                t.push(row);
-            }
-        }
-        Ok(vec![t])
+        Ok(vec![super::further_rows(parts, &BEHAVIOUR_COLUMNS, 3, 5)])
     }
 
     fn extra_key_table(&self, name: &str) -> Option<Table> {

@@ -40,3 +40,35 @@ pub(crate) fn concatenate(
     }
     t
 }
+
+/// The results of a kind whose job writes its result row first, then rows of a further table: every job's
+/// first row, cut to `columns`.
+pub(crate) fn first_rows(
+    parts: &[crate::experiment::table::Table],
+    columns: &[&str],
+) -> crate::experiment::table::Table {
+    let mut t = crate::experiment::table::Table::new(columns);
+    for p in parts {
+        t.push(p.rows[0][..columns.len()].to_vec());
+    }
+    t
+}
+
+/// The further table of such a kind: every job's rows after the first, each its first `keys` cells and its cells
+/// from `from` on, under `columns`.
+pub(crate) fn further_rows(
+    parts: &[crate::experiment::table::Table],
+    columns: &[&str],
+    keys: usize,
+    from: usize,
+) -> crate::experiment::table::Table {
+    let mut t = crate::experiment::table::Table::new(columns);
+    for p in parts {
+        for r in &p.rows[1..] {
+            let mut row = r[..keys].to_vec();
+            row.extend(r[from..].iter().cloned());
+            t.push(row);
+        }
+    }
+    t
+}

@@ -264,11 +264,7 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble(&self, parts: Vec<Table>) -> Result<Table> {
-        let mut t = Table::new(&COLUMNS[..RESULT_COLUMNS]);
-        for p in parts {
-            t.push(p.rows[0][..RESULT_COLUMNS].to_vec());
-        }
-        Ok(t)
+        Ok(super::first_rows(&parts, &COLUMNS[..RESULT_COLUMNS]))
     }
 
     fn extra_tables(&self) -> &'static [&'static str] {
@@ -276,15 +272,12 @@ impl Experiment for Plan<'_> {
     }
 
     fn assemble_extra(&self, parts: &[Table]) -> Result<Vec<Table>> {
-        let mut t = Table::new(&POWER_COLUMNS);
-        for p in parts {
-            for r in &p.rows[1..] {
-                let mut row = r[..2].to_vec();
-                row.extend(r[RESULT_COLUMNS..].iter().cloned());
-                t.push(row);
-            }
-        }
-        Ok(vec![t])
+        Ok(vec![super::further_rows(
+            parts,
+            &POWER_COLUMNS,
+            2,
+            RESULT_COLUMNS,
+        )])
     }
 
     fn extra_key_table(&self, name: &str) -> Option<Table> {
