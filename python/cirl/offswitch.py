@@ -173,5 +173,7 @@ def posg(
 ) -> dict[str, Any]:
     """A partially observable off-switch game (Garber et al. 2025; ``kind = "po-osg"`` files) solved as
     ``cirl posg FILE --json``: the value and an optimal policy pair, by exact enumeration or (``heuristic``) local
-    search from ``restarts`` random starts."""
+    search from ``restarts`` random starts. A game with ``assistant_moves`` including ``"wait-hide"`` or a
+    ``boltzmann:β`` human (Emmons et al. 2025) is solved exactly by the interference solver: its value, the value
+    without interference and the range of P(interfere) over the optimal assistant policies."""
     return json.loads(_cirl.posg(os.fspath(file), heuristic, restarts, seed))

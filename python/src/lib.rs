@@ -517,7 +517,8 @@ fn log_export(py: Python<'_>, log: std::path::PathBuf, out: std::path::PathBuf) 
 }
 
 /// `cirl posg FILE --json`: a partially observable off-switch game's value and optimal policy pair (exact
-/// enumeration, or local search from `restarts` random starts with `heuristic`).
+/// enumeration, or local search from `restarts` random starts with `heuristic`); for a game with observation
+/// interference or a Boltzmann human, the interference solver's answer.
 #[pyfunction]
 #[pyo3(signature = (file, heuristic = false, restarts = 64, seed = 0))]
 fn posg(
@@ -530,6 +531,17 @@ fn posg(
     use cirl::solvers::posg;
     on_pool(py, None, || {
         let g = cirl::model::posg::Posg::load(&file)?;
+        if g.is_general() {
+            // Observation interference or a Boltzmann human: `cirl posg --json`'s answer for such a game.
+            if heuristic {
+                return Err(cirl::Error::invalid(
+                    "heuristic",
+                    "the local search is for the classic moves and humans; this game is solved exactly",
+                ));
+            }
+            let s = cirl::solvers::interference::solve(&g)?;
+            return Ok(serde_json::to_string(&s).expect("a solution serializes"));
+        }
         let start = std::time::Instant::now();
         let sol = if heuristic {
             posg::local_search(&g, restarts, seed)?

@@ -118,3 +118,10 @@ def test_posg_is_the_clis(cli, root):
     want = json.loads(cli("posg", str(game), "--json"))
     got = cirl.offswitch.posg(game)
     assert got["value"] == want["value"] and got.keys() == want.keys()
+    # Observation interference (Emmons et al. 2025): the interference solver's answer, as the CLI's.
+    game = root / "experiments" / "reproduce" / "emmons2025" / "must-interfere.toml"
+    want = json.loads(cli("posg", str(game), "--json"))
+    got = cirl.offswitch.posg(game)
+    assert got == want and got["p_interfere_min"] == 0.5
+    with pytest.raises(cirl.InvalidError, match="heuristic"):
+        cirl.offswitch.posg(game, heuristic=True)

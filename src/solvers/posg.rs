@@ -490,8 +490,21 @@ fn always_wait(game: &Game) -> Option<f64> {
     Some(best)
 }
 
+/// This module solves the classic moves (act, off, wait) with an optimal or A-unaware human; anything else would
+/// be silently misread, so it is refused.
+fn refuse_general(g: &Posg) -> Result<()> {
+    if g.is_general() {
+        return Err(Error::invalid(
+            "assistant_moves",
+            "this game has wait-hide or a Boltzmann human: solve it with solvers::interference::solve (cirl posg does)",
+        ));
+    }
+    Ok(())
+}
+
 /// Solves a PO-OSG exactly (see the module docs).
 pub fn solve(g: &Posg) -> Result<Solution> {
+    refuse_general(g)?;
     let game = Game::new(g);
     if g.human == HumanKind::AUnaware {
         return Ok(solve_a_unaware(&game));
@@ -640,6 +653,7 @@ fn solve_a_unaware(game: &Game) -> Solution {
 /// Local search (heuristic): `restarts` random assistant policies (seeded by `seed`), each improved by
 /// alternating exact best responses until neither side changes. Returns the best pair found.
 pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {
+    refuse_general(g)?;
     if g.human == HumanKind::AUnaware {
         return solve(g);
     }
