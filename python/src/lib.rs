@@ -528,28 +528,10 @@ fn posg(
     restarts: usize,
     seed: u64,
 ) -> PyResult<String> {
-    use cirl::solvers::posg;
     on_pool(py, None, || {
         let g = cirl::model::posg::Posg::load(&file)?;
-        if g.is_general() {
-            // Observation interference or a Boltzmann human: `cirl posg --json`'s answer for such a game.
-            if heuristic {
-                return Err(cirl::Error::invalid(
-                    "heuristic",
-                    "the local search is for the classic moves and humans; this game is solved exactly",
-                ));
-            }
-            let s = cirl::solvers::interference::solve(&g)?;
-            return Ok(serde_json::to_string(&s).expect("a solution serializes"));
-        }
-        let start = std::time::Instant::now();
-        let sol = if heuristic {
-            posg::local_search(&g, restarts, seed)?
-        } else {
-            posg::solve(&g)?
-        };
-        let r = posg::Report::new(&g, &sol, start.elapsed().as_secs_f64());
-        Ok(serde_json::to_string(&r).expect("a report serializes"))
+        let a = cirl::solvers::posg::answer(&g, heuristic.then_some((restarts, seed)))?;
+        Ok(serde_json::to_string(&a).expect("an answer serializes"))
     })
 }
 

@@ -65,6 +65,14 @@ pub enum AssistantMove {
 }
 
 impl AssistantMove {
+    /// Every move, in the order a game lists them.
+    pub const ALL: [AssistantMove; 4] = [
+        AssistantMove::Act,
+        AssistantMove::Off,
+        AssistantMove::Wait,
+        AssistantMove::WaitHide,
+    ];
+
     /// The move's name in a config (`wait-hide`, …).
     pub fn name(self) -> &'static str {
         match self {
@@ -229,20 +237,17 @@ impl Posg {
         let moves = match &raw.assistant_moves {
             None => CLASSIC_MOVES.to_vec(),
             Some(names) => {
-                let all = [
-                    AssistantMove::Act,
-                    AssistantMove::Off,
-                    AssistantMove::Wait,
-                    AssistantMove::WaitHide,
-                ];
                 let mut moves = Vec::new();
                 for n in names {
-                    let m = all.into_iter().find(|m| m.name() == n).ok_or_else(|| {
-                        Error::invalid(
-                            "assistant_moves",
-                            format!("'{n}': the moves are act, off, wait and wait-hide"),
-                        )
-                    })?;
+                    let m = AssistantMove::ALL
+                        .into_iter()
+                        .find(|m| m.name() == n)
+                        .ok_or_else(|| {
+                            Error::invalid(
+                                "assistant_moves",
+                                format!("'{n}': the moves are act, off, wait and wait-hide"),
+                            )
+                        })?;
                     if moves.contains(&m) {
                         return Err(Error::invalid(
                             "assistant_moves",
@@ -261,19 +266,6 @@ impl Posg {
                 moves
             }
         };
-        let general = moves != CLASSIC_MOVES || human == HumanKind::Boltzmann;
-        if general && human == HumanKind::AUnaware {
-            return Err(Error::invalid(
-                "human",
-                "the A-unaware human is defined for the classic moves: drop assistant_moves or use optimal / boltzmann:β",
-            ));
-        }
-        if general && raw.messages_h > 1 {
-            return Err(Error::invalid(
-                "messages_h",
-                "human cheap talk is not modelled with assistant_moves or a Boltzmann human: set messages_h = 1",
-            ));
-        }
         for (f, m) in [
             ("messages_h", raw.messages_h),
             ("messages_a", raw.messages_a),
@@ -312,6 +304,18 @@ impl Posg {
             moves,
             beta,
         };
+        if g.is_general() && g.human == HumanKind::AUnaware {
+            return Err(Error::invalid(
+                "human",
+                "the A-unaware human is defined for the classic moves: drop assistant_moves or use optimal / boltzmann:β",
+            ));
+        }
+        if g.is_general() && g.messages_h > 1 {
+            return Err(Error::invalid(
+                "messages_h",
+                "human cheap talk is not modelled with assistant_moves or a Boltzmann human: set messages_h = 1",
+            ));
+        }
         // Label → index maps, so that reading n states is O(n) and not a linear search per state.
         let (mut seen_h, mut seen_a) = (HashMap::new(), HashMap::new());
         for (i, s) in raw.states.iter().enumerate() {

@@ -110,27 +110,15 @@ impl Game<'_> {
         seen * self.g.messages_a + message
     }
 
-    /// The information set each state reaches under the policy (None: the assistant acts or switches off).
-    fn reach(&self, moves: &[AssistantMove], messages: &[usize], i: usize) -> Option<usize> {
-        let oa = self.g.obs_a[i];
-        match moves[oa] {
-            AssistantMove::Act | AssistantMove::Off => None,
-            AssistantMove::Wait => Some(self.info(self.g.obs_h[i], messages[oa])),
-            AssistantMove::WaitHide => Some(self.info(self.g.n_obs_h(), messages[oa])),
-        }
-    }
-
     /// P(ON) at an information set with (Σ p·u_a, Σ p·u_o, Σ p).
     fn p_on(&self, on: f64, off: f64, mass: f64) -> f64 {
         match self.g.human {
             HumanKind::Boltzmann => logistic(self.g.beta * (on - off) / mass),
+            // ON unless OFF pays more (where they pay the same, the human is indifferent: ON).
             _ => {
-                if on - off > self.tol {
-                    1.0
-                } else if off - on > self.tol {
+                if off - on > self.tol {
                     0.0
                 } else {
-                    // Indifferent: ON and OFF pay the same at this information set.
                     1.0
                 }
             }
@@ -148,12 +136,14 @@ impl Game<'_> {
                 AssistantMove::Off => value += g.p[i] * g.u_off[i],
                 mv => {
                     wait += g.p[i];
-                    if mv == AssistantMove::WaitHide {
+                    // What the human sees: its observation, or `hidden` (index n_obs_h) when the wait hides it.
+                    let seen = if mv == AssistantMove::WaitHide {
                         hide += g.p[i];
-                    }
-                    let k = self
-                        .reach(moves, messages, i)
-                        .expect("a wait reaches the human");
+                        g.n_obs_h()
+                    } else {
+                        g.obs_h[i]
+                    };
+                    let k = self.info(seen, messages[oa]);
                     acc[k][0] += g.p[i] * g.u_act[i];
                     acc[k][1] += g.p[i] * g.u_off[i];
                     acc[k][2] += g.p[i];

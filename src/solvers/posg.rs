@@ -650,6 +650,41 @@ fn solve_a_unaware(game: &Game) -> Solution {
     }
 }
 
+/// What `cirl posg` answers for a game (its `--json`, and the Python package's `offswitch.posg`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// The classic moves: [`solve`]'s or [`local_search`]'s report.
+    Classic(Report),
+    /// Wait-hide or a Boltzmann human: [`crate::solvers::interference::solve`]'s solution.
+    Interference(crate::solvers::interference::Solution),
+}
+
+/// Solves a game as `cirl posg` does: with wait-hide or a Boltzmann human by the interference solver (exact;
+/// a local search is refused), otherwise exactly or, with `heuristic = Some((restarts, seed))`, by
+/// [`local_search`].
+pub fn answer(g: &Posg, heuristic: Option<(usize, u64)>) -> Result<Answer> {
+    if g.is_general() {
+        if heuristic.is_some() {
+            return Err(Error::invalid(
+                "heuristic",
+                "the local search (cirl posg --heuristic) is for the classic moves and humans; games with wait-hide or a Boltzmann human are solved exactly",
+            ));
+        }
+        return crate::solvers::interference::solve(g).map(Answer::Interference);
+    }
+    let start = std::time::Instant::now();
+    let sol = match heuristic {
+        Some((restarts, seed)) => local_search(g, restarts, seed)?,
+        None => solve(g)?,
+    };
+    Ok(Answer::Classic(Report::new(
+        g,
+        &sol,
+        start.elapsed().as_secs_f64(),
+    )))
+}
+
 /// Local search (heuristic): `restarts` random assistant policies (seeded by `seed`), each improved by
 /// alternating exact best responses until neither side changes. Returns the best pair found.
 pub fn local_search(g: &Posg, restarts: usize, seed: u64) -> Result<Solution> {

@@ -373,33 +373,16 @@ fn solve_cmd(
 }
 
 fn posg_cmd(path: &Path, heuristic: bool, restarts: usize, seed: u64, json: bool) -> Result<()> {
-    use cirl::solvers::posg;
+    use cirl::solvers::posg::{self, Answer};
     let g = cirl::model::posg::Posg::load(path)?;
-    if g.is_general() {
-        if heuristic {
-            return Err(Error::invalid(
-                "--heuristic",
-                "the local search is for the classic moves and humans; games with wait-hide or a Boltzmann human are solved exactly",
-            ));
-        }
-        let s = cirl::solvers::interference::solve(&g)?;
-        if json {
-            return render::json_sorted(&s);
-        }
-        print!("{}", render::interference(&g, &s));
-        return Ok(());
-    }
-    let start = std::time::Instant::now();
-    let sol = if heuristic {
-        posg::local_search(&g, restarts, seed)?
-    } else {
-        posg::solve(&g)?
-    };
-    let r = posg::Report::new(&g, &sol, start.elapsed().as_secs_f64());
+    let a = posg::answer(&g, heuristic.then_some((restarts, seed)))?;
     if json {
-        return render::json_sorted(&r);
+        return render::json_sorted(&a);
     }
-    print!("{}", render::posg(&r));
+    match &a {
+        Answer::Classic(r) => print!("{}", render::posg(r)),
+        Answer::Interference(s) => print!("{}", render::interference(&g, s)),
+    }
     Ok(())
 }
 

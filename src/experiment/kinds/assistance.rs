@@ -339,6 +339,7 @@ impl Experiment for Plan<'_> {
                     .filter(|&i| {
                         beh.text(i, "label") == e.label
                             && beh.text(i, "paradigm") == e.paradigm.name()
+                            && beh.num(i, "x") == row.x
                             && beh.text(i, "robot") == b.robot
                             && b.state.as_ref().is_none_or(|s| beh.text(i, "state") == *s)
                             && b.decision

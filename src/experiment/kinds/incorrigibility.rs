@@ -41,6 +41,8 @@ pub struct Plan<'a> {
     cfg: &'a Incorrigibility,
     /// Rows per scenario.
     rows: Vec<usize>,
+    /// Carey's construction at the config's ε (computed once, when the config is validated).
+    construction: Vec<crate::games::incorrigibility::CareyRow>,
 }
 
 impl<'a> Plan<'a> {
@@ -57,10 +59,15 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|s| s.outcomes().map(|o| o.len()))
             .collect::<Result<_>>()?;
-        if let Some(e) = cfg.carey_epsilon {
-            crate::games::incorrigibility::carey_construction(e)?;
-        }
-        Ok(Plan { cfg, rows })
+        let construction = match cfg.carey_epsilon {
+            Some(e) => crate::games::incorrigibility::carey_construction(e)?,
+            None => Vec::new(),
+        };
+        Ok(Plan {
+            cfg,
+            rows,
+            construction,
+        })
     }
 
     /// Which of the results' rows are scenario `i`'s.
@@ -140,30 +147,28 @@ impl Experiment for Plan<'_> {
         &["construction"]
     }
 
-    /// Carey's construction, computed exactly here (a few dozen sums): one row per (figure, human policy).
+    /// Carey's construction (computed exactly, a few dozen sums): one row per (figure, human policy).
     fn assemble_extra(&self, _parts: &[Table]) -> Result<Vec<Table>> {
         let mut t = Table::new(&CONSTRUCTION_COLUMNS);
-        if let Some(e) = self.cfg.carey_epsilon {
-            for r in crate::games::incorrigibility::carey_construction(e)? {
-                let sd: Vec<&str> = ["θ = 0", "θ = 1"]
-                    .iter()
-                    .zip(r.shutdown)
-                    .filter(|(_, s)| *s)
-                    .map(|(n, _)| *n)
-                    .collect();
-                t.push(vec![
-                    Cell::Text(r.figure.into()),
-                    Cell::Text(format!("{} / {}", r.orders[0], r.orders[1])),
-                    Cell::Text(if r.figure == "1" {
-                        "-".into()
-                    } else if sd.is_empty() {
-                        "never".into()
-                    } else {
-                        sd.join(" and ")
-                    }),
-                    Cell::Num(r.value),
-                ]);
-            }
+        for r in &self.construction {
+            let sd: Vec<&str> = ["θ = 0", "θ = 1"]
+                .iter()
+                .zip(r.shutdown)
+                .filter(|(_, s)| *s)
+                .map(|(n, _)| *n)
+                .collect();
+            t.push(vec![
+                Cell::Text(r.figure.into()),
+                Cell::Text(format!("{} / {}", r.orders[0], r.orders[1])),
+                Cell::Text(if r.figure == "1" {
+                    "-".into()
+                } else if sd.is_empty() {
+                    "never".into()
+                } else {
+                    sd.join(" and ")
+                }),
+                Cell::Num(r.value),
+            ]);
         }
         Ok(vec![t])
     }

@@ -120,13 +120,25 @@ impl PosgStudy {
                     ));
                 }
             };
-            let base = match t.get("file") {
-                Some(toml::Value::String(f)) => f.clone(),
+            let file = match t.remove("file") {
+                Some(toml::Value::String(f)) => f,
                 None => format!("example-{i}"),
                 Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
             };
+            let expect = match t.remove("expect") {
+                Some(v) => Expect::deserialize(v).map_err(|e| {
+                    Error::invalid(field("expect"), crate::error::one_line(e.message()))
+                })?,
+                None => Expect::default(),
+            };
+            t.entry("kind")
+                .or_insert_with(|| toml::Value::String("po-osg".into()));
             match betas {
-                None => out.push(Self::example(i, t)?),
+                None => out.push(Example {
+                    game: Posg::from_table(t, &file)?,
+                    file,
+                    expect,
+                }),
                 Some(betas) => {
                     for b in betas {
                         let mut t = t.clone();
@@ -134,33 +146,17 @@ impl PosgStudy {
                             "human".into(),
                             toml::Value::String(format!("boltzmann:{b}")),
                         );
-                        t.insert("file".into(), toml::Value::String(format!("{base} β={b}")));
-                        out.push(Self::example(i, t)?);
+                        let file = format!("{file} β={b}");
+                        out.push(Example {
+                            game: Posg::from_table(t, &file)?,
+                            file,
+                            expect: expect.clone(),
+                        });
                     }
                 }
             }
         }
         Ok(out)
-    }
-
-    /// One example from its table (`file`, `expect` and a PO-OSG file's keys).
-    fn example(i: usize, mut t: toml::Table) -> Result<Example> {
-        let field = |k: &str| format!("posg.example[{i}].{k}");
-        let file = match t.remove("file") {
-            Some(toml::Value::String(f)) => f,
-            None => format!("example-{i}"),
-            Some(_) => return Err(Error::invalid(field("file"), "must be a string")),
-        };
-        let expect = match t.remove("expect") {
-            Some(v) => Expect::deserialize(v).map_err(|e| {
-                Error::invalid(field("expect"), crate::error::one_line(e.message()))
-            })?,
-            None => Expect::default(),
-        };
-        t.entry("kind")
-            .or_insert_with(|| toml::Value::String("po-osg".into()));
-        let game = Posg::from_table(t, &file)?;
-        Ok(Example { file, game, expect })
     }
 }
 

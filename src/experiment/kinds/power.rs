@@ -191,6 +191,14 @@ impl Experiment for Plan<'_> {
             })
             .collect();
         let (a, ah) = super::mean_ci(&avoid);
+        let (orbit_min, orbit_mean) = if orbits.is_empty() {
+            (Cell::Empty, Cell::Empty)
+        } else {
+            (
+                Cell::Num(orbits.iter().copied().fold(f64::INFINITY, f64::min)),
+                Cell::Num(orbits.iter().sum::<f64>() / orbits.len() as f64),
+            )
+        };
         let key = [Cell::Text(self.cfg.mdp[m].name.clone()), Cell::Num(gamma)];
         let mut t = Table::new(&COLUMNS);
         let mut row = key.to_vec();
@@ -199,16 +207,8 @@ impl Experiment for Plan<'_> {
             Cell::Num(a - ah),
             Cell::Num(a + ah),
             Cell::Num(ties as f64),
-            if orbits.is_empty() {
-                Cell::Empty
-            } else {
-                Cell::Num(orbits.iter().copied().fold(f64::INFINITY, f64::min))
-            },
-            if orbits.is_empty() {
-                Cell::Empty
-            } else {
-                Cell::Num(orbits.iter().sum::<f64>() / orbits.len() as f64)
-            },
+            orbit_min,
+            orbit_mean,
             self.limit(m).map_or(Cell::Empty, Cell::Num),
             Cell::Empty,
             Cell::Empty,
@@ -363,14 +363,15 @@ impl Experiment for Plan<'_> {
                         .and_then(|r| p.num(r, c))
                 };
                 let succ = &g.succ[g.start];
-                let best = |off: bool, c: &str, pick: fn(f64, f64) -> f64, init: f64| {
+                // The largest `c` over the start's successors that are (off) or are not shutdown states.
+                let best = |off: bool, c: &str| {
                     succ.iter()
                         .filter(|&&s| g.shutdown[s] == off)
                         .filter_map(|&s| at(s, c))
-                        .fold(init, pick)
+                        .fold(f64::NEG_INFINITY, f64::max)
                 };
-                let on_low = best(false, "power_ci_low", f64::max, f64::NEG_INFINITY);
-                let off_high = best(true, "power_ci_high", f64::max, f64::NEG_INFINITY);
+                let on_low = best(false, "power_ci_low");
+                let off_high = best(true, "power_ci_high");
                 if k >= 2 {
                     checks.push((
                         format!(
@@ -387,8 +388,8 @@ impl Experiment for Plan<'_> {
                     ));
                 } else {
                     // One option each: the two successors are symmetric under permuting the rewards.
-                    let on_high = best(false, "power_ci_high", f64::max, f64::NEG_INFINITY);
-                    let off_low = best(true, "power_ci_low", f64::max, f64::NEG_INFINITY);
+                    let on_high = best(false, "power_ci_high");
+                    let off_low = best(true, "power_ci_low");
                     checks.push((
                         format!(
                             "{}: at γ = {}, going on and shutting down have the same POWER (one option each)",
