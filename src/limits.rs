@@ -13,7 +13,8 @@
 //! | a horizon | 10⁵ decisions | |
 //! | exact value iteration | 10⁵ backups (ln(tol / bound) / ln γ) | else a larger `--tolerance` or `--solver pbvi` |
 //! | the off-switch game's discretisation | 2,000 points | a 2,000² table; 5–10 s to build (Golub–Welsch: an n × n eigenproblem) |
-//! | a tabular model (`.pomdp`, registered games) | 5·10⁷ table entries | ~400 MB of f64 |
+//! | a dense tabular model (registered games; a `.pomdp` model for the exact solvers, PBVI, simulation) | 5·10⁷ table entries | ~400 MB of f64 |
+//! | a `.pomdp` model as read (sparse) | 6.7·10⁷ non-zero T and O entries; a row per (action, state) within [`MEMORY_BUDGET`] | ~0.8 GB |
 //! | the generalized backup's plans (`cirl solve` of a CIRL game) | [`MEMORY_BUDGET`] | checked before the first backup (a floor: one vector per reachable state and decision) and after each |
 //! | a sweep | 10⁷ games | 118 MB peak: rows stream to results.csv (see `experiment::sweep::MAX_POINTS`) |
 //! | a sweep's plots, `experiment::compute` | 10⁶ games | the results held as a table, ~1.2 KB a game |
@@ -41,6 +42,9 @@ pub const MAX_EXACT_BACKUPS: usize = 100_000;
 pub const MAX_DISCRETISATION_POINTS: usize = 2_000;
 /// Entries of a tabular model's transition, observation or reward tables.
 pub const MAX_TABLE_ENTRIES: f64 = 5e7;
+/// Non-zero entries of a sparse model's transition and observation tables together (the reader holds 16 bytes
+/// an entry and the model 12, so 2.8 GB at most while a file is read, 0.8 GB after).
+pub const MAX_SPARSE_ENTRIES: f64 = 6.7e7;
 /// A study's work in elementary steps (a particle's likelihood of one order, one state of a soft value
 /// iteration): about 10 minutes on two cores.
 pub const MAX_STUDY_WORK: f64 = 1e13;

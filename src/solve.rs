@@ -5,6 +5,7 @@
 //! | `exact`  | exact VI (incremental pruning)  | generalized backup (Malik et al.)     | state-factored backup  |
 //! | `naive`  | exact VI                        | exact VI on the coordinator reduction | exact VI on the reduction |
 //! | `pbvi`   | PBVI, lower and upper bounds    | PBVI on the reduction                 | PBVI on the reduction |
+//! | `sarsop` | anytime point-based (HSVI2/SARSOP), sparse tables | on the POMDP reduction  | on the reduction |
 //! | `mdp`    | VI with the state observed      | VI on the reduction (θ known)         | VI on the reduction |
 //!
 //! The seam is [`Solver::solve`]: a model and [`Settings`] in, a [`Solution`] (values, bounds and the [`Policy`])
@@ -31,8 +32,9 @@ use crate::error::{Error, Result};
 use crate::games::Model;
 use crate::model::Tabular;
 use crate::model::cirl::{CirlGame, Human, ReductionSize};
+use crate::model::sparse::Sparse;
 use crate::sim::Returns;
-use crate::solvers::{AlphaSet, exact, generalized, mdp, pbvi};
+use crate::solvers::{AlphaSet, exact, generalized, mdp, pbvi, sarsop};
 
 /// The solvers `cirl solve` knows (a closed set: a new one is a variant, and every `match` on it says what it
 /// needs).
@@ -46,6 +48,8 @@ pub enum Solver {
     Naive,
     /// Point-based value iteration with lower and upper bounds.
     Pbvi,
+    /// Anytime point-based search (HSVI2 / SARSOP ideas) on sparse tables, discounted models.
+    Sarsop,
     /// Value iteration with the state observed (the full-information value).
     Mdp,
 }
@@ -61,6 +65,9 @@ pub struct Settings {
     /// PBVI's belief expansion, and in [`run`] the simulated episodes (episode i uses the seed's stream i).
     /// Default 0.
     pub seed: u64,
+    /// sarsop: stop after this many seconds with the bounds and policy reached (also on Ctrl-C, which sets
+    /// [`sarsop::INTERRUPT`]). Default: none (until the tolerance).
+    pub timeout: Option<f64>,
 }
 
 impl Default for Settings {
@@ -69,6 +76,7 @@ impl Default for Settings {
             tolerance: exact::ExactOptions::default().tolerance,
             max_beliefs: pbvi::PbviOptions::default().max_beliefs,
             seed: pbvi::PbviOptions::default().seed,
+            timeout: None,
         }
     }
 }
@@ -90,6 +98,14 @@ pub enum Policy {
         /// The model the vectors are over.
         model: Tabular,
         /// One stage: a vector per action.
+        stages: Vec<AlphaSet>,
+    },
+    /// Alpha vectors over a model too big for its dense form (sarsop on large sparse models): exported, not
+    /// simulated.
+    Sparse {
+        /// The model the vectors are over.
+        model: Sparse,
+        /// One stationary stage.
         stages: Vec<AlphaSet>,
     },
     /// The generalized backup's conditional plans over θ (world state observed).
@@ -116,17 +132,42 @@ pub struct Solution {
     pub iterations: usize,
     /// Wall-clock seconds of the solve.
     pub seconds: f64,
+    /// The anytime solver's run: times to gaps, the bounds over time, why it stopped.
+    pub anytime: Option<Anytime>,
     /// The policy.
     pub policy: Policy,
+}
+
+/// How an anytime solve went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anytime {
+    /// Why it stopped: precision, timeout, trials or interrupted.
+    pub stop: sarsop::Stop,
+    /// The first moment (seconds, trials, bounds) the gap at the initial belief was at most 0.1, 0.01, 0.001.
+    pub gap_0_1: Option<sarsop::Progress>,
+    /// See `gap_0_1`.
+    pub gap_0_01: Option<sarsop::Progress>,
+    /// See `gap_0_1`.
+    pub gap_0_001: Option<sarsop::Progress>,
+    /// The bounds after initialisation and whenever the gap shrank by 1% or more.
+    pub trace: Vec<sarsop::Progress>,
+    /// Seconds spent on the starting bounds (FIB and blind policies).
+    pub init_seconds: f64,
+    /// Trials run.
+    pub trials: u64,
+    /// Beliefs in the search graph.
+    pub beliefs: usize,
+    /// Points of the upper bound.
+    pub upper_points: usize,
 }
 
 impl Solution {
     /// Alpha vectors (or plans) of the first decision's value function.
     pub fn vectors(&self) -> usize {
         match &self.policy {
-            Policy::Alpha { stages, .. } | Policy::Observed { stages, .. } => {
-                stages.first().map_or(0, AlphaSet::len)
-            }
+            Policy::Alpha { stages, .. }
+            | Policy::Observed { stages, .. }
+            | Policy::Sparse { stages, .. } => stages.first().map_or(0, AlphaSet::len),
             Policy::Plans(sol) => sol.stages.first().map_or(0, |s| s.total()),
             Policy::None => 0,
         }
@@ -142,6 +183,10 @@ impl Solution {
                     .map(|s| m.actions[s.action(&m.initial)].clone())
                     .unwrap_or_default()
             }
+            (Policy::Sparse { model: m, stages }, _) => stages
+                .first()
+                .map(|s| m.actions[s.action(&m.initial)].clone())
+                .unwrap_or_default(),
             (Policy::Plans(sol), Model::Cirl(g)) => sol
                 .stages
                 .first()
@@ -159,7 +204,13 @@ impl Solution {
 
 impl Solver {
     /// Every solver, in `--solver`'s order.
-    pub const ALL: [Solver; 4] = [Solver::Exact, Solver::Naive, Solver::Pbvi, Solver::Mdp];
+    pub const ALL: [Solver; 5] = [
+        Solver::Exact,
+        Solver::Naive,
+        Solver::Pbvi,
+        Solver::Sarsop,
+        Solver::Mdp,
+    ];
 
     /// The name `--solver` and configs use.
     pub fn name(self) -> &'static str {
@@ -167,6 +218,7 @@ impl Solver {
             Solver::Exact => "exact",
             Solver::Naive => "naive",
             Solver::Pbvi => "pbvi",
+            Solver::Sarsop => "sarsop",
             Solver::Mdp => "mdp",
         }
     }
@@ -219,9 +271,15 @@ impl Solver {
         let start = Instant::now();
         let mut sol = match model {
             Model::Cirl(g) if self.native(g) => self.solve_game(g, s)?,
+            Model::Cirl(_) if self == Solver::Sarsop => solve_sparse(
+                &Sparse::from(&model.to_tabular()?),
+                " on the POMDP reduction",
+                s,
+            )?,
             Model::Cirl(_) => {
                 self.solve_tabular(model.to_tabular()?, " on the POMDP reduction", s)?
             }
+            Model::Pomdp(m) if self == Solver::Sarsop => solve_sparse(m, "", s)?,
             Model::Pomdp(_) => self.solve_tabular(model.to_tabular()?, "", s)?,
         };
         sol.seconds = start.elapsed().as_secs_f64();
@@ -241,6 +299,7 @@ impl Solver {
                 error_bound,
                 iterations,
                 seconds: 0.0,
+                anytime: None,
                 policy: Policy::None,
             });
         }
@@ -262,6 +321,7 @@ impl Solver {
             error_bound: sol.error_bound,
             iterations: sol.sizes.len(),
             seconds: 0.0,
+            anytime: None,
             policy: Policy::Plans(sol),
         })
     }
@@ -284,6 +344,7 @@ impl Solver {
                     error_bound: sol.error_bound,
                     iterations: sol.backups,
                     seconds: 0.0,
+                    anytime: None,
                     policy: Policy::Alpha {
                         model: m,
                         stages: sol.stages,
@@ -315,12 +376,14 @@ impl Solver {
                     },
                     iterations: sol.iterations,
                     seconds: 0.0,
+                    anytime: None,
                     policy: Policy::Alpha {
                         model: m,
                         stages: sol.stages,
                     },
                 })
             }
+            Solver::Sarsop => solve_sparse(&Sparse::from(&m), reduced, s),
             Solver::Mdp => {
                 let sol = mdp::solve(&m, s.tolerance)?;
                 // The greedy MDP policy as one vector per action (Q-values).
@@ -338,6 +401,7 @@ impl Solver {
                     error_bound: sol.error_bound,
                     iterations: sol.iterations,
                     seconds: 0.0,
+                    anytime: None,
                     policy: Policy::Observed {
                         model: m,
                         stages: vec![alphas],
@@ -346,6 +410,51 @@ impl Solver {
             }
         }
     }
+}
+
+/// The anytime solver on a sparse model; the policy keeps the dense model when it fits (so it can be simulated).
+fn solve_sparse(m: &Sparse, reduced: &str, s: &Settings) -> Result<Solution> {
+    let sol = sarsop::solve(
+        m,
+        &sarsop::SarsopOptions {
+            precision: s.tolerance,
+            max_seconds: s.timeout.unwrap_or(f64::INFINITY),
+            interrupt: Some(&sarsop::INTERRUPT),
+            ..Default::default()
+        },
+    )?;
+    let [gap_0_1, gap_0_01, gap_0_001] = sol.gap_times;
+    let stages = vec![sol.alphas];
+    Ok(Solution {
+        method: format!(
+            "anytime point-based search (HSVI2/SARSOP) over {} beliefs, {} trials{reduced}",
+            sol.beliefs, sol.trials
+        ),
+        value: sol.lower,
+        lower: Some(sol.lower),
+        upper: Some(sol.upper),
+        error_bound: sol.upper - sol.lower,
+        iterations: sol.backups as usize,
+        seconds: 0.0,
+        anytime: Some(Anytime {
+            stop: sol.stop,
+            gap_0_1,
+            gap_0_01,
+            gap_0_001,
+            trace: sol.trace,
+            init_seconds: sol.init_seconds,
+            trials: sol.trials,
+            beliefs: sol.beliefs,
+            upper_points: sol.upper_points,
+        }),
+        policy: match m.to_dense() {
+            Ok(model) => Policy::Alpha { model, stages },
+            Err(_) => Policy::Sparse {
+                model: m.clone(),
+                stages,
+            },
+        },
+    })
 }
 
 impl std::fmt::Display for Solver {
@@ -482,6 +591,10 @@ pub struct Report {
     pub tolerance_met: bool,
     /// What the reader changed in the model, and any tolerance not reached — also printed as warnings.
     pub notes: Vec<String>,
+    /// The anytime solver's run (sarsop): why it stopped, the times to gaps 0.1, 0.01 and 0.001, the bounds
+    /// over time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anytime: Option<Anytime>,
     #[serde(skip)]
     solution: Solution,
     #[serde(skip)]
@@ -521,6 +634,14 @@ pub fn check_settings(s: &Settings) -> Result<()> {
     }
     if s.max_beliefs == 0 {
         return Err(Error::invalid("--max-beliefs", "must be at least 1"));
+    }
+    if let Some(t) = s.timeout
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(Error::invalid(
+            "--timeout",
+            format!("must be a number of seconds > 0, got {t}"),
+        ));
     }
     crate::limits::check_count(
         "--max-beliefs",
@@ -613,10 +734,23 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
                 .map(|n| crate::sim::simulate(m, stages, n, seed, tolerance)),
             (req.histories > 0).then(|| pomdp_histories(m, stages, req.histories, seed, tolerance)),
         ),
-        Policy::Observed { .. } | Policy::None => (None, None),
+        Policy::Observed { .. } | Policy::Sparse { .. } | Policy::None => (None, None),
     };
     let tabular = match &sol.policy {
-        Policy::Alpha { model, .. } | Policy::Observed { model, .. } => Some(model),
+        Policy::Alpha { model, .. } | Policy::Observed { model, .. } => Some((
+            model.n_states(),
+            model.n_actions(),
+            model.n_observations(),
+            model.discount,
+            model.horizon,
+        )),
+        Policy::Sparse { model, .. } => Some((
+            model.n_states(),
+            model.n_actions(),
+            model.n_observations(),
+            model.discount,
+            model.horizon,
+        )),
         _ => None,
     };
     let game = match model {
@@ -629,10 +763,15 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
     }
     let tolerance_met = sol.error_bound <= tolerance;
     if !tolerance_met {
-        let hint = if req.solver == Solver::Pbvi {
-            "raise --max-beliefs, or ask for a tolerance PBVI can reach (it stops at 1e-9)"
-        } else {
-            "raise --tolerance"
+        let hint = match (req.solver, sol.anytime.as_ref().map(|a| a.stop)) {
+            (Solver::Pbvi, _) => {
+                "raise --max-beliefs, or ask for a tolerance PBVI can reach (it stops at 1e-9)"
+            }
+            (_, Some(sarsop::Stop::Interrupted)) => {
+                "interrupted: these are the bounds and policy reached so far"
+            }
+            (_, Some(_)) => "give it more time (--timeout), or raise --tolerance",
+            _ => "raise --tolerance",
         };
         notes.push(format!(
             "--tolerance {} not reached: the error bound is {} after {} iterations; {hint}",
@@ -660,13 +799,14 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
         upper: sol.upper,
         error_bound: sol.error_bound,
         seconds: sol.seconds,
-        discount: tabular.map_or_else(|| game.map_or(0.0, |g| g.discount), |m| m.discount),
-        horizon: tabular.map_or_else(|| game.and_then(|g| g.horizon), |m| m.horizon),
+        discount: tabular.map_or_else(|| game.map_or(0.0, |g| g.discount), |m| m.3),
+        horizon: tabular.map_or_else(|| game.and_then(|g| g.horizon), |m| m.4),
         iterations: sol.iterations,
         vectors: sol.vectors(),
-        pomdp_states: tabular.map(Tabular::n_states),
-        pomdp_actions: tabular.map(Tabular::n_actions),
-        pomdp_observations: tabular.map(Tabular::n_observations),
+        pomdp_states: tabular.map(|m| m.0),
+        pomdp_actions: tabular.map(|m| m.1),
+        pomdp_observations: tabular.map(|m| m.2),
+        anytime: sol.anytime.clone(),
         game: game.map(game_sizes),
         initial_action: sol.initial_action(model),
         simulation,
@@ -801,10 +941,13 @@ struct NextEntry<'a> {
     vector: usize,
 }
 
-fn alpha_export<'a>(m: &'a Tabular, stages: &'a [AlphaSet]) -> Export<'a> {
+fn alpha_export<'a>(
+    (name, actions, states): (&'a str, &'a [String], &'a [String]),
+    stages: &'a [AlphaSet],
+) -> Export<'a> {
     Export::Alpha {
         kind: "alpha-vectors",
-        model: &m.name,
+        model: name,
         note: ALPHA_NOTE,
         stages: stages
             .iter()
@@ -813,13 +956,13 @@ fn alpha_export<'a>(m: &'a Tabular, stages: &'a [AlphaSet]) -> Export<'a> {
                     .iter()
                     .zip(&st.actions)
                     .map(|(v, a)| AlphaEntry {
-                        action: &m.actions[*a],
+                        action: &actions[*a],
                         alpha: v,
                     })
                     .collect()
             })
             .collect(),
-        states: &m.states,
+        states,
     }
 }
 
@@ -827,8 +970,11 @@ impl Serialize for PolicyExport<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let r = self.0;
         let export = match &r.solution.policy {
-            Policy::Alpha { model, stages } | Policy::Observed { model, stages } => {
-                alpha_export(model, stages)
+            Policy::Alpha { model: m, stages } | Policy::Observed { model: m, stages } => {
+                alpha_export((&m.name, &m.actions, &m.states), stages)
+            }
+            Policy::Sparse { model: m, stages } => {
+                alpha_export((&m.name, &m.actions, &m.states), stages)
             }
             Policy::Plans(sol) => {
                 let n = r

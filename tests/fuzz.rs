@@ -734,6 +734,7 @@ fn fuzz_allocation_sizes() {
                         tolerance: 1e-6,
                         max_beliefs: count(&beliefs) as usize,
                         seed: 0,
+                        timeout: None,
                     },
                     simulate: Some(count(&sim)),
                     histories: count(&hist) as usize,

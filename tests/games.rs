@@ -18,6 +18,7 @@ fn request(solver: &str) -> Request {
             tolerance: 1e-6,
             max_beliefs: 200,
             seed: 1,
+            timeout: None,
         },
         simulate: None,
         histories: 0,

@@ -113,9 +113,10 @@ fn solve_and_export_round_trip_through_the_cli() {
 
 #[test]
 fn simulated_returns_match_the_computed_value() {
-    let cirl::games::Model::Pomdp(mut m) = cirl::games::load("tiger", &[]).unwrap() else {
+    let cirl::games::Model::Pomdp(m) = cirl::games::load("tiger", &[]).unwrap() else {
         panic!("tiger is a POMDP")
     };
+    let mut m = m.to_dense().unwrap();
     m.horizon = Some(30);
     let s = exact::solve(&m, &ExactOptions::default()).unwrap();
     let r = cirl::sim::simulate(&m, &s.stages, 40_000, 7, 1e-6);
@@ -138,7 +139,7 @@ fn model_checker_accepts_registered_models_and_names_broken_entries() {
         }
     }
     let tiger = || match cirl::games::load("tiger", &[]).unwrap() {
-        cirl::games::Model::Pomdp(m) => m,
+        cirl::games::Model::Pomdp(m) => m.to_dense().unwrap(),
         _ => unreachable!(),
     };
     let mut m = tiger();
@@ -184,7 +185,9 @@ fn classic_pomdp_files_parse_solve_and_round_trip() {
         ("TagAvoid.pomdp", 870, 5, 30, true, false),
     ];
     for (f, ns, na, no, renormalised, with_pbvi) in files {
-        let m = pomdp_format::read(&dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let sparse = pomdp_format::read(&dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let m = sparse.to_dense().unwrap();
+        assert_eq!(cirl::model::sparse::Sparse::from(&m), sparse, "{f}");
         assert_eq!(
             (m.n_states(), m.n_actions(), m.n_observations()),
             (ns, na, no),
@@ -192,7 +195,10 @@ fn classic_pomdp_files_parse_solve_and_round_trip() {
         );
         assert_eq!(!m.notes.is_empty(), renormalised, "{f}: {:?}", m.notes);
         // Written and read back: the same numbers, bit for bit.
-        let back = pomdp_format::parse(&pomdp_format::write(&m), f).unwrap();
+        let back = pomdp_format::parse(&pomdp_format::write(&m), f)
+            .unwrap()
+            .to_dense()
+            .unwrap();
         assert!(back.notes.is_empty(), "{f}: {:?}", back.notes);
         assert_eq!(back.initial, m.initial, "{f}");
         assert_eq!(back.t, m.t, "{f}");

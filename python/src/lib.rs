@@ -367,6 +367,7 @@ fn solve(
             tolerance: tolerance.unwrap_or(d.tolerance),
             max_beliefs: max_beliefs.unwrap_or(d.max_beliefs),
             seed: seed.unwrap_or(d.seed),
+            timeout: None,
         },
         simulate,
         histories,

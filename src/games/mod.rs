@@ -32,6 +32,7 @@ use serde::Deserialize;
 use crate::belief::Prior;
 use crate::error::{Error, Result};
 use crate::model::cirl::{CirlGame, offswitch_game, random_game};
+use crate::model::sparse::Sparse;
 use crate::model::{Tabular, pomdp_format};
 use crate::numerics::{gauss_hermite_prob, gauss_legendre};
 use assistance::HumanSpec;
@@ -39,8 +40,8 @@ use assistance::HumanSpec;
 /// A problem to solve: a plain POMDP or a CIRL game (which the solvers reduce or back up directly).
 #[derive(Debug, Clone)]
 pub enum Model {
-    /// A plain POMDP.
-    Pomdp(Tabular),
+    /// A plain POMDP, as read (sparse tables; [`Model::to_tabular`] gives the dense form).
+    Pomdp(Sparse),
     /// A CIRL game.
     Cirl(CirlGame),
 }
@@ -56,7 +57,7 @@ impl Model {
     /// The tabular POMDP (a CIRL game's reduction).
     pub fn to_tabular(&self) -> Result<Tabular> {
         match self {
-            Model::Pomdp(m) => Ok(m.clone()),
+            Model::Pomdp(m) => m.to_dense(),
             Model::Cirl(g) => g.to_pomdp(),
         }
     }

@@ -16,6 +16,7 @@ pub mod env;
 pub mod feature_mdp;
 pub mod pomdp_format;
 pub mod posg;
+pub mod sparse;
 
 use crate::error::{Error, Result};
 

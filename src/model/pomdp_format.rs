@@ -19,13 +19,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use std::collections::HashMap;
+
 use super::Tabular;
+use super::sparse::Sparse;
 use crate::error::{Error, Result};
 
 /// Parses `.pomdp` text; `origin` names it in errors. The format has no horizon: a model [`write()`] wrote with
 /// one records it in a comment (`# finite horizon: N decisions`), which is read back, so that cirl's own
 /// exports of finite-horizon (e.g. undiscounted) models round-trip; other readers ignore it as a comment.
-pub fn parse(text: &str, origin: &str) -> Result<Tabular> {
+pub fn parse(text: &str, origin: &str) -> Result<Sparse> {
     Parser::new(text, origin).parse(written_horizon(text))
 }
 
@@ -44,7 +47,7 @@ fn written_horizon(text: &str) -> Option<usize> {
 }
 
 /// Reads a `.pomdp` file.
-pub fn read(path: &Path) -> Result<Tabular> {
+pub fn read(path: &Path) -> Result<Sparse> {
     let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES, "model")?;
     let mut m = parse(&text, &path.display().to_string())?;
     m.name = path
@@ -70,12 +73,79 @@ struct Parser {
     discount: Option<f64>,
     cost: bool,
     start: Option<Vec<f64>>,
-    t: Vec<Vec<Vec<f64>>>,
-    o: Vec<Vec<Vec<f64>>>,
-    /// r[a][s][s'] for entries that do not depend on the observation, indexed (a·ns + s)·ns + s'.
-    r: Vec<f64>,
-    /// Per-observation rewards for the (a, s, s') that some entry gave by observation.
-    r_obs: std::collections::HashMap<usize, Vec<f64>>,
+    /// Transition rows, indexed a·|S| + s: the (s', p) with p ≠ 0, s' ascending.
+    t: Vec<Row>,
+    /// Observation rows, indexed a·|S| + s': the (o, p) with p ≠ 0, o ascending.
+    o: Vec<Row>,
+    /// Non-zero entries held in `t` and `o`.
+    entries: usize,
+    /// Reward entries by (a, s, s', o), `*` as [`ANY`]: (the entry's order, its value). The last entry matching
+    /// an (a, s, s', o) gives its reward, as in pomdp-solve, so wildcards are kept as they are written.
+    rewards: HashMap<[u32; 4], (u64, f64)>,
+    /// Which wildcard patterns (bit i: element i is `*`) some reward entry has.
+    patterns: [bool; 16],
+    /// Whether some reward entry names an observation.
+    by_observation: bool,
+    /// Reward entries read so far (their order).
+    order: u64,
+    /// Name → index of the states, actions and observations.
+    lookup: [HashMap<String, usize>; 3],
+}
+
+/// A row of a sparse table: (column, value), columns ascending, no zeros.
+type Row = Vec<(u32, f64)>;
+
+/// `*` in a reward entry.
+const ANY: u32 = u32::MAX;
+
+/// A matrix or row as written: `uniform`, `identity` or numbers (row-major).
+enum Block {
+    Uniform,
+    Identity,
+    Numbers(Vec<f64>),
+}
+
+impl Block {
+    /// Row `i` of the block (`cols` columns) as sparse entries.
+    fn row(&self, i: usize, cols: usize) -> Row {
+        match self {
+            Block::Uniform => (0..cols as u32).map(|c| (c, 1.0 / cols as f64)).collect(),
+            Block::Identity => vec![(i as u32, 1.0)],
+            Block::Numbers(v) => v[i * cols..(i + 1) * cols]
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x != 0.0)
+                .map(|(c, x)| (c as u32, *x))
+                .collect(),
+        }
+    }
+
+    /// An upper bound on the non-zero entries of one row.
+    fn row_entries(&self, cols: usize) -> usize {
+        match self {
+            Block::Uniform | Block::Numbers(_) => cols,
+            Block::Identity => 1,
+        }
+    }
+}
+
+/// Sets entry `c` of a sorted row to `p` (removing it when 0); returns the change in the number of entries.
+fn set_entry(row: &mut Row, c: u32, p: f64) -> isize {
+    match (row.binary_search_by_key(&c, |e| e.0), p == 0.0) {
+        (Ok(i), true) => {
+            row.remove(i);
+            -1
+        }
+        (Ok(i), false) => {
+            row[i].1 = p;
+            0
+        }
+        (Err(_), true) => 0,
+        (Err(i), false) => {
+            row.insert(i, (c, p));
+            1
+        }
+    }
 }
 
 /// How far from 1 a row's sum may be and still be read (then renormalised): what rounding each of its `k`
@@ -121,8 +191,12 @@ impl Parser {
             start: None,
             t: vec![],
             o: vec![],
-            r: vec![],
-            r_obs: Default::default(),
+            entries: 0,
+            rewards: HashMap::new(),
+            patterns: [false; 16],
+            by_observation: false,
+            order: 0,
+            lookup: Default::default(),
         }
     }
 
@@ -211,9 +285,10 @@ impl Parser {
         if names.len() == 1
             && let Ok(n) = names[0].parse::<usize>()
         {
-            // Dense tables hold at most 5·10^7 entries, so no model has more than 10^4 of anything.
-            if n == 0 || n > 10_000 {
-                return Err(self.err(format!("{what}: a count between 1 and 10000, got {n}")));
+            // The sparse tables hold at most MAX_SPARSE_ENTRIES entries and a row per (action, state); a count
+            // past 10^6 could not be a model that fits.
+            if n == 0 || n > 1_000_000 {
+                return Err(self.err(format!("{what}: a count between 1 and 1000000, got {n}")));
             }
             return Ok((0..n).map(|i| i.to_string()).collect());
         }
@@ -223,13 +298,25 @@ impl Parser {
         Ok(names)
     }
 
+    /// Keeps a name → index map of a list (states 0, actions 1, observations 2; the first of a repeated name).
+    fn indexed(&mut self, kind: usize, names: Vec<String>) -> Vec<String> {
+        self.lookup[kind].clear();
+        for (i, n) in names.iter().enumerate() {
+            self.lookup[kind].entry(n.clone()).or_insert(i);
+        }
+        names
+    }
+
     /// Indices matched by one element of an entry: a name, an index, or `*`.
     fn resolve(&self, tok: &str, list: &[String], what: &str) -> Result<Vec<usize>> {
         if tok == "*" {
             return Ok((0..list.len()).collect());
         }
-        if let Some(i) = list.iter().position(|n| n == tok) {
-            return Ok(vec![i]);
+        let kind = ["state", "action", "observation"]
+            .iter()
+            .position(|w| *w == what);
+        if let Some(i) = kind.and_then(|k| self.lookup[k].get(tok)) {
+            return Ok(vec![*i]);
         }
         match tok.parse::<usize>() {
             Ok(i) if i < list.len() => Ok(vec![i]),
@@ -263,19 +350,53 @@ impl Parser {
     fn ensure_tables(&mut self) -> Result<()> {
         let (ns, na, no) = self.sizes()?;
         if self.t.is_empty() {
-            let (a, s, o) = (na as f64, ns as f64, no as f64);
+            // Two empty rows per (action, state) and the start belief, before any entry.
             let what = format!("a model of {ns} states, {na} actions and {no} observations");
-            crate::limits::check_table("states", a * s * s, &what)
-                .and_then(|_| crate::limits::check_table("observations", a * s * o, &what))
-                .map_err(|e| self.err(e.to_string()))?;
-            self.t = vec![vec![vec![0.0; ns]; ns]; na];
-            self.o = vec![vec![vec![0.0; no]; ns]; na];
-            self.r = vec![0.0; na * ns * ns];
+            crate::limits::check_memory(
+                "states",
+                (2 * size_of::<Row>() * na) as f64 * ns as f64 + 8.0 * ns as f64,
+                &what,
+                "make it smaller",
+            )
+            .map_err(|e| self.err(e.to_string()))?;
+            self.t = vec![Vec::new(); na * ns];
+            self.o = vec![Vec::new(); na * ns];
         }
         Ok(())
     }
 
-    fn parse(mut self, horizon: Option<usize>) -> Result<Tabular> {
+    /// Refuses entries that would take the tables past [`crate::limits::MAX_SPARSE_ENTRIES`] non-zero entries.
+    fn room(&self, more: f64) -> Result<()> {
+        let n = self.entries as f64 + more;
+        if n > crate::limits::MAX_SPARSE_ENTRIES {
+            return Err(self.err(format!(
+                "the transition and observation tables would hold {} non-zero entries, more than the {} one run may \
+                 hold in memory; make the model smaller",
+                crate::numerics::brief(n),
+                crate::numerics::brief(crate::limits::MAX_SPARSE_ENTRIES)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces a whole row of T (`obs` false) or O.
+    fn set_row(&mut self, obs: bool, i: usize, row: Row) -> Result<()> {
+        self.room(row.len() as f64)?;
+        let table = if obs { &mut self.o } else { &mut self.t };
+        self.entries = self.entries + row.len() - table[i].len();
+        table[i] = row;
+        Ok(())
+    }
+
+    /// Sets one entry of T (`obs` false) or O.
+    fn set(&mut self, obs: bool, i: usize, c: usize, p: f64) -> Result<()> {
+        self.room(1.0)?;
+        let table = if obs { &mut self.o } else { &mut self.t };
+        self.entries = (self.entries as isize + set_entry(&mut table[i], c as u32, p)) as usize;
+        Ok(())
+    }
+
+    fn parse(mut self, horizon: Option<usize>) -> Result<Sparse> {
         while self.pos < self.toks.len() {
             let kw = self.next()?;
             // `start include: …` and `start exclude: …` have no colon after `start`.
@@ -302,12 +423,14 @@ impl Parser {
                         "`{kw}:` after start, T, O or R entries; declare states, actions and observations once, first"
                     )))
                 }
-                "states" => self.names("states").map(|n| self.states = n),
-                "actions" => self.names("actions").map(|n| self.actions = n),
-                "observations" => self.names("observations").map(|n| self.observations = n),
+                "states" => self.names("states").map(|n| self.states = self.indexed(0, n)),
+                "actions" => self.names("actions").map(|n| self.actions = self.indexed(1, n)),
+                "observations" => self
+                    .names("observations")
+                    .map(|n| self.observations = self.indexed(2, n)),
                 "start" => self.start(),
-                "T" => self.transition(),
-                "O" => self.observation(),
+                "T" => self.table_entry(false),
+                "O" => self.table_entry(true),
                 "R" => self.reward(),
                 other => Err(self.err(format!("unknown entry '{other}'"))),
             }?;
@@ -368,17 +491,15 @@ impl Parser {
     }
 
     /// The values of a row or matrix: `uniform`, `identity` (square only) or numbers.
-    fn block(&mut self, rows: usize, cols: usize, square: bool) -> Result<Vec<Vec<f64>>> {
+    fn block(&mut self, rows: usize, cols: usize, square: bool) -> Result<Block> {
         match self.peek() {
             Some("uniform") => {
                 self.pos += 1;
-                Ok(vec![vec![1.0 / cols as f64; cols]; rows])
+                Ok(Block::Uniform)
             }
             Some("identity") if square => {
                 self.pos += 1;
-                Ok((0..rows)
-                    .map(|i| (0..cols).map(|j| (i == j) as u8 as f64).collect())
-                    .collect())
+                Ok(Block::Identity)
             }
             _ => {
                 let v = self.numbers()?;
@@ -389,85 +510,86 @@ impl Parser {
                         v.len()
                     )));
                 }
-                Ok(v.chunks(cols).map(|c| c.to_vec()).collect())
+                Ok(Block::Numbers(v))
             }
         }
     }
 
-    fn transition(&mut self) -> Result<()> {
+    /// A `T:` (`obs` false) or `O:` entry: one entry, a row or a whole matrix, for the actions and states named.
+    fn table_entry(&mut self, obs: bool) -> Result<()> {
         self.ensure_tables()?;
-        let ns = self.states.len();
+        let (ns, _, no) = self.sizes()?;
+        let (cols, what) = if obs {
+            (no, "observation")
+        } else {
+            (ns, "state")
+        };
         let el = self.elements(3)?;
         let acts = self.resolve(&el[0], &self.actions, "action")?;
         match el.len() {
             3 => {
-                let (ss, es) = (
-                    self.resolve(&el[1], &self.states, "state")?,
-                    self.resolve(&el[2], &self.states, "state")?,
-                );
+                let ss = self.resolve(&el[1], &self.states, "state")?;
+                let cs = if obs {
+                    self.resolve(&el[2], &self.observations, what)?
+                } else {
+                    self.resolve(&el[2], &self.states, what)?
+                };
                 let p = self.number()?;
+                // A whole row at once (`*` in the last place) is set as a row.
+                let whole = el[2] == "*";
+                if whole {
+                    self.room(
+                        (acts.len() * ss.len()) as f64 * if p == 0.0 { 0.0 } else { cols as f64 },
+                    )?;
+                }
                 for &a in &acts {
                     for &s in &ss {
-                        for &e in &es {
-                            self.t[a][s][e] = p;
+                        if whole {
+                            let row = if p == 0.0 {
+                                vec![]
+                            } else {
+                                (0..cols as u32).map(|c| (c, p)).collect()
+                            };
+                            self.set_row(obs, a * ns + s, row)?;
+                        } else {
+                            for &c in &cs {
+                                self.set(obs, a * ns + s, c, p)?;
+                            }
                         }
                     }
                 }
             }
             2 => {
                 let ss = self.resolve(&el[1], &self.states, "state")?;
-                let row = self.block(1, ns, false)?.remove(0);
+                let b = self.block(1, cols, false)?;
+                self.room((acts.len() * ss.len() * b.row_entries(cols)) as f64)?;
+                let row = b.row(0, cols);
                 for &a in &acts {
                     for &s in &ss {
-                        self.t[a][s] = row.clone();
+                        self.set_row(obs, a * ns + s, row.clone())?;
                     }
                 }
             }
             _ => {
-                let m = self.block(ns, ns, true)?;
+                let b = self.block(ns, cols, ns == cols)?;
+                self.room((acts.len() * ns * b.row_entries(cols)) as f64)?;
                 for &a in &acts {
-                    self.t[a] = m.clone();
+                    for s in 0..ns {
+                        self.set_row(obs, a * ns + s, b.row(s, cols))?;
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    fn observation(&mut self) -> Result<()> {
-        self.ensure_tables()?;
-        let (ns, no) = (self.states.len(), self.observations.len());
-        let el = self.elements(3)?;
-        let acts = self.resolve(&el[0], &self.actions, "action")?;
-        match el.len() {
-            3 => {
-                let es = self.resolve(&el[1], &self.states, "state")?;
-                let os = self.resolve(&el[2], &self.observations, "observation")?;
-                let p = self.number()?;
-                for &a in &acts {
-                    for &e in &es {
-                        for &o in &os {
-                            self.o[a][e][o] = p;
-                        }
-                    }
-                }
-            }
-            2 => {
-                let es = self.resolve(&el[1], &self.states, "state")?;
-                let row = self.block(1, no, false)?.remove(0);
-                for &a in &acts {
-                    for &e in &es {
-                        self.o[a][e] = row.clone();
-                    }
-                }
-            }
-            _ => {
-                let m = self.block(ns, no, ns == no)?;
-                for &a in &acts {
-                    self.o[a] = m.clone();
-                }
-            }
+    /// One element of a reward entry: an index, or [`ANY`] for `*`.
+    fn pattern(&self, tok: &str, list: &[String], what: &str) -> Result<u32> {
+        if tok == "*" {
+            Ok(ANY)
+        } else {
+            self.resolve(tok, list, what).map(|i| i[0] as u32)
         }
-        Ok(())
     }
 
     fn reward(&mut self) -> Result<()> {
@@ -478,42 +600,28 @@ impl Parser {
             return Err(self
                 .err("R: needs at least an action and a start state (R: a : s [: s' [: o]] ...)"));
         }
-        let acts = self.resolve(&el[0], &self.actions, "action")?;
-        let ss = self.resolve(&el[1], &self.states, "state")?;
+        let a = self.pattern(&el[0], &self.actions, "action")?;
+        let s = self.pattern(&el[1], &self.states, "state")?;
         match el.len() {
             4 => {
-                let es = self.resolve(&el[2], &self.states, "state")?;
-                let os = (el[3] != "*")
-                    .then(|| self.resolve(&el[3], &self.observations, "observation"))
-                    .transpose()?;
+                let e = self.pattern(&el[2], &self.states, "state")?;
+                let o = self.pattern(&el[3], &self.observations, "observation")?;
                 let v = self.number()?;
-                for &a in &acts {
-                    for &s in &ss {
-                        for &e in &es {
-                            self.set_reward(a, s, e, os.as_deref(), v);
-                        }
-                    }
-                }
+                self.add_reward([a, s, e, o], v);
             }
             3 => {
-                let es = self.resolve(&el[2], &self.states, "state")?;
-                let row = self.block(1, no, false)?.remove(0);
-                for &a in &acts {
-                    for &s in &ss {
-                        for &e in &es {
-                            self.set_reward_row(a, s, e, &row);
-                        }
-                    }
-                }
+                let e = self.pattern(&el[2], &self.states, "state")?;
+                let Block::Numbers(row) = self.block(1, no, false)? else {
+                    return Err(self.err("R: give one number per observation"));
+                };
+                self.add_reward_row([a, s, e], &row);
             }
             2 => {
-                let m = self.block(ns, no, false)?;
-                for &a in &acts {
-                    for &s in &ss {
-                        for (e, row) in m.iter().enumerate() {
-                            self.set_reward_row(a, s, e, row);
-                        }
-                    }
+                let Block::Numbers(m) = self.block(ns, no, false)? else {
+                    return Err(self.err("R: give a matrix of numbers (one row per end state)"));
+                };
+                for (e, row) in m.chunks(no).enumerate() {
+                    self.add_reward_row([a, s, e as u32], row);
                 }
             }
             _ => {
@@ -525,33 +633,48 @@ impl Parser {
         Ok(())
     }
 
-    /// Sets r(a, s, s', o) for the observations `os` (`None`: all of them); a later entry overrides an earlier.
-    fn set_reward(&mut self, a: usize, s: usize, e: usize, os: Option<&[usize]>, v: f64) {
-        let (ns, no) = (self.states.len(), self.observations.len());
-        let i = (a * ns + s) * ns + e;
-        match os {
-            None => {
-                self.r[i] = v;
-                self.r_obs.remove(&i);
-            }
-            Some(os) => {
-                let base = self.r[i];
-                let row = self.r_obs.entry(i).or_insert_with(|| vec![base; no]);
-                for &o in os {
-                    row[o] = v;
-                }
+    /// Records r(a, s, s', o) = v for the pattern `key` (later entries override earlier ones).
+    fn add_reward(&mut self, key: [u32; 4], v: f64) {
+        let mask = key
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, k)| m | (((*k == ANY) as usize) << i));
+        self.patterns[mask] = true;
+        self.by_observation |= key[3] != ANY;
+        self.order += 1;
+        self.rewards.insert(key, (self.order, v));
+    }
+
+    /// Sets r(a, s, s', ·) to one value per observation (a single entry for `*` when they are all the same).
+    fn add_reward_row(&mut self, key: [u32; 3], row: &[f64]) {
+        let [a, s, e] = key;
+        if row.iter().all(|v| v.to_bits() == row[0].to_bits()) {
+            self.add_reward([a, s, e, ANY], row[0]);
+        } else {
+            for (o, v) in row.iter().enumerate() {
+                self.add_reward([a, s, e, o as u32], *v);
             }
         }
     }
 
-    /// Sets r(a, s, s', ·) to one value per observation.
-    fn set_reward_row(&mut self, a: usize, s: usize, e: usize, row: &[f64]) {
-        if row.iter().all(|v| v.to_bits() == row[0].to_bits()) {
-            self.set_reward(a, s, e, None, row[0]);
-        } else {
-            let ns = self.states.len();
-            self.r_obs.insert((a * ns + s) * ns + e, row.to_vec());
+    /// r(a, s, s', o): the value of the last reward entry matching it, 0 if none does.
+    fn reward_of(&self, a: u32, s: u32, e: u32, o: u32) -> f64 {
+        let full = [a, s, e, o];
+        let mut best: Option<(u64, f64)> = None;
+        for (mask, _) in self.patterns.iter().enumerate().filter(|(_, p)| **p) {
+            let mut key = full;
+            for (i, k) in key.iter_mut().enumerate() {
+                if mask & (1 << i) != 0 {
+                    *k = ANY;
+                }
+            }
+            if let Some(&(order, v)) = self.rewards.get(&key)
+                && best.is_none_or(|b| order > b.0)
+            {
+                best = Some((order, v));
+            }
         }
+        best.map_or(0.0, |b| b.1)
     }
 
     /// Renormalises the distributions whose sums are off by rounding (within [`renormalise_tolerance`]) and
@@ -559,15 +682,16 @@ impl Parser {
     fn renormalise(&mut self) -> Option<String> {
         let mut count = 0usize;
         let mut worst = 0.0f64;
-        let mut fix = |row: &mut Vec<f64>| {
-            let sum: f64 = row.iter().sum();
+        let mut fix = |row: &mut dyn Iterator<Item = &mut f64>| {
+            let row: Vec<&mut f64> = row.collect();
+            let sum: f64 = row.iter().map(|x| **x).sum();
             let off = (sum - 1.0).abs();
-            if off <= super::PROB_TOL || !sum.is_finite() || row.iter().any(|x| *x < 0.0) {
+            if off <= super::PROB_TOL || !sum.is_finite() || row.iter().any(|x| **x < 0.0) {
                 return;
             }
-            let k = row.iter().filter(|x| **x != 0.0).count();
+            let k = row.iter().filter(|x| ***x != 0.0).count();
             if off <= renormalise_tolerance(k) {
-                for x in row.iter_mut() {
+                for x in row {
                     *x /= sum;
                 }
                 count += 1;
@@ -575,14 +699,10 @@ impl Parser {
             }
         };
         if let Some(p) = self.start.as_mut() {
-            fix(p);
+            fix(&mut p.iter_mut());
         }
-        for table in [&mut self.t, &mut self.o] {
-            for rows in table.iter_mut() {
-                for row in rows.iter_mut() {
-                    fix(row);
-                }
-            }
+        for row in self.t.iter_mut().chain(self.o.iter_mut()) {
+            fix(&mut row.iter_mut().map(|e| &mut e.1));
         }
         (count > 0).then(|| {
             format!(
@@ -594,20 +714,14 @@ impl Parser {
         })
     }
 
-    #[allow(clippy::needless_range_loop)] // s' indexes T, O, the rewards and the O sums together
-    fn finish(mut self, horizon: Option<usize>) -> Result<Tabular> {
+    fn finish(mut self, horizon: Option<usize>) -> Result<Sparse> {
         self.ensure_tables()?;
-        let (ns, na, no) = self.sizes()?;
+        let (ns, na, _) = self.sizes()?;
         let discount = self
             .discount
             .ok_or_else(|| self.err("missing `discount:`"))?;
         let notes: Vec<String> = self.renormalise().into_iter().collect();
         let sign = if self.cost { -1.0 } else { 1.0 };
-        let osum: Vec<Vec<f64>> = self
-            .o
-            .iter()
-            .map(|rows| rows.iter().map(|row| row.iter().sum()).collect())
-            .collect();
         // R(s, a) = Σ T(s'|s,a)·O(o|s',a)·r(a, s, s', o); a reward that is the same wherever the weight falls
         // (the common `R: a : s : * : * v`) is kept exactly, so a written model reads back bit for bit.
         let mut r = vec![vec![0.0; ns]; na];
@@ -622,31 +736,32 @@ impl Parser {
                         _ => Some(None),
                     }
                 };
-                for e in 0..ns {
-                    let te = self.t[a][s][e];
-                    if te == 0.0 {
-                        continue;
-                    }
-                    let i = (a * ns + s) * ns + e;
+                for &(e, te) in &self.t[a * ns + s] {
+                    let orow = &self.o[a * ns + e as usize];
                     v += te
-                        * match self.r_obs.get(&i) {
-                            Some(row) => (0..no)
-                                .filter(|&o| self.o[a][e][o] != 0.0)
-                                .map(|o| {
-                                    note(row[o]);
-                                    self.o[a][e][o] * row[o]
+                        * if self.by_observation {
+                            orow.iter()
+                                .map(|&(o, p)| {
+                                    let x = self.reward_of(a as u32, s as u32, e, o);
+                                    note(x);
+                                    p * x
                                 })
-                                .sum::<f64>(),
-                            None => {
-                                note(self.r[i]);
-                                osum[a][e] * self.r[i]
-                            }
+                                .sum::<f64>()
+                        } else {
+                            let x = self.reward_of(a as u32, s as u32, e, ANY);
+                            note(x);
+                            orow.iter().map(|e| e.1).sum::<f64>() * x
                         };
                 }
                 *rs = sign * same.flatten().unwrap_or(v);
             }
         }
-        let m = Tabular {
+        let rows = |table: &mut Vec<Row>, a: usize| {
+            super::sparse::Csr::from_rows((0..ns).map(|s| std::mem::take(&mut table[a * ns + s])))
+        };
+        let t = (0..na).map(|a| rows(&mut self.t, a)).collect();
+        let o = (0..na).map(|a| rows(&mut self.o, a)).collect();
+        let m = Sparse {
             name: String::new(),
             initial: self
                 .start
@@ -655,8 +770,8 @@ impl Parser {
             states: self.states,
             actions: self.actions,
             observations: self.observations,
-            t: self.t,
-            o: self.o,
+            t,
+            o,
             r,
             discount,
             horizon,
@@ -809,7 +924,7 @@ R: open-right : tiger-right : * : * -100
 
     #[test]
     fn parses_tiger() {
-        let m = parse(TIGER, "tiger").unwrap();
+        let m = parse(TIGER, "tiger").unwrap().to_dense().unwrap();
         assert_eq!((m.n_states(), m.n_actions(), m.n_observations()), (2, 3, 2));
         assert_eq!(m.t[0][0], vec![1.0, 0.0]);
         assert_eq!(m.t[1][1], vec![0.5, 0.5]);
@@ -825,7 +940,7 @@ R: open-right : tiger-right : * : * -100
                     T: * : * : * 0\nT: * : 0 : 1 1.0\nT: * : 1\n0.2 0.3 0.5\nT: b : 2 uniform\nT: a : 2 : 2 1\n\
                     O: * uniform\nO: a : 1 : 0 1\nO: a : 1 : 1 0\n\
                     R: * : * : * : * 1\nR: b : 1\n2 2\n4 4\n6 6\nR: a : 0 : 1 3 5";
-        let m = parse(text, "t").unwrap();
+        let m = parse(text, "t").unwrap().to_dense().unwrap();
         assert_eq!(m.initial, vec![0.5, 0.0, 0.5]);
         assert_eq!(m.t[0][0], vec![0.0, 1.0, 0.0]);
         assert_eq!(m.t[1][1], vec![0.2, 0.3, 0.5]);
@@ -840,7 +955,7 @@ R: open-right : tiger-right : * : * -100
 
     #[test]
     fn writes_and_reads_back_exactly() {
-        let mut m = parse(TIGER, "tiger").unwrap();
+        let mut m = parse(TIGER, "tiger").unwrap().to_dense().unwrap();
         m.name = "tiger".into();
         m.t[0][0] = vec![1.0 - 1e-20, 1e-20];
         m.initial = vec![0.3, 0.7];
@@ -849,7 +964,7 @@ R: open-right : tiger-right : * : * -100
             !text.contains("e-") && !text.contains("E-"),
             "scientific notation in:\n{text}"
         );
-        let mut back = parse(&text, "back").unwrap();
+        let mut back = parse(&text, "back").unwrap().to_dense().unwrap();
         back.name = m.name.clone();
         assert_eq!(back, m);
     }
@@ -903,11 +1018,11 @@ R: open-right : tiger-right : * : * -100
             ),
             (
                 "discount: 0.9\nstates: 100000000\nactions: 1\nobservations: 1\n".to_string(),
-                "between 1 and 10000",
+                "between 1 and 1000000",
             ),
             (
                 "discount: 0.9\nstates: 0\nactions: 1\nobservations: 1\n".to_string(),
-                "between 1 and 10000",
+                "between 1 and 1000000",
             ),
         ] {
             let e = parse(&text, "fuzz").unwrap_err().to_string();

@@ -413,6 +413,8 @@ mod tests {
             "/experiments/models/tiger.pomdp"
         )))
         .unwrap()
+        .to_dense()
+        .unwrap()
     }
 
     #[test]
@@ -438,6 +440,8 @@ mod tiger_infinite {
             env!("CARGO_MANIFEST_DIR"),
             "/experiments/models/tiger.pomdp"
         )))
+        .unwrap()
+        .to_dense()
         .unwrap();
         let t = std::time::Instant::now();
         let s = solve(

@@ -15,6 +15,7 @@ pub mod interference;
 pub mod mdp;
 pub mod pbvi;
 pub mod posg;
+pub mod sarsop;
 
 use crate::error::{Error, Result};
 

@@ -187,13 +187,14 @@ pub(crate) enum Command {
     Solve {
         model: String,
         /// exact (generalized backup for coordinated CIRL, else exact VI), naive (exact VI on the coordinator
-        /// reduction), pbvi (lower and upper bounds), mdp (state observed: full-information value).
+        /// reduction), pbvi (lower and upper bounds), sarsop (anytime point-based search on sparse tables:
+        /// bounds, times to gaps; discounted models), mdp (state observed: full-information value).
         #[arg(long, default_value_t = cirl::solve::Request::default().solver.to_string())]
         solver: String,
         /// Override a game parameter, e.g. --set discount=0.9 --set two_phase=true (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Discounted infinite-horizon models: stop when the error bound (pbvi: the bound gap) is below this.
+        /// Discounted infinite-horizon models: stop when the error bound (pbvi, sarsop: the bound gap) is below this.
         #[arg(long, default_value_t = cirl::solve::Settings::default().tolerance, allow_hyphen_values = true)]
         tolerance: f64,
         /// Also simulate this many episodes of the computed policy (mean return, 95% CI).
@@ -205,6 +206,9 @@ pub(crate) enum Command {
         /// PBVI: number of belief points.
         #[arg(long, default_value_t = cirl::solve::Settings::default().max_beliefs, allow_hyphen_values = true)]
         max_beliefs: usize,
+        /// sarsop: stop after this many seconds and report the bounds and policy reached (Ctrl-C does the same).
+        #[arg(long, allow_hyphen_values = true)]
+        timeout: Option<f64>,
         /// Write the policy (alpha vectors or CIRL plans) as JSON to this file.
         #[arg(long)]
         policy: Option<PathBuf>,

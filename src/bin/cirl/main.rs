@@ -263,6 +263,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             simulate,
             seed,
             max_beliefs,
+            timeout,
             policy,
             histories,
             json,
@@ -273,6 +274,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                     tolerance,
                     max_beliefs,
                     seed,
+                    timeout,
                 },
                 simulate,
                 histories,
@@ -358,6 +360,15 @@ fn solve_cmd(
         .map(|s| cirl::games::parse_set(s))
         .collect::<Result<Vec<_>>>()?;
     let m = cirl::games::load(model, &sets)?;
+    if req.solver == cirl::solve::Solver::Sarsop {
+        // The first Ctrl-C ends the search and the report follows; a second one ends the process.
+        let _ = ctrlc::set_handler(|| {
+            use std::sync::atomic::Ordering;
+            if cirl::solvers::sarsop::INTERRUPT.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
     let r = cirl::solve::run(&m, req)?;
     for n in &r.notes {
         eprintln!("warning: {n}");

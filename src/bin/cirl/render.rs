@@ -62,6 +62,34 @@ pub(crate) fn solve(r: &cirl::solve::Report, policy: Option<&Path>) -> String {
             r.error_bound
         ),
     };
+    if let Some(a) = &r.anytime {
+        let times: Vec<String> = [
+            ("0.1", &a.gap_0_1),
+            ("0.01", &a.gap_0_01),
+            ("0.001", &a.gap_0_001),
+        ]
+        .iter()
+        .map(|(g, p)| match p {
+            Some(p) => format!("gap {g} at {:.3} s", p.seconds),
+            None => format!("gap {g} not reached"),
+        })
+        .collect();
+        let stop = match a.stop {
+            cirl::solvers::sarsop::Stop::Precision => "the tolerance was reached",
+            cirl::solvers::sarsop::Stop::Timeout => "--timeout ended it",
+            cirl::solvers::sarsop::Stop::Trials => "its trial budget ended it",
+            cirl::solvers::sarsop::Stop::Interrupted => "interrupted (Ctrl-C)",
+        };
+        let _ = writeln!(
+            o,
+            "search   {}; {} trials, {} beliefs, {} upper points, start bounds in {:.3} s; {stop}",
+            times.join(", "),
+            a.trials,
+            a.beliefs,
+            a.upper_points,
+            a.init_seconds
+        );
+    }
     if let Some(s) = &r.simulation {
         let _ = writeln!(
             o,
