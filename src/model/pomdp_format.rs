@@ -18,8 +18,13 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::rc::Rc;
 
 use std::collections::HashMap;
+
+/// The reader's maps: foldhash, fixed seed (the keys are the file's own names and indices; lookups only, so the
+/// order never shows).
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 use super::Tabular;
 use super::sparse::Sparse;
@@ -73,7 +78,9 @@ struct Parser {
     discount: Option<f64>,
     cost: bool,
     start: Option<Vec<f64>>,
-    /// Transition rows, indexed a·|S| + s: the (s', p) with p ≠ 0, s' ascending.
+    /// Transition rows, indexed a·|S| + s: the (s', p) with p ≠ 0, s' ascending. A row written for many
+    /// (action, state) pairs at once (`T: * identity`, `O: * uniform`) is shared, and copied when one of them is
+    /// changed, so a wildcard entry costs a pointer per row, not an allocation.
     t: Vec<Row>,
     /// Observation rows, indexed a·|S| + s': the (o, p) with p ≠ 0, o ascending.
     o: Vec<Row>,
@@ -81,7 +88,7 @@ struct Parser {
     entries: usize,
     /// Reward entries by (a, s, s', o), `*` as [`ANY`]: (the entry's order, its value). The last entry matching
     /// an (a, s, s', o) gives its reward, as in pomdp-solve, so wildcards are kept as they are written.
-    rewards: HashMap<[u32; 4], (u64, f64)>,
+    rewards: Map<[u32; 4], (u64, f64)>,
     /// Which wildcard patterns (bit i: element i is `*`) some reward entry has.
     patterns: [bool; 16],
     /// Whether some reward entry names an observation.
@@ -89,11 +96,11 @@ struct Parser {
     /// Reward entries read so far (their order).
     order: u64,
     /// Name → index of the states, actions and observations.
-    lookup: [HashMap<String, usize>; 3],
+    lookup: [Map<String, usize>; 3],
 }
 
-/// A row of a sparse table: (column, value), columns ascending, no zeros.
-type Row = Vec<(u32, f64)>;
+/// A row of a sparse table: (column, value), columns ascending, no zeros; shared, copied on write.
+type Row = Rc<Vec<(u32, f64)>>;
 
 /// `*` in a reward entry.
 const ANY: u32 = u32::MAX;
@@ -108,7 +115,7 @@ enum Block {
 impl Block {
     /// Row `i` of the block (`cols` columns) as sparse entries.
     fn row(&self, i: usize, cols: usize) -> Row {
-        match self {
+        Rc::new(match self {
             Block::Uniform => (0..cols as u32).map(|c| (c, 1.0 / cols as f64)).collect(),
             Block::Identity => vec![(i as u32, 1.0)],
             Block::Numbers(v) => v[i * cols..(i + 1) * cols]
@@ -117,7 +124,7 @@ impl Block {
                 .filter(|(_, x)| **x != 0.0)
                 .map(|(c, x)| (c as u32, *x))
                 .collect(),
-        }
+        })
     }
 
     /// An upper bound on the non-zero entries of one row.
@@ -130,7 +137,7 @@ impl Block {
 }
 
 /// Sets entry `c` of a sorted row to `p` (removing it when 0); returns the change in the number of entries.
-fn set_entry(row: &mut Row, c: u32, p: f64) -> isize {
+fn set_entry(row: &mut Vec<(u32, f64)>, c: u32, p: f64) -> isize {
     match (row.binary_search_by_key(&c, |e| e.0), p == 0.0) {
         (Ok(i), true) => {
             row.remove(i);
@@ -192,7 +199,7 @@ impl Parser {
             t: vec![],
             o: vec![],
             entries: 0,
-            rewards: HashMap::new(),
+            rewards: Map::default(),
             patterns: [false; 16],
             by_observation: false,
             order: 0,
@@ -299,8 +306,16 @@ impl Parser {
     }
 
     /// Keeps a name → index map of a list (states 0, actions 1, observations 2; the first of a repeated name).
+    /// A list given by a count ("0", "1", …) needs none: its names are the indices [`Parser::resolve`] reads.
     fn indexed(&mut self, kind: usize, names: Vec<String>) -> Vec<String> {
         self.lookup[kind].clear();
+        let counted = names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| n.parse::<usize>() == Ok(i));
+        if counted {
+            return names;
+        }
         for (i, n) in names.iter().enumerate() {
             self.lookup[kind].entry(n.clone()).or_insert(i);
         }
@@ -350,17 +365,20 @@ impl Parser {
     fn ensure_tables(&mut self) -> Result<()> {
         let (ns, na, no) = self.sizes()?;
         if self.t.is_empty() {
-            // Two empty rows per (action, state) and the start belief, before any entry.
+            // Per (action, state): a row pointer in each table here, a row start in each compressed table and a
+            // reward in the model; and the start belief. The entries are counted as they come (`room`).
+            let per_row = 2 * size_of::<Row>() + 2 * size_of::<usize>() + size_of::<f64>();
             let what = format!("a model of {ns} states, {na} actions and {no} observations");
             crate::limits::check_memory(
                 "states",
-                (2 * size_of::<Row>() * na) as f64 * ns as f64 + 8.0 * ns as f64,
+                (per_row * na) as f64 * ns as f64 + 8.0 * ns as f64,
                 &what,
                 "make it smaller",
             )
             .map_err(|e| self.err(e.to_string()))?;
-            self.t = vec![Vec::new(); na * ns];
-            self.o = vec![Vec::new(); na * ns];
+            let empty = Row::default();
+            self.t = vec![empty.clone(); na * ns];
+            self.o = vec![empty; na * ns];
         }
         Ok(())
     }
@@ -392,7 +410,8 @@ impl Parser {
     fn set(&mut self, obs: bool, i: usize, c: usize, p: f64) -> Result<()> {
         self.room(1.0)?;
         let table = if obs { &mut self.o } else { &mut self.t };
-        self.entries = (self.entries as isize + set_entry(&mut table[i], c as u32, p)) as usize;
+        self.entries =
+            (self.entries as isize + set_entry(Rc::make_mut(&mut table[i]), c as u32, p)) as usize;
         Ok(())
     }
 
@@ -542,15 +561,15 @@ impl Parser {
                         (acts.len() * ss.len()) as f64 * if p == 0.0 { 0.0 } else { cols as f64 },
                     )?;
                 }
+                let row: Row = Rc::new(if whole && p != 0.0 {
+                    (0..cols as u32).map(|c| (c, p)).collect()
+                } else {
+                    vec![]
+                });
                 for &a in &acts {
                     for &s in &ss {
                         if whole {
-                            let row = if p == 0.0 {
-                                vec![]
-                            } else {
-                                (0..cols as u32).map(|c| (c, p)).collect()
-                            };
-                            self.set_row(obs, a * ns + s, row)?;
+                            self.set_row(obs, a * ns + s, row.clone())?;
                         } else {
                             for &c in &cs {
                                 self.set(obs, a * ns + s, c, p)?;
@@ -573,9 +592,10 @@ impl Parser {
             _ => {
                 let b = self.block(ns, cols, ns == cols)?;
                 self.room((acts.len() * ns * b.row_entries(cols)) as f64)?;
-                for &a in &acts {
-                    for s in 0..ns {
-                        self.set_row(obs, a * ns + s, b.row(s, cols))?;
+                for s in 0..ns {
+                    let row = b.row(s, cols);
+                    for &a in &acts {
+                        self.set_row(obs, a * ns + s, row.clone())?;
                     }
                 }
             }
@@ -702,7 +722,10 @@ impl Parser {
             fix(&mut p.iter_mut());
         }
         for row in self.t.iter_mut().chain(self.o.iter_mut()) {
-            fix(&mut row.iter_mut().map(|e| &mut e.1));
+            // A row that sums to 1 is left shared; one that does not gets its own copy to fix.
+            if (row.iter().map(|e| e.1).sum::<f64>() - 1.0).abs() > super::PROB_TOL {
+                fix(&mut Rc::make_mut(row).iter_mut().map(|e| &mut e.1));
+            }
         }
         (count > 0).then(|| {
             format!(
@@ -736,7 +759,7 @@ impl Parser {
                         _ => Some(None),
                     }
                 };
-                for &(e, te) in &self.t[a * ns + s] {
+                for &(e, te) in self.t[a * ns + s].iter() {
                     let orow = &self.o[a * ns + e as usize];
                     v += te
                         * if self.by_observation {
@@ -756,11 +779,11 @@ impl Parser {
                 *rs = sign * same.flatten().unwrap_or(v);
             }
         }
-        let rows = |table: &mut Vec<Row>, a: usize| {
-            super::sparse::Csr::from_rows((0..ns).map(|s| std::mem::take(&mut table[a * ns + s])))
+        let rows = |table: &[Row], a: usize| {
+            super::sparse::Csr::from_rows(table[a * ns..(a + 1) * ns].iter().map(|r| r.as_slice()))
         };
-        let t = (0..na).map(|a| rows(&mut self.t, a)).collect();
-        let o = (0..na).map(|a| rows(&mut self.o, a)).collect();
+        let t = (0..na).map(|a| rows(&self.t, a)).collect();
+        let o = (0..na).map(|a| rows(&self.o, a)).collect();
         let m = Sparse {
             name: String::new(),
             initial: self

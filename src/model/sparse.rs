@@ -22,16 +22,27 @@ pub struct Csr {
 impl Csr {
     /// A table from its rows, each a list of (column, value) in any order; zeros are dropped and a repeated column
     /// keeps its last value.
-    pub fn from_rows<I>(rows: I) -> Csr
+    pub fn from_rows<I, R>(rows: I) -> Csr
     where
-        I: IntoIterator<Item = Vec<(u32, f64)>>,
+        I: IntoIterator<Item = R>,
+        R: AsRef<[(u32, f64)]>,
     {
+        let rows = rows.into_iter();
+        let mut start = Vec::with_capacity(rows.size_hint().0 + 1);
+        start.push(0);
         let mut t = Csr {
-            start: vec![0],
+            start,
             ..Default::default()
         };
-        for mut row in rows {
-            row.sort_by_key(|e| e.0);
+        let mut sorted = Vec::new();
+        for row in rows {
+            let mut row = row.as_ref();
+            if !row.is_sorted_by_key(|e| e.0) {
+                sorted.clear();
+                sorted.extend_from_slice(row);
+                sorted.sort_by_key(|e| e.0);
+                row = &sorted;
+            }
             for (i, &(c, v)) in row.iter().enumerate() {
                 if row.get(i + 1).is_some_and(|n| n.0 == c) || v == 0.0 {
                     continue;
@@ -51,7 +62,7 @@ impl Csr {
                 .enumerate()
                 .filter(|(_, v)| **v != 0.0)
                 .map(|(i, v)| (i as u32, *v))
-                .collect()
+                .collect::<Vec<_>>()
         }))
     }
 
