@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests (unit, property, CLI, doc), the Python package's tests (pytest), the notebooks
-# executed headless, and the runtime tests: the exports and the gate in the real agent runtimes (Gemini CLI's
-# policy loader, Codex, Claude Code from the npm registry; the OpenAI Agents SDK and LangChain from PyPI), all
-# offline.
+# executed headless, the teaching page (`cirl serve`) in headless Chromium, and the runtime tests: the exports and
+# the gate in the real agent runtimes (Gemini CLI's policy loader, Codex, Claude Code from the npm registry; the
+# OpenAI Agents SDK and LangChain from PyPI), all offline.
 # Needs Rust, python3 and Node.js with npm; creates a virtualenv in .venv (or $CIRL_VENV) for the pinned Python
-# packages and installs the pinned npm packages into tests/runtimes/node_modules.
+# packages, installs the pinned npm packages into tests/runtimes/node_modules and tests/browser/node_modules, and
+# Debian's chromium with apt if /usr/bin/chromium is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,18 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
     exit 2
 fi
 (cd tests/runtimes && npm ci --no-audit --no-fund --loglevel=error)
+# The teaching page's browser test drives Debian's Chromium (no browser download) with playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    elif command -v sudo >/dev/null; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+    else
+        echo "error: the browser test needs Chromium at /usr/bin/chromium (apt-get install chromium)" >&2
+        exit 2
+    fi
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # Jupyter and matplotlib write caches into ~ unless told otherwise.
 STATE=$(mktemp -d)
@@ -55,4 +68,6 @@ cargo build --release --quiet
 "$VENV/bin/python" -m pytest python/tests -q -p no:cacheprovider
 "$VENV/bin/python" -m pytest --nbmake notebooks/ -q
 OPENAI_AGENTS_DISABLE_TRACING=1 "$VENV/bin/python" -m pytest tests/runtimes -q -p no:cacheprovider
+# `cirl serve` in headless Chromium: the page shows the CLI's numbers, offline, updating within 50 ms.
+HOME=$STATE node --test tests/browser/
 rm -rf "$STATE"

@@ -56,5 +56,6 @@ pub mod rng;
 pub mod sim;
 pub mod solve;
 pub mod solvers;
+pub mod web;
 
 pub use error::{Error, Result};

@@ -226,6 +226,19 @@ pub(crate) enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
+    /// Serve the teaching page (the off-switch game, live) and its JSON API on this machine: open the address it
+    /// prints in a browser.
+    Serve {
+        /// The address to listen on (127.0.0.1: this machine only; another address serves the network).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// The port (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8350)]
+        port: u16,
+        /// Worker threads answering requests.
+        #[arg(long, default_value_t = 2, allow_hyphen_values = true)]
+        threads: usize,
+    },
 }
 
 #[derive(clap::Args)]

@@ -281,6 +281,26 @@ fn dispatch(cmd: Command) -> Result<()> {
             };
             solve_cmd(&model, &req, &sets, policy.as_deref(), json)
         }
+        Command::Serve {
+            bind,
+            port,
+            threads,
+        } => {
+            let h = cirl::web::server::start(&cirl::web::server::Options {
+                addr: std::net::SocketAddr::new(bind, port),
+                threads,
+            })?;
+            if !bind.is_loopback() {
+                eprintln!(
+                    "warning: serving on {bind}, reachable from other machines; --bind 127.0.0.1 keeps it local"
+                );
+            }
+            println!("cirl serve: {} (Ctrl-C stops)", h.url());
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            h.wait();
+            Ok(())
+        }
         Command::Export { model, out, sets } => {
             let sets = sets
                 .iter()

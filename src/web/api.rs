@@ -1,0 +1,287 @@
+//! The teaching page's JSON API: one function per view, each the library's own computation (the numbers the CLI
+//! prints, to the last bit), behind a checked request.
+//!
+//! A request is a JSON object; unknown fields, wrong types and values out of range are refused with one line
+//! naming the field. Specs that would read files on the server (`csv:…`, `….toml` priors) are refused: the page
+//! computes from what it sends, nothing else.
+//!
+//! ```
+//! let r = cirl::web::api::handle("offswitch", br#"{"prior":"normal:0.5,1","human":"boltzmann:2","cost":0.05}"#)
+//!     .unwrap();
+//! assert_eq!(r["decision"], "act");
+//! assert_eq!(r["command"], "cirl offswitch --prior normal:0.5,1 --human boltzmann:2 --cost 0.05 --json");
+//! ```
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::belief::Prior;
+use crate::error::{Error, Result};
+use crate::human::{Human, ResponseModel};
+use crate::offswitch;
+
+/// The largest request body the API reads, in bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+/// The most points of a curve.
+pub const MAX_POINTS: usize = 2001;
+/// The most grid values along one axis of the (σ, β) map.
+pub const MAX_AXIS: usize = 101;
+
+/// The endpoints, `POST /api/<name>`.
+pub const ENDPOINTS: [&str; 3] = ["offswitch", "curves", "frontier"];
+
+/// Answers one request: `endpoint` is the path after `/api/`, `body` the JSON object sent.
+pub fn handle(endpoint: &str, body: &[u8]) -> Result<Value> {
+    if body.len() > MAX_BODY {
+        return Err(Error::invalid(
+            "request",
+            format!("the body has {} bytes, more than {MAX_BODY}", body.len()),
+        ));
+    }
+    match endpoint {
+        "offswitch" => offswitch_values(parse(body)?),
+        "curves" => curves(parse(body)?),
+        "frontier" => frontier(parse(body)?),
+        other => Err(Error::invalid(
+            "endpoint",
+            format!(
+                "unknown endpoint '{}'; use one of {}",
+                other.chars().take(64).collect::<String>(),
+                ENDPOINTS.join(", ")
+            ),
+        )),
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::invalid(
+            "request",
+            format!("{e}; send a JSON object with the fields the endpoint documents"),
+        )
+    })
+}
+
+/// `offswitch`: the values of one off-switch game, as `cirl offswitch --json` prints them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OffswitchRequest {
+    /// The belief, as `--prior` takes it.
+    prior: String,
+    /// The human, as `--human` takes it.
+    human: String,
+    /// The cost of asking (`--cost`), 0 if absent.
+    #[serde(default)]
+    cost: f64,
+}
+
+/// Reads a prior spec that needs no file.
+fn prior(spec: &str) -> Result<Prior> {
+    if !Prior::files(spec).is_empty() || spec.starts_with("csv:") {
+        return Err(Error::invalid(
+            "prior",
+            "the page's API reads no files: give normal:MU,SIGMA, uniform:LO,HI, discrete:V1@P1,… or two-point:MU,SIGMA",
+        ));
+    }
+    Prior::parse(spec).map_err(|e| Error::invalid("prior", e.to_string()))
+}
+
+fn human(spec: &str) -> Result<Human> {
+    Human::parse(spec).map_err(|e| Error::invalid("human", e.to_string()))
+}
+
+/// The command that prints the same numbers.
+fn command(prior: &str, human: &str, cost: f64) -> String {
+    format!("cirl offswitch --prior {prior} --human {human} --cost {cost} --json")
+}
+
+fn offswitch_values(q: OffswitchRequest) -> Result<Value> {
+    let p = prior(&q.prior)?;
+    let h = human(&q.human)?;
+    let v = offswitch::values(&p, &h, q.cost).map_err(|e| Error::invalid("cost", e.to_string()))?;
+    let r = offswitch::report::Report::new(&p, &h, v, None, 0)?;
+    let mut out = serde_json::to_value(&r).map_err(|e| Error::invalid("request", e.to_string()))?;
+    out["command"] = json!(command(&q.prior, &q.human, q.cost));
+    Ok(out)
+}
+
+/// `curves`: the belief's density (or its atoms) and the human's πH(u) over the belief's range.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CurvesRequest {
+    prior: String,
+    human: String,
+    /// Points of each curve (2 to [`MAX_POINTS`]; 201 if absent).
+    #[serde(default = "default_points")]
+    points: usize,
+}
+
+fn default_points() -> usize {
+    201
+}
+
+fn curves(q: CurvesRequest) -> Result<Value> {
+    let p = prior(&q.prior)?;
+    let h = human(&q.human)?;
+    if !(2..=MAX_POINTS).contains(&q.points) {
+        return Err(Error::invalid(
+            "points",
+            format!("between 2 and {MAX_POINTS}, got {}", q.points),
+        ));
+    }
+    // The belief's mean ± 4 sd (± 1 around a point belief).
+    let (m, sd) = (p.mean(), p.sd());
+    let half = if sd > 0.0 { 4.0 * sd } else { 1.0 };
+    let (lo, hi) = (m - half, m + half);
+    let n = q.points;
+    let u: Vec<f64> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect();
+    let p_allow: Vec<f64> = u.iter().map(|&x| h.p_allow(x)).collect();
+    let (density, atoms) = match &p {
+        Prior::Normal { mu, sigma } if *sigma > 0.0 => (
+            Some(
+                u.iter()
+                    .map(|&x| crate::numerics::norm_pdf((x - mu) / sigma) / sigma)
+                    .collect::<Vec<_>>(),
+            ),
+            None,
+        ),
+        Prior::Uniform { lo: a, hi: b } => (
+            Some(
+                u.iter()
+                    .map(|&x| {
+                        if (*a..=*b).contains(&x) {
+                            1.0 / (b - a)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
+        Prior::Normal { mu, .. } => (None, Some(vec![json!({"u": mu, "p": 1.0})])),
+        Prior::Discrete { values, probs } => (
+            None,
+            Some(
+                values
+                    .iter()
+                    .zip(probs)
+                    .map(|(v, w)| json!({"u": v, "p": w}))
+                    .collect(),
+            ),
+        ),
+        _ => (None, None),
+    };
+    Ok(json!({
+        "u": u,
+        "p_allow": p_allow,
+        "density": density,
+        "atoms": atoms,
+        "mean": m,
+        "sd": sd,
+    }))
+}
+
+/// One axis of the map: `n` values from `lo` to `hi`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    n: usize,
+}
+
+impl Axis {
+    fn values(&self, field: &str) -> Result<Vec<f64>> {
+        if !(self.lo.is_finite() && self.hi.is_finite() && self.lo >= 0.0 && self.lo < self.hi) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "lo and hi must be finite with 0 ≤ lo < hi, got {} and {}",
+                    self.lo, self.hi
+                ),
+            ));
+        }
+        if !(2..=MAX_AXIS).contains(&self.n) {
+            return Err(Error::invalid(
+                field,
+                format!("n must be between 2 and {MAX_AXIS}, got {}", self.n),
+            ));
+        }
+        Ok((0..self.n)
+            .map(|i| self.lo + (self.hi - self.lo) * i as f64 / (self.n - 1) as f64)
+            .collect())
+    }
+}
+
+/// `frontier`: Δ over a (σ, β) grid for a normal belief N(μ, σ²) and a Boltzmann human, and the curve Δ = 0.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontierRequest {
+    mu: f64,
+    #[serde(default)]
+    cost: f64,
+    sigma: Axis,
+    beta: Axis,
+}
+
+/// Δ = v_wait − max(v_act, v_off) of the game `cirl offswitch --prior normal:mu,sigma --human boltzmann:beta`.
+fn delta(mu: f64, sigma: f64, beta: f64, cost: f64) -> Result<f64> {
+    let p = Prior::normal(mu, sigma)?;
+    let h = Human::boltzmann(beta)?;
+    Ok(offswitch::values(&p, &h, cost)?.delta)
+}
+
+fn frontier(q: FrontierRequest) -> Result<Value> {
+    if !q.mu.is_finite() {
+        return Err(Error::invalid(
+            "mu",
+            format!("must be a finite number, got {}", q.mu),
+        ));
+    }
+    if !(q.cost.is_finite() && q.cost >= 0.0) {
+        return Err(Error::invalid(
+            "cost",
+            format!("must be finite and ≥ 0, got {}", q.cost),
+        ));
+    }
+    let sigmas = q.sigma.values("sigma")?;
+    let betas = q.beta.values("beta")?;
+    let mut grid = Vec::with_capacity(sigmas.len());
+    for &s in &sigmas {
+        grid.push(
+            betas
+                .iter()
+                .map(|&b| delta(q.mu, s, b, q.cost))
+                .collect::<Result<Vec<_>>>()?,
+        );
+    }
+    // Along β in each σ column: where Δ changes sign between neighbours, the root by Brent's method.
+    let tol = 1e-10 * (q.beta.hi - q.beta.lo);
+    let mut points = Vec::new();
+    for (i, &s) in sigmas.iter().enumerate() {
+        for j in 1..betas.len() {
+            let (d0, d1) = (grid[i][j - 1], grid[i][j]);
+            if d0 == 0.0 {
+                points.push(json!({"sigma": s, "beta": betas[j - 1]}));
+            } else if d0.signum() != d1.signum() && d1 != 0.0 {
+                let f = |b: f64| delta(q.mu, s, b, q.cost).unwrap_or(f64::NAN);
+                if let Some(b) = crate::numerics::brent(f, betas[j - 1], betas[j], tol) {
+                    points.push(json!({"sigma": s, "beta": b}));
+                }
+            }
+        }
+        if grid[i].last() == Some(&0.0) {
+            points.push(json!({"sigma": s, "beta": betas[betas.len() - 1]}));
+        }
+    }
+    Ok(json!({
+        "sigma": sigmas,
+        "beta": betas,
+        "delta": grid,
+        "frontier": points,
+    }))
+}

@@ -1,0 +1,129 @@
+// The teaching page in a real browser: `cirl serve` on a free loopback port, Debian's Chromium (headless) driven
+// by playwright-core. Moving a slider updates the page; the Δ it shows is the CLI's for the same inputs, to the
+// last digit; the page makes no request outside the server; an update takes under 50 ms (measured, reported).
+//
+// Run: node --test tests/browser/ (needs CIRL_BIN, default target/release/cirl, and CHROMIUM, default
+// /usr/bin/chromium). The screenshot goes to SCREENSHOT (default target/web/offswitch.png).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.CIRL_BIN || resolve(root, "target/release/cirl");
+const shot = process.env.SCREENSHOT || resolve(root, "target/web/offswitch.png");
+
+let server, url, browser, page;
+const requests = [];
+
+before(async () => {
+  server = spawn(bin, ["serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  url = await new Promise((ok, fail) => {
+    let out = "";
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) ok(m[1]);
+    });
+    server.on("exit", (code) => fail(new Error(`cirl serve exited with ${code}: ${out}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => { throw e; });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+/// Waits until the page has finished `n` updates in all.
+async function updates(n) {
+  await page.waitForFunction((k) => Number(document.body.dataset.updates || 0) >= k, n, { timeout: 20000 });
+}
+
+function cli(prior, human, cost) {
+  const out = execFileSync(bin, ["offswitch", "--prior", prior, "--human", human, "--cost", cost, "--json"]);
+  return JSON.parse(out.toString());
+}
+
+async function shown() {
+  const v = {};
+  for (const k of ["mu", "sigma", "beta", "cost"]) v[k] = await page.inputValue(`#${k}`);
+  for (const k of ["v_act", "v_wait", "v_off", "delta", "p_allow", "decision", "command"]) {
+    v[k] = await page.textContent(`#${k}`);
+  }
+  return v;
+}
+
+test("moving a slider shows the CLI's numbers, fast, offline", async () => {
+  await page.goto(url);
+  await updates(1);
+  let v = await shown();
+  assert.equal(v.command, `cirl offswitch --prior normal:${v.mu},${v.sigma} --human boltzmann:${v.beta} --cost ${Number(v.cost)} --json`);
+
+  // Move σ down with the keyboard, one step at a time, as a student would; each step is one update.
+  const latencies = [];
+  await page.focus("#sigma");
+  for (let i = 0; i < 30; i++) {
+    const before = Number(await page.evaluate(() => document.body.dataset.updates));
+    await page.keyboard.press("ArrowLeft");
+    await updates(before + 1);
+    latencies.push(Number(await page.evaluate(() => document.body.dataset.latency)));
+  }
+  // And β up, which crosses the frontier for this μ.
+  await page.focus("#beta");
+  for (let i = 0; i < 30; i++) {
+    const before = Number(await page.evaluate(() => document.body.dataset.updates));
+    await page.keyboard.press("ArrowRight");
+    await updates(before + 1);
+    latencies.push(Number(await page.evaluate(() => document.body.dataset.latency)));
+  }
+  v = await shown();
+  assert.equal(v.sigma, "0.7");
+  assert.equal(v.beta, "0.8");
+  const c = cli(`normal:${v.mu},${v.sigma}`, `boltzmann:${v.beta}`, v.cost);
+  for (const k of ["v_act", "v_wait", "v_off", "delta", "p_allow"]) {
+    assert.equal(v[k], String(c[k]), `${k}: the page shows ${v[k]}, the CLI prints ${c[k]}`);
+  }
+  assert.equal(v.decision, c.decision);
+  assert.equal(await page.textContent("#status"), "");
+
+  // The (σ, β) map has its frontier and the current point.
+  assert.equal(await page.locator("#map .frontier").count(), 1);
+  assert.equal(await page.locator("#map .here").count(), 1);
+  assert.ok(await page.locator("#map .cells rect").count() >= 40 * 31);
+
+  latencies.sort((a, b) => a - b);
+  const median = latencies[Math.floor(latencies.length / 2)];
+  const p95 = latencies[Math.floor(latencies.length * 0.95)];
+  console.log(`update latency over ${latencies.length} slider steps: median ${median} ms, p95 ${p95} ms, max ${latencies.at(-1)} ms`);
+  assert.ok(p95 < 50, `p95 update latency ${p95} ms`);
+
+  // Offline: every request went to the server.
+  assert.ok(requests.length > 0);
+  for (const r of requests) assert.ok(r.startsWith(url), `a request outside the server: ${r}`);
+
+  mkdirSync(dirname(shot), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: true });
+});
+
+test("a bad request from the page is shown as an error line", async () => {
+  const r = await page.evaluate(async () => {
+    const x = await fetch("/api/offswitch", { method: "POST", body: "{\"prior\":\"normal:0,-1\",\"human\":\"rational\"}" });
+    return { status: x.status, body: await x.json() };
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /prior/);
+});
