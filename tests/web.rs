@@ -162,7 +162,7 @@ fn curves_are_the_belief_and_the_human() {
 
 #[test]
 fn bad_requests_get_one_line_naming_the_field() {
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str); 13] = [
         ("offswitch", "not json", "request"),
         ("offswitch", "{}", "missing field `prior`"),
         (
@@ -193,6 +193,11 @@ fn bad_requests_get_one_line_naming_the_field() {
         (
             "offswitch",
             r#"{"prior":"prior.toml","human":"rational"}"#,
+            "reads no files",
+        ),
+        (
+            "offswitch",
+            r#"{"prior":" csv :data.csv#u","human":"rational"}"#,
             "reads no files",
         ),
         (

@@ -312,6 +312,16 @@ impl Prior {
         Self::samples(values, source)
     }
 
+    /// Whether [`Prior::parse`] would read a file for `spec` (`csv:PATH#COLUMN` or a `.toml` path), decided from
+    /// the text alone.
+    pub fn reads_file(spec: &str) -> bool {
+        let spec = spec.trim();
+        spec.ends_with(".toml")
+            || spec
+                .split_once(':')
+                .is_some_and(|(kind, _)| kind.trim() == "csv")
+    }
+
     /// Parses a prior spec: `normal:MU,SIGMA`, `uniform:LO,HI`, `discrete:V1@P1,V2@P2,...`,
     /// `two-point:MU,SIGMA`, `csv:PATH#COLUMN`, or a path ending in `.toml` holding a `[prior]` table.
     pub fn parse(spec: &str) -> Result<Self> {

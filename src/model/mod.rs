@@ -69,55 +69,10 @@ impl Tabular {
     /// infinity, γ ∈ [0, 1], and γ = 1 only with a horizon. The error names the offending entry.
     pub fn check(&self) -> Result<()> {
         let (ns, na, no) = (self.n_states(), self.n_actions(), self.n_observations());
-        let bad = |field: String, msg: String| {
-            let field = if self.name.is_empty() {
-                field
-            } else {
-                format!("{}: {field}", self.name)
-            };
-            Err(Error::invalid(field, msg))
-        };
-        if ns == 0 || na == 0 || no == 0 {
-            return bad(
-                "sizes".into(),
-                format!("need at least one state, action and observation ({ns}, {na}, {no})"),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.discount) {
-            return bad(
-                "discount".into(),
-                format!("must be in [0, 1], got {}", self.discount),
-            );
-        }
-        if self.discount == 1.0 && self.horizon.is_none() {
-            return bad(
-                "horizon".into(),
-                "an undiscounted model (discount = 1) needs a finite horizon".into(),
-            );
-        }
-        check_horizon(&self.name, self.horizon)?;
-        let dist = |field: String, p: &[f64], n: usize| -> Result<()> {
-            if p.len() != n {
-                return bad(field, format!("has {} entries, expected {n}", p.len()));
-            }
-            if let Some((i, x)) = p
-                .iter()
-                .enumerate()
-                .find(|(_, x)| !x.is_finite() || **x < 0.0 || **x > 1.0 + PROB_TOL)
-            {
-                return bad(
-                    format!("{field}[{i}]"),
-                    format!("must be a probability, got {x}"),
-                );
-            }
-            let s: f64 = p.iter().sum();
-            if (s - 1.0).abs() > PROB_TOL {
-                return bad(
-                    field,
-                    format!("sums to {}, not 1", crate::numerics::brief(s)),
-                );
-            }
-            Ok(())
+        check_header(&self.name, [ns, na, no], self.discount, self.horizon)?;
+        let bad = |field: String, msg: String| Err(invalid_in(&self.name, field, msg));
+        let dist = |field: String, p: &[f64], n: usize| {
+            check_distribution(&self.name, &|| field.clone(), None, p, n)
         };
         dist("initial".into(), &self.initial, ns)?;
         if self.t.len() != na || self.o.len() != na || self.r.len() != na {
@@ -219,6 +174,85 @@ pub fn random<R: rand::Rng + ?Sized>(
         initial: vec![1.0 / ns as f64; ns],
         notes: vec![],
     }
+}
+
+/// An [`Error::Invalid`] about `field` of the model `name` (the name first when it has one).
+pub(crate) fn invalid_in(name: &str, field: String, message: String) -> Error {
+    if name.is_empty() {
+        Error::invalid(field, message)
+    } else {
+        Error::invalid(format!("{name}: {field}"), message)
+    }
+}
+
+/// The checks of a model's sizes (|S|, |A|, |O|), discount and horizon that [`Tabular::check`] and
+/// [`sparse::Sparse::check`] share: at least one of each, γ ∈ [0, 1], γ = 1 only with a horizon.
+pub(crate) fn check_header(
+    name: &str,
+    [ns, na, no]: [usize; 3],
+    discount: f64,
+    horizon: Option<usize>,
+) -> Result<()> {
+    let bad = |field: &str, msg: String| Err(invalid_in(name, field.into(), msg));
+    if ns == 0 || na == 0 || no == 0 {
+        return bad(
+            "sizes",
+            format!("need at least one state, action and observation ({ns}, {na}, {no})"),
+        );
+    }
+    if !(0.0..=1.0).contains(&discount) {
+        return bad("discount", format!("must be in [0, 1], got {discount}"));
+    }
+    if discount == 1.0 && horizon.is_none() {
+        return bad(
+            "horizon",
+            "an undiscounted model (discount = 1) needs a finite horizon".into(),
+        );
+    }
+    check_horizon(name, horizon)
+}
+
+/// Checks one probability row of `n` columns: dense (`cols` is `None`: `p` has one entry per column) or sparse
+/// (`p[i]` is column `cols[i]`). Its entries are probabilities and they sum to 1 within [`PROB_TOL`]; `field`
+/// names the row in the error.
+pub(crate) fn check_distribution(
+    name: &str,
+    field: &dyn Fn() -> String,
+    cols: Option<&[u32]>,
+    p: &[f64],
+    n: usize,
+) -> Result<()> {
+    let bad = |field: String, msg: String| Err(invalid_in(name, field, msg));
+    match cols {
+        None if p.len() != n => {
+            return bad(field(), format!("has {} entries, expected {n}", p.len()));
+        }
+        Some(cols) => {
+            if let Some(c) = cols.iter().find(|c| **c as usize >= n) {
+                return bad(field(), format!("entry {c} past the {n} there are"));
+            }
+        }
+        None => {}
+    }
+    if let Some((i, x)) = p
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !x.is_finite() || **x < 0.0 || **x > 1.0 + PROB_TOL)
+    {
+        let col = cols.map_or(i, |c| c[i] as usize);
+        return bad(
+            format!("{}[{col}]", field()),
+            format!("must be a probability, got {x}"),
+        );
+    }
+    let s: f64 = p.iter().sum();
+    if (s - 1.0).abs() > PROB_TOL {
+        return bad(
+            field(),
+            format!("sums to {}, not 1", crate::numerics::brief(s)),
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a horizon of 0 or one longer than [`crate::limits::MAX_HORIZON`].

@@ -7,8 +7,8 @@
 //! an entry. [`Sparse::to_dense`] gives the dense [`Tabular`] the exact solvers, PBVI and the simulators use
 //! (refused, naming the size, past [`crate::limits::MAX_TABLE_ENTRIES`]).
 
-use super::{PROB_TOL, Tabular};
-use crate::error::{Error, Result};
+use super::Tabular;
+use crate::error::Result;
 
 /// A compressed-row table: row i's non-zero entries are `cols[start[i]..start[i + 1]]` with values `vals[..]`,
 /// columns ascending.
@@ -215,67 +215,15 @@ impl Sparse {
     }
 
     /// The model checker of [`Tabular::check`], on the sparse tables: shapes, probabilities in [0, 1] summing to 1
-    /// within [`PROB_TOL`], finite rewards, γ ∈ [0, 1] (γ = 1 only with a horizon), values within f64.
+    /// within [`PROB_TOL`](super::PROB_TOL), finite rewards, γ ∈ [0, 1] (γ = 1 only with a horizon), values within f64.
     pub fn check(&self) -> Result<()> {
         let (ns, na, no) = (self.n_states(), self.n_actions(), self.n_observations());
-        let bad = |field: String, msg: String| {
-            let field = if self.name.is_empty() {
-                field
-            } else {
-                format!("{}: {field}", self.name)
-            };
-            Err(Error::invalid(field, msg))
+        super::check_header(&self.name, [ns, na, no], self.discount, self.horizon)?;
+        let bad = |field: String, msg: String| Err(super::invalid_in(&self.name, field, msg));
+        let dist = |field: &dyn Fn() -> String, cols: &[u32], p: &[f64], n: usize| {
+            super::check_distribution(&self.name, field, Some(cols), p, n)
         };
-        if ns == 0 || na == 0 || no == 0 {
-            return bad(
-                "sizes".into(),
-                format!("need at least one state, action and observation ({ns}, {na}, {no})"),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.discount) {
-            return bad(
-                "discount".into(),
-                format!("must be in [0, 1], got {}", self.discount),
-            );
-        }
-        if self.discount == 1.0 && self.horizon.is_none() {
-            return bad(
-                "horizon".into(),
-                "an undiscounted model (discount = 1) needs a finite horizon".into(),
-            );
-        }
-        super::check_horizon(&self.name, self.horizon)?;
-        let dist = |field: &dyn Fn() -> String, cols: &[u32], p: &[f64], n: usize| -> Result<()> {
-            if let Some((i, x)) = p
-                .iter()
-                .enumerate()
-                .find(|(_, x)| !x.is_finite() || **x < 0.0 || **x > 1.0 + PROB_TOL)
-            {
-                let col = cols.get(i).map_or(i, |c| *c as usize);
-                return bad(
-                    format!("{}[{col}]", field()),
-                    format!("must be a probability, got {x}"),
-                );
-            }
-            if let Some(c) = cols.iter().find(|c| **c as usize >= n) {
-                return bad(field(), format!("entry {c} past the {n} there are"));
-            }
-            let s: f64 = p.iter().sum();
-            if (s - 1.0).abs() > PROB_TOL {
-                return bad(
-                    field(),
-                    format!("sums to {}, not 1", crate::numerics::brief(s)),
-                );
-            }
-            Ok(())
-        };
-        if self.initial.len() != ns {
-            return bad(
-                "initial".into(),
-                format!("has {} entries, expected {ns}", self.initial.len()),
-            );
-        }
-        dist(&|| "initial".into(), &[], &self.initial, ns)?;
+        super::check_distribution(&self.name, &|| "initial".into(), None, &self.initial, ns)?;
         if self.t.len() != na || self.o.len() != na || self.r.len() != na {
             return bad(
                 "tables".into(),

@@ -78,7 +78,7 @@ struct OffswitchRequest {
 
 /// Reads a prior spec that needs no file.
 fn prior(spec: &str) -> Result<Prior> {
-    if !Prior::files(spec).is_empty() || spec.starts_with("csv:") {
+    if Prior::reads_file(spec) {
         return Err(Error::invalid(
             "prior",
             "the page's API reads no files: give normal:MU,SIGMA, uniform:LO,HI, discrete:V1@P1,… or two-point:MU,SIGMA",
