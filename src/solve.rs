@@ -475,6 +475,9 @@ pub struct Request {
     pub simulate: Option<u64>,
     /// Record this many simulated episodes step by step (episode i uses the seed's stream i, as `simulate`).
     pub histories: usize,
+    /// CIRL games solved for plans: the θ the human holds in the simulated and recorded episodes (by name;
+    /// `None`: drawn from the prior in each episode).
+    pub theta: Option<String>,
 }
 
 /// Sizes of a CIRL game and its reduction.
@@ -499,12 +502,27 @@ pub struct CirlStep {
     pub belief: Vec<f64>,
     /// The human's action.
     pub human: String,
+    /// What the plan has the human do at this step for each θ: P(a^H | θ) by θ's name, then the action's name
+    /// (the robot's belief update divides by these).
+    pub human_rule: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    /// The Q-value of each robot action at the belief before the step, in the game's order of robot actions:
+    /// the expected discounted return (from this decision on) of taking it and then following the optimal plan.
+    pub q: Vec<ActionValue>,
     /// The reward of the step.
     pub reward: f64,
     /// The robot's action.
     pub robot: String,
     /// The world state the step started in.
     pub state: String,
+}
+
+/// An action's name and value.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionValue {
+    /// The action.
+    pub action: String,
+    /// Its value.
+    pub value: f64,
 }
 
 /// One decision of a recorded POMDP episode (names, not indices).
@@ -681,6 +699,37 @@ pub fn check_request(r: &Request) -> Result<()> {
 
 /// Refuses rollouts of a policy that cannot be rolled out, before anything is solved.
 fn check_rollouts(model: &Model, r: &Request) -> Result<()> {
+    if let Some(name) = &r.theta {
+        let Model::Cirl(g) = model else {
+            return Err(Error::invalid(
+                "--theta",
+                "fixes the human's θ in a CIRL game; a .pomdp model has no θ",
+            ));
+        };
+        if r.solver != Solver::Exact {
+            return Err(Error::invalid(
+                "--theta",
+                "needs the exact solver's plans (--solver exact); the other solvers' policies see θ only as part of a hidden state",
+            ));
+        }
+        if !g.thetas.iter().any(|t| t == name) {
+            return Err(Error::invalid(
+                "--theta",
+                format!(
+                    "'{}' is not a θ of {}: use one of {}",
+                    name.chars().take(64).collect::<String>(),
+                    g.name,
+                    g.thetas.join(", ")
+                ),
+            ));
+        }
+        if r.simulate.is_none() && r.histories == 0 {
+            return Err(Error::invalid(
+                "--theta",
+                "fixes θ in simulated or recorded episodes: add --simulate N or --histories N",
+            ));
+        }
+    }
     if r.solver != Solver::Mdp || (r.simulate.is_none() && r.histories == 0) {
         return Ok(());
     }
@@ -723,10 +772,17 @@ pub fn run(model: &Model, req: &Request) -> Result<Report> {
             let Model::Cirl(g) = model else {
                 unreachable!("plans come from a CIRL game")
             };
+            let theta = req
+                .theta
+                .as_ref()
+                .and_then(|t| g.thetas.iter().position(|x| x == t));
             (
                 req.simulate
-                    .map(|n| crate::sim::cirl::simulate(g, plans, n, seed)),
-                (req.histories > 0).then(|| cirl_histories(g, plans, req.histories, seed)),
+                    .map(|n| crate::sim::cirl::simulate(g, plans, theta, n, seed)),
+                match req.histories {
+                    0 => None,
+                    n => Some(cirl_histories(g, plans, theta, n, seed)?),
+                },
             )
         }
         Policy::Alpha { model: m, stages } => (
@@ -831,27 +887,64 @@ fn game_sizes(g: &CirlGame) -> GameSizes {
 fn cirl_histories(
     g: &CirlGame,
     plans: &generalized::Solution,
+    theta: Option<usize>,
     n: usize,
     seed: u64,
-) -> Vec<History> {
+) -> Result<Vec<History>> {
     (0..n as u64)
         .map(|i| {
-            let e = crate::sim::cirl::episode(g, plans, &mut crate::rng::job_rng(seed, i));
-            History::Cirl {
-                discounted_return: e.discounted_return,
-                steps: e
-                    .steps
+            let e = crate::sim::cirl::episode(g, plans, theta, &mut crate::rng::job_rng(seed, i));
+            let mut before = g.prior.clone();
+            let mut idx = match plans.stages.first() {
+                Some(st) => st.best(e.steps.first().map_or(0, |x| x.state), &before).1,
+                None => 0,
+            };
+            let ns = g.states.len();
+            let mut steps = Vec::with_capacity(e.steps.len());
+            for (t, st) in e.steps.iter().enumerate() {
+                let q = plans.q_values(g, t, st.state, &before)?;
+                let plan = &plans.stages[t].sets[st.state][idx].1;
+                let human_rule = g
+                    .thetas
                     .iter()
-                    .map(|st| CirlStep {
-                        belief: st.belief.clone(),
-                        human: g.human_actions[st.human].clone(),
-                        reward: st.reward,
-                        robot: g.robot_actions[st.robot].clone(),
-                        state: g.states[st.state].clone(),
+                    .zip(&plan.human)
+                    .map(|(name, p)| {
+                        (
+                            name.clone(),
+                            g.human_actions
+                                .iter()
+                                .cloned()
+                                .zip(p.iter().copied())
+                                .collect(),
+                        )
                     })
-                    .collect(),
-                theta: g.thetas[e.theta].clone(),
+                    .collect();
+                steps.push(CirlStep {
+                    belief: st.belief.clone(),
+                    human: g.human_actions[st.human].clone(),
+                    human_rule,
+                    q: g.robot_actions
+                        .iter()
+                        .zip(q)
+                        .map(|(a, v)| ActionValue {
+                            action: a.clone(),
+                            value: v,
+                        })
+                        .collect(),
+                    reward: st.reward,
+                    robot: g.robot_actions[st.robot].clone(),
+                    state: g.states[st.state].clone(),
+                });
+                if let Some(nx) = e.steps.get(t + 1) {
+                    idx = plan.next[st.human * ns + nx.state];
+                }
+                before.clone_from(&st.belief);
             }
+            Ok(History::Cirl {
+                discounted_return: e.discounted_return,
+                steps,
+                theta: g.thetas[e.theta].clone(),
+            })
         })
         .collect()
 }

@@ -362,7 +362,7 @@ fn solved_random_games(
 #[test]
 fn generalized_policy_simulates_to_its_value() {
     for (k, (g, sol, _)) in solved_random_games(2018, 2, 0.95).into_iter().enumerate() {
-        let sim = cirl::sim::cirl::simulate(&g, &sol, 40_000, 7 + k as u64);
+        let sim = cirl::sim::cirl::simulate(&g, &sol, None, 40_000, 7 + k as u64);
         // 99.9% interval: a failure here is a 1-in-1000 event for a correct solver (fixed seed, so it is stable).
         let half = 3.29 * sim.estimate.std_err;
         assert!(
@@ -394,7 +394,8 @@ fn exact_behaviour_is_what_episodes_do() {
         let n = 40_000u64;
         let mut counts = std::collections::BTreeMap::new();
         for i in 0..n {
-            let e = cirl::sim::cirl::episode(&g, &sol, &mut cirl::rng::job_rng(11 + k as u64, i));
+            let e =
+                cirl::sim::cirl::episode(&g, &sol, None, &mut cirl::rng::job_rng(11 + k as u64, i));
             for (t, st) in e.steps.iter().enumerate() {
                 *counts.entry((t, st.state, st.robot)).or_insert(0u64) += 1;
             }

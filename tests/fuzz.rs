@@ -743,6 +743,7 @@ fn fuzz_allocation_sizes() {
                     },
                     simulate: Some(count(&sim)),
                     histories: count(&hist) as usize,
+                    theta: None,
                 };
                 let label = format!("{req:?}");
                 let r = contract("request", &label, |_| cirl::solve::check_request(&req));

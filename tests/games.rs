@@ -22,6 +22,7 @@ fn request(solver: &str) -> Request {
         },
         simulate: None,
         histories: 0,
+        theta: None,
     }
 }
 
@@ -406,6 +407,101 @@ fn solve_rejects_bad_overrides_with_exit_2() {
             1,
             "{args:?}: one line, got {err}"
         );
+    }
+}
+
+#[test]
+fn red_blue_q_values_are_the_hand_computed_ones() {
+    // θ = red. Step 0 (start, belief ½/½; the human walks to the junction whatever θ is): pressing a colour now
+    // scores 1 half the time, and the human's +1 at the junction comes a step later: 0.5 + 0.9 = 1.4. Waiting,
+    // the robot sees the human's colour at the junction and presses it a step after: 0.9·1 + 0.81·1 = 1.71.
+    // Step 1 (junction, still ½/½): pressing now 0.5 + 1 (the human's choice now) = 1.5; waiting 1 + 0.9 = 1.9.
+    // Step 2 (the human at the red door, belief certain): red 1, blue 0, waiting 0.9 (red a step later).
+    let j = json(&["solve", "red-blue", "--histories", "1", "--theta", "red"]);
+    let steps = j["histories"][0]["steps"].as_array().unwrap();
+    let q = |t: usize| -> Vec<f64> {
+        steps[t]["q"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["value"].as_f64().unwrap())
+            .collect()
+    };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+    assert!(close(&q(0), &[1.4, 1.4, 1.71]), "{:?}", q(0));
+    assert!(close(&q(1), &[1.5, 1.5, 1.9]), "{:?}", q(1));
+    assert!(close(&q(2), &[1.0, 0.0, 0.9]), "{:?}", q(2));
+    assert_eq!(j["histories"][0]["theta"], "red");
+    // What the plan has the human do: the same step for both θ at the start, θ's colour at the junction.
+    assert_eq!(
+        steps[0]["human_rule"]["red"],
+        steps[0]["human_rule"]["blue"]
+    );
+    assert_eq!(steps[1]["human_rule"]["red"]["red"], 1.0);
+    assert_eq!(steps[1]["human_rule"]["blue"]["blue"], 1.0);
+}
+
+/// At every recorded step the move the plan makes has the largest Q-value, and the largest Q-value is the
+/// value of the belief the robot holds (at the first step: the game's value); for every human kind.
+#[test]
+fn q_values_back_the_plans_moves() {
+    for (game, set) in [
+        ("red-blue", vec![("human", "env")]),
+        ("red-blue", vec![("human", "coordinated")]),
+        (
+            "red-blue",
+            vec![("human", "coordinated-boltzmann:0.5"), ("horizon", "3")],
+        ),
+        (
+            "wormy-apples",
+            vec![("human", "env"), ("wormy_probability", "0.7")],
+        ),
+        (
+            "wormy-apples",
+            vec![("human", "coordinated"), ("two_phase", "true")],
+        ),
+        ("wormy-apples", vec![("human", "boltzmann:0.5")]),
+        ("chef", vec![]),
+    ] {
+        let m = games::load(game, &sets(&set)).unwrap();
+        let r = solve::run(
+            &m,
+            &Request {
+                histories: 30,
+                ..request("exact")
+            },
+        )
+        .unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        for (i, e) in v["histories"].as_array().unwrap().iter().enumerate() {
+            for (t, st) in e["steps"].as_array().unwrap().iter().enumerate() {
+                let q: Vec<(String, f64)> = st["q"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| {
+                        (
+                            x["action"].as_str().unwrap().to_string(),
+                            x["value"].as_f64().unwrap(),
+                        )
+                    })
+                    .collect();
+                let best = q.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+                let mine = q.iter().find(|x| x.0 == st["robot"]).unwrap().1;
+                assert!(
+                    best - mine <= 1e-9,
+                    "{game} {set:?} episode {i} step {t}: {q:?}, plays {}",
+                    st["robot"]
+                );
+                if t == 0 {
+                    assert!(
+                        (best - r.value).abs() <= 1e-9,
+                        "{game} {set:?}: {best} vs {}",
+                        r.value
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -98,6 +98,66 @@ fn offswitch_matches_the_cli_bit_for_bit() {
     }
 }
 
+/// The CIRL view's episode is `cirl solve GAME … --histories 1 --json`'s: the same JSON (every number the same
+/// text, so the same bits) apart from the wall-clock seconds, and the command the page shows prints it.
+#[test]
+fn cirl_episode_matches_the_cli_bit_for_bit() {
+    let cases = [
+        r#"{"game":"red-blue","theta":"blue"}"#,
+        r#"{"game":"red-blue","human":"coordinated","theta":"red","seed":4}"#,
+        r#"{"game":"red-blue","human":"boltzmann:1","seed":2}"#,
+        r#"{"game":"wormy-apples","theta":"trash","seed":3}"#,
+        r#"{"game":"wormy-apples","human":"coordinated","theta":"compost","seed":11,"set":{"two_phase":true}}"#,
+        r#"{"game":"wormy-apples","human":"rational","theta":"trash","seed":5,"set":{"wormy_probability":0.9,"query_cost":0.25}}"#,
+    ];
+    let mut wormy_seen = false;
+    for body in cases {
+        let mut a = api::handle("cirl", body.as_bytes()).unwrap();
+        let o = a.as_object_mut().unwrap();
+        let command = o.remove("command").unwrap();
+        let names = o.remove("names").unwrap();
+        o.remove("seconds");
+        let cmd: Vec<&str> = command.as_str().unwrap().split(' ').collect();
+        assert_eq!(cmd[..2], ["cirl", "solve"]);
+        let out = Command::cargo_bin("cirl")
+            .unwrap()
+            .args(&cmd[1..])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{body}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        cli.as_object_mut().unwrap().remove("seconds");
+        assert_eq!(a.to_string(), cli.to_string(), "{body}");
+        // One episode, each step with a Q-value per robot move, in the game's order.
+        let steps = a["histories"][0]["steps"].as_array().unwrap();
+        assert!(!steps.is_empty());
+        for st in steps {
+            let q: Vec<&str> = st["q"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["action"].as_str().unwrap())
+                .collect();
+            let want: Vec<&str> = names["robot_actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            assert_eq!(q, want);
+            wormy_seen |= st["state"] == "wormy-apples";
+        }
+        if let Some(t) = serde_json::from_str::<Value>(body).unwrap()["theta"].as_str() {
+            assert_eq!(a["histories"][0]["theta"], t, "{body}");
+        }
+    }
+    assert!(wormy_seen, "no case reached the wormy apples");
+}
+
 #[test]
 fn frontier_points_are_roots_of_delta() {
     let body =
@@ -162,7 +222,7 @@ fn curves_are_the_belief_and_the_human() {
 
 #[test]
 fn bad_requests_get_one_line_naming_the_field() {
-    let cases: [(&str, &str, &str); 13] = [
+    let cases: [(&str, &str, &str); 20] = [
         ("offswitch", "not json", "request"),
         ("offswitch", "{}", "missing field `prior`"),
         (
@@ -216,6 +276,29 @@ fn bad_requests_get_one_line_naming_the_field() {
             "beta",
         ),
         ("nothing", "{}", "unknown endpoint"),
+        ("cirl", r#"{"game":"tiger"}"#, "game"),
+        (
+            "cirl",
+            r#"{"game":"experiments/games/red-blue.toml"}"#,
+            "game",
+        ),
+        ("cirl", r#"{"game":"red-blue","theta":"green"}"#, "theta"),
+        ("cirl", r#"{"game":"red-blue","human":"oracle"}"#, "human"),
+        (
+            "cirl",
+            r#"{"game":"red-blue","set":{"two_phase":true}}"#,
+            "not a parameter",
+        ),
+        (
+            "cirl",
+            r#"{"game":"wormy-apples","set":{"horizon":50}}"#,
+            "set.horizon",
+        ),
+        (
+            "cirl",
+            r#"{"game":"wormy-apples","set":{"query_cost":"a lot"}}"#,
+            "set.query_cost",
+        ),
     ];
     for (endpoint, body, says) in cases {
         let e = api::handle(endpoint, body.as_bytes()).unwrap_err();

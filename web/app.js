@@ -188,3 +188,165 @@ function schedule() {
 
 for (const k of inputs) $(k).addEventListener("input", schedule);
 schedule();
+
+// ---- The CIRL view: one episode of a solved game, stepped through. The API solves the game and records the
+// episode (`cirl solve GAME --histories 1`); stepping only moves through what it answered.
+
+// Bars in a 420 × 240 viewBox: one per label, `dark` the index drawn dark; `light` an optional second series.
+function bars(svg, labels, values, opts) {
+  svg.replaceChildren();
+  const all = values.concat(opts.light || []);
+  const lo = Math.min(0, ...all), hi = Math.max(opts.max ?? 0, ...all, lo + 1e-9);
+  const f = frame(svg, [0, labels.length], [lo, hi]);
+  const g = el("g", { class: "axes" }, svg);
+  el("line", { x1: f.m.l, y1: f.y(0), x2: f.m.l + f.w, y2: f.y(0) }, g);
+  el("line", { x1: f.m.l, y1: f.m.t, x2: f.m.l, y2: f.m.t + f.h }, g);
+  for (let i = 0; i <= 4; i++) {
+    const yv = lo + ((hi - lo) * i) / 4;
+    text(g, f.m.l - 4, f.y(yv) + 4, +yv.toFixed(2), "end");
+  }
+  text(g, f.m.l + f.w / 2, 238, opts.xlabel);
+  const yl = text(g, 10, f.m.t + f.h / 2, opts.ylabel);
+  yl.setAttribute("transform", `rotate(-90 10 ${f.m.t + f.h / 2})`);
+  const w = f.w / labels.length;
+  labels.forEach((name, i) => {
+    const x0 = f.m.l + i * w;
+    const series = opts.light ? [[opts.light[i], "light", 0.08], [values[i], "dark", 0.5]] : [[values[i], i === opts.dark ? "dark" : "light", 0.15]];
+    for (const [v, cls, off] of series) {
+      const y = f.y(Math.max(v, 0)), y0 = f.y(Math.min(v, 0));
+      el("rect", { class: "bar " + cls, x: x0 + w * off, y, width: w * (opts.light ? 0.42 : 0.7), height: Math.max(0.5, y0 - y) }, svg);
+    }
+    text(svg, x0 + w / 2, f.m.t + f.h + 14, name);
+    const v = values[i];
+    text(svg, x0 + w / 2, f.y(Math.max(v, 0)) - 3, Number.isFinite(v) ? v.toPrecision(4) : String(v));
+  });
+}
+
+const cirl = { data: null, at: 0, busy: false, dirty: false };
+
+function cirlRequest() {
+  const game = $("cirl-game").value;
+  const body = { game, human: $("cirl-human").value, seed: Number($("cirl-seed").value) || 0 };
+  if ($("cirl-theta").value) body.theta = $("cirl-theta").value;
+  if (game === "wormy-apples" && $("cirl-two-phase").checked) body.set = { two_phase: true };
+  return body;
+}
+
+async function cirlUpdate() {
+  cirl.busy = true;
+  cirl.dirty = false;
+  const started = performance.now();
+  document.querySelectorAll(".only-wormy").forEach((e) => { e.hidden = $("cirl-game").value !== "wormy-apples"; });
+  try {
+    const r = await api("cirl", cirlRequest());
+    const sel = $("cirl-theta");
+    const names = r.names.thetas;
+    if ([...sel.options].map((o) => o.value).join("|") !== names.join("|")) {
+      const keep = names.includes(sel.value) ? sel.value : names[names.length - 1];
+      sel.replaceChildren(...names.map((n) => new Option(n, n)));
+      sel.value = keep;
+      cirl.busy = false;
+      return cirlUpdate(); // ask again with a θ of this game
+    }
+    cirl.data = r;
+    cirl.at = 0;
+    $("cirl-value").textContent = String(r.value);
+    $("cirl-return").textContent = String(r.histories[0].discounted_return);
+    $("cirl-first").textContent = r.initial_action;
+    $("cirl-command").textContent = r.command;
+    cirlTable();
+    cirlShow();
+    $("cirl-status").textContent = "";
+  } catch (e) {
+    $("cirl-status").textContent = "error: " + e.message;
+  }
+  document.body.dataset.cirlLatency = (performance.now() - started).toFixed(2);
+  document.body.dataset.cirlUpdates = String(Number(document.body.dataset.cirlUpdates || 0) + 1);
+  cirl.busy = false;
+  if (cirl.dirty) cirlUpdate();
+}
+
+function beliefBefore(t) {
+  const h = cirl.data.histories[0];
+  return t === 0 ? cirl.data.names.prior : h.steps[t - 1].belief;
+}
+
+function fmtBelief(b) {
+  return cirl.data.names.thetas.map((n, i) => `${n} ${+b[i].toFixed(3)}`).join(", ");
+}
+
+function cirlTable() {
+  const body = $("cirl-steps").querySelector("tbody");
+  const steps = cirl.data.histories[0].steps;
+  body.replaceChildren(...steps.map((st, t) => {
+    const tr = document.createElement("tr");
+    for (const v of [t, st.state, fmtBelief(beliefBefore(t)), st.robot, st.human, st.reward, fmtBelief(st.belief)]) {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      tr.appendChild(td);
+    }
+    tr.addEventListener("click", () => { cirl.at = t; cirlShow(); });
+    return tr;
+  }));
+}
+
+function cirlShow() {
+  const steps = cirl.data.histories[0].steps;
+  const t = cirl.at, st = steps[t];
+  $("cirl-steps").querySelectorAll("tbody tr").forEach((tr, i) => tr.classList.toggle("current", i === t));
+  $("cirl-at").textContent = `step ${t} of ${steps.length - 1}`;
+  $("cirl-prev").disabled = t === 0;
+  $("cirl-next").disabled = t === steps.length - 1;
+  const names = st.q.map((q) => q.action), qs = st.q.map((q) => q.value);
+  bars($("cirl-q"), names, qs, { dark: names.indexOf(st.robot), xlabel: "the robot's move", ylabel: "Q" });
+  bars($("cirl-belief"), cirl.data.names.thetas, st.belief,
+    { light: beliefBefore(t), max: 1, xlabel: "θ", ylabel: "P(θ)" });
+  const [head, row] = $("cirl-qvalues").querySelectorAll("tr");
+  head.replaceChildren(...st.q.map((q) => Object.assign(document.createElement("th"), { textContent: `Q(${q.action})` })));
+  row.replaceChildren(...st.q.map((q) => Object.assign(document.createElement("td"), {
+    textContent: String(q.value), className: q.action === st.robot ? "chosen" : "",
+  })));
+  $("cirl-why").textContent = cirlExplain(st, t);
+}
+
+// The words around the numbers: which move is best and by how much, and what the human's move tells.
+function cirlExplain(st, t) {
+  const mine = st.q.find((q) => q.action === st.robot);
+  const others = st.q.filter((q) => q.action !== st.robot).sort((a, b) => b.value - a.value);
+  const tied = others.filter((q) => q.value === mine.value).map((q) => q.action);
+  let s = `At step ${t} the robot plays ${st.robot}, worth ${mine.value.toPrecision(4)}. `;
+  if (tied.length) s += `It is tied exactly with ${tied.join(", ")}: any of them is optimal. `;
+  else if (others.length) {
+    s += `The best other move, ${others[0].action}, is worth ${others[0].value.toPrecision(4)}` +
+      ` (${(mine.value - others[0].value).toPrecision(3)} less). `;
+  }
+  const rule = st.human_rule;
+  const thetas = Object.keys(rule);
+  const says = thetas.map((th) => Object.entries(rule[th]).filter(([, p]) => p > 0).map(([a, p]) => p === 1 ? a : `${a} ${+p.toFixed(3)}`).join(" or "));
+  if (new Set(says).size === 1) {
+    s += `Whatever θ is, the human plays ${says[0]} here, so this step tells the robot nothing about θ.`;
+  } else {
+    s += `Here the human's move depends on θ (${thetas.map((th, i) => `${th}: ${says[i]}`).join("; ")}): ` +
+      `it played ${st.human}, and the robot's belief moves accordingly.`;
+    if (!tied.length && others.length && mine.value > others[0].value && ["wait", "noop"].includes(st.robot)) {
+      s += " The robot holds back to see that move first: what it learns is worth more than acting now.";
+    }
+  }
+  return s;
+}
+
+function cirlSchedule() {
+  if (cirl.busy) cirl.dirty = true;
+  else cirlUpdate();
+}
+
+// A new game has other θ's: the first answer lists them, and the view asks again with one of them.
+$("cirl-game").addEventListener("change", () => $("cirl-theta").replaceChildren());
+for (const k of ["cirl-game", "cirl-human", "cirl-theta", "cirl-seed", "cirl-two-phase"]) {
+  $(k).addEventListener("change", cirlSchedule);
+}
+$("cirl-prev").addEventListener("click", () => { if (cirl.at > 0) { cirl.at--; cirlShow(); } });
+$("cirl-next").addEventListener("click", () => {
+  if (cirl.at < cirl.data.histories[0].steps.length - 1) { cirl.at++; cirlShow(); }
+});
+cirlSchedule();

@@ -371,6 +371,7 @@ fn solve(
         },
         simulate,
         histories,
+        theta: None,
     };
     on_pool(py, None, || {
         let sets = sets

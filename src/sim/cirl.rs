@@ -35,12 +35,17 @@ pub struct Episode {
     pub steps: Vec<Step>,
 }
 
-/// One episode with true θ drawn from the prior: the robot starts with the best vector for the prior and
-/// follows its plan; the human acts by the plan's rule for the true θ; the robot's belief is updated by Bayes'
-/// rule with the same rule.
-pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R) -> Episode {
+/// One episode with true θ `theta` (an index into the game's θ's), or drawn from the prior when `None`: the
+/// robot starts with the best vector for the prior and follows its plan; the human acts by the plan's rule for
+/// the true θ; the robot's belief is updated by Bayes' rule with the same rule.
+pub fn episode<R: rand::Rng + ?Sized>(
+    g: &CirlGame,
+    sol: &Solution,
+    theta: Option<usize>,
+    rng: &mut R,
+) -> Episode {
     let ns = g.states.len();
-    let theta = crate::rng::categorical(&g.prior, rng);
+    let theta = theta.unwrap_or_else(|| crate::rng::categorical(&g.prior, rng));
     let mut s = crate::rng::categorical(&g.initial_state, rng);
     let mut b = g.prior.clone();
     let mut idx = match sol.stages.first() {
@@ -86,11 +91,17 @@ pub fn episode<R: rand::Rng + ?Sized>(g: &CirlGame, sol: &Solution, rng: &mut R)
     }
 }
 
-/// Mean discounted return of `episodes` simulated episodes with a 95% CI; episode i uses
-/// [`job_rng`]`(seed, i)`, so results do not depend on the thread count.
-pub fn simulate(g: &CirlGame, sol: &Solution, episodes: u64, seed: u64) -> Returns {
+/// Mean discounted return of `episodes` simulated episodes (the human holding `theta`, or θ drawn from the prior
+/// in each) with a 95% CI; episode i uses [`job_rng`]`(seed, i)`, so results do not depend on the thread count.
+pub fn simulate(
+    g: &CirlGame,
+    sol: &Solution,
+    theta: Option<usize>,
+    episodes: u64,
+    seed: u64,
+) -> Returns {
     super::summarize_stream(episodes, sol.stages.len(), |i| {
-        episode(g, sol, &mut job_rng(seed, i)).discounted_return
+        episode(g, sol, theta, &mut job_rng(seed, i)).discounted_return
     })
 }
 

@@ -99,6 +99,38 @@ pub struct Solution {
     pub error_bound: f64,
     /// Vectors (summed over states) after each backup, first backup first.
     pub sizes: Vec<usize>,
+    /// The pruning tolerance the backups used.
+    pub eps: f64,
+}
+
+impl Solution {
+    /// The Q-values of the robot's actions at decision `t` (0 first) in state `s` at belief `b` over θ: for each
+    /// robot action, the best expected discounted return of taking it now and following the optimal plan
+    /// afterwards ([`q_values`] against stage t + 1, or against nothing after the last decision). Their maximum
+    /// is `stages[t].value(s, b)` within [`Solution::eps`].
+    pub fn q_values(&self, g: &CirlGame, t: usize, s: usize, b: &[f64]) -> Result<Vec<f64>> {
+        match self.stages.get(t + 1) {
+            Some(next) => q_values(g, next, s, b, self.eps),
+            None => q_values(g, &zero_stage(g), s, b, self.eps),
+        }
+    }
+}
+
+/// The value function after the last decision: one zero vector per state.
+fn zero_stage(g: &CirlGame) -> Stage {
+    Stage {
+        sets: vec![
+            vec![(
+                vec![0.0; g.thetas.len()],
+                Plan {
+                    robot: 0,
+                    human: vec![],
+                    next: vec![],
+                }
+            )];
+            g.states.len()
+        ],
+    }
 }
 
 /// A deterministic human rule as distributions: rule[θ] = e_{choice[θ]} over `nh` actions.
@@ -164,19 +196,7 @@ fn q_candidates(
 
 /// One generalized backup of every state's vector set.
 pub fn backup(g: &CirlGame, next: &Stage, active: &[bool], eps: f64) -> Result<Stage> {
-    let (ns, nh, nr, nt) = (
-        g.states.len(),
-        g.human_actions.len(),
-        g.robot_actions.len(),
-        g.thetas.len(),
-    );
-    if let Human::Policy(p) = &g.human {
-        return backup_fixed(g, p, next, active, eps);
-    }
-    let beta = match g.human {
-        Human::CoordinatedBoltzmann(b) => Some(b),
-        _ => None,
-    };
+    let (ns, nr) = (g.states.len(), g.robot_actions.len());
     let sets: Result<Vec<_>> = (0..ns)
         .into_par_iter()
         .map(|s| {
@@ -185,88 +205,108 @@ pub fn backup(g: &CirlGame, next: &Stage, active: &[bool], eps: f64) -> Result<S
             }
             let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
             for r in 0..nr {
-                let per_h: Vec<Vec<(Vec<f64>, Vec<usize>)>> = (0..nh)
-                    .map(|h| q_candidates(g, next, s, h, r, beta.is_none(), eps))
-                    .collect::<Result<_>>()?;
-                match beta {
-                    None => all.extend(combine_max(&per_h, r, ns, nt, eps)),
-                    Some(b) => all.extend(combine_boltzmann(&per_h, r, ns, nt, b)?),
-                }
+                all.extend(candidates(g, next, s, r, eps)?);
             }
-            match beta {
-                None => prune_tagged(all, eps),
+            match g.human {
                 // No pruning at all: a continuation that is worse for every θ can still be the better one with a
                 // Boltzmann partner (it changes which actions the human's softmax favours).
-                Some(_) => Ok(all),
+                Human::CoordinatedBoltzmann(_) => Ok(all),
+                _ => prune_tagged(all, eps),
             }
         })
         .collect();
     Ok(Stage { sets: sets? })
 }
 
-/// The factored backup for a fixed human policy π(a^H | θ, s, a^R): α'(θ) = Σ_{a^H} π(a^H|θ)·Q_{a^H}(θ). The
-/// weights do not depend on the continuation, so the candidates are a cross sum over a^H of the sets
+/// The backup's vectors for one state `s` and robot action `r` before the max over robot actions: the values
+/// over θ of taking `r` now and following a plan from `next` afterwards, each with its plan.
+fn candidates(
+    g: &CirlGame,
+    next: &Stage,
+    s: usize,
+    r: usize,
+    eps: f64,
+) -> Result<Vec<(Vec<f64>, Plan)>> {
+    let (ns, nh, nt) = (g.states.len(), g.human_actions.len(), g.thetas.len());
+    match &g.human {
+        Human::Policy(p) => candidates_fixed(g, p, next, s, r, eps),
+        Human::CoordinatedBoltzmann(b) => {
+            let per_h: Vec<_> = (0..nh)
+                .map(|h| q_candidates(g, next, s, h, r, false, eps))
+                .collect::<Result<_>>()?;
+            combine_boltzmann(&per_h, r, ns, nt, *b)
+        }
+        Human::Coordinated => {
+            let per_h: Vec<_> = (0..nh)
+                .map(|h| q_candidates(g, next, s, h, r, true, eps))
+                .collect::<Result<_>>()?;
+            Ok(combine_max(&per_h, r, ns, nt, eps))
+        }
+    }
+}
+
+/// The Q-values of the robot's actions in state `s` at belief `b` over θ, one decision before `next`: for each
+/// robot action, the best expected return of taking it now and following a plan from `next` afterwards (the
+/// human as the game has it: the coordinated partner's best rule, or its fixed policy). The largest of them is
+/// the value of the stage `next` backs up to (within the pruning tolerance `eps`).
+pub fn q_values(g: &CirlGame, next: &Stage, s: usize, b: &[f64], eps: f64) -> Result<Vec<f64>> {
+    (0..g.robot_actions.len())
+        .map(|r| {
+            Ok(candidates(g, next, s, r, eps)?
+                .iter()
+                .map(|(a, _)| a.iter().zip(b).map(|(x, p)| x * p).sum::<f64>())
+                .fold(f64::NEG_INFINITY, f64::max))
+        })
+        .collect()
+}
+
+/// The factored candidates for a fixed human policy π(a^H | θ, s, a^R): α'(θ) = Σ_{a^H} π(a^H|θ)·Q_{a^H}(θ).
+/// The weights do not depend on the continuation, so the candidates are a cross sum over a^H of the sets
 /// {π_{a^H} ⊙ Q : Q ∈ Q_{a^H}}, pruned incrementally (exact: each summand is linear in its own choice).
-fn backup_fixed(
+fn candidates_fixed(
     g: &CirlGame,
     p: &Table4,
     next: &Stage,
-    active: &[bool],
+    s: usize,
+    r: usize,
     eps: f64,
-) -> Result<Stage> {
-    let (ns, nh, nr, nt) = (
-        g.states.len(),
-        g.human_actions.len(),
-        g.robot_actions.len(),
-        g.thetas.len(),
-    );
-    let sets: Result<Vec<_>> = (0..ns)
-        .into_par_iter()
-        .map(|s| {
-            if !active[s] {
-                return Ok(Vec::new());
+) -> Result<Vec<(Vec<f64>, Plan)>> {
+    let (ns, nh, nt) = (g.states.len(), g.human_actions.len(), g.thetas.len());
+    let human: Vec<Vec<f64>> = (0..nt).map(|th| p[th][s][r].clone()).collect();
+    // Partial sums over the human actions seen so far, tagged with next indices per (a^H, s').
+    let mut acc: Vec<(Vec<f64>, Vec<usize>)> = vec![(vec![0.0; nt], vec![NONE; nh * ns])];
+    for h in 0..nh {
+        if (0..nt).all(|th| human[th][h] == 0.0) {
+            continue;
+        }
+        let scaled: Vec<(Vec<f64>, Vec<usize>)> = q_candidates(g, next, s, h, r, true, eps)?
+            .into_iter()
+            .map(|(q, c)| ((0..nt).map(|th| human[th][h] * q[th]).collect(), c))
+            .collect();
+        let scaled = prune_tagged(scaled, eps)?;
+        let mut out = Vec::with_capacity(acc.len() * scaled.len());
+        for (x, tag) in &acc {
+            for (y, c) in &scaled {
+                let mut t = tag.clone();
+                t[h * ns..(h + 1) * ns].copy_from_slice(c);
+                out.push((x.iter().zip(y).map(|(a, b)| a + b).collect(), t));
             }
-            let mut all: Vec<(Vec<f64>, Plan)> = Vec::new();
-            for r in 0..nr {
-                let human: Vec<Vec<f64>> = (0..nt).map(|th| p[th][s][r].clone()).collect();
-                // Partial sums over the human actions seen so far, tagged with next indices per (a^H, s').
-                let mut acc: Vec<(Vec<f64>, Vec<usize>)> =
-                    vec![(vec![0.0; nt], vec![NONE; nh * ns])];
-                for h in 0..nh {
-                    if (0..nt).all(|th| human[th][h] == 0.0) {
-                        continue;
-                    }
-                    let scaled: Vec<(Vec<f64>, Vec<usize>)> =
-                        q_candidates(g, next, s, h, r, true, eps)?
-                            .into_iter()
-                            .map(|(q, c)| ((0..nt).map(|th| human[th][h] * q[th]).collect(), c))
-                            .collect();
-                    let scaled = prune_tagged(scaled, eps)?;
-                    let mut out = Vec::with_capacity(acc.len() * scaled.len());
-                    for (x, tag) in &acc {
-                        for (y, c) in &scaled {
-                            let mut t = tag.clone();
-                            t[h * ns..(h + 1) * ns].copy_from_slice(c);
-                            out.push((x.iter().zip(y).map(|(a, b)| a + b).collect(), t));
-                        }
-                    }
-                    acc = prune_tagged(out, eps)?;
-                }
-                all.extend(acc.into_iter().map(|(v, next)| {
-                    (
-                        v,
-                        Plan {
-                            robot: r,
-                            human: human.clone(),
-                            next,
-                        },
-                    )
-                }));
-            }
-            prune_tagged(all, eps)
+        }
+        acc = prune_tagged(out, eps)?;
+    }
+    Ok(acc
+        .into_iter()
+        .map(|(v, next)| {
+            (
+                v,
+                Plan {
+                    robot: r,
+                    human: human.clone(),
+                    next,
+                },
+            )
         })
-        .collect();
-    Ok(Stage { sets: sets? })
+        .collect())
 }
 
 /// The naive coordinator backup on the same state-factored value function, for comparison and benchmarks: it
@@ -523,19 +563,7 @@ fn solve_with(
         None => super::backups_to_tolerance(rmax, g.discount, tolerance)?,
     };
     let eps = 1e-10 * rmax.max(1.0) * steps.max(1) as f64;
-    let zero = Stage {
-        sets: vec![
-            vec![(
-                vec![0.0; g.thetas.len()],
-                Plan {
-                    robot: 0,
-                    human: vec![],
-                    next: vec![],
-                }
-            )];
-            g.states.len()
-        ],
-    };
+    let zero = zero_stage(g);
     let mut stages = Vec::with_capacity(steps);
     let mut sizes = Vec::with_capacity(steps);
     let mut v = zero;
@@ -587,5 +615,6 @@ fn solve_with(
         value,
         error_bound,
         sizes,
+        eps,
     })
 }

@@ -29,7 +29,27 @@ pub const MAX_POINTS: usize = 2001;
 pub const MAX_AXIS: usize = 101;
 
 /// The endpoints, `POST /api/<name>`.
-pub const ENDPOINTS: [&str; 3] = ["offswitch", "curves", "frontier"];
+pub const ENDPOINTS: [&str; 4] = ["offswitch", "curves", "frontier", "cirl"];
+
+/// The CIRL games the page steps through, and the `--set` keys it may change in each (the rest of a game's
+/// parameters stay at its registered values).
+pub const CIRL_GAMES: [(&str, &[&str]); 2] = [
+    ("red-blue", &["discount", "horizon"]),
+    (
+        "wormy-apples",
+        &[
+            "discount",
+            "horizon",
+            "two_phase",
+            "query_cost",
+            "wormy_probability",
+            "pie_reward",
+            "wrong_bin_cost",
+        ],
+    ),
+];
+/// The longest horizon the page may ask a CIRL game for (each decision is a backup of every state's plans).
+pub const MAX_CIRL_HORIZON: u64 = 8;
 
 /// Answers one request: `endpoint` is the path after `/api/`, `body` the JSON object sent.
 pub fn handle(endpoint: &str, body: &[u8]) -> Result<Value> {
@@ -43,6 +63,7 @@ pub fn handle(endpoint: &str, body: &[u8]) -> Result<Value> {
         "offswitch" => offswitch_values(parse(body)?),
         "curves" => curves(parse(body)?),
         "frontier" => frontier(parse(body)?),
+        "cirl" => cirl_episode(parse(body)?),
         other => Err(Error::invalid(
             "endpoint",
             format!(
@@ -284,4 +305,110 @@ fn frontier(q: FrontierRequest) -> Result<Value> {
         "delta": grid,
         "frontier": points,
     }))
+}
+
+/// `cirl`: one episode of a solved CIRL game, step by step, as `cirl solve GAME … --histories 1 --json` records
+/// it (the belief over θ after each step, the human's rule for each θ, the Q-values of the robot's moves).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CirlRequest {
+    /// One of [`CIRL_GAMES`].
+    game: String,
+    /// The human (`--set human=…`): env, coordinated, rational, boltzmann:β or coordinated-boltzmann:β.
+    #[serde(default = "default_human")]
+    human: String,
+    /// The θ the human holds (`--theta`); drawn from the prior if absent.
+    #[serde(default)]
+    theta: Option<String>,
+    /// The episode's seed (`--seed`).
+    #[serde(default)]
+    seed: u64,
+    /// Game parameters (`--set key=value`), among the game's keys in [`CIRL_GAMES`].
+    #[serde(default)]
+    set: std::collections::BTreeMap<String, Value>,
+}
+
+fn default_human() -> String {
+    "env".into()
+}
+
+fn cirl_episode(q: CirlRequest) -> Result<Value> {
+    let Some((game, keys)) = CIRL_GAMES.iter().find(|(g, _)| *g == q.game) else {
+        return Err(Error::invalid(
+            "game",
+            format!(
+                "'{}' is not a game of the page: use one of {}",
+                q.game.chars().take(64).collect::<String>(),
+                CIRL_GAMES.map(|g| g.0).join(", ")
+            ),
+        ));
+    };
+    let human = crate::games::assistance::HumanSpec::parse(&q.human)
+        .map(|_| q.human.trim().to_string())
+        .map_err(|e| Error::invalid("human", e.to_string()))?;
+    let mut sets = Vec::with_capacity(q.set.len() + 1);
+    for (k, v) in &q.set {
+        if !keys.contains(&k.as_str()) {
+            return Err(Error::invalid(
+                "set",
+                format!(
+                    "'{}' is not a parameter the page changes in {game}: use {}",
+                    k.chars().take(64).collect::<String>(),
+                    keys.join(", ")
+                ),
+            ));
+        }
+        let text = match v {
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(Error::invalid(
+                    format!("set.{k}"),
+                    "must be a number or true/false",
+                ));
+            }
+        };
+        if k == "horizon" && !matches!(v.as_u64(), Some(h) if (1..=MAX_CIRL_HORIZON).contains(&h)) {
+            return Err(Error::invalid(
+                "set.horizon",
+                format!("the page solves 1 to {MAX_CIRL_HORIZON} decisions, got {text}"),
+            ));
+        }
+        sets.push((k.clone(), text));
+    }
+    sets.push(("human".to_string(), human));
+    let model = crate::games::load(game, &sets)?;
+    let req = crate::solve::Request {
+        settings: crate::solve::Settings {
+            seed: q.seed,
+            ..Default::default()
+        },
+        histories: 1,
+        theta: q.theta.clone(),
+        ..Default::default()
+    };
+    let r = crate::solve::run(&model, &req).map_err(|e| match e {
+        Error::Invalid { field, message } if field == "--theta" => Error::invalid("theta", message),
+        other => other,
+    })?;
+    let mut out = serde_json::to_value(&r).map_err(|e| Error::invalid("request", e.to_string()))?;
+    let crate::games::Model::Cirl(g) = &model else {
+        unreachable!("the page's games are CIRL games")
+    };
+    out["names"] = json!({
+        "thetas": g.thetas,
+        "robot_actions": g.robot_actions,
+        "human_actions": g.human_actions,
+        "prior": g.prior,
+    });
+    let mut cmd = format!("cirl solve {game}");
+    for (k, v) in &sets {
+        cmd.push_str(&format!(" --set {k}={v}"));
+    }
+    if let Some(t) = &q.theta {
+        cmd.push_str(&format!(" --theta {t}"));
+    }
+    cmd.push_str(&format!(" --seed {} --histories 1 --json", q.seed));
+    out["command"] = json!(cmd);
+    Ok(out)
 }

@@ -29,7 +29,7 @@ use super::api;
 use crate::error::{Error, Result};
 
 /// The page's files, compiled into the binary (from `web/` in the repository).
-pub const FILES: [(&str, &str, &str); 3] = [
+pub const FILES: [(&str, &str, &str); 4] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -44,6 +44,11 @@ pub const FILES: [(&str, &str, &str); 3] = [
         "/style.css",
         "text/css; charset=utf-8",
         include_str!("../../web/style.css"),
+    ),
+    (
+        "/icon.svg",
+        "image/svg+xml",
+        include_str!("../../web/icon.svg"),
     ),
 ];
 

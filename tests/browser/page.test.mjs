@@ -127,3 +127,42 @@ test("a bad request from the page is shown as an error line", async () => {
   assert.equal(r.status, 400);
   assert.match(r.body.error, /prior/);
 });
+
+function cliSolve(args) {
+  return JSON.parse(execFileSync(bin, ["solve", ...args]).toString());
+}
+
+test("the CIRL view steps through the CLI's episode", async () => {
+  await page.goto(url);
+  await page.waitForFunction(() => Number(document.body.dataset.cirlUpdates || 0) >= 1, null, { timeout: 20000 });
+  const before = Number(await page.evaluate(() => document.body.dataset.cirlUpdates));
+  await page.selectOption("#cirl-theta", "red");
+  await page.waitForFunction((k) => Number(document.body.dataset.cirlUpdates) > k, before, { timeout: 20000 });
+  const command = await page.textContent("#cirl-command");
+  assert.equal(command, "cirl solve red-blue --set human=env --theta red --seed 0 --histories 1 --json");
+  const c = cliSolve(command.split(" ").slice(2));
+  assert.equal(await page.textContent("#cirl-value"), String(c.value));
+  assert.equal(await page.textContent("#cirl-return"), String(c.histories[0].discounted_return));
+  const steps = c.histories[0].steps;
+  const rows = await page.$$eval("#cirl-steps tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.equal(rows.length, steps.length);
+  rows.forEach((r, t) => {
+    assert.deepEqual([r[1], r[3], r[4], r[5]], [steps[t].state, steps[t].robot, steps[t].human, String(steps[t].reward)]);
+  });
+  // Step to the junction: the Q-values shown are the CLI's, to the last digit, and waiting is the best move.
+  await page.click("#cirl-next");
+  const q = await page.$$eval("#cirl-qvalues tr:nth-child(2) td", (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(q, steps[1].q.map((x) => String(x.value)));
+  assert.match(await page.textContent("#cirl-why"), /plays wait, worth 1\.900.*depends on θ/);
+  assert.equal(await page.locator("#cirl-steps tr.current").count(), 1);
+  // Wormy apples with a coordinated human: the page asks again and shows that game's θ's.
+  const n = Number(await page.evaluate(() => document.body.dataset.cirlUpdates));
+  await page.selectOption("#cirl-game", "wormy-apples");
+  await page.waitForFunction((k) => Number(document.body.dataset.cirlUpdates) >= k + 1, n, { timeout: 20000 });
+  const thetas = await page.$$eval("#cirl-theta option", (os) => os.map((o) => o.value));
+  assert.deepEqual(thetas, ["compost", "trash"]);
+  assert.equal(await page.textContent("#cirl-status"), "");
+  assert.equal(await page.isVisible("#cirl-two-phase"), true);
+  for (const r of requests) assert.ok(r.startsWith(url), `a request outside the server: ${r}`);
+  await page.locator("#cirl").screenshot({ path: shot.replace(/offswitch\.png$/, "cirl.png") });
+});

@@ -215,6 +215,10 @@ pub(crate) enum Command {
         /// Record this many simulated episodes step by step (states, actions, beliefs) in the JSON output.
         #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         histories: usize,
+        /// CIRL games (exact solver): the θ the human holds in the simulated and recorded episodes, by name
+        /// (default: drawn from the prior in each episode).
+        #[arg(long)]
+        theta: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -266,6 +266,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             timeout,
             policy,
             histories,
+            theta,
             json,
         } => {
             let req = cirl::solve::Request {
@@ -278,6 +279,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 },
                 simulate,
                 histories,
+                theta,
             };
             solve_cmd(&model, &req, &sets, policy.as_deref(), json)
         }
