@@ -158,6 +158,57 @@ fn cirl_episode_matches_the_cli_bit_for_bit() {
     assert!(wormy_seen, "no case reached the wormy apples");
 }
 
+/// The "your agent" view's class is the card `cirl calibrate` writes from the scenario the page shows: the same
+/// JSON (every number the same text), from the command the page shows, run in a folder with the file.
+#[test]
+fn agent_class_matches_the_cli_bit_for_bit() {
+    let cases = [
+        r#"{"share":0.1,"mean":5,"sd":3,"tail_probability":0.03,"tail_loss":200,"reversible":false,"approve_good":0.97,"catch_bad":0.5,"ask_cost":0.5,"handover_cost":15}"#,
+        r#"{"share":1,"mean":2,"sd":1.5,"reversible":true,"undo_cost":0.2,"approve_good":0.9,"catch_bad":0.6,"ask_cost":0.1,"handover_cost":4}"#,
+        r#"{"share":0.4,"mean":-1,"sd":2,"reversible":false,"approve_good":0.99,"catch_bad":0.9,"ask_cost":0.05,"handover_cost":1,"fatigue":true,"auroc":0.85}"#,
+        r#"{"share":0.25,"mean":0.5,"sd":4,"tail_probability":0.001,"tail_loss":500,"reversible":true,"undo_cost":8,"approve_good":0.8,"catch_bad":0.3,"ask_cost":2,"handover_cost":3,"fatigue":true}"#,
+    ];
+    let mut moves = std::collections::BTreeSet::new();
+    for body in cases {
+        let a = api::handle("agent", body.as_bytes()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(a["file"].as_str().unwrap()),
+            a["scenario"].as_str().unwrap(),
+        )
+        .unwrap();
+        let cmd: Vec<&str> = a["command"].as_str().unwrap().split(' ').collect();
+        assert_eq!(cmd[..2], ["cirl", "calibrate"]);
+        let out = Command::cargo_bin("cirl")
+            .unwrap()
+            .args(&cmd[1..])
+            .arg("--quiet")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{body}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let card: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            a["class"].to_string(),
+            card["classes"][0].to_string(),
+            "{body}"
+        );
+        assert_eq!(
+            a["reviewer"].to_string(),
+            card["reviewer"].to_string(),
+            "{body}"
+        );
+        assert_eq!(card["classes"][0]["name"], "this-class");
+        moves.insert(a["class"]["move"].as_str().unwrap().to_string());
+    }
+    // The cases reach more than one move.
+    assert!(moves.len() >= 2, "{moves:?}");
+}
+
 #[test]
 fn frontier_points_are_roots_of_delta() {
     let body =
@@ -222,6 +273,37 @@ fn curves_are_the_belief_and_the_human() {
 
 #[test]
 fn bad_requests_get_one_line_naming_the_field() {
+    let agent = |extra: &str| {
+        format!(
+            r#"{{"share":0.1,"mean":5,"sd":3,"reversible":false,"approve_good":0.97,"catch_bad":0.5,"ask_cost":0.5,"handover_cost":15{extra}}}"#
+        )
+    };
+    let agent_cases = [
+        (agent(r#","share":0"#), "duplicate field"),
+        (agent(r#","x":1"#), "unknown field `x`"),
+        (agent("").replace(r#""share":0.1"#, r#""share":0"#), "share"),
+        (agent("").replace(r#""sd":3"#, r#""sd":-1"#), "sd"),
+        (
+            agent(r#","tail_probability":0.9,"tail_loss":10"#),
+            "tail_probability",
+        ),
+        (
+            agent("").replace(r#""catch_bad":0.5"#, r#""catch_bad":1.5"#),
+            "catch_bad",
+        ),
+        (agent(r#","auroc":0.2"#), "auroc"),
+        (agent(r#","auroc":"high""#), "invalid type"),
+        (
+            agent("").replace(r#""ask_cost":0.5"#, r#""ask_cost":-1"#),
+            "ask_cost",
+        ),
+    ];
+    for (body, says) in &agent_cases {
+        let e = api::handle("agent", body.as_bytes()).unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains(says), "{body}: {m}");
+        assert!(!m.contains('\n') && e.is_input_error(), "{m}");
+    }
     let cases: [(&str, &str, &str); 20] = [
         ("offswitch", "not json", "request"),
         ("offswitch", "{}", "missing field `prior`"),

@@ -350,3 +350,100 @@ $("cirl-next").addEventListener("click", () => {
   if (cirl.at < cirl.data.histories[0].steps.length - 1) { cirl.at++; cirlShow(); }
 });
 cirlSchedule();
+
+// ---- The "your agent" view: one action class through `cirl calibrate` (the API writes the scenario file the
+// page shows, and answers the card's class).
+
+const agentInputs = {
+  share: "a-share", mean: "a-mean", sd: "a-sd", tail_probability: "a-tail-p", tail_loss: "a-tail-loss",
+  undo_cost: "a-undo", approve_good: "a-approve", catch_bad: "a-catch", ask_cost: "a-ask", handover_cost: "a-handover",
+};
+const agentState = { busy: false, dirty: false };
+const MOVE_NAMES = { act: "act", ask: "ask", block: "block", "hand-over": "hand over" };
+
+function agentRequest() {
+  const body = {};
+  for (const [k, id] of Object.entries(agentInputs)) {
+    body[k] = Number($(id).value);
+    $(id + "-out").textContent = $(id).value;
+  }
+  body.reversible = $("a-reversible").checked;
+  body.fatigue = $("a-fatigue").checked;
+  $("a-undo").disabled = !body.reversible;
+  $("a-auroc-out").textContent = $("a-auroc").value;
+  $("a-auroc").disabled = !$("a-confidence").checked;
+  if ($("a-confidence").checked) body.auroc = Number($("a-auroc").value);
+  return body;
+}
+
+async function agentUpdate() {
+  agentState.busy = true;
+  agentState.dirty = false;
+  const started = performance.now();
+  try {
+    const r = await api("agent", agentRequest());
+    const c = r.class;
+    $("a-move").textContent = MOVE_NAMES[c.move] + (c.tie ? ` (tied with ${c.tied.map((m) => MOVE_NAMES[m]).join(", ")})` : "");
+    $("a-move").className = "move-" + c.move;
+    $("a-reasons").textContent = "— " + c.reasons.join(", ");
+    for (const k of ["act", "ask", "block", "hand_over"]) $("a-v-" + k).textContent = String(c.values[k]);
+    $("a-p-good").textContent = String(c.p_good);
+    $("a-catch-now").textContent = String(r.reviewer.catch_bad_at_deployed_ask_rate ?? r.reviewer.catch_bad);
+    drawRegions(c.regions);
+    $("a-flips").replaceChildren(...c.flips.decision.map((f) => {
+      const li = document.createElement("li");
+      li.textContent = `${f.axis} (now ${f.now}): ` + (f.flips.length
+        ? f.flips.map((x) => `${MOVE_NAMES[x.below]} below ${x.at}, ${MOVE_NAMES[x.above]} above`).join("; ")
+        : `${MOVE_NAMES[c.move]} throughout [${f.from}, ${f.to}]`);
+      return li;
+    }));
+    $("a-why").textContent = agentExplain(c, r.reviewer);
+    $("a-command").textContent = r.command;
+    $("a-scenario").textContent = r.scenario;
+    $("a-status").textContent = "";
+  } catch (e) {
+    $("a-status").textContent = "error: " + e.message;
+  }
+  document.body.dataset.agentLatency = (performance.now() - started).toFixed(2);
+  document.body.dataset.agentUpdates = String(Number(document.body.dataset.agentUpdates || 0) + 1);
+  agentState.busy = false;
+  if (agentState.dirty) agentUpdate();
+}
+
+function drawRegions(regions) {
+  const svg = $("a-regions");
+  svg.replaceChildren();
+  const x = (q) => 10 + q * 400;
+  for (const g of regions) {
+    el("rect", { class: "region " + g.move, x: x(g.reported_from), y: 8, width: Math.max(0.5, x(g.reported_to) - x(g.reported_from)), height: 30 }, svg);
+    if (g.reported_to - g.reported_from > 0.06) {
+      text(svg, (x(g.reported_from) + x(g.reported_to)) / 2, 28, MOVE_NAMES[g.move]);
+    }
+  }
+  for (let i = 0; i <= 10; i++) text(svg, x(i / 10), 52, (i / 10).toFixed(1));
+  text(svg, 210, 66, "the agent's reported confidence that the call is good");
+}
+
+function agentExplain(c, reviewer) {
+  const v = c.values;
+  const best = Object.entries(v).sort((a, b) => b[1] - a[1])[0];
+  let s = `At the agent's average confidence the moves are worth: act ${v.act.toPrecision(3)}, ask ${v.ask.toPrecision(3)}, ` +
+    `block ${v.block.toPrecision(3)}, hand over ${v.hand_over.toPrecision(3)}. `;
+  if (best[0].replace("_", "-") !== c.move) {
+    s += `The card still says ${MOVE_NAMES[c.move]}: with a tiring reviewer, asking about every call of the class ` +
+      `would lower the catch rate (${reviewer.catch_bad_at_deployed_ask_rate} at the deployed rate) for all of them. `;
+  }
+  if (c.regions.length > 1) {
+    s += "On single calls the agent's own confidence decides: " +
+      c.regions.map((g) => `${MOVE_NAMES[g.move]} from ${g.reported_from.toFixed(3)}`).join(", ") + ".";
+  }
+  return s;
+}
+
+function agentSchedule() {
+  if (agentState.busy) agentState.dirty = true;
+  else agentUpdate();
+}
+
+for (const id of [...Object.values(agentInputs), "a-reversible", "a-fatigue", "a-confidence", "a-auroc"]) $(id).addEventListener("input", agentSchedule);
+agentSchedule();

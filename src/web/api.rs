@@ -1,5 +1,7 @@
 //! The teaching page's JSON API: one function per view, each the library's own computation (the numbers the CLI
-//! prints, to the last bit), behind a checked request.
+//! prints, to the last bit), behind a checked request. `offswitch`, `curves` and `frontier` feed the off-switch
+//! view (`cirl offswitch`), `cirl` the CIRL view (`cirl solve GAME --histories 1`), `agent` the "your agent" view
+//! (`cirl calibrate` on the scenario file the answer carries).
 //!
 //! A request is a JSON object; unknown fields, wrong types and values out of range are refused with one line
 //! naming the field. Specs that would read files on the server (`csv:…`, `….toml` priors) are refused: the page
@@ -29,7 +31,7 @@ pub const MAX_POINTS: usize = 2001;
 pub const MAX_AXIS: usize = 101;
 
 /// The endpoints, `POST /api/<name>`.
-pub const ENDPOINTS: [&str; 4] = ["offswitch", "curves", "frontier", "cirl"];
+pub const ENDPOINTS: [&str; 5] = ["offswitch", "curves", "frontier", "cirl", "agent"];
 
 /// The CIRL games the page steps through, and the `--set` keys it may change in each (the rest of a game's
 /// parameters stay at its registered values).
@@ -64,6 +66,7 @@ pub fn handle(endpoint: &str, body: &[u8]) -> Result<Value> {
         "curves" => curves(parse(body)?),
         "frontier" => frontier(parse(body)?),
         "cirl" => cirl_episode(parse(body)?),
+        "agent" => agent(parse(body)?),
         other => Err(Error::invalid(
             "endpoint",
             format!(
@@ -411,4 +414,189 @@ fn cirl_episode(q: CirlRequest) -> Result<Value> {
     cmd.push_str(&format!(" --seed {} --histories 1 --json", q.seed));
     out["command"] = json!(cmd);
     Ok(out)
+}
+
+/// `agent`: one action class of a deployed agent (beside the rest of what it does) through `cirl calibrate`: its
+/// move, why, the four moves' values, the per-action policy over the agent's confidence and the flip points.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentRequest {
+    /// The class's fraction of the agent's actions, in (0, 1]; the rest is routine, reversible work.
+    share: f64,
+    /// The usual worth of one of its actions: mean and sd of the normal body of the prior.
+    mean: f64,
+    sd: f64,
+    /// The chance that an action is a catastrophe, in [0, 0.5], and its size (a loss of about `tail_loss`).
+    #[serde(default)]
+    tail_probability: f64,
+    #[serde(default)]
+    tail_loss: f64,
+    /// Whether a mistake can be undone, and at what cost.
+    reversible: bool,
+    #[serde(default)]
+    undo_cost: f64,
+    /// The reviewer: P(approve | good action) and P(reject | bad action).
+    approve_good: f64,
+    catch_bad: f64,
+    /// Whether the reviewer tires (Ancker et al. 2017: the odds of a catch × 0.7 per further prompt, 40 actions
+    /// a sitting).
+    #[serde(default)]
+    fatigue: bool,
+    ask_cost: f64,
+    handover_cost: f64,
+    /// How well the agent's per-call confidence separates good from bad calls (0.5–0.999); absent: the agent
+    /// reports no confidence that tells its calls apart (one move for the whole class).
+    #[serde(default)]
+    auroc: Option<f64>,
+}
+
+/// The file name the page's scenario is shown under, and the command that calibrates it.
+pub const AGENT_FILE: &str = "agent.toml";
+
+/// The scenario file of the page's class: what `cirl calibrate` reads.
+fn agent_scenario(q: &AgentRequest) -> Result<String> {
+    let check = |field: &str, x: f64, ok: bool, rule: &str| {
+        if x.is_finite() && ok {
+            Ok(())
+        } else {
+            Err(Error::invalid(field, format!("{rule}, got {x}")))
+        }
+    };
+    check(
+        "share",
+        q.share,
+        q.share > 0.0 && q.share <= 1.0,
+        "must be in (0, 1]",
+    )?;
+    check(
+        "mean",
+        q.mean,
+        q.mean.abs() <= 1e6,
+        "must be a number within ±10⁶",
+    )?;
+    check("sd", q.sd, q.sd > 0.0 && q.sd <= 1e6, "must be in (0, 10⁶]")?;
+    check(
+        "tail_probability",
+        q.tail_probability,
+        (0.0..=0.5).contains(&q.tail_probability),
+        "must be in [0, 0.5]",
+    )?;
+    check(
+        "tail_loss",
+        q.tail_loss,
+        (0.0..=1e6).contains(&q.tail_loss),
+        "must be in [0, 10⁶]",
+    )?;
+    check(
+        "undo_cost",
+        q.undo_cost,
+        (0.0..=1e6).contains(&q.undo_cost),
+        "must be in [0, 10⁶]",
+    )?;
+    for (f, x) in [("approve_good", q.approve_good), ("catch_bad", q.catch_bad)] {
+        check(
+            f,
+            x,
+            (0.0..=1.0).contains(&x),
+            "must be a probability in [0, 1]",
+        )?;
+    }
+    for (f, x) in [("ask_cost", q.ask_cost), ("handover_cost", q.handover_cost)] {
+        check(f, x, (0.0..=1e6).contains(&x), "must be in [0, 10⁶]")?;
+    }
+    if let Some(a) = q.auroc {
+        check(
+            "auroc",
+            a,
+            (0.5..=0.999).contains(&a),
+            "must be in [0.5, 0.999]",
+        )?;
+    }
+    let body = format!("normal:{},{}", q.mean, q.sd);
+    let prior = if q.tail_probability > 0.0 && q.tail_loss > 0.0 {
+        // The tail: a loss of about tail_loss, give or take 40% (as the shipped scenarios' catastrophes).
+        toml::Value::Table(toml::toml! {
+            kind = "mixture"
+            components = [
+                { weight = (1.0 - q.tail_probability), prior = body },
+                { weight = (q.tail_probability), prior = (format!("normal:{},{}", -q.tail_loss, 0.4 * q.tail_loss)) },
+            ]
+        })
+    } else {
+        toml::Value::String(body)
+    };
+    let mut class = toml::toml! {
+        name = "this-class"
+        share = (q.share)
+        prior = prior
+        reversible = (q.reversible)
+    };
+    if q.reversible {
+        class.insert("undo_cost".into(), q.undo_cost.into());
+    }
+    let mut classes = vec![toml::Value::Table(class)];
+    if q.share < 1.0 {
+        classes.push(toml::Value::Table(toml::toml! {
+            name = "everything-else"
+            share = (1.0 - q.share)
+            prior = "normal:1,0.5"
+            reversible = true
+            undo_cost = 0.1
+        }));
+    }
+    let mut human = toml::toml! {
+        response = "error-rates"
+        approve_good = (q.approve_good)
+        catch_bad = (q.catch_bad)
+        ask_cost = (q.ask_cost)
+        handover_cost = (q.handover_cost)
+    };
+    if q.fatigue {
+        human.insert(
+            "fatigue".into(),
+            toml::Value::Table(toml::toml! {
+                odds_ratio_per_ask = 0.7
+                actions_per_session = 40.0
+            }),
+        );
+    }
+    let mut doc = toml::toml! {
+        name = "your-agent"
+        description = "One action class of an agent (this-class), beside the routine, reversible rest of what it does (everything-else), from cirl serve's page."
+        human = human
+        class = classes
+    };
+    if let Some(a) = q.auroc {
+        doc.insert(
+            "agent".into(),
+            toml::Value::Table(toml::toml! {
+                confidence = "calibrated"
+                auroc = a
+            }),
+        );
+    }
+    toml::to_string(&doc).map_err(|e| Error::invalid("request", e.to_string()))
+}
+
+fn agent(q: AgentRequest) -> Result<Value> {
+    let text = agent_scenario(&q)?;
+    let s = crate::escalation::scenario::Scenario::parse(&text, AGENT_FILE)?;
+    let card = crate::escalation::calibrate(
+        &s,
+        &crate::escalation::Options {
+            mc_actions: 0,
+            seed: 0,
+        },
+    )?;
+    let class = card
+        .classes
+        .first()
+        .ok_or_else(|| Error::invalid("request", "the card has no class"))?;
+    Ok(json!({
+        "class": serde_json::to_value(class).map_err(|e| Error::invalid("request", e.to_string()))?,
+        "reviewer": serde_json::to_value(&card.reviewer).map_err(|e| Error::invalid("request", e.to_string()))?,
+        "scenario": text,
+        "file": AGENT_FILE,
+        "command": format!("cirl calibrate {AGENT_FILE} --mc 0 --json"),
+    }))
 }

@@ -230,8 +230,8 @@ pub(crate) enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
-    /// Serve the teaching page (the off-switch game, live) and its JSON API on this machine: open the address it
-    /// prints in a browser.
+    /// Serve the teaching page (the off-switch game, a CIRL game step by step, your agent's escalation) and its
+    /// JSON API on this machine: open the address it prints in a browser.
     Serve {
         /// The address to listen on (127.0.0.1: this machine only; another address serves the network).
         #[arg(long, default_value = "127.0.0.1")]
