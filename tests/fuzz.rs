@@ -621,6 +621,70 @@ fn fuzz_gate_requests() {
     tally.into_inner().report("gate requests");
 }
 
+/// The teaching page's API (`cirl serve`): request bodies mutated from valid ones for every endpoint. Each
+/// is answered or refused with one line, within the time bound; the off-switch values and the frontier have no
+/// non-finite number (JSON would carry it as null).
+#[test]
+fn fuzz_page_requests() {
+    use cirl::web::api;
+    let bodies: Vec<(&str, &str)> = vec![
+        (
+            "offswitch",
+            r#"{"prior":"normal:0.25,1","human":"boltzmann:0.5","cost":0.05}"#,
+        ),
+        (
+            "curves",
+            r#"{"prior":"discrete:-1@0.3,2@0.7","human":"rational","points":51}"#,
+        ),
+        (
+            "frontier",
+            r#"{"mu":0.25,"cost":0,"sigma":{"lo":0.05,"hi":3,"n":8},"beta":{"lo":0,"hi":3,"n":8}}"#,
+        ),
+        (
+            "cirl",
+            r#"{"game":"red-blue","human":"env","theta":"blue","seed":3}"#,
+        ),
+        (
+            "cirl",
+            r#"{"game":"wormy-apples","human":"coordinated","seed":1,"set":{"two_phase":true,"horizon":4}}"#,
+        ),
+        (
+            "agent",
+            r#"{"share":0.1,"mean":5,"sd":3,"tail_probability":0.03,"tail_loss":200,"reversible":false,"approve_good":0.97,"catch_bad":0.5,"ask_cost":0.5,"handover_cost":15,"fatigue":true}"#,
+        ),
+    ];
+    // Each case names its endpoint in its first line (mutations may change it too: an unknown endpoint is refused).
+    let seeds: Vec<String> = bodies.iter().map(|(e, b)| format!("{e}\n{b}")).collect();
+    let tally = std::cell::RefCell::new(Tally::default());
+    let mut r = runner();
+    r = TestRunner::new_with_rng(
+        Config {
+            // The agent endpoint builds a whole card (30 ms to 0.6 s): fewer cases than the parsers get.
+            cases: (cases() / 5).max(50),
+            failure_persistence: None,
+            ..Config::default()
+        },
+        r.new_rng(),
+    );
+    r.run(&input(seeds), |text| {
+        let (endpoint, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+        let a = contract("page request", &text, |_| {
+            api::handle(endpoint, body.as_bytes())
+        });
+        if let Some(v) = &a {
+            let s = v.to_string();
+            // Only these two answer nothing but numbers where a null could hide a NaN.
+            if endpoint == "offswitch" || endpoint == "frontier" {
+                assert!(!s.contains("null"), "{text:?} → {s}");
+            }
+        }
+        tally.borrow_mut().add(a.is_some(), &text);
+        Ok(())
+    })
+    .unwrap();
+    tally.into_inner().report("page requests");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The attack families of the reliability review (../shared/reviews/reliability.md): allocation flags,
 // non-regular and odd input files, path-like names, journal tampering and concurrent writers.
