@@ -428,7 +428,7 @@ fn the_server_answers_refuses_and_survives_a_burst() {
         assert!(!e.is_empty() && !e.contains('\n'), "{e}");
     }
 
-    // A burst: 8 clients × 40 requests at once, against 2 workers; every answer is right.
+    // A burst: 8 clients × 40 requests at once, against 4 workers; every answer is right.
     let want = api::handle("offswitch", body).unwrap().to_string();
     std::thread::scope(|s| {
         for _ in 0..8 {

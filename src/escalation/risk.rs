@@ -175,19 +175,72 @@ impl Mix<'_> {
         }
         (lo - 1.0, hi + 1.0)
     }
+    /// The losses the mix puts point mass on: an undone mistake (the undo cost), an ask (its cost plus an undone
+    /// mistake, or plus the cost of a refusal), a block, a hand-over of a bad action — ascending, each once.
+    fn atoms(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        for (w, c, p) in &self.parts {
+            if *w <= 0.0 {
+                continue;
+            }
+            let k = c.costs;
+            let undo = c.undo_cost.filter(|u| u.is_finite());
+            for &(lo, hi, m) in &p.0 {
+                if c.q.mass(lo, hi).0 <= 0.0 {
+                    continue;
+                }
+                match m {
+                    Move::Act => out.extend(undo),
+                    Move::Ask => {
+                        out.extend(undo.map(|u| u + k.ask));
+                        out.push(k.decline + k.ask);
+                    }
+                    Move::Block => out.push(k.block),
+                    Move::HandOver => out.push(k.handover),
+                }
+            }
+        }
+        out.retain(|x| x.is_finite());
+        out.sort_by(f64::total_cmp);
+        out.dedup();
+        out
+    }
     fn risk(&self, metrics: &Metrics, loss: f64, alpha: f64) -> Risk {
         let exceed = |v: f64| self.expect(&|x| (x > v) as u8 as f64, v);
         let p_cat = exceed(loss);
         let (mut lo, mut hi) = self.range();
-        // VaR: the smallest v with P(loss > v) ≤ 1 − α.
-        for _ in 0..80 {
+        let tol = |lo: f64, hi: f64| 1e-10 * hi.abs().max(lo.abs()).max(1e-12);
+        // VaR: the smallest v with P(loss > v) ≤ 1 − α. P(loss > v) falls as v grows, and most often the VaR is
+        // one of the loss's atoms (an undo or ask cost): the atoms bracket it first, and when it is an atom (the
+        // mass above falls past 1 − α only at it) that is the answer, which bisection would only approach.
+        let mut at_atom = false;
+        for a in self.atoms() {
+            if a <= lo || a >= hi {
+                continue;
+            }
+            if exceed(a) > 1.0 - alpha {
+                lo = a;
+            } else {
+                hi = a;
+                let below = a - tol(lo, a);
+                if below > lo {
+                    if exceed(below) > 1.0 - alpha {
+                        at_atom = true;
+                    } else {
+                        hi = below;
+                    }
+                }
+                break;
+            }
+        }
+        for _ in 0..if at_atom { 0 } else { 80 } {
             let mid = 0.5 * (lo + hi);
             if exceed(mid) <= 1.0 - alpha {
                 hi = mid;
             } else {
                 lo = mid;
             }
-            if hi - lo <= 1e-10 * hi.abs().max(lo.abs()).max(1e-12) {
+            if hi - lo <= tol(lo, hi) {
                 break;
             }
         }

@@ -65,11 +65,11 @@ pub struct Options {
 }
 
 impl Options {
-    /// 127.0.0.1:`port` with two workers.
+    /// 127.0.0.1:`port` with four workers.
     pub fn loopback(port: u16) -> Options {
         Options {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            threads: 2,
+            threads: 4,
         }
     }
 }
@@ -141,7 +141,13 @@ pub fn start(opts: &Options) -> Result<Handle> {
             std::thread::spawn(move || {
                 loop {
                     match server.recv() {
-                        Ok(rq) => answer(rq),
+                        // A panic answering one request (a bug) must not take the worker with it: the request is
+                        // dropped (tiny_http answers 500) and the worker serves on.
+                        Ok(rq) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                answer(rq)
+                            }));
+                        }
                         Err(_) if stopping.load(Ordering::SeqCst) => break,
                         Err(_) => continue,
                     }

@@ -42,6 +42,9 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   page.on("request", (r) => requests.push(r.url()));
   page.on("pageerror", (e) => { throw e; });
+  // For a failure's diagnosis: what the page logged and which requests failed.
+  page.on("console", (m) => { if (m.type() === "error") console.log(`page console: ${m.text()}`); });
+  page.on("requestfailed", (r) => console.log(`request failed: ${r.url()} ${r.failure()?.errorText}`));
 });
 
 after(async () => {
@@ -206,9 +209,8 @@ test("the agent view shows the card cirl calibrate writes, and its flip point", 
   const median = latencies[Math.floor(latencies.length / 2)];
   const p95 = latencies[Math.floor(latencies.length * 0.95)];
   console.log(`agent view update latency over ${latencies.length} slider steps: median ${median} ms, p95 ${p95} ms, max ${latencies.at(-1)} ms`);
-  // Each update recomputes the whole card (the rival policies' risk, the flip points): 25-40 ms in the server on
-  // 2 cores, over the 50 ms aim in the browser at p95 (measured, reported above). This bound catches regressions.
-  assert.ok(p95 < 150, `p95 update latency ${p95} ms`);
+  // Each update recomputes the whole card (the rival policies' risk, the flip points).
+  assert.ok(p95 < 50, `p95 update latency ${p95} ms`);
   // With a per-call confidence the class's calls are routed by it: the regions and the CLI's card agree.
   const n = Number(await page.evaluate(() => document.body.dataset.agentUpdates));
   await page.check("#a-confidence");

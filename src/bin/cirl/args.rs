@@ -239,8 +239,8 @@ pub(crate) enum Command {
         /// The port (0: any free port; the address is printed).
         #[arg(long, default_value_t = 8350)]
         port: u16,
-        /// Worker threads answering requests.
-        #[arg(long, default_value_t = 2, allow_hyphen_values = true)]
+        /// Worker threads answering requests (the page sends up to six at once when it loads).
+        #[arg(long, default_value_t = 4, allow_hyphen_values = true)]
         threads: usize,
     },
 }
