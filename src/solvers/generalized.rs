@@ -228,20 +228,20 @@ fn candidates(
     eps: f64,
 ) -> Result<Vec<(Vec<f64>, Plan)>> {
     let (ns, nh, nt) = (g.states.len(), g.human_actions.len(), g.thetas.len());
-    match &g.human {
-        Human::Policy(p) => candidates_fixed(g, p, next, s, r, eps),
-        Human::CoordinatedBoltzmann(b) => {
-            let per_h: Vec<_> = (0..nh)
-                .map(|h| q_candidates(g, next, s, h, r, false, eps))
-                .collect::<Result<_>>()?;
-            combine_boltzmann(&per_h, r, ns, nt, *b)
-        }
-        Human::Coordinated => {
-            let per_h: Vec<_> = (0..nh)
-                .map(|h| q_candidates(g, next, s, h, r, true, eps))
-                .collect::<Result<_>>()?;
-            Ok(combine_max(&per_h, r, ns, nt, eps))
-        }
+    if let Human::Policy(p) = &g.human {
+        return candidates_fixed(g, p, next, s, r, eps);
+    }
+    // The Boltzmann partner's sets are not pruned (see the module's notes); the coordinated partner's are.
+    let beta = match g.human {
+        Human::CoordinatedBoltzmann(b) => Some(b),
+        _ => None,
+    };
+    let per_h: Vec<_> = (0..nh)
+        .map(|h| q_candidates(g, next, s, h, r, beta.is_none(), eps))
+        .collect::<Result<_>>()?;
+    match beta {
+        Some(b) => combine_boltzmann(&per_h, r, ns, nt, b),
+        None => Ok(combine_max(&per_h, r, ns, nt, eps)),
     }
 }
 
